@@ -1,0 +1,1 @@
+//! `.ips` parser (JSON header line + JSON body).

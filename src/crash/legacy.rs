@@ -1,0 +1,1 @@
+//! Legacy `.crash` text parser.

@@ -1,0 +1,1 @@
+//! Ingest pipeline (in progress).

@@ -1,0 +1,1 @@
+//! writeup (in progress).
