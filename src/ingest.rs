@@ -1,1 +1,523 @@
-//! Ingest pipeline (in progress).
+//! The ingest pipeline: walk paths, read and parse files in parallel, store them.
+//!
+//! Shape: one walker thread enumerates files; `threads` workers read each file, hash it,
+//! skip it early when the same bytes are stored already, else parse and compress it; the
+//! calling thread is the single writer and inserts in batched `IMMEDIATE` transactions.
+//! Channels are bounded, so memory stays flat however many files there are. A per-file
+//! problem becomes a [`FileError`] in the summary and the rest goes on; only a database
+//! failure stops the run. Stopping (Ctrl-C) is checked between files: what is committed is
+//! whole, the open batch is committed before returning.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::crash::{self, CrashReport, ReportKind};
+use crate::store::{self, InsertOutcome, Store, StoreError};
+
+/// Files larger than this are refused with a per-file error rather than read into memory.
+/// The largest real report seen is 1.5 MB; 256 MiB leaves room for anything sane.
+pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Errors that stop an ingest (per-file problems are not errors: see [`FileError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ingest worker failed: {0}")]
+    Worker(String),
+}
+
+/// One file that could not be ingested, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileError {
+    pub path: String,
+    pub error: String,
+}
+
+/// What an ingest did. Counts are of reports unless they say files.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Files looked at.
+    pub scanned: u64,
+    /// New crash reports stored.
+    pub new: u64,
+    /// Copies of reports already stored (their paths were recorded as further sources).
+    pub duplicates: u64,
+    /// New reports that are not crashes (GPU events and other diagnostics).
+    pub non_crash: u64,
+    /// Of `non_crash`: GPU events.
+    pub gpu_events: u64,
+    /// Of `non_crash`: other diagnostics (panics, jetsam, resource reports...).
+    pub other: u64,
+    /// Reports stored with parse warnings (partial reports from truncated files...).
+    pub with_warnings: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Files that failed, with the reason.
+    pub failed: Vec<FileError>,
+    /// Ids of the reports stored by this run (new ones only), in insertion order.
+    #[serde(skip)]
+    pub new_ids: Vec<i64>,
+}
+
+/// Progress notifications for a caller that wants to draw a bar (the library never prints).
+pub trait Progress: Sync {
+    /// A file was discovered by the walker.
+    fn discovered(&self, _path: &Path) {}
+    /// A file was processed (stored, found a duplicate or failed).
+    fn processed(&self, _path: &Path) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Knobs for an ingest run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Worker threads for reading/parsing/compressing (default: available parallelism).
+    pub threads: usize,
+    /// Commit after this many files...
+    pub batch_files: usize,
+    /// ...or after this long, whichever comes first.
+    pub batch_time: Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            batch_files: 256,
+            batch_time: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The macOS DiagnosticReports folders (user, system, and their `Retired` subfolders) that
+/// exist on this machine.
+pub fn default_report_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join("Library/Logs/DiagnosticReports"));
+    }
+    dirs.push(PathBuf::from("/Library/Logs/DiagnosticReports"));
+    let mut all = Vec::new();
+    for d in dirs {
+        all.push(d.join("Retired"));
+        all.push(d);
+    }
+    all.retain(|d| d.is_dir());
+    all.sort();
+    all
+}
+
+/// Extensions taken from folders. Files named explicitly are always taken.
+/// `.synced` covers `X.ips.synced` copies from device syncs.
+const FOLDER_EXTENSIONS: &[&str] = &["ips", "crash", "synced", "txt"];
+
+fn wanted_in_folder(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with('.') {
+        return false;
+    }
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| FOLDER_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        .unwrap_or(false)
+}
+
+/// A discovered file, or a walk error attributed to a path.
+pub type WalkItem = Result<PathBuf, FileError>;
+
+/// Walk `paths` (files or folders, recursively, following symlinks with loop detection) and
+/// send every candidate file to `out`. Stops early when `out` hangs up.
+pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
+    for root in paths {
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                if !out(Err(FileError {
+                    path: root.display().to_string(),
+                    error: io_reason(&e),
+                })) {
+                    return;
+                }
+                continue;
+            }
+        };
+        if meta.is_file() {
+            if !out(Ok(root.clone())) {
+                return;
+            }
+            continue;
+        }
+        // follow_links: DiagnosticReports folders are often symlinked; walkdir detects loops
+        // and reports them as errors, which become per-file errors here.
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let item = match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    if wanted_in_folder(e.path()) {
+                        Ok(e.into_path())
+                    } else {
+                        continue;
+                    }
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| root.display().to_string());
+                    let error = if let Some(anc) = e.loop_ancestor() {
+                        format!("symlink loop back to {}", anc.display())
+                    } else if let Some(io) = e.io_error() {
+                        io_reason(io)
+                    } else {
+                        e.to_string()
+                    };
+                    Err(FileError { path, error })
+                }
+            };
+            if !out(item) {
+                return;
+            }
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// What a worker hands the writer.
+enum Work {
+    /// The bytes are stored already: only record the path.
+    Known {
+        path: String,
+        sha: String,
+    },
+    /// Parsed and compressed, ready to insert.
+    Parsed {
+        path: String,
+        sha: String,
+        size: u64,
+        compressed: Vec<u8>,
+        reports: Vec<CrashReport>,
+    },
+    Failed(FileError),
+}
+
+/// Make a path absolute (without resolving symlinks) for recording as a source.
+fn display_path(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Read, hash, dedup-check, parse and compress one file.
+fn process_file(path: &Path, reader: Option<&Store>) -> Work {
+    let shown = display_path(path);
+    let fail = |error: String| {
+        Work::Failed(FileError {
+            path: shown.clone(),
+            error,
+        })
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_SIZE => {
+            return fail(format!(
+                "file is {} bytes, larger than the {} byte limit",
+                m.len(),
+                MAX_FILE_SIZE
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return fail(io_reason(&e)),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return fail(io_reason(&e)),
+    };
+    let sha = hex(&Sha256::digest(&bytes));
+    if let Some(r) = reader {
+        if let Ok(true) = r.has_file(&sha) {
+            return Work::Known { path: shown, sha };
+        }
+    }
+    let reports = match crash::parse(&bytes) {
+        Ok(r) if r.is_empty() => return fail("no report found in file".to_string()),
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let compressed = match store::compress(&bytes) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    Work::Parsed {
+        path: shown,
+        sha,
+        size: bytes.len() as u64,
+        compressed,
+        reports,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Ingest `paths` into the database at `db`.
+pub fn ingest(
+    db: &Path,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestSummary, IngestError> {
+    let mut store = Store::open(db)?;
+    ingest_into(&mut store, paths, opts, progress, stop)
+}
+
+/// Ingest `paths` into an open store.
+pub fn ingest_into(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestSummary, IngestError> {
+    let threads = opts.threads.max(1);
+    let db_path = store.path().to_path_buf();
+    let (walk_tx, walk_rx) = sync_channel::<WalkItem>(threads * 64);
+    let walk_rx = Arc::new(std::sync::Mutex::new(walk_rx));
+    let (work_tx, work_rx) = sync_channel::<Work>(threads * 4);
+    let mut summary = IngestSummary::default();
+
+    std::thread::scope(|s| -> Result<(), IngestError> {
+        let walk_paths = paths.to_vec();
+        s.spawn(move || {
+            walk(&walk_paths, &|item| {
+                if let Ok(p) = &item {
+                    progress.discovered(p);
+                }
+                walk_tx.send(item).is_ok()
+            });
+        });
+        for _ in 0..threads {
+            let rx = Arc::clone(&walk_rx);
+            let tx: SyncSender<Work> = work_tx.clone();
+            let db_path = db_path.clone();
+            s.spawn(move || {
+                // A reader connection per worker lets it skip files stored already without
+                // parsing them (re-ingest of a big folder then costs a hash per file).
+                let reader = Store::open_read_only(&db_path).ok();
+                loop {
+                    let item = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let work = match item {
+                        Ok(Ok(path)) => process_file(&path, reader.as_ref()),
+                        Ok(Err(fe)) => Work::Failed(fe),
+                        Err(_) => return, // walker finished
+                    };
+                    if tx.send(work).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(work_tx);
+        let result = write_all(store, work_rx, opts, progress, stop, &mut summary);
+        // On an early return the receiver is dropped here, which unblocks the workers; the
+        // walker then sees its channel close.
+        result
+    })?;
+    Ok(summary)
+}
+
+fn write_all(
+    store: &mut Store,
+    rx: Receiver<Work>,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+    summary: &mut IngestSummary,
+) -> Result<(), IngestError> {
+    let mut pending: Vec<Work> = Vec::with_capacity(opts.batch_files);
+    let mut batch_started = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let timeout = opts.batch_time.saturating_sub(batch_started.elapsed());
+        match rx.recv_timeout(timeout.max(Duration::from_millis(1))) {
+            Ok(w) => {
+                if pending.is_empty() {
+                    batch_started = Instant::now();
+                }
+                pending.push(w);
+                if pending.len() >= opts.batch_files || batch_started.elapsed() >= opts.batch_time {
+                    flush(store, &mut pending, progress, summary)?;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                flush(store, &mut pending, progress, summary)?;
+                batch_started = Instant::now();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    flush(store, &mut pending, progress, summary)?;
+    Ok(())
+}
+
+fn flush(
+    store: &mut Store,
+    pending: &mut Vec<Work>,
+    progress: &dyn Progress,
+    summary: &mut IngestSummary,
+) -> Result<(), IngestError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let tx = store.begin_write()?;
+    let mut batch = IngestSummary::default();
+    let mut done_paths = Vec::with_capacity(pending.len());
+    for work in pending.drain(..) {
+        batch.scanned += 1;
+        match work {
+            Work::Failed(fe) => {
+                done_paths.push(PathBuf::from(&fe.path));
+                batch.failed.push(fe);
+            }
+            Work::Known { path, sha } => {
+                let n = tx.add_sources_for_file(&sha, &path)?;
+                batch.duplicates += n as u64;
+                done_paths.push(PathBuf::from(path));
+            }
+            Work::Parsed {
+                path,
+                sha,
+                size,
+                compressed,
+                reports,
+            } => {
+                batch.bytes += size;
+                tx.put_file(&sha, size, &compressed)?;
+                for (i, report) in reports.iter().enumerate() {
+                    match tx.insert_report(report, &sha, i, &path)? {
+                        InsertOutcome::New(id) => {
+                            batch.new_ids.push(id);
+                            if !report.warnings.is_empty() {
+                                batch.with_warnings += 1;
+                            }
+                            match report.kind {
+                                ReportKind::Crash => batch.new += 1,
+                                ReportKind::GpuEvent => {
+                                    batch.non_crash += 1;
+                                    batch.gpu_events += 1
+                                }
+                                ReportKind::Other => {
+                                    batch.non_crash += 1;
+                                    batch.other += 1
+                                }
+                            }
+                        }
+                        InsertOutcome::Duplicate(_) => batch.duplicates += 1,
+                    }
+                }
+                done_paths.push(PathBuf::from(path));
+            }
+        }
+    }
+    tx.commit()?;
+    // Counts are merged only after the commit, so a summary never claims uncommitted work.
+    summary.scanned += batch.scanned;
+    summary.new += batch.new;
+    summary.duplicates += batch.duplicates;
+    summary.non_crash += batch.non_crash;
+    summary.gpu_events += batch.gpu_events;
+    summary.other += batch.other;
+    summary.with_warnings += batch.with_warnings;
+    summary.bytes += batch.bytes;
+    summary.failed.extend(batch.failed);
+    summary.new_ids.extend(batch.new_ids);
+    for p in &done_paths {
+        progress.processed(p);
+    }
+    Ok(())
+}
+
+/// Polling watcher state for `ingest --watch`: remembers each file's size and modification
+/// time so an unchanged file is not read again. Polling (rather than FSEvents/inotify) works
+/// the same on every platform and on network folders, and a crash folder changes rarely.
+#[derive(Default)]
+pub struct WatchState {
+    seen: HashMap<PathBuf, (u64, Option<SystemTime>)>,
+}
+
+impl WatchState {
+    /// Files under `paths` that are new or changed since the last call.
+    pub fn changed_files(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let out = std::cell::RefCell::new(Vec::new());
+        let seen = std::cell::RefCell::new(&mut self.seen);
+        walk(paths, &|item| {
+            if let Ok(p) = item {
+                if let Ok(m) = std::fs::metadata(&p) {
+                    let key = (m.len(), m.modified().ok());
+                    let mut seen = seen.borrow_mut();
+                    if seen.get(&p) != Some(&key) {
+                        seen.insert(p.clone(), key);
+                        out.borrow_mut().push(p);
+                    }
+                }
+            }
+            true
+        });
+        out.into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_filter() {
+        assert!(wanted_in_folder(Path::new(
+            "/x/Python-2026-01-01-101010.ips"
+        )));
+        assert!(wanted_in_folder(Path::new("/x/a.crash")));
+        assert!(wanted_in_folder(Path::new("/x/JetsamEvent.ips.synced")));
+        assert!(!wanted_in_folder(Path::new("/x/.DS_Store")));
+        assert!(!wanted_in_folder(Path::new("/x/notes.md")));
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0xab, 0x01]), "ab01");
+    }
+}

@@ -1,0 +1,246 @@
+//! `agx-triage show ID`: one report, Apple-style text or full JSON.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::json;
+
+use agx_triage::crash::{CrashReport, Frame, SymbolSource};
+use agx_triage::store::StoredReport;
+
+use super::{open_store, Cli, Exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Report id (from `agx-triage reports`).
+    id: i64,
+    /// Print the full model as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
+    let store = open_store(cli)?;
+    let stored = store.load_report(args.id)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &json_view(&stored))?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text_view(&stored))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn frame_json(report: &CrashReport, i: usize, f: &Frame) -> serde_json::Value {
+    let img = report.image_of(f);
+    json!({
+        "index": i,
+        "image_index": f.image_index,
+        "image_name": img.and_then(|m| m.name.clone()),
+        "image_uuid": img.and_then(|m| m.uuid.clone()),
+        "image_offset": f.image_offset,
+        "address": f.address.map(|a| format!("{a:#x}")),
+        "symbol": f.symbol,
+        "symbol_offset": f.symbol_offset,
+        "symbol_source": f.symbol_source.map(|s| s.as_str()),
+        "source_file": f.source_file,
+        "source_line": f.source_line,
+    })
+}
+
+/// The JSON view: the stored row, the sources, the crashed thread with resolved frames, and
+/// the full model.
+pub fn json_view(s: &StoredReport) -> serde_json::Value {
+    let r = &s.report;
+    let crashed = r.crashed().map(|t| {
+        json!({
+            "index": t.index,
+            "id": t.id,
+            "name": t.name,
+            "queue": t.queue,
+            "frames": t.frames.iter().enumerate().map(|(i, f)| frame_json(r, i, f)).collect::<Vec<_>>(),
+        })
+    });
+    let backtrace: Vec<_> = r
+        .last_exception_backtrace
+        .iter()
+        .enumerate()
+        .map(|(i, f)| frame_json(r, i, f))
+        .collect();
+    json!({
+        "id": s.row.id,
+        "incident_id": s.row.incident_id,
+        "kind": s.row.kind,
+        "format": s.row.format,
+        "process": s.row.process,
+        "pid": s.row.pid,
+        "captured_at": s.row.captured_at,
+        "os_version": s.row.os_version,
+        "hardware_model": s.row.hardware_model,
+        "exception_type": s.row.exception_type,
+        "signal": s.row.signal,
+        "fault_address": s.row.fault_address,
+        "top_frame": s.row.top_frame,
+        "sources": s.sources,
+        "crashed_thread": crashed,
+        "last_exception_backtrace": backtrace,
+        "report": r,
+    })
+}
+
+fn hex(v: Option<u64>) -> String {
+    v.map(|a| format!("0x{a:016x}"))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The Apple-style text view.
+pub fn text_view(s: &StoredReport) -> String {
+    use std::fmt::Write as _;
+    let r = &s.report;
+    let mut o = String::new();
+    let field = |o: &mut String, k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = writeln!(o, "{:<22}{}", format!("{k}:"), v);
+        }
+    };
+    field(
+        &mut o,
+        "Report",
+        Some(format!("{} ({}, {})", s.row.id, s.row.kind, s.row.format)),
+    );
+    field(&mut o, "Incident Identifier", r.incident_id.clone());
+    field(
+        &mut o,
+        "Process",
+        r.process.name.as_ref().map(|n| match r.process.pid {
+            Some(p) => format!("{n} [{p}]"),
+            None => n.clone(),
+        }),
+    );
+    field(&mut o, "Path", r.process.path.clone());
+    field(&mut o, "Identifier", r.process.bundle_id.clone());
+    field(&mut o, "Version", r.process.bundle_version.clone());
+    field(&mut o, "Code Type", r.cpu_type.clone());
+    field(
+        &mut o,
+        "Parent Process",
+        r.process
+            .parent_name
+            .as_ref()
+            .map(|n| match r.process.parent_pid {
+                Some(p) => format!("{n} [{p}]"),
+                None => n.clone(),
+            }),
+    );
+    field(
+        &mut o,
+        "Date/Time",
+        r.captured_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
+            .or_else(|| r.captured_at_raw.clone()),
+    );
+    field(&mut o, "OS Version", r.os.version.clone());
+    field(&mut o, "Hardware Model", r.hardware_model.clone());
+    let _ = writeln!(o);
+    let e = &r.exception;
+    field(
+        &mut o,
+        "Exception Type",
+        e.exc_type.as_ref().map(|t| match &e.signal {
+            Some(sig) => format!("{t} ({sig})"),
+            None => t.clone(),
+        }),
+    );
+    field(&mut o, "Exception Subtype", e.subtype.clone());
+    field(&mut o, "Exception Codes", e.codes.clone());
+    field(&mut o, "Exception Message", e.message.clone());
+    if let Some(t) = &r.termination {
+        let parts: Vec<String> = [
+            t.namespace.as_ref().map(|n| format!("Namespace {n}")),
+            t.code.map(|c| format!("Code {c}")),
+            t.indicator.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        field(&mut o, "Termination Reason", Some(parts.join(", ")));
+    }
+    if !r.asi.is_empty() {
+        let _ = writeln!(o, "\nApplication Specific Information:");
+        for a in &r.asi {
+            let _ = writeln!(o, "{a}");
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(o, "\nParse warnings:");
+        for w in &r.warnings {
+            let _ = writeln!(o, "  {w}");
+        }
+    }
+    let mut used = BTreeSet::new();
+    if let Some(t) = r.crashed() {
+        let mut head = format!("\nThread {} Crashed:", t.index);
+        if let Some(n) = &t.name {
+            head.push_str(&format!(":  {n}"));
+        }
+        if let Some(q) = &t.queue {
+            head.push_str(&format!("  Dispatch queue: {q}"));
+        }
+        let _ = writeln!(o, "{head}");
+        for (i, f) in t.frames.iter().enumerate() {
+            let img = r.image_of(f);
+            if let Some(ix) = f.image_index {
+                used.insert(ix);
+            }
+            let name = img.and_then(|m| m.name.as_deref()).unwrap_or("???");
+            let sym = match (&f.symbol, f.symbol_offset) {
+                (Some(sy), Some(off)) => format!("{sy} + {off}"),
+                (Some(sy), None) => sy.clone(),
+                (None, _) => match f.image_offset {
+                    Some(off) => format!("{name} + {off:#x}"),
+                    None => "???".into(),
+                },
+            };
+            let mark = if f.symbol_source == Some(SymbolSource::Symcache) {
+                "  [symbolicated by agx-triage]"
+            } else {
+                ""
+            };
+            let _ = writeln!(o, "{i:<4}{name:<32}{} {sym}{mark}", hex(f.address));
+        }
+    } else {
+        let _ = writeln!(o, "\n(no crashed thread in this report)");
+    }
+    if !used.is_empty() {
+        let _ = writeln!(o, "\nBinary Images (used by the crashed thread):");
+        for ix in used {
+            if let Some(m) = r.images.get(ix) {
+                let end = match (m.base, m.size) {
+                    (Some(b), Some(sz)) if sz > 0 => Some(b + sz - 1),
+                    _ => None,
+                };
+                let _ = writeln!(
+                    o,
+                    "{:>18} - {:>18} {} {} <{}> {}",
+                    m.base
+                        .map(|b| format!("{b:#x}"))
+                        .unwrap_or_else(|| "?".into()),
+                    end.map(|b| format!("{b:#x}")).unwrap_or_else(|| "?".into()),
+                    m.name.as_deref().unwrap_or("???"),
+                    m.arch.as_deref().unwrap_or(""),
+                    m.uuid.as_deref().unwrap_or("no uuid"),
+                    m.path.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    if !s.sources.is_empty() {
+        let _ = writeln!(o, "\nSeen at ({}):", s.sources.len());
+        for p in &s.sources {
+            let _ = writeln!(o, "  {p}");
+        }
+    }
+    o
+}

@@ -1,0 +1,58 @@
+//! The migrations runner: numbered `.sql` files from `migrations/`, embedded in the binary
+//! and applied in order on open, tracked in `PRAGMA user_version`.
+//!
+//! History (keep in step with `docs/DATA_MODEL.md`):
+//! - 1: reports, sources, files, images, report_images, frames.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Every migration, in order. Never edit a released one: add a new file.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_reports.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let current = user_version(conn)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Two processes opening a new database at once must not both apply migration 1. Taking
+    // the write lock first (`BEGIN IMMEDIATE`) and re-reading the version inside the lock makes
+    // the second opener wait, then find nothing to do. (rusqlite_migration opens a deferred
+    // transaction, which lets both read version 0 and the second fail; hence this small runner.)
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = apply_pending(conn);
+    match result {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn apply_pending(conn: &Connection) -> Result<(), StoreError> {
+    let version = user_version(conn)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        conn.execute_batch(sql)
+            .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+    }
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}

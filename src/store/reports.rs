@@ -1,0 +1,578 @@
+//! Reports, their sources, stored files, images and frames: writes and queries.
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+use crate::crash::{self, CrashReport, Frame, Image, ReportKind, SymbolSource};
+
+/// zstd level for stored files: level 3 is zstd's default and costs little more than level 1
+/// on crash reports while shrinking them further (reports are ~95% JSON).
+const ZSTD_LEVEL: i32 = 3;
+
+/// Compress a file's bytes the way the store keeps them. Callable from any thread, so ingest
+/// workers compress in parallel and the single writer only inserts.
+pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(StoreError::Compression)
+}
+
+fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(size);
+    zstd::stream::read::Decoder::new(data)
+        .and_then(|mut d| d.read_to_end(&mut out))
+        .map_err(StoreError::Compression)?;
+    Ok(out)
+}
+
+/// What happened to one report handed to [`WriteTx::insert_report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// A report not seen before; its new id.
+    New(i64),
+    /// A copy of a stored report (same identity); the stored id. The path was recorded as a
+    /// further source.
+    Duplicate(i64),
+}
+
+/// The identity that makes copies of one report one report: the incident id, or for reports
+/// without one a hash of the file plus the report's position in it.
+pub fn report_identity(report: &CrashReport, file_sha256: &str, index: usize) -> String {
+    match report.incident_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => id.to_ascii_uppercase(),
+        _ => format!("sha256:{file_sha256}#{index}"),
+    }
+}
+
+/// The top frame as shown in lists: the symbol, else `image + 0xoffset`, else the address.
+pub fn frame_label(report: &CrashReport, frame: &Frame) -> String {
+    if let Some(s) = &frame.symbol {
+        return s.clone();
+    }
+    let image = report.image_of(frame).and_then(|i| i.name.clone());
+    match (image, frame.image_offset, frame.address) {
+        (Some(name), Some(off), _) => format!("{name} + {off:#x}"),
+        (Some(name), None, _) => name,
+        (None, _, Some(addr)) => format!("{addr:#x}"),
+        _ => "???".to_string(),
+    }
+}
+
+/// An open write transaction (`BEGIN IMMEDIATE`). Dropping it without [`WriteTx::commit`]
+/// rolls everything back.
+pub struct WriteTx<'c> {
+    tx: Transaction<'c>,
+    now: String,
+}
+
+impl Store {
+    /// Start a write transaction. It takes the database write lock at once (waiting up to
+    /// [`super::BUSY_TIMEOUT`] for another writer).
+    pub fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(WriteTx {
+            tx,
+            now: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
+    /// Is a file with this content hash stored already?
+    pub fn has_file(&self, sha256: &str) -> Result<bool, StoreError> {
+        has_file(self.conn(), sha256)
+    }
+}
+
+fn has_file(conn: &rusqlite::Connection, sha256: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM files WHERE sha256 = ?1")?
+        .exists([sha256])?)
+}
+
+impl WriteTx<'_> {
+    /// Is a file with this content hash stored already?
+    pub fn has_file(&self, sha256: &str) -> Result<bool, StoreError> {
+        has_file(&self.tx, sha256)
+    }
+
+    /// Store a file's compressed bytes (no-op when already stored).
+    pub fn put_file(&self, sha256: &str, size: u64, compressed: &[u8]) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO files (sha256, size, compression, data)
+                 VALUES (?1, ?2, 'zstd', ?3)",
+            )?
+            .execute(params![sha256, size as i64, compressed])?;
+        Ok(())
+    }
+
+    /// Record `path` as a further source of every report stored from file `sha256`.
+    /// Returns how many reports that file holds (0 when no report came from it).
+    pub fn add_sources_for_file(&self, sha256: &str, path: &str) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM reports WHERE file_sha256 = ?1")?
+            .query_map([sha256], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            self.add_source(*id, path, sha256)?;
+        }
+        Ok(ids.len())
+    }
+
+    fn add_source(&self, report_id: i64, path: &str, sha256: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO sources (report_id, path, file_sha256, first_seen)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![report_id, path, sha256, self.now])?;
+        Ok(())
+    }
+
+    /// Insert one parsed report (or, when its identity is stored already, record the path as a
+    /// further source of the stored one). The file must have been stored with
+    /// [`WriteTx::put_file`] first.
+    pub fn insert_report(
+        &self,
+        report: &CrashReport,
+        file_sha256: &str,
+        file_index: usize,
+        path: &str,
+    ) -> Result<InsertOutcome, StoreError> {
+        let identity = report_identity(report, file_sha256, file_index);
+        let existing: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM reports WHERE identity = ?1")?
+            .query_row([&identity], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            self.add_source(id, path, file_sha256)?;
+            return Ok(InsertOutcome::Duplicate(id));
+        }
+        let crashed = report.crashed();
+        let top = crashed
+            .and_then(|t| t.frames.first())
+            .map(|f| frame_label(report, f));
+        let asi = json_array(&report.asi);
+        let warnings = json_array(&report.warnings);
+        let term = report.termination.as_ref();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO reports (
+                    identity, incident_id, kind, format, bug_type, file_sha256, file_index,
+                    process, process_path, pid, parent_process, parent_pid, bundle_id,
+                    bundle_version, captured_at, captured_at_raw, os_version, os_train, os_build,
+                    hardware_model, cpu_type, translated, exception_type, signal,
+                    exception_codes, exception_subtype, exception_message, fault_address,
+                    fault_address_stripped, pointer_auth_failure, termination_namespace,
+                    termination_code, termination_indicator, asi, crashed_thread,
+                    crashed_thread_name, crashed_thread_queue, thread_count, frame_count,
+                    top_frame, warnings, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
+                    ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)",
+            )?
+            .execute(params![
+                identity,
+                report.incident_id,
+                report.kind.as_str(),
+                report.format.as_str(),
+                report.bug_type,
+                file_sha256,
+                file_index as i64,
+                report.process.name,
+                report.process.path,
+                report.process.pid,
+                report.process.parent_name,
+                report.process.parent_pid,
+                report.process.bundle_id,
+                report.process.bundle_version,
+                report.captured_at.map(rfc3339),
+                report.captured_at_raw,
+                report.os.version,
+                report.os.train,
+                report.os.build,
+                report.hardware_model,
+                report.cpu_type,
+                report.translated,
+                report.exception.exc_type,
+                report.exception.signal,
+                report.exception.codes,
+                report.exception.subtype,
+                report.exception.message,
+                report.exception.fault_address.map(|a| a as i64),
+                report.exception.fault_address_stripped.map(|a| a as i64),
+                report.exception.pointer_auth_failure,
+                term.and_then(|t| t.namespace.clone()),
+                term.and_then(|t| t.code),
+                term.and_then(|t| t.indicator.clone()),
+                asi,
+                report.crashed_thread.map(|i| i as i64),
+                crashed.and_then(|t| t.name.clone()),
+                crashed.and_then(|t| t.queue.clone()),
+                report.threads.len() as i64,
+                crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
+                top,
+                warnings,
+                self.now,
+            ])?;
+        let id = self.tx.last_insert_rowid();
+        self.add_source(id, path, file_sha256)?;
+        let image_ids = self.insert_images(id, &report.images)?;
+        if let Some(t) = crashed {
+            self.insert_frames(id, "crashed", &t.frames, &image_ids)?;
+        }
+        self.insert_frames(
+            id,
+            "exception",
+            &report.last_exception_backtrace,
+            &image_ids,
+        )?;
+        Ok(InsertOutcome::New(id))
+    }
+
+    fn insert_images(&self, report_id: i64, images: &[Image]) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(images.len());
+        let mut upsert = self.tx.prepare_cached(
+            "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (key) DO UPDATE SET key = key
+             RETURNING id",
+        )?;
+        let mut link = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO report_images (report_id, image_index, image_id, base, size)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (i, img) in images.iter().enumerate() {
+            let key = match &img.uuid {
+                Some(u) => u.clone(),
+                None => format!(
+                    "nouuid:{}:{}:{}",
+                    img.name.as_deref().unwrap_or(""),
+                    img.path.as_deref().unwrap_or(""),
+                    img.arch.as_deref().unwrap_or("")
+                ),
+            };
+            let image_id: i64 = upsert.query_row(
+                params![
+                    key,
+                    img.uuid,
+                    img.name,
+                    img.path,
+                    img.arch,
+                    img.bundle_id,
+                    img.bundle_version
+                ],
+                |r| r.get(0),
+            )?;
+            link.execute(params![
+                report_id,
+                i as i64,
+                image_id,
+                img.base.map(|b| b as i64),
+                img.size.map(|s| s as i64)
+            ])?;
+            ids.push(image_id);
+        }
+        Ok(ids)
+    }
+
+    fn insert_frames(
+        &self,
+        report_id: i64,
+        stack: &str,
+        frames: &[Frame],
+        image_ids: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO frames (report_id, stack, idx, image_index, image_id,
+                image_offset, address, symbol, symbol_offset, symbol_source, source_file,
+                source_line)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for (i, f) in frames.iter().enumerate() {
+            let image_id = f.image_index.and_then(|ix| image_ids.get(ix)).copied();
+            stmt.execute(params![
+                report_id,
+                stack,
+                i as i64,
+                f.image_index.map(|x| x as i64),
+                image_id,
+                f.image_offset.map(|x| x as i64),
+                f.address.map(|x| x as i64),
+                f.symbol,
+                f.symbol_offset.map(|x| x as i64),
+                f.symbol_source.map(|s| s.as_str()),
+                f.source_file,
+                f.source_line,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Make everything in this transaction durable.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn json_array(v: &[String]) -> Option<String> {
+    if v.is_empty() {
+        None
+    } else {
+        serde_json::to_string(v).ok()
+    }
+}
+
+/// Filters for [`Store::list_reports`].
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    /// Process name, exact (case-insensitive).
+    pub process: Option<String>,
+    /// Only reports captured at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this kind (`None`: every kind).
+    pub kind: Option<ReportKind>,
+    /// At most this many rows (newest first).
+    pub limit: Option<usize>,
+}
+
+/// One row of `reports`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportRow {
+    pub id: i64,
+    pub incident_id: Option<String>,
+    pub kind: String,
+    pub format: String,
+    pub process: Option<String>,
+    pub pid: Option<i64>,
+    pub captured_at: Option<String>,
+    pub os_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub exception_type: Option<String>,
+    pub signal: Option<String>,
+    /// Hex (`0x98`), as people read it.
+    pub fault_address: Option<String>,
+    pub crashed_thread: Option<i64>,
+    pub top_frame: Option<String>,
+    /// Number of paths this report was seen at.
+    pub sources: i64,
+}
+
+const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
+    r.captured_at, r.os_version, r.hardware_model, r.exception_type, r.signal, r.fault_address,
+    r.crashed_thread, r.top_frame,
+    (SELECT count(*) FROM sources s WHERE s.report_id = r.id)";
+
+fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.get(0)?,
+        incident_id: r.get(1)?,
+        kind: r.get(2)?,
+        format: r.get(3)?,
+        process: r.get(4)?,
+        pid: r.get(5)?,
+        captured_at: r.get(6)?,
+        os_version: r.get(7)?,
+        hardware_model: r.get(8)?,
+        exception_type: r.get(9)?,
+        signal: r.get(10)?,
+        fault_address: r
+            .get::<_, Option<i64>>(11)?
+            .map(|a| format!("{:#x}", a as u64)),
+        crashed_thread: r.get(12)?,
+        top_frame: r.get(13)?,
+        sources: r.get(14)?,
+    })
+}
+
+/// Counts of stored reports by kind.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct KindCounts {
+    pub crash: i64,
+    pub gpu_event: i64,
+    pub other: i64,
+}
+
+/// A stored report with everything `show` needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredReport {
+    pub row: ReportRow,
+    /// Every path the report was seen at.
+    pub sources: Vec<String>,
+    /// The full model, re-parsed from the stored file, with the stored frames (which may have
+    /// been symbolicated since) laid over the crashed thread and exception backtrace.
+    pub report: CrashReport,
+}
+
+impl Store {
+    /// Reports, newest first.
+    pub fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportRow>, StoreError> {
+        let mut sql = format!("SELECT {ROW_COLUMNS} FROM reports r WHERE 1=1");
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(p) = &f.process {
+            sql.push_str(" AND r.process = ? COLLATE NOCASE");
+            args.push(Box::new(p.clone()));
+        }
+        if let Some(t) = f.since {
+            sql.push_str(" AND r.captured_at >= ?");
+            args.push(Box::new(rfc3339(t)));
+        }
+        if let Some(k) = f.kind {
+            sql.push_str(" AND r.kind = ?");
+            args.push(Box::new(k.as_str()));
+        }
+        sql.push_str(" ORDER BY r.captured_at DESC, r.id DESC");
+        if let Some(n) = f.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), row_from)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Counts by kind.
+    pub fn kind_counts(&self) -> Result<KindCounts, StoreError> {
+        let mut c = KindCounts::default();
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT kind, count(*) FROM reports GROUP BY kind")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            match kind.as_str() {
+                "crash" => c.crash = n,
+                "gpu-event" => c.gpu_event = n,
+                _ => c.other += n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Number of stored source paths.
+    pub fn source_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))?)
+    }
+
+    /// The stored bytes of a file, decompressed.
+    pub fn file_bytes(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let (size, data): (i64, Vec<u8>) = self
+            .conn()
+            .query_row(
+                "SELECT size, data FROM files WHERE sha256 = ?1",
+                [sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
+        decompress(&data, size.max(0) as usize)
+    }
+
+    /// One report with its sources and full model.
+    pub fn load_report(&self, id: i64) -> Result<StoredReport, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.id = ?1"),
+                [id],
+                row_from,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchReport(id))?;
+        let (sha, index): (String, i64) = self.conn().query_row(
+            "SELECT file_sha256, file_index FROM reports WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let sources = self
+            .conn()
+            .prepare("SELECT path FROM sources WHERE report_id = ?1 ORDER BY path")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        let bytes = self.file_bytes(&sha)?;
+        let mut reports = crash::parse(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("stored file {sha} no longer parses: {e}")))?;
+        let idx = index.max(0) as usize;
+        if idx >= reports.len() {
+            return Err(StoreError::Corrupt(format!(
+                "stored file {sha} holds {} reports, report {id} is number {idx}",
+                reports.len()
+            )));
+        }
+        let mut report = reports.swap_remove(idx);
+        self.overlay_frames(id, &mut report)?;
+        Ok(StoredReport {
+            row,
+            sources,
+            report,
+        })
+    }
+
+    /// Lay the stored frames (symbol names may have been filled in since ingest) over the
+    /// re-parsed model.
+    fn overlay_frames(&self, id: i64, report: &mut CrashReport) -> Result<(), StoreError> {
+        let frames = self.stored_frames(id)?;
+        for (stack, idx, sym, off, src) in frames {
+            let target = match stack.as_str() {
+                "crashed" => report
+                    .crashed_thread
+                    .and_then(|t| report.threads.get_mut(t))
+                    .and_then(|t| t.frames.get_mut(idx)),
+                _ => report.last_exception_backtrace.get_mut(idx),
+            };
+            if let Some(f) = target {
+                f.symbol = sym;
+                f.symbol_offset = off;
+                f.symbol_source = src;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn stored_frames(
+        &self,
+        id: i64,
+    ) -> Result<
+        Vec<(
+            String,
+            usize,
+            Option<String>,
+            Option<u64>,
+            Option<SymbolSource>,
+        )>,
+        StoreError,
+    > {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT stack, idx, symbol, symbol_offset, symbol_source FROM frames
+             WHERE report_id = ?1 ORDER BY stack, idx",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?.max(0) as usize,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?.map(|x| x as u64),
+                    r.get::<_, Option<String>>(4)?
+                        .and_then(|s| SymbolSource::parse(&s)),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
