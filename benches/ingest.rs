@@ -1,0 +1,197 @@
+//! Ingest throughput and memory benchmark (`cargo bench --bench ingest`).
+//!
+//! Writes a few thousand realistic `.ips` reports to a temp folder, then measures in the same
+//! run:
+//! - the floor: read every file and parse its JSON values into `serde::de::IgnoredAny`;
+//! - `agx_triage::ingest` into a fresh database (parse, hash, compress, bucket, SQLite), with
+//!   one worker thread and with the default;
+//! and prints MB/s, reports/s and the ratio to the floor. Then it runs itself as a child
+//! process to ingest 300 and 3000 reports and compares peak resident memory (VmHWM).
+//!
+//! `AGX_BENCH_REPORTS` overrides the report count (default 3000).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use agx_triage::ingest::{ingest, IngestOptions, NoProgress};
+
+/// A realistic report: 12 threads of 25 frames, 180 images, registers, asi, ~70 KB.
+fn report(i: usize) -> String {
+    let mut images = Vec::new();
+    for k in 0..180usize {
+        images.push(serde_json::json!({
+            "source": "P", "arch": if k % 3 == 0 { "arm64" } else { "arm64e" },
+            "base": 4_300_000_000u64 + (k as u64) * 0x400000, "size": 0x3f0000 + k * 16,
+            "uuid": format!("{:08x}-1111-2222-3333-{:012x}", k, k * 7919),
+            "path": format!("/System/Library/Frameworks/Framework{k}.framework/Versions/A/Framework{k}"),
+            "name": format!("Framework{k}"),
+            "CFBundleIdentifier": format!("com.apple.Framework{k}"),
+            "CFBundleShortVersionString": "1.0", "CFBundleVersion": "100.2"
+        }));
+    }
+    let mut threads = Vec::new();
+    for t in 0..12usize {
+        let frames: Vec<_> = (0..25usize)
+            .map(|f| {
+                serde_json::json!({
+                    "imageOffset": 10_000 + f * 97 + t, "imageIndex": (f * 7 + t) % 180,
+                    "symbol": format!("at::native::mps::kernel_{}_{}(at::Tensor const&, long long)", t, f),
+                    "symbolLocation": 16 + f
+                })
+            })
+            .collect();
+        let mut th = serde_json::json!({"id": 1_000_000 + t, "frames": frames});
+        if t == 3 {
+            th["triggered"] = serde_json::json!(true);
+            th["threadState"] = serde_json::json!({
+                "x": (0..29).map(|r| serde_json::json!({"value": r * 1000 + i})).collect::<Vec<_>>(),
+                "flavor": "ARM_THREAD_STATE64", "lr": {"value": 6_000_000_000u64},
+                "fp": {"value": 6_100_000_000u64}, "sp": {"value": 6_100_000_000u64},
+                "pc": {"value": 7_000_000_000u64, "matchesCrashFrame": 1},
+                "far": {"value": 152}, "esr": {"value": 2_449_473_542u64, "description": "(Data Abort) byte read Translation fault"},
+                "cpsr": {"value": 1_610_612_736u64}
+            });
+        }
+        threads.push(th);
+    }
+    let incident = format!("B0000000-0000-4000-8000-{i:012}");
+    let header = serde_json::json!({"app_name": "Python", "timestamp": "2026-11-02 10:15:30.00 -0800",
+        "app_version": "3.12.7", "slice_uuid": "11111111-2222-3333-4444-555555555555",
+        "build_version": "3.12.7", "platform": 1, "bug_type": "309",
+        "os_version": "macOS 15.6 (24G84)", "incident_id": incident, "name": "Python"});
+    let body = serde_json::json!({"uptime": 1000, "procRole": "Foreground", "version": 2,
+        "userID": 501, "modelCode": "Mac16,1",
+        "osVersion": {"train": "macOS 15.6", "build": "24G84", "releaseType": "User"},
+        "captureTime": "2026-11-02 10:15:30.1234 -0800", "incident": incident, "pid": 5000 + i,
+        "cpuType": "ARM-64", "procName": "Python", "procPath": "/opt/homebrew/bin/python3",
+        "parentProc": "zsh", "parentPid": 4242,
+        "exception": {"codes": "0x0000000000000001, 0x0000000000000098", "rawCodes": [1, 152],
+            "type": "EXC_BAD_ACCESS", "signal": "SIGSEGV",
+            "subtype": "KERN_INVALID_ADDRESS at 0x0000000000000098"},
+        "termination": {"flags": 0, "code": 11, "namespace": "SIGNAL", "indicator": "Segmentation fault: 11",
+            "byProc": "exc handler", "byPid": 5000 + i},
+        "vmRegionInfo": "0x98 is not in any region.  Bytes before following region: 4302585704",
+        "faultingThread": 3, "threads": threads, "usedImages": images,
+        "sharedCache": {"base": 6_442_450_944u64, "size": 4_000_000_000u64, "uuid": "cb1d2d40-3a8f-3f6e-9a0b-5d2e4d1c0a11"},
+        "legacyInfo": {"threadTriggered": {"queue": "metal gpu stream"}}});
+    format!("{}\n{}\n", header, serde_json::to_string_pretty(&body).unwrap())
+}
+
+fn write_corpus(dir: &Path, n: usize) -> u64 {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut bytes = 0;
+    for i in 0..n {
+        let r = report(i);
+        bytes += r.len() as u64;
+        std::fs::write(dir.join(format!("Python-{i:05}.ips")), r).unwrap();
+    }
+    bytes
+}
+
+fn floor(dir: &Path) -> (f64, usize) {
+    let start = Instant::now();
+    let mut values = 0;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        for v in serde_json::Deserializer::from_slice(&bytes).into_iter::<serde::de::IgnoredAny>() {
+            v.unwrap();
+            values += 1;
+        }
+    }
+    (start.elapsed().as_secs_f64(), values)
+}
+
+fn run_ingest(dir: &Path, db: &Path, threads: usize) -> f64 {
+    let _ = std::fs::remove_file(db);
+    let opts = IngestOptions {
+        threads,
+        ..IngestOptions::default()
+    };
+    let start = Instant::now();
+    let s = ingest(db, &[dir.to_path_buf()], &opts, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let t = start.elapsed().as_secs_f64();
+    assert!(s.failed.is_empty(), "{:?}", s.failed);
+    t
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    // Child mode: ingest a folder, print peak memory.
+    if let Ok(dir) = std::env::var("AGX_BENCH_CHILD_DIR") {
+        let db = PathBuf::from(std::env::var("AGX_BENCH_CHILD_DB").unwrap());
+        run_ingest(Path::new(&dir), &db, 2);
+        println!("{}", vm_hwm_kb());
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n: usize = std::env::var("AGX_BENCH_REPORTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reports");
+    let bytes = write_corpus(&dir, n);
+    let mb = bytes as f64 / 1e6;
+    println!("ingest benchmark: {n} reports, {mb:.1} MB ({} KB each)", bytes / n as u64 / 1000);
+    // Warm the page cache for both contenders.
+    let _ = floor(&dir);
+    let (t_floor, _) = floor(&dir);
+    let db = tmp.path().join("bench.db");
+    let t1 = run_ingest(&dir, &db, 1);
+    let tn = run_ingest(&dir, &db, IngestOptions::default().threads);
+    let row = |name: &str, t: f64| {
+        println!(
+            "{name:<44} {:>8.3} s {:>8.1} MB/s {:>8.0} reports/s  {:>5.2}x floor",
+            t,
+            mb / t,
+            n as f64 / t,
+            t / t_floor
+        )
+    };
+    row("floor: read + serde_json IgnoredAny (1 thread)", t_floor);
+    row("agx-triage ingest, 1 worker", t1);
+    row(
+        &format!("agx-triage ingest, {} workers", IngestOptions::default().threads),
+        tn,
+    );
+
+    // Peak memory: 300 vs 3000 reports, each in a fresh process.
+    let exe = std::env::current_exe().unwrap();
+    let mut peaks = Vec::new();
+    for count in [300usize, 3000] {
+        let d = tmp.path().join(format!("mem{count}"));
+        write_corpus(&d, count);
+        let out = std::process::Command::new(&exe)
+            .env("AGX_BENCH_CHILD_DIR", &d)
+            .env("AGX_BENCH_CHILD_DB", tmp.path().join(format!("mem{count}.db")))
+            .output()
+            .unwrap();
+        let kb: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+        peaks.push(kb);
+        println!("peak RSS ingesting {count:>5} reports: {:>7.1} MB", kb as f64 / 1024.0);
+    }
+    if peaks[0] > 0 {
+        println!(
+            "memory ratio 3000/300 reports: {:.2}x (goal <= 1.5x)",
+            peaks[1] as f64 / peaks[0] as f64
+        );
+    }
+}
