@@ -428,7 +428,7 @@ fn flush(
                 batch.bytes += size;
                 tx.put_file(&sha, size, &compressed)?;
                 for (i, report) in reports.iter().enumerate() {
-                    match tx.insert_report(report, &sha, i, &path)? {
+                    match tx.insert_report(report, &sha, i, &path, None)? {
                         InsertOutcome::New(id) => {
                             batch.new_ids.push(id);
                             if !report.warnings.is_empty() {

@@ -3,13 +3,19 @@
 //!
 //! History (keep in step with `docs/DATA_MODEL.md`):
 //! - 1: reports, sources, files, images, report_images, frames.
+//! - 2: signature, signature_version, pattern, pattern_title on reports.
+//! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
 
 use rusqlite::Connection;
 
 use super::StoreError;
 
 /// Every migration, in order. Never edit a released one: add a new file.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_reports.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_reports.sql"),
+    include_str!("../../migrations/0002_buckets.sql"),
+    include_str!("../../migrations/0003_rounds_fixes.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

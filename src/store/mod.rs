@@ -8,9 +8,11 @@
 //!
 //! No other module writes SQL; this one never prints.
 
+mod buckets;
 mod migrations;
 mod reports;
 
+pub use buckets::*;
 pub use reports::*;
 
 use std::path::{Path, PathBuf};

@@ -63,8 +63,8 @@ pub fn frame_label(report: &CrashReport, frame: &Frame) -> String {
 /// An open write transaction (`BEGIN IMMEDIATE`). Dropping it without [`WriteTx::commit`]
 /// rolls everything back.
 pub struct WriteTx<'c> {
-    tx: Transaction<'c>,
-    now: String,
+    pub(super) tx: Transaction<'c>,
+    pub(super) now: String,
 }
 
 impl Store {
@@ -142,6 +142,7 @@ impl WriteTx<'_> {
         file_sha256: &str,
         file_index: usize,
         path: &str,
+        bucket: Option<&super::BucketFields>,
     ) -> Result<InsertOutcome, StoreError> {
         let identity = report_identity(report, file_sha256, file_index);
         let existing: Option<i64> = self
@@ -232,6 +233,10 @@ impl WriteTx<'_> {
             &report.last_exception_backtrace,
             &image_ids,
         )?;
+        if let Some(b) = bucket {
+            self.set_bucket(id, b)?;
+        }
+        self.link_fix(id)?;
         Ok(InsertOutcome::New(id))
     }
 

@@ -1,0 +1,221 @@
+//! Bucket columns of reports: writes at ingest and rebucket, and the `buckets` query.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Store, StoreError, WriteTx};
+
+/// The bucketing of one report, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketFields {
+    pub signature: String,
+    pub signature_version: u32,
+    /// Rule id of the known pattern, if one matched.
+    pub pattern: Option<String>,
+    pub pattern_title: Option<String>,
+}
+
+/// Which reports to count in [`Store::buckets`]. Every filter narrows the set.
+#[derive(Debug, Clone, Default)]
+pub struct BucketFilter {
+    /// Captured at or after (RFC 3339 UTC text compares as time).
+    pub since: Option<String>,
+    /// Process name, any case.
+    pub process: Option<String>,
+    /// Pattern rule id.
+    pub pattern: Option<String>,
+    /// Only reports attributed to a round numbered in this inclusive range.
+    pub rounds: Option<(i64, i64)>,
+    /// Only reports linked to this fix version (by image UUID) or attributed to its rounds.
+    pub fix: Option<String>,
+}
+
+/// One bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketRow {
+    pub signature: String,
+    pub pattern: Option<String>,
+    pub pattern_title: Option<String>,
+    pub count: i64,
+    pub processes: i64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// The id of the newest report in the bucket.
+    pub example_report: i64,
+}
+
+/// What rebucketing needs of a stored report.
+#[derive(Debug, Clone)]
+pub struct BucketInput {
+    pub id: i64,
+    pub file_sha256: String,
+    pub file_index: usize,
+    pub signature: Option<String>,
+    pub pattern: Option<String>,
+}
+
+impl WriteTx<'_> {
+    /// Set (or replace) a report's bucketing.
+    pub fn set_bucket(&self, report_id: i64, b: &BucketFields) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE reports SET signature = ?2, signature_version = ?3, pattern = ?4,
+                    pattern_title = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                report_id,
+                b.signature,
+                b.signature_version,
+                b.pattern,
+                b.pattern_title
+            ])?;
+        Ok(())
+    }
+}
+
+/// SQL condition (on alias `r`) and arguments for a bucket filter.
+pub(crate) fn filter_sql(f: &BucketFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    let mut sql = String::new();
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(t) = &f.since {
+        sql.push_str(" AND r.captured_at >= ?");
+        args.push(Box::new(t.clone()));
+    }
+    if let Some(p) = &f.process {
+        sql.push_str(" AND r.process = ? COLLATE NOCASE");
+        args.push(Box::new(p.clone()));
+    }
+    if let Some(p) = &f.pattern {
+        sql.push_str(" AND r.pattern = ?");
+        args.push(Box::new(p.clone()));
+    }
+    if let Some((lo, hi)) = f.rounds {
+        sql.push_str(
+            " AND r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
+                JOIN rounds ro ON ro.id = ar.round_id WHERE ro.number BETWEEN ? AND ?)",
+        );
+        args.push(Box::new(lo));
+        args.push(Box::new(hi));
+    }
+    if let Some(fix) = &f.fix {
+        sql.push_str(
+            " AND (r.fix_id IN (SELECT id FROM fixes WHERE name = ?)
+                OR r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
+                   JOIN rounds ro ON ro.id = ar.round_id WHERE ro.fix_name = ?))",
+        );
+        args.push(Box::new(fix.clone()));
+        args.push(Box::new(fix.clone()));
+    }
+    (sql, args)
+}
+
+impl Store {
+    /// Crash buckets, largest first.
+    pub fn buckets(&self, f: &BucketFilter) -> Result<Vec<BucketRow>, StoreError> {
+        let (cond, args) = filter_sql(f);
+        let sql = format!(
+            "SELECT r.signature, r.pattern, max(r.pattern_title), count(*),
+                    count(DISTINCT r.process), min(r.captured_at), max(r.captured_at),
+                    (SELECT r2.id FROM reports r2 WHERE r2.signature = r.signature
+                       AND r2.kind = 'crash' ORDER BY r2.captured_at DESC, r2.id DESC LIMIT 1)
+             FROM reports r
+             WHERE r.kind = 'crash' AND r.signature IS NOT NULL {cond}
+             GROUP BY r.signature, r.pattern
+             ORDER BY count(*) DESC, r.signature"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok(BucketRow {
+                    signature: r.get(0)?,
+                    pattern: r.get(1)?,
+                    pattern_title: r.get(2)?,
+                    count: r.get(3)?,
+                    processes: r.get(4)?,
+                    first_seen: r.get(5)?,
+                    last_seen: r.get(6)?,
+                    example_report: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every report with what rebucketing needs, grouped by file (so each file is
+    /// decompressed and parsed once).
+    pub fn bucket_inputs(&self) -> Result<Vec<BucketInput>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, file_sha256, file_index, signature, pattern FROM reports
+             ORDER BY file_sha256, file_index",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(BucketInput {
+                    id: r.get(0)?,
+                    file_sha256: r.get(1)?,
+                    file_index: r.get::<_, i64>(2)?.max(0) as usize,
+                    signature: r.get(3)?,
+                    pattern: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Ids of reports with a crashed-thread frame whose symbol satisfies `pred` (or, for
+    /// frames without a symbol, whose image name does).
+    pub fn reports_with_frame(&self, pred: &dyn Fn(&str) -> bool) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT f.report_id, f.symbol, i.name FROM frames f
+             LEFT JOIN images i ON i.id = f.image_id
+             WHERE f.stack = 'crashed' ORDER BY f.report_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out: Vec<i64> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if out.last() == Some(&id) {
+                continue;
+            }
+            let sym: Option<String> = r.get(1)?;
+            let img: Option<String> = r.get(2)?;
+            let hit = match (&sym, &img) {
+                (Some(s), _) => pred(s),
+                (None, Some(i)) => pred(i),
+                _ => false,
+            };
+            if hit {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Link a report to the registered fix whose slice UUID it lists among its images; failing
+    /// that, note an image named `libagx_fix*` as an unregistered fix.
+    pub fn link_fix(&self, report_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE reports SET
+                    fix_id = (SELECT fs.fix_id FROM report_images ri
+                              JOIN images i ON i.id = ri.image_id
+                              JOIN fix_slices fs ON fs.uuid = i.uuid
+                              WHERE ri.report_id = ?1 ORDER BY ri.image_index LIMIT 1),
+                    unregistered_fix = (SELECT i.name FROM report_images ri
+                              JOIN images i ON i.id = ri.image_id
+                              WHERE ri.report_id = ?1 AND i.name LIKE 'libagx_fix%'
+                              ORDER BY ri.image_index LIMIT 1)
+                 WHERE id = ?1",
+            )?
+            .execute([report_id])?;
+        self.tx
+            .prepare_cached(
+                "UPDATE reports SET unregistered_fix = NULL
+                 WHERE id = ?1 AND fix_id IS NOT NULL",
+            )?
+            .execute([report_id])?;
+        Ok(())
+    }
+}
