@@ -75,7 +75,11 @@ fn report(i: usize) -> String {
         "faultingThread": 3, "threads": threads, "usedImages": images,
         "sharedCache": {"base": 6_442_450_944u64, "size": 4_000_000_000u64, "uuid": "cb1d2d40-3a8f-3f6e-9a0b-5d2e4d1c0a11"},
         "legacyInfo": {"threadTriggered": {"queue": "metal gpu stream"}}});
-    format!("{}\n{}\n", header, serde_json::to_string_pretty(&body).unwrap())
+    format!(
+        "{}\n{}\n",
+        header,
+        serde_json::to_string_pretty(&body).unwrap()
+    )
 }
 
 fn write_corpus(dir: &Path, n: usize) -> u64 {
@@ -114,7 +118,14 @@ fn run_ingest(dir: &Path, db: &Path, threads: usize) -> f64 {
         ..IngestOptions::default()
     };
     let start = Instant::now();
-    let s = ingest(db, &[dir.to_path_buf()], &opts, &NoProgress, &AtomicBool::new(false)).unwrap();
+    let s = ingest(
+        db,
+        &[dir.to_path_buf()],
+        &opts,
+        &NoProgress,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     let t = start.elapsed().as_secs_f64();
     assert!(s.failed.is_empty(), "{:?}", s.failed);
     t
@@ -150,7 +161,10 @@ fn main() {
     let dir = tmp.path().join("reports");
     let bytes = write_corpus(&dir, n);
     let mb = bytes as f64 / 1e6;
-    println!("ingest benchmark: {n} reports, {mb:.1} MB ({} KB each)", bytes / n as u64 / 1000);
+    println!(
+        "ingest benchmark: {n} reports, {mb:.1} MB ({} KB each)",
+        bytes / n as u64 / 1000
+    );
     // Warm the page cache for both contenders.
     let _ = floor(&dir);
     let (t_floor, _) = floor(&dir);
@@ -169,7 +183,10 @@ fn main() {
     row("floor: read + serde_json IgnoredAny (1 thread)", t_floor);
     row("agx-triage ingest, 1 worker", t1);
     row(
-        &format!("agx-triage ingest, {} workers", IngestOptions::default().threads),
+        &format!(
+            "agx-triage ingest, {} workers",
+            IngestOptions::default().threads
+        ),
         tn,
     );
 
@@ -181,12 +198,21 @@ fn main() {
         write_corpus(&d, count);
         let out = std::process::Command::new(&exe)
             .env("AGX_BENCH_CHILD_DIR", &d)
-            .env("AGX_BENCH_CHILD_DB", tmp.path().join(format!("mem{count}.db")))
+            .env(
+                "AGX_BENCH_CHILD_DB",
+                tmp.path().join(format!("mem{count}.db")),
+            )
             .output()
             .unwrap();
-        let kb: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+        let kb: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
         peaks.push(kb);
-        println!("peak RSS ingesting {count:>5} reports: {:>7.1} MB", kb as f64 / 1024.0);
+        println!(
+            "peak RSS ingesting {count:>5} reports: {:>7.1} MB",
+            kb as f64 / 1024.0
+        );
     }
     if peaks[0] > 0 {
         println!(

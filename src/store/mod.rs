@@ -9,10 +9,12 @@
 //! No other module writes SQL; this one never prints.
 
 mod buckets;
+mod fixes;
 mod migrations;
 mod reports;
 
 pub use buckets::*;
+pub use fixes::*;
 pub use reports::*;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +49,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no report with id {0}")]
     NoSuchReport(i64),
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl StoreError {
@@ -61,6 +65,7 @@ impl StoreError {
             StoreError::Compression(_) => "compression",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::NoSuchReport(_) => "no-such-report",
+            StoreError::Conflict(_) => "conflict",
         }
     }
 }

@@ -1,0 +1,193 @@
+//! The fix-version registry: writes and queries.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+
+/// One Mach-O slice of a registered fix build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FixSlice {
+    pub arch: Option<String>,
+    pub uuid: String,
+    pub current_version: Option<String>,
+    pub compatibility_version: Option<String>,
+}
+
+/// A registered fix version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixRecord {
+    pub name: String,
+    pub path: Option<String>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
+    pub install_name: Option<String>,
+    /// The build's embedded metadata (JSON object), if any.
+    pub metadata: Option<serde_json::Value>,
+    pub slices: Vec<FixSlice>,
+    /// Set by the store.
+    pub registered_at: Option<String>,
+    /// Reports linked to this fix (by image UUID). Set by queries.
+    pub reports: i64,
+    /// Rounds run with this fix name. Set by queries.
+    pub rounds: i64,
+}
+
+/// What registering a fix did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RegisterOutcome {
+    pub fix_id: i64,
+    /// The name was registered before and has been replaced.
+    pub replaced: bool,
+    /// Reports now linked to this fix (already-ingested ones included).
+    pub linked_reports: i64,
+    /// Rounds recorded with this fix name before it was registered, now joined to it.
+    pub joined_rounds: i64,
+}
+
+impl Store {
+    /// Register (or replace) a fix version and link every stored report that lists one of
+    /// its UUIDs. A UUID registered under another name is an error, not a silent move.
+    pub fn register_fix(&mut self, fix: &FixRecord) -> Result<RegisterOutcome, StoreError> {
+        let tx = self.begin_write()?;
+        for s in &fix.slices {
+            let other: Option<String> = tx
+                .tx
+                .query_row(
+                    "SELECT f.name FROM fix_slices fs JOIN fixes f ON f.id = fs.fix_id
+                     WHERE fs.uuid = ?1 AND f.name <> ?2",
+                    params![s.uuid, fix.name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(other) = other {
+                return Err(StoreError::Conflict(format!(
+                    "UUID {} is already registered as fix {other}",
+                    s.uuid
+                )));
+            }
+        }
+        let old: Option<i64> = tx
+            .tx
+            .query_row("SELECT id FROM fixes WHERE name = ?1", [&fix.name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = old {
+            tx.tx
+                .execute("UPDATE reports SET fix_id = NULL WHERE fix_id = ?1", [id])?;
+            tx.tx.execute("DELETE FROM fixes WHERE id = ?1", [id])?;
+        }
+        tx.tx.execute(
+            "INSERT INTO fixes (name, path, size, sha256, md5, install_name, metadata,
+                registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                fix.name,
+                fix.path,
+                fix.size.map(|s| s as i64),
+                fix.sha256,
+                fix.md5,
+                fix.install_name,
+                fix.metadata.as_ref().map(|m| m.to_string()),
+                tx.now,
+            ],
+        )?;
+        let fix_id = tx.tx.last_insert_rowid();
+        for s in &fix.slices {
+            tx.tx.execute(
+                "INSERT OR IGNORE INTO fix_slices (fix_id, arch, uuid, current_version,
+                    compatibility_version) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    fix_id,
+                    s.arch,
+                    s.uuid,
+                    s.current_version,
+                    s.compatibility_version
+                ],
+            )?;
+        }
+        let ids: Vec<i64> = tx
+            .tx
+            .prepare(
+                "SELECT DISTINCT ri.report_id FROM report_images ri
+                 JOIN images i ON i.id = ri.image_id
+                 JOIN fix_slices fs ON fs.uuid = i.uuid WHERE fs.fix_id = ?1",
+            )?
+            .query_map([fix_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            tx.link_fix(*id)?;
+        }
+        let joined_rounds: i64 = tx.tx.query_row(
+            "SELECT count(*) FROM rounds WHERE fix_name = ?1",
+            [&fix.name],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(RegisterOutcome {
+            fix_id,
+            replaced: old.is_some(),
+            linked_reports: ids.len() as i64,
+            joined_rounds,
+        })
+    }
+
+    /// Every registered fix, by name.
+    pub fn list_fixes(&self) -> Result<Vec<FixRecord>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT f.id, f.name, f.path, f.size, f.sha256, f.md5, f.install_name, f.metadata,
+                    f.registered_at,
+                    (SELECT count(*) FROM reports r WHERE r.fix_id = f.id),
+                    (SELECT count(*) FROM rounds ro WHERE ro.fix_name = f.name)
+             FROM fixes f ORDER BY f.name",
+        )?;
+        let mut fixes = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let meta: Option<String> = r.get(7)?;
+            fixes.push((
+                id,
+                FixRecord {
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    size: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                    sha256: r.get(4)?,
+                    md5: r.get(5)?,
+                    install_name: r.get(6)?,
+                    metadata: meta.and_then(|m| serde_json::from_str(&m).ok()),
+                    slices: Vec::new(),
+                    registered_at: r.get(8)?,
+                    reports: r.get(9)?,
+                    rounds: r.get(10)?,
+                },
+            ));
+        }
+        let mut out = Vec::with_capacity(fixes.len());
+        for (id, mut f) in fixes {
+            f.slices = self
+                .conn()
+                .prepare_cached(
+                    "SELECT arch, uuid, current_version, compatibility_version
+                     FROM fix_slices WHERE fix_id = ?1 ORDER BY arch",
+                )?
+                .query_map([id], |r| {
+                    Ok(FixSlice {
+                        arch: r.get(0)?,
+                        uuid: r.get(1)?,
+                        current_version: r.get(2)?,
+                        compatibility_version: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// One registered fix by name.
+    pub fn fix(&self, name: &str) -> Result<Option<FixRecord>, StoreError> {
+        Ok(self.list_fixes()?.into_iter().find(|f| f.name == name))
+    }
+}
