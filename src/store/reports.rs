@@ -581,3 +581,37 @@ impl Store {
         Ok(rows)
     }
 }
+
+/// The fields round attribution needs of a crash report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportRef {
+    pub id: i64,
+    pub incident_id: String,
+    pub pid: Option<i64>,
+    pub parent_pid: Option<i64>,
+    pub captured_at: Option<String>,
+    pub process: Option<String>,
+}
+
+impl Store {
+    /// Crash reports captured at or after `since` (RFC 3339 UTC), oldest first.
+    pub fn crash_reports_since(&self, since: &str) -> Result<Vec<ReportRef>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, identity, pid, parent_pid, captured_at, process FROM reports
+             WHERE kind = 'crash' AND captured_at >= ?1 ORDER BY captured_at, id",
+        )?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok(ReportRef {
+                    id: r.get(0)?,
+                    incident_id: r.get(1)?,
+                    pid: r.get(2)?,
+                    parent_pid: r.get(3)?,
+                    captured_at: r.get(4)?,
+                    process: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
