@@ -147,8 +147,7 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> f64 {
     // ln P(top-left = x) = ln[C(row1, x) C(row2, col1 - x) / C(n, col1)]
     let ln_p = |x: u64| {
         let y = col1 - x;
-        f(row1) - f(x) - f(row1 - x) + f(row2) - f(y) - f(row2 - y) - f(n) + f(col1)
-            + f(n - col1)
+        f(row1) - f(x) - f(row1 - x) + f(row2) - f(y) - f(row2 - y) - f(n) + f(col1) + f(n - col1)
     };
     let observed = ln_p(a);
     let lo = col1.saturating_sub(row2);
@@ -486,7 +485,9 @@ mod tests {
         // Extreme rates stay finite; larger differences need fewer rounds.
         let all_vs_none = rounds_needed_default(0.0, 1.0).unwrap();
         assert!((1..10).contains(&all_vs_none), "{all_vs_none}");
-        assert!(rounds_needed_default(1.0, 0.99).unwrap() > rounds_needed_default(1.0, 0.9).unwrap());
+        assert!(
+            rounds_needed_default(1.0, 0.99).unwrap() > rounds_needed_default(1.0, 0.9).unwrap()
+        );
         // Higher power needs more rounds.
         assert!(rounds_needed(0.5, 0.7, 0.05, 0.9) > rounds_needed(0.5, 0.7, 0.05, 0.8));
     }

@@ -89,7 +89,8 @@ fn script(s: &Setup, name: &str, body: &str) -> RunConfig {
 }
 
 /// Shell line writing a fake crash report for the current shell (`$$`).
-const CRASH_REPORT: &str = r#"printf '{"incident_id": "INC-%s", "pid": %s}' $$ $$ > "$REPORTS/python3-$$.ips""#;
+const CRASH_REPORT: &str =
+    r#"printf '{"incident_id": "INC-%s", "pid": %s}' $$ $$ > "$REPORTS/python3-$$.ips""#;
 
 fn run(s: &Setup, cfg: &RunConfig) -> (RunResult, Vec<(OutputStream, String)>, usize) {
     let mut source = FolderSource {
@@ -119,7 +120,10 @@ fn exit_zero_is_raw_pass() {
     assert!(a.finished_at.unwrap() <= round.finished_at.unwrap());
     assert!(lines.contains(&(OutputStream::Stdout, "hello".to_string())));
     assert!(lines.contains(&(OutputStream::Stderr, "oops".to_string())));
-    assert_eq!(calls, 1, "crash reports are checked even after a clean exit");
+    assert_eq!(
+        calls, 1,
+        "crash reports are checked even after a clean exit"
+    );
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
 
@@ -130,7 +134,11 @@ fn sigsegv_is_fail_and_retried_on_crash() {
     cfg.max_attempts = 3;
     let (r, _, calls) = run(&s, &cfg);
     assert_eq!(r.round.outcome(), Outcome::Fail);
-    assert_eq!(r.round.attempts.len(), 3, "a crash is retried up to the budget");
+    assert_eq!(
+        r.round.attempts.len(),
+        3,
+        "a crash is retried up to the budget"
+    );
     for (i, a) in r.round.attempts.iter().enumerate() {
         assert_eq!(a.index as usize, i + 1);
         assert_eq!(a.signal, Some(11));
@@ -172,7 +180,10 @@ fn crash_once_then_pass_is_eventual_pass() {
         first.crash_reports,
         vec![format!("INC-{}", first.pid.unwrap())]
     );
-    assert!(second.crash_reports.is_empty(), "the report stays with attempt 1");
+    assert!(
+        second.crash_reports.is_empty(),
+        "the report stays with attempt 1"
+    );
     assert_eq!((second.exit_code, second.signal), (Some(0), None));
     assert_eq!(round.efficiency, Some(14.6));
 }
@@ -235,8 +246,7 @@ fn worker_subprocess_report_is_attributed_by_parent_pid() {
     assert_eq!(r.reports[0].parent_pid, a.pid);
     assert_ne!(r.reports[0].pid, a.pid);
     assert_eq!(r.round.outcome(), Outcome::Fail);
-    let assignments =
-        agx_triage::rounds::attribute(&r.reports, &r.round.attempts, cfg.crash_wait);
+    let assignments = agx_triage::rounds::attribute(&r.reports, &r.round.attempts, cfg.crash_wait);
     assert_eq!(assignments[0].basis, Some(Basis::ParentPid));
 }
 
@@ -264,7 +274,11 @@ fn unrelated_report_without_time_is_left_unattributed() {
 #[test]
 fn dylib_is_injected_into_the_environment() {
     let s = setup();
-    let mut cfg = script(&s, "env.sh", "echo \"DYLD=$DYLD_INSERT_LIBRARIES\"\necho \"PATH_SET=${PATH:+yes}\"");
+    let mut cfg = script(
+        &s,
+        "env.sh",
+        "echo \"DYLD=$DYLD_INSERT_LIBRARIES\"\necho \"PATH_SET=${PATH:+yes}\"",
+    );
     cfg.dylib = Some(PathBuf::from("/opt/agx/libagx_fix_v2_3.dylib"));
     let (_, lines, _) = run(&s, &cfg);
     let dyld = lines
@@ -272,7 +286,10 @@ fn dylib_is_injected_into_the_environment() {
         .find_map(|(_, l)| l.strip_prefix("DYLD="))
         .unwrap();
     assert!(dyld.ends_with("/opt/agx/libagx_fix_v2_3.dylib"), "{dyld}");
-    assert!(lines.iter().any(|(_, l)| l == "PATH_SET=yes"), "environment kept");
+    assert!(
+        lines.iter().any(|(_, l)| l == "PATH_SET=yes"),
+        "environment kept"
+    );
 }
 
 #[test]

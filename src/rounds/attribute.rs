@@ -136,7 +136,11 @@ fn attribute_one(
         .filter(|a| match a.started_at {
             Some(start) if start <= at => match a.finished_at {
                 // An attempt without an end is treated as still running.
-                Some(end) => at <= end.checked_add_signed(grace).unwrap_or(DateTime::<Utc>::MAX_UTC),
+                Some(end) => {
+                    at <= end
+                        .checked_add_signed(grace)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                }
                 None => true,
             },
             _ => false,
@@ -151,9 +155,9 @@ fn pick(candidates: &[&Attempt], at: Option<DateTime<Utc>>) -> Option<u32> {
         return candidates.first().map(|a| a.index);
     }
     if let Some(at) = at {
-        let running = candidates.iter().rev().find(|a| {
-            matches!((a.started_at, a.finished_at), (Some(s), Some(e)) if s <= at && at <= e)
-        });
+        let running = candidates.iter().rev().find(
+            |a| matches!((a.started_at, a.finished_at), (Some(s), Some(e)) if s <= at && at <= e),
+        );
         if let Some(a) = running {
             return Some(a.index);
         }
@@ -217,7 +221,11 @@ mod tests {
     #[test]
     fn parent_pid_catches_worker_subprocesses() {
         let attempts = [attempt(1, 100, 0, 10), attempt(2, 200, 15, 25)];
-        let got = attribute(&[report("W", Some(4242), Some(200), Some(9))], &attempts, WAIT);
+        let got = attribute(
+            &[report("W", Some(4242), Some(200), Some(9))],
+            &attempts,
+            WAIT,
+        );
         assert_eq!(
             result(&got),
             vec![("W".into(), Some(2), Some(Basis::ParentPid))]

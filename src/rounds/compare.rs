@@ -175,9 +175,7 @@ pub fn side_stats(side: &Side) -> Result<SideStats, CompareError> {
 
     let mut buckets: BTreeMap<&str, (Option<&str>, u64)> = BTreeMap::new();
     for crash in side.rounds.iter().flat_map(|r| &r.crashes) {
-        let entry = buckets
-            .entry(crash.signature.as_str())
-            .or_insert((None, 0));
+        let entry = buckets.entry(crash.signature.as_str()).or_insert((None, 0));
         // The pattern is a property of the signature; keep the first one named.
         if entry.0.is_none() {
             entry.0 = crash.pattern.as_deref();
@@ -194,7 +192,7 @@ pub fn side_stats(side: &Side) -> Result<SideStats, CompareError> {
         })
         .collect();
     // Stable sort keeps the signature order among equal counts.
-    buckets.sort_by(|x, y| y.count.cmp(&x.count));
+    buckets.sort_by_key(|b| std::cmp::Reverse(b.count));
 
     Ok(SideStats {
         rounds,
@@ -350,12 +348,18 @@ mod tests {
         // Crashes of the failed raw rounds: 0x98 (8), 0x5c8 (4), objc_msgSend UAF (3).
         for (i, r) in a.iter_mut().skip(15).enumerate() {
             r.crashes.push(match i {
-                0..=7 => crash("AGX::ComputeContext::prepareForEnqueue", Some("agx-null-impl-0x98")),
+                0..=7 => crash(
+                    "AGX::ComputeContext::prepareForEnqueue",
+                    Some("agx-null-impl-0x98"),
+                ),
                 8..=11 => crash(
                     "-[AGXG16XFamilyComputeContext setComputePipelineState:]",
                     Some("agx-null-impl-0x5c8"),
                 ),
-                _ => crash("objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", Some("freed-encoder")),
+                _ => crash(
+                    "objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+                    Some("freed-encoder"),
+                ),
             });
         }
         let mut b = rounds(
@@ -379,9 +383,15 @@ mod tests {
             let n = if r.outcome == Outcome::Fail { 3 } else { 1 };
             for k in 0..n {
                 r.crashes.push(if k == 0 && r.number % 2 == 0 {
-                    crash("AGX::ComputeContext::prepareForEnqueue", Some("agx-null-impl-0x98"))
+                    crash(
+                        "AGX::ComputeContext::prepareForEnqueue",
+                        Some("agx-null-impl-0x98"),
+                    )
                 } else {
-                    crash("objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", Some("freed-encoder"))
+                    crash(
+                        "objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+                        Some("freed-encoder"),
+                    )
                 });
             }
         }
@@ -389,7 +399,10 @@ mod tests {
             "AGX::SpillInfoGen3::allocateUSCSpillBuffer",
             Some("agx-null-0x184-write"),
         ));
-        (side("v2.3 raw 1820-1849", a), side("v2.3 retry 1850-1879", b))
+        (
+            side("v2.3 raw 1820-1849", a),
+            side("v2.3 retry 1850-1879", b),
+        )
     }
 
     // Expected figures, computed independently:
@@ -435,21 +448,26 @@ mod tests {
         assert!((c.eventual.p_value - 6.415_347_065_416_128e-5).abs() < 1e-15);
 
         // Buckets: A 8 + 4 + 3 crashes over 30 rounds.
-        let counts: Vec<(u64, f64)> = c
-            .a
-            .buckets
-            .iter()
-            .map(|b| (b.count, b.per_100_rounds))
-            .collect();
+        let counts: Vec<(u64, f64)> =
+            c.a.buckets
+                .iter()
+                .map(|b| (b.count, b.per_100_rounds))
+                .collect();
         assert_eq!(counts.len(), 3);
         assert_eq!(counts[0].0, 8);
         assert!(close(counts[0].1, 800.0 / 30.0));
         assert_eq!(
-            c.new_buckets.iter().map(|b| b.pattern.as_deref()).collect::<Vec<_>>(),
+            c.new_buckets
+                .iter()
+                .map(|b| b.pattern.as_deref())
+                .collect::<Vec<_>>(),
             vec![Some("agx-null-0x184-write")]
         );
         assert_eq!(
-            c.gone_buckets.iter().map(|b| b.pattern.as_deref()).collect::<Vec<_>>(),
+            c.gone_buckets
+                .iter()
+                .map(|b| b.pattern.as_deref())
+                .collect::<Vec<_>>(),
             vec![Some("agx-null-impl-0x5c8")]
         );
         insta::assert_json_snapshot!(c);
@@ -457,8 +475,11 @@ mod tests {
 
     #[test]
     fn empty_side_is_an_error() {
-        let err = compare(&side("a", vec![]), &side("b", rounds(1, &[(Outcome::Fail, 1)])))
-            .unwrap_err();
+        let err = compare(
+            &side("a", vec![]),
+            &side("b", rounds(1, &[(Outcome::Fail, 1)])),
+        )
+        .unwrap_err();
         assert_eq!(err, CompareError::EmptySide("a".into()));
         assert_eq!(err.name(), "empty-side");
     }

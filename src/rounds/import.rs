@@ -151,7 +151,12 @@ fn opt_int<T: TryFrom<i64>>(
             .as_i64()
             .and_then(|n| T::try_from(n).ok())
             .map(Some)
-            .ok_or_else(|| format!("{ctx}\"{key}\" must be an integer in range, found {}", show(v))),
+            .ok_or_else(|| {
+                format!(
+                    "{ctx}\"{key}\" must be an integer in range, found {}",
+                    show(v)
+                )
+            }),
     }
 }
 
@@ -222,9 +227,9 @@ fn metrics(obj: &Map<String, Value>) -> Result<BTreeMap<String, f64>, String> {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             for (k, v) in map {
-                let n = v.as_f64().ok_or_else(|| {
-                    format!("metric {k:?} must be a number, found {}", show(v))
-                })?;
+                let n = v
+                    .as_f64()
+                    .ok_or_else(|| format!("metric {k:?} must be a number, found {}", show(v)))?;
                 out.insert(k.clone(), n);
             }
         }
@@ -415,7 +420,10 @@ mod tests {
             vec![1, 15]
         );
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+        assert_eq!(
+            lines,
+            vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        );
         let rendered: Vec<String> = errors.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(rendered.join("\n"));
     }

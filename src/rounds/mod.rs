@@ -13,8 +13,8 @@ pub mod runner;
 
 pub use attribute::{attribute, Assignment, Basis, ReportRef};
 pub use compare::{
-    compare, side_stats, verdict, BucketCount, CompareError, Comparison, CrashBucket,
-    RoundSummary, Side, SideStats, Verdict, VerdictKind,
+    compare, side_stats, verdict, BucketCount, CompareError, Comparison, CrashBucket, RoundSummary,
+    Side, SideStats, Verdict, VerdictKind,
 };
 pub use import::{parse_jsonl, ImportError};
 pub use model::{signal_name, signal_number, Attempt, Outcome, Round};

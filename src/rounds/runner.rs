@@ -26,8 +26,7 @@ use super::model::{Attempt, Round};
 
 /// Default pattern for the efficiency line, e.g. `CONFIRMED: 14.6% efficiency at 8 threads`.
 /// The first capture group is the figure, in percent.
-pub const DEFAULT_EFFICIENCY_PATTERN: &str =
-    r"CONFIRMED:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*efficiency";
+pub const DEFAULT_EFFICIENCY_PATTERN: &str = r"CONFIRMED:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*efficiency";
 
 /// How long to keep reading output after the command exited, when a background process it
 /// started still holds the pipes open.
@@ -168,7 +167,9 @@ impl RunError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RunWarning {
     /// A report was found but matches no attempt.
-    #[error("crash report {incident_id} matches no attempt (pid {pid:?}, parent pid {parent_pid:?})")]
+    #[error(
+        "crash report {incident_id} matches no attempt (pid {pid:?}, parent pid {parent_pid:?})"
+    )]
     UnattributedReport {
         /// Its incident id.
         incident_id: String,
@@ -192,7 +193,9 @@ pub enum RunWarning {
         message: String,
     },
     /// The command exited but something it started kept the output open; reading stopped.
-    #[error("attempt {0}: output still open {OUTPUT_GRACE:?} after the command exited; stopped reading")]
+    #[error(
+        "attempt {0}: output still open {OUTPUT_GRACE:?} after the command exited; stopped reading"
+    )]
     OutputLeftOpen(u32),
     /// The attempt ran past the timeout and was killed.
     #[error("attempt {0} exceeded the timeout and was killed")]
