@@ -1,6 +1,6 @@
 //! Verification rounds: the round model and its outcome rules ([`model`]), JSON-lines import
 //! ([`import`]), the retrying runner ([`runner`]), attribution of crash reports to attempts
-//! ([`attribute`]) and the comparison of two sets of rounds ([`compare`]).
+//! ([`attribute`](mod@attribute)) and the comparison of two sets of rounds ([`compare`](mod@compare)).
 //!
 //! No SQL and no printing here: the store persists rounds, the CLI shows them. See
 //! `docs/ROUNDS.md` for the import schema and the rules.

@@ -1,6 +1,6 @@
 //! The retrying round runner: starts the test command, streams its output to the caller,
 //! records every attempt, asks a [`CrashSource`] for new crash reports after each attempt,
-//! attributes them ([`super::attribute`]) and retries according to the policy.
+//! attributes them ([`attribute`](mod@super::attribute)) and retries according to the policy.
 //!
 //! It never prints: output lines go to the caller's sink, and problems that do not stop the
 //! round (a stale results file, an unattributed report) come back as [`RunWarning`]s. A crash
@@ -210,6 +210,21 @@ pub enum RunWarning {
         /// The captured text.
         text: String,
     },
+}
+
+impl RunWarning {
+    /// Short stable name for logs and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunWarning::UnattributedReport { .. } => "unattributed-report",
+            RunWarning::ResultsFileMissing(_) => "results-file-missing",
+            RunWarning::ResultsFileStale(_) => "results-file-stale",
+            RunWarning::ResultsFileInvalid { .. } => "results-file-invalid",
+            RunWarning::OutputLeftOpen(_) => "output-left-open",
+            RunWarning::TimedOut(_) => "timed-out",
+            RunWarning::BadFigure { .. } => "bad-figure",
+        }
+    }
 }
 
 /// What a run produced.
