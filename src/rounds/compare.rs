@@ -1,0 +1,524 @@
+//! Comparison of two sets of rounds (side A, usually the previous block or native, against
+//! side B, the candidate): pass rates with Wilson intervals, Fisher's exact test with a plain
+//! verdict, efficiency spread, and crash buckets per 100 rounds with new and gone buckets.
+//!
+//! Pure: the caller (store/CLI) gathers [`RoundSummary`]s; rendering is the writeup's job.
+//! Rates and interval bounds are fractions in `0..=1`, never percentages.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::model::Outcome;
+use crate::stats::{self, StatsError, Summary};
+
+/// One crash attributed to a round, as bucketed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrashBucket {
+    /// The bucket's signature.
+    pub signature: String,
+    /// The known-pattern name, if a rule matched (e.g. `agx-null-impl-0x98`).
+    pub pattern: Option<String>,
+}
+
+/// What the comparison needs to know about one round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundSummary {
+    /// Round number.
+    pub number: i64,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// Its efficiency figure, if any.
+    pub efficiency: Option<f64>,
+    /// One entry per crash report attributed to any of its attempts.
+    pub crashes: Vec<CrashBucket>,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Side {
+    /// Label for presentation (e.g. `v2.2 rounds 1790-1819`).
+    pub label: String,
+    /// Its rounds.
+    pub rounds: Vec<RoundSummary>,
+}
+
+/// Crashes of one bucket on one side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BucketCount {
+    /// The bucket's signature.
+    pub signature: String,
+    /// Its known-pattern name, if any.
+    pub pattern: Option<String>,
+    /// Number of crash reports in this bucket.
+    pub count: u64,
+    /// `count * 100 / rounds`.
+    pub per_100_rounds: f64,
+}
+
+/// Figures of one side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SideStats {
+    /// Number of rounds.
+    pub rounds: u64,
+    /// Rounds whose first attempt passed cleanly.
+    pub raw_pass: u64,
+    /// `raw_pass / rounds`.
+    pub raw_rate: f64,
+    /// 95% Wilson interval of the raw rate, `[low, high]`.
+    pub raw_ci: [f64; 2],
+    /// Rounds that passed on some attempt (raw passes included).
+    pub eventual_pass: u64,
+    /// `eventual_pass / rounds`.
+    pub eventual_rate: f64,
+    /// 95% Wilson interval of the eventual rate.
+    pub eventual_ci: [f64; 2],
+    /// Efficiency of the rounds that report one.
+    pub efficiency: Summary,
+    /// Crash buckets, most frequent first (ties by signature).
+    pub buckets: Vec<BucketCount>,
+}
+
+/// The answer to "is B different from A?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictKind {
+    /// B's rate is higher and the difference is significant.
+    Better,
+    /// B's rate is lower and the difference is significant.
+    Worse,
+    /// Not distinguishable yet at this sample size.
+    Inconclusive,
+}
+
+impl VerdictKind {
+    /// `better`, `worse` or `inconclusive`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VerdictKind::Better => "better",
+            VerdictKind::Worse => "worse",
+            VerdictKind::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// A test of B's rate against A's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Fisher's exact two-sided p-value.
+    pub p_value: f64,
+    /// The verdict at [`stats::ALPHA`].
+    pub verdict: VerdictKind,
+    /// When inconclusive: rounds *per side in total* (not additional) that would detect a
+    /// difference of the observed size with 80% power at alpha 0.05 ([`stats::rounds_needed`]).
+    /// `None` when the verdict is not inconclusive, or when the observed rates are equal (no
+    /// number of rounds separates equal rates; the data show no difference to chase).
+    pub rounds_needed: Option<u64>,
+}
+
+/// A full comparison of B against A.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Side A's figures.
+    pub a: SideStats,
+    /// Side B's figures.
+    pub b: SideStats,
+    /// Raw pass rate, B vs A.
+    pub raw: Verdict,
+    /// Eventual pass rate, B vs A.
+    pub eventual: Verdict,
+    /// Buckets seen on B but not on A (possible regressions), with B's counts.
+    pub new_buckets: Vec<BucketCount>,
+    /// Buckets seen on A but not on B (possibly fixed), with A's counts.
+    pub gone_buckets: Vec<BucketCount>,
+}
+
+/// Errors of the comparison.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CompareError {
+    /// A side has no rounds, so it has no rates.
+    #[error("side {0:?} has no rounds")]
+    EmptySide(String),
+    /// Invalid counts reached the statistics.
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+}
+
+impl CompareError {
+    /// Short stable name for logs and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CompareError::EmptySide(_) => "empty-side",
+            CompareError::Stats(e) => e.name(),
+        }
+    }
+}
+
+/// Figures of one side. Fails on a side without rounds.
+pub fn side_stats(side: &Side) -> Result<SideStats, CompareError> {
+    let rounds = side.rounds.len() as u64;
+    if rounds == 0 {
+        return Err(CompareError::EmptySide(side.label.clone()));
+    }
+    let raw_pass = side
+        .rounds
+        .iter()
+        .filter(|r| r.outcome.is_raw_pass())
+        .count() as u64;
+    let eventual_pass = side
+        .rounds
+        .iter()
+        .filter(|r| r.outcome.is_eventual_pass())
+        .count() as u64;
+    let efficiencies: Vec<f64> = side.rounds.iter().filter_map(|r| r.efficiency).collect();
+
+    let mut buckets: BTreeMap<&str, (Option<&str>, u64)> = BTreeMap::new();
+    for crash in side.rounds.iter().flat_map(|r| &r.crashes) {
+        let entry = buckets.entry(crash.signature.as_str()).or_insert((None, 0));
+        // The pattern is a property of the signature; keep the first one named.
+        if entry.0.is_none() {
+            entry.0 = crash.pattern.as_deref();
+        }
+        entry.1 += 1;
+    }
+    let mut buckets: Vec<BucketCount> = buckets
+        .into_iter()
+        .map(|(signature, (pattern, count))| BucketCount {
+            signature: signature.to_string(),
+            pattern: pattern.map(str::to_string),
+            count,
+            per_100_rounds: count as f64 * 100.0 / rounds as f64,
+        })
+        .collect();
+    // Stable sort keeps the signature order among equal counts.
+    buckets.sort_by_key(|b| std::cmp::Reverse(b.count));
+
+    Ok(SideStats {
+        rounds,
+        raw_pass,
+        raw_rate: raw_pass as f64 / rounds as f64,
+        raw_ci: stats::wilson_95(raw_pass, rounds)?.as_array(),
+        eventual_pass,
+        eventual_rate: eventual_pass as f64 / rounds as f64,
+        eventual_ci: stats::wilson_95(eventual_pass, rounds)?.as_array(),
+        efficiency: stats::summarize(&efficiencies),
+        buckets,
+    })
+}
+
+/// Test `pass_b` of `n_b` against `pass_a` of `n_a`: Fisher's exact two-sided test at alpha
+/// 0.05; B is better or worse when p < 0.05, otherwise inconclusive with the rounds per side
+/// that a difference of the observed size would need.
+///
+/// Public so a writeup can also compare across kinds of rate, e.g. A's raw rate against B's
+/// eventual rate.
+pub fn verdict(pass_a: u64, n_a: u64, pass_b: u64, n_b: u64) -> Result<Verdict, CompareError> {
+    let p_value = stats::fisher_rates(pass_a, n_a, pass_b, n_b)?;
+    let rate = |k: u64, n: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let (rate_a, rate_b) = (rate(pass_a, n_a), rate(pass_b, n_b));
+    let kind = if p_value < stats::ALPHA && rate_b > rate_a {
+        VerdictKind::Better
+    } else if p_value < stats::ALPHA && rate_b < rate_a {
+        VerdictKind::Worse
+    } else {
+        VerdictKind::Inconclusive
+    };
+    let rounds_needed = match kind {
+        VerdictKind::Inconclusive => stats::rounds_needed_default(rate_a, rate_b),
+        _ => None,
+    };
+    Ok(Verdict {
+        p_value,
+        verdict: kind,
+        rounds_needed,
+    })
+}
+
+/// Compare side B against side A.
+pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
+    let sa = side_stats(a)?;
+    let sb = side_stats(b)?;
+    let raw = verdict(sa.raw_pass, sa.rounds, sb.raw_pass, sb.rounds)?;
+    let eventual = verdict(sa.eventual_pass, sa.rounds, sb.eventual_pass, sb.rounds)?;
+    let only_in = |x: &SideStats, y: &SideStats| -> Vec<BucketCount> {
+        x.buckets
+            .iter()
+            .filter(|bx| !y.buckets.iter().any(|by| by.signature == bx.signature))
+            .cloned()
+            .collect()
+    };
+    let new_buckets = only_in(&sb, &sa);
+    let gone_buckets = only_in(&sa, &sb);
+    Ok(Comparison {
+        a: sa,
+        b: sb,
+        raw,
+        eventual,
+        new_buckets,
+        gone_buckets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    fn rounds(start: i64, outcomes: &[(Outcome, usize)]) -> Vec<RoundSummary> {
+        let mut out = Vec::new();
+        for &(outcome, n) in outcomes {
+            for _ in 0..n {
+                out.push(RoundSummary {
+                    number: start + out.len() as i64,
+                    outcome,
+                    efficiency: None,
+                    crashes: Vec::new(),
+                });
+            }
+        }
+        out
+    }
+
+    fn side(label: &str, rounds: Vec<RoundSummary>) -> Side {
+        Side {
+            label: label.into(),
+            rounds,
+        }
+    }
+
+    fn crash(sig: &str, pattern: Option<&str>) -> CrashBucket {
+        CrashBucket {
+            signature: sig.into(),
+            pattern: pattern.map(Into::into),
+        }
+    }
+
+    // Regression: "v2.3 gives 100% stability" from 20/20 after "v2.3 is counterproductive"
+    // from 18/20. Fisher p = 0.4872 (scipy: fisher_exact([[20,0],[18,2]]).pvalue =
+    // 0.48717948717948717); 93 rounds per side (see stats::tests for the Fleiss computation).
+    #[test]
+    fn twenty_of_twenty_vs_eighteen_is_inconclusive() {
+        let v = verdict(20, 20, 18, 20).unwrap();
+        assert_eq!(v.verdict, VerdictKind::Inconclusive);
+        assert!(close(v.p_value, 0.487_179_487_179_487_17));
+        assert_eq!(v.rounds_needed, Some(93));
+    }
+
+    // python3 -c "from scipy.stats import fisher_exact; print(fisher_exact([[3,2],[20,0]]).pvalue)"
+    // -> 0.03333333333333333: significant at 0.05, B better.
+    #[test]
+    fn three_of_five_vs_twenty_of_twenty() {
+        let v = verdict(3, 5, 20, 20).unwrap();
+        assert!(close(v.p_value, 1.0 / 30.0), "{}", v.p_value);
+        assert_eq!(v.verdict, VerdictKind::Better);
+        assert_eq!(v.rounds_needed, None);
+        let w = verdict(20, 20, 3, 5).unwrap();
+        assert_eq!(w.verdict, VerdictKind::Worse);
+        assert!(close(w.p_value, v.p_value));
+    }
+
+    // python3 -c "from scipy.stats import fisher_exact; print(fisher_exact([[15,15],[29,1]]).pvalue)"
+    // -> 6.415347065416128e-05
+    #[test]
+    fn raw_fifteen_of_thirty_vs_eventual_twenty_nine() {
+        let v = verdict(15, 30, 29, 30).unwrap();
+        assert_eq!(v.verdict, VerdictKind::Better);
+        assert!((v.p_value - 6.415_347_065_416_128e-5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn equal_rates_need_no_rounds_number() {
+        let v = verdict(20, 20, 20, 20).unwrap();
+        assert_eq!(v.verdict, VerdictKind::Inconclusive);
+        assert_eq!(v.p_value, 1.0);
+        assert_eq!(v.rounds_needed, None);
+        let v = verdict(5, 10, 10, 20).unwrap();
+        assert_eq!(v.rounds_needed, None);
+    }
+
+    /// The seed block (verification rounds 1820-1849 and their retried rerun 1850-1879):
+    /// A = 30 raw rounds, 15 passes; B = 30 rounds with 3 retries, 29 eventual passes, and an
+    /// efficiency figure on 20 of them with mean 14.4, min 13.4, max 15.1.
+    fn seed_block() -> (Side, Side) {
+        let mut a = rounds(1820, &[(Outcome::RawPass, 15), (Outcome::Fail, 15)]);
+        // Crashes of the failed raw rounds: 0x98 (8), 0x5c8 (4), objc_msgSend UAF (3).
+        for (i, r) in a.iter_mut().skip(15).enumerate() {
+            r.crashes.push(match i {
+                0..=7 => crash(
+                    "AGX::ComputeContext::prepareForEnqueue",
+                    Some("agx-null-impl-0x98"),
+                ),
+                8..=11 => crash(
+                    "-[AGXG16XFamilyComputeContext setComputePipelineState:]",
+                    Some("agx-null-impl-0x5c8"),
+                ),
+                _ => crash(
+                    "objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+                    Some("freed-encoder"),
+                ),
+            });
+        }
+        let mut b = rounds(
+            1850,
+            &[
+                (Outcome::RawPass, 14),
+                (Outcome::EventualPass, 15),
+                (Outcome::Fail, 1),
+            ],
+        );
+        // Efficiencies of rounds 1860-1879 (the last 20).
+        const EFF: [f64; 20] = [
+            14.2, 14.5, 13.4, 14.6, 14.4, 14.7, 14.1, 14.8, 14.4, 14.5, 14.3, 14.6, 14.2, 15.1,
+            14.0, 14.5, 14.4, 14.6, 14.3, 14.4,
+        ];
+        for (r, e) in b.iter_mut().skip(10).zip(EFF) {
+            r.efficiency = Some(e);
+        }
+        // Each retried round crashed once before passing; the failed round crashed three times.
+        for r in b.iter_mut().skip(14) {
+            let n = if r.outcome == Outcome::Fail { 3 } else { 1 };
+            for k in 0..n {
+                r.crashes.push(if k == 0 && r.number % 2 == 0 {
+                    crash(
+                        "AGX::ComputeContext::prepareForEnqueue",
+                        Some("agx-null-impl-0x98"),
+                    )
+                } else {
+                    crash(
+                        "objc_msgSend | -[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+                        Some("freed-encoder"),
+                    )
+                });
+            }
+        }
+        b[29].crashes.push(crash(
+            "AGX::SpillInfoGen3::allocateUSCSpillBuffer",
+            Some("agx-null-0x184-write"),
+        ));
+        (
+            side("v2.3 raw 1820-1849", a),
+            side("v2.3 retry 1850-1879", b),
+        )
+    }
+
+    // Expected figures, computed independently:
+    // python3 -c "
+    // import statistics as s; from scipy.stats import binomtest
+    // v=[14.2,14.5,13.4,14.6,14.4,14.7,14.1,14.8,14.4,14.5,14.3,14.6,14.2,15.1,14.0,14.5,14.4,14.6,14.3,14.4]
+    // print(len(v), s.mean(v), s.median(v), min(v), max(v), s.stdev(v))
+    // for k in (15,14,29): ci=binomtest(k,30).proportion_ci(method='wilson'); print(k, ci.low, ci.high)"
+    // -> 20 14.4 14.4 13.4 15.1 0.3433580301115808
+    //    15 0.3315412564053377 0.6684587435946623
+    //    14 0.30232388907699753 0.638577003801267
+    //    29 0.8332960900859083 0.9940914096183875
+    #[test]
+    fn seed_block_figures() {
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+
+        assert_eq!((c.a.rounds, c.a.raw_pass, c.a.eventual_pass), (30, 15, 15));
+        assert!(close(c.a.raw_rate, 0.5));
+        assert!(close(c.a.raw_ci[0], 0.331_541_256_405_337_7));
+        assert!(close(c.a.raw_ci[1], 0.668_458_743_594_662_3));
+
+        assert_eq!((c.b.rounds, c.b.raw_pass, c.b.eventual_pass), (30, 14, 29));
+        assert!(close(c.b.eventual_rate, 29.0 / 30.0));
+        assert!(close(c.b.eventual_ci[0], 0.833_296_090_085_908_3));
+        assert!(close(c.b.eventual_ci[1], 0.994_091_409_618_387_5));
+        assert!(close(c.b.raw_ci[0], 0.302_323_889_076_997_53));
+        assert!(close(c.b.raw_ci[1], 0.638_577_003_801_267));
+
+        let e = &c.b.efficiency;
+        assert_eq!(e.n, 20);
+        assert!(close(e.mean.unwrap(), 14.4));
+        assert!(close(e.median.unwrap(), 14.4));
+        assert_eq!((e.min, e.max), (Some(13.4), Some(15.1)));
+        assert!(close(e.sd.unwrap(), 0.343_358_030_111_580_8));
+        assert_eq!(c.a.efficiency.n, 0);
+
+        // The raw rates (15/30 vs 14/30) cannot be told apart; the eventual rates can.
+        assert_eq!(c.raw.verdict, VerdictKind::Inconclusive);
+        // Fleiss for 0.5 vs 14/30 (same Python as in stats::tests): 3587.
+        assert_eq!(c.raw.rounds_needed, Some(3587));
+        assert_eq!(c.eventual.verdict, VerdictKind::Better);
+        assert!((c.eventual.p_value - 6.415_347_065_416_128e-5).abs() < 1e-15);
+
+        // Buckets: A 8 + 4 + 3 crashes over 30 rounds.
+        let counts: Vec<(u64, f64)> =
+            c.a.buckets
+                .iter()
+                .map(|b| (b.count, b.per_100_rounds))
+                .collect();
+        assert_eq!(counts.len(), 3);
+        assert_eq!(counts[0].0, 8);
+        assert!(close(counts[0].1, 800.0 / 30.0));
+        assert_eq!(
+            c.new_buckets
+                .iter()
+                .map(|b| b.pattern.as_deref())
+                .collect::<Vec<_>>(),
+            vec![Some("agx-null-0x184-write")]
+        );
+        assert_eq!(
+            c.gone_buckets
+                .iter()
+                .map(|b| b.pattern.as_deref())
+                .collect::<Vec<_>>(),
+            vec![Some("agx-null-impl-0x5c8")]
+        );
+        insta::assert_json_snapshot!(c);
+    }
+
+    #[test]
+    fn empty_side_is_an_error() {
+        let err = compare(
+            &side("a", vec![]),
+            &side("b", rounds(1, &[(Outcome::Fail, 1)])),
+        )
+        .unwrap_err();
+        assert_eq!(err, CompareError::EmptySide("a".into()));
+        assert_eq!(err.name(), "empty-side");
+    }
+
+    #[test]
+    fn serialized_keys_are_exact() {
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        let v = serde_json::to_value(&c).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(
+            keys(&v),
+            ["a", "b", "eventual", "gone_buckets", "new_buckets", "raw"]
+        );
+        assert_eq!(
+            keys(&v["a"]),
+            [
+                "buckets",
+                "efficiency",
+                "eventual_ci",
+                "eventual_pass",
+                "eventual_rate",
+                "raw_ci",
+                "raw_pass",
+                "raw_rate",
+                "rounds"
+            ]
+        );
+        assert_eq!(keys(&v["raw"]), ["p_value", "rounds_needed", "verdict"]);
+        assert_eq!(v["eventual"]["verdict"], "better");
+        assert_eq!(
+            keys(&v["b"]["efficiency"]),
+            ["max", "mean", "median", "min", "n", "sd"]
+        );
+        assert_eq!(
+            keys(&v["a"]["buckets"][0]),
+            ["count", "pattern", "per_100_rounds", "signature"]
+        );
+    }
+}

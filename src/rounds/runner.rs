@@ -1,0 +1,623 @@
+//! The retrying round runner: starts the test command, streams its output to the caller,
+//! records every attempt, asks a [`CrashSource`] for new crash reports after each attempt,
+//! attributes them ([`attribute`](mod@super::attribute)) and retries according to the policy.
+//!
+//! It never prints: output lines go to the caller's sink, and problems that do not stop the
+//! round (a stale results file, an unattributed report) come back as [`RunWarning`]s. A crash
+//! source that fails stops the run with an error, because a round whose reports could not be
+//! checked might be counted as a pass that is not one.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use thiserror::Error;
+
+use super::attribute::{self, ReportRef};
+use super::model::{Attempt, Round};
+
+/// Default pattern for the efficiency line, e.g. `CONFIRMED: 14.6% efficiency at 8 threads`.
+/// The first capture group is the figure, in percent.
+pub const DEFAULT_EFFICIENCY_PATTERN: &str = r"CONFIRMED:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*efficiency";
+
+/// How long to keep reading output after the command exited, when a background process it
+/// started still holds the pipes open.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+/// How often to check whether the command exited while waiting for output.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Which failed attempts are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryOn {
+    /// Retry only an attempt that crashed: killed by a signal or with a report attributed.
+    Crash,
+    /// Retry every attempt that did not pass, including a plain non-zero exit.
+    Fail,
+}
+
+/// Where a line of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    /// The command's standard output.
+    Stdout,
+    /// The command's standard error.
+    Stderr,
+}
+
+/// How to run a round.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Program and arguments (no shell is involved; use `["sh", "-c", "..."]` for one).
+    pub command: Vec<String>,
+    /// Attempt budget, at least 1 (1 = no retries).
+    pub max_attempts: u32,
+    /// Which failed attempts are retried.
+    pub retry_on: RetryOn,
+    /// How long to wait after an attempt before asking for crash reports (ReportCrash takes a
+    /// few seconds to write them). Also the grace period of the attribution time window.
+    pub crash_wait: Duration,
+    /// Fix dylib to inject with `DYLD_INSERT_LIBRARIES` (appended with `:` to a value already
+    /// in the environment; the rest of the environment is kept).
+    pub dylib: Option<PathBuf>,
+    /// Pattern of the efficiency line; the first capture group is the figure.
+    pub efficiency: Regex,
+    /// Further named figures: the first capture group of each pattern.
+    pub metrics: Vec<(String, Regex)>,
+    /// JSON file the suite writes, read after the last attempt.
+    pub results_file: Option<PathBuf>,
+    /// Kill an attempt (SIGKILL) that runs longer than this. The attempt then carries signal 9
+    /// and counts as crashed. `None`: no limit.
+    pub timeout: Option<Duration>,
+}
+
+impl RunConfig {
+    /// A configuration with defaults: one attempt, retry on crash, 5 s crash wait, the default
+    /// efficiency pattern, no dylib, no metrics, no results file, no timeout.
+    pub fn new(command: Vec<String>) -> Self {
+        RunConfig {
+            command,
+            max_attempts: 1,
+            retry_on: RetryOn::Crash,
+            crash_wait: Duration::from_secs(5),
+            dylib: None,
+            efficiency: default_efficiency_regex(),
+            metrics: Vec::new(),
+            results_file: None,
+            timeout: None,
+        }
+    }
+}
+
+/// The compiled [`DEFAULT_EFFICIENCY_PATTERN`].
+pub fn default_efficiency_regex() -> Regex {
+    // The pattern is a constant covered by the unit tests, not user input.
+    #[allow(clippy::expect_used)]
+    Regex::new(DEFAULT_EFFICIENCY_PATTERN).expect("default efficiency pattern compiles")
+}
+
+/// Error type a [`CrashSource`] may return.
+pub type CrashSourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Something that can list crash reports written since a moment, e.g. a watcher of the
+/// DiagnosticReports folders that ingests what it finds.
+pub trait CrashSource {
+    /// Reports captured (or appeared) at or after `since`. Returning a report more than once
+    /// across calls is fine: reports are deduplicated by incident id.
+    fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError>;
+}
+
+/// Errors that stop a run.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// `command` is empty.
+    #[error("no command to run")]
+    EmptyCommand,
+    /// `max_attempts` is 0.
+    #[error("the attempt budget must be at least 1")]
+    NoAttempts,
+    /// The command could not be started.
+    #[error("cannot start {program:?}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Waiting for the command failed.
+    #[error("waiting for attempt {attempt} failed: {source}")]
+    Wait {
+        /// 1-based attempt index.
+        attempt: u32,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The crash source failed; the attempt's crash status is unknown.
+    #[error("collecting crash reports after attempt {attempt} failed: {source}")]
+    CrashSource {
+        /// 1-based attempt index.
+        attempt: u32,
+        /// The source's error.
+        source: CrashSourceError,
+    },
+}
+
+impl RunError {
+    /// Short stable name for logs and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunError::EmptyCommand => "empty-command",
+            RunError::NoAttempts => "no-attempts",
+            RunError::Spawn { .. } => "spawn",
+            RunError::Wait { .. } => "wait",
+            RunError::CrashSource { .. } => "crash-source",
+        }
+    }
+}
+
+/// Problems that do not stop a round but belong in its record.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RunWarning {
+    /// A report was found but matches no attempt.
+    #[error(
+        "crash report {incident_id} matches no attempt (pid {pid:?}, parent pid {parent_pid:?})"
+    )]
+    UnattributedReport {
+        /// Its incident id.
+        incident_id: String,
+        /// Its pid.
+        pid: Option<i64>,
+        /// Its parent pid.
+        parent_pid: Option<i64>,
+    },
+    /// The results file does not exist after the run.
+    #[error("results file {0} was not written")]
+    ResultsFileMissing(PathBuf),
+    /// The results file predates the round (left over from an earlier run), so it was ignored.
+    #[error("results file {0} was not updated during this round; ignored")]
+    ResultsFileStale(PathBuf),
+    /// The results file could not be read or is not JSON.
+    #[error("results file {path}: {message}")]
+    ResultsFileInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The command exited but something it started kept the output open; reading stopped.
+    #[error(
+        "attempt {0}: output still open {OUTPUT_GRACE:?} after the command exited; stopped reading"
+    )]
+    OutputLeftOpen(u32),
+    /// The attempt ran past the timeout and was killed.
+    #[error("attempt {0} exceeded the timeout and was killed")]
+    TimedOut(u32),
+    /// A line matched a figure pattern but the captured text is not a number.
+    #[error("attempt {attempt}: {name} pattern matched but {text:?} is not a number")]
+    BadFigure {
+        /// 1-based attempt index.
+        attempt: u32,
+        /// `efficiency` or the metric name.
+        name: String,
+        /// The captured text.
+        text: String,
+    },
+}
+
+impl RunWarning {
+    /// Short stable name for logs and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunWarning::UnattributedReport { .. } => "unattributed-report",
+            RunWarning::ResultsFileMissing(_) => "results-file-missing",
+            RunWarning::ResultsFileStale(_) => "results-file-stale",
+            RunWarning::ResultsFileInvalid { .. } => "results-file-invalid",
+            RunWarning::OutputLeftOpen(_) => "output-left-open",
+            RunWarning::TimedOut(_) => "timed-out",
+            RunWarning::BadFigure { .. } => "bad-figure",
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The round, with its attempts and attributed reports; see [`Round::outcome`].
+    pub round: Round,
+    /// Every report the crash source returned (deduplicated), attributed or not.
+    pub reports: Vec<ReportRef>,
+    /// Problems worth recording.
+    pub warnings: Vec<RunWarning>,
+}
+
+/// The `DYLD_INSERT_LIBRARIES` value that adds `dylib` to `existing` (colon-separated), without
+/// listing it twice.
+pub fn dyld_insert_value(existing: Option<&OsStr>, dylib: &Path) -> OsString {
+    match existing {
+        Some(old) if !old.is_empty() => {
+            let already = old
+                .to_string_lossy()
+                .split(':')
+                .any(|p| Path::new(p) == dylib);
+            if already {
+                return old.to_os_string();
+            }
+            let mut value = old.to_os_string();
+            value.push(":");
+            value.push(dylib.as_os_str());
+            value
+        }
+        _ => dylib.as_os_str().to_os_string(),
+    }
+}
+
+/// Run round `number` under `config`, streaming output lines to `sink` and asking `crashes`
+/// for reports after each attempt. Batch, fix and configuration are the caller's to fill in.
+///
+/// Figures: the efficiency (and each metric) is taken from the last matching line of the last
+/// attempt that printed one.
+pub fn run_round(
+    number: i64,
+    config: &RunConfig,
+    crashes: &mut dyn CrashSource,
+    sink: &mut dyn FnMut(OutputStream, &str),
+) -> Result<RunResult, RunError> {
+    if config.command.is_empty() {
+        return Err(RunError::EmptyCommand);
+    }
+    if config.max_attempts == 0 {
+        return Err(RunError::NoAttempts);
+    }
+    let round_start = Utc::now();
+    let round_start_sys = SystemTime::now();
+    let mut round = Round {
+        number,
+        started_at: Some(round_start),
+        ..Round::default()
+    };
+    let mut reports: Vec<ReportRef> = Vec::new();
+    let mut warnings = Vec::new();
+
+    for index in 1..=config.max_attempts {
+        let run = run_attempt(index, config, sink, &mut warnings)?;
+        if let Some(e) = run.efficiency {
+            round.efficiency = Some(e);
+        }
+        round.metrics.extend(run.metrics);
+        round.attempts.push(run.attempt);
+
+        thread::sleep(config.crash_wait);
+        // Ask from the round's start, not the attempt's: a report of attempt 1 written late
+        // must still be found (and goes to attempt 1 by pid).
+        let found = crashes
+            .collect(round_start)
+            .map_err(|source| RunError::CrashSource {
+                attempt: index,
+                source,
+            })?;
+        for r in found {
+            if !reports.iter().any(|k| k.incident_id == r.incident_id) {
+                reports.push(r);
+            }
+        }
+        attribute::apply(&reports, &mut round.attempts, config.crash_wait);
+
+        let Some(last) = round.attempts.last() else {
+            break;
+        };
+        let retry = !last.passed()
+            && match config.retry_on {
+                RetryOn::Crash => last.crashed(),
+                RetryOn::Fail => true,
+            };
+        if !retry {
+            break;
+        }
+    }
+
+    let assignments = attribute::attribute(&reports, &round.attempts, config.crash_wait);
+    for a in assignments.iter().filter(|a| a.attempt.is_none()) {
+        if let Some(r) = reports.iter().find(|r| r.incident_id == a.incident_id) {
+            warnings.push(RunWarning::UnattributedReport {
+                incident_id: r.incident_id.clone(),
+                pid: r.pid,
+                parent_pid: r.parent_pid,
+            });
+        }
+    }
+    if let Some(path) = &config.results_file {
+        round.results_json = read_results(path, round_start_sys, &mut warnings);
+    }
+    round.finished_at = Some(Utc::now());
+    Ok(RunResult {
+        round,
+        reports,
+        warnings,
+    })
+}
+
+/// What one attempt produced besides its record.
+struct AttemptRun {
+    attempt: Attempt,
+    efficiency: Option<f64>,
+    metrics: BTreeMap<String, f64>,
+}
+
+fn run_attempt(
+    index: u32,
+    config: &RunConfig,
+    sink: &mut dyn FnMut(OutputStream, &str),
+    warnings: &mut Vec<RunWarning>,
+) -> Result<AttemptRun, RunError> {
+    let (program, args) = match config.command.split_first() {
+        Some(split) => split,
+        None => return Err(RunError::EmptyCommand),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dylib) = &config.dylib {
+        let existing = std::env::var_os("DYLD_INSERT_LIBRARIES");
+        cmd.env(
+            "DYLD_INSERT_LIBRARIES",
+            dyld_insert_value(existing.as_deref(), dylib),
+        );
+    }
+    let started_at = Utc::now();
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let pid = i64::from(child.id());
+
+    let (tx, rx) = mpsc::channel::<(OutputStream, String)>();
+    if let Some(out) = child.stdout.take() {
+        spawn_reader(out, OutputStream::Stdout, tx.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        spawn_reader(err, OutputStream::Stderr, tx.clone());
+    }
+    drop(tx);
+
+    let mut run = AttemptRun {
+        attempt: Attempt {
+            index,
+            started_at: Some(started_at),
+            pid: Some(pid),
+            ..Attempt::default()
+        },
+        efficiency: None,
+        metrics: BTreeMap::new(),
+    };
+    let mut exited: Option<(ExitStatus, Instant, DateTime<Utc>)> = None;
+    let mut last_poll = Instant::now();
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok((stream, line)) => {
+                scan_line(&line, index, config, &mut run, warnings);
+                sink(stream, &line);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if last_poll.elapsed() < POLL {
+            continue;
+        }
+        last_poll = Instant::now();
+        match exited {
+            None => exited = poll_exit(&mut child, index, started, config.timeout, warnings)?,
+            Some((_, at, _)) if at.elapsed() > OUTPUT_GRACE => {
+                // The reader threads are left to finish on their own when the pipes close.
+                warnings.push(RunWarning::OutputLeftOpen(index));
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    // The output closed (or was abandoned) before the exit was seen: keep polling so the
+    // timeout still applies to a command that closed its pipes and hung.
+    let (status, finished_at) = loop {
+        if let Some((status, _, at)) = exited {
+            break (status, at);
+        }
+        thread::sleep(POLL);
+        exited = poll_exit(&mut child, index, started, config.timeout, warnings)?;
+    };
+    run.attempt.finished_at = Some(finished_at);
+    run.attempt.exit_code = status.code();
+    run.attempt.signal = status.signal();
+    Ok(run)
+}
+
+/// The exit status with the moment it was seen, once the child has exited (killing it first
+/// when it ran past `timeout`).
+fn poll_exit(
+    child: &mut Child,
+    index: u32,
+    started: Instant,
+    timeout: Option<Duration>,
+    warnings: &mut Vec<RunWarning>,
+) -> Result<Option<(ExitStatus, Instant, DateTime<Utc>)>, RunError> {
+    let wait_err = |source| RunError::Wait {
+        attempt: index,
+        source,
+    };
+    if let Some(status) = child.try_wait().map_err(wait_err)? {
+        return Ok(Some((status, Instant::now(), Utc::now())));
+    }
+    if timeout.is_some_and(|t| started.elapsed() > t) {
+        // The child may have exited between the check and the kill; that error is harmless
+        // and the wait below reports the real status either way.
+        let _ = child.kill();
+        warnings.push(RunWarning::TimedOut(index));
+        let status = child.wait().map_err(wait_err)?;
+        return Ok(Some((status, Instant::now(), Utc::now())));
+    }
+    Ok(None)
+}
+
+fn spawn_reader<R: Read + Send + 'static>(
+    source: R,
+    stream: OutputStream,
+    tx: mpsc::Sender<(OutputStream, String)>,
+) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(source);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    // Test suites print progress bars and stray bytes; keep going lossily.
+                    let text = String::from_utf8_lossy(&buf);
+                    let line = text.trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send((stream, line)).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn scan_line(
+    line: &str,
+    attempt: u32,
+    config: &RunConfig,
+    run: &mut AttemptRun,
+    warnings: &mut Vec<RunWarning>,
+) {
+    let mut figure = |name: &str, re: &Regex| -> Option<f64> {
+        let text = re.captures(line)?.get(1)?.as_str();
+        match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => Some(v),
+            _ => {
+                warnings.push(RunWarning::BadFigure {
+                    attempt,
+                    name: name.to_string(),
+                    text: text.to_string(),
+                });
+                None
+            }
+        }
+    };
+    if let Some(v) = figure("efficiency", &config.efficiency) {
+        run.efficiency = Some(v);
+    }
+    for (name, re) in &config.metrics {
+        if let Some(v) = figure(name, re) {
+            run.metrics.insert(name.clone(), v);
+        }
+    }
+}
+
+fn read_results(
+    path: &Path,
+    round_start: SystemTime,
+    warnings: &mut Vec<RunWarning>,
+) -> Option<serde_json::Value> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            warnings.push(RunWarning::ResultsFileMissing(path.to_path_buf()));
+            return None;
+        }
+        Err(e) => {
+            warnings.push(RunWarning::ResultsFileInvalid {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+            return None;
+        }
+    };
+    // File systems with coarse timestamps (1-2 s) may stamp a file written right after the
+    // start slightly before it; allow for that.
+    let slack = Duration::from_secs(2);
+    let fresh = meta
+        .modified()
+        .map(|m| m + slack >= round_start)
+        .unwrap_or(true);
+    if !fresh {
+        warnings.push(RunWarning::ResultsFileStale(path.to_path_buf()));
+        return None;
+    }
+    let parsed = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}")));
+    match parsed {
+        Ok(v) => Some(v),
+        Err(message) => {
+            warnings.push(RunWarning::ResultsFileInvalid {
+                path: path.to_path_buf(),
+                message,
+            });
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_efficiency_pattern() {
+        let re = default_efficiency_regex();
+        let cap = |s: &str| re.captures(s).map(|c| c[1].to_string());
+        assert_eq!(
+            cap("CONFIRMED: 14.6% efficiency at 8 threads").as_deref(),
+            Some("14.6")
+        );
+        assert_eq!(cap("  CONFIRMED:15% efficiency").as_deref(), Some("15"));
+        assert_eq!(cap("efficiency: 14.6%"), None);
+        assert_eq!(cap("CONFIRMED: n/a% efficiency"), None);
+    }
+
+    #[test]
+    fn dyld_value_appends_once() {
+        let fix = Path::new("/opt/fix/libagx_fix_v2_3.dylib");
+        assert_eq!(dyld_insert_value(None, fix), fix.as_os_str());
+        assert_eq!(
+            dyld_insert_value(Some(OsStr::new("")), fix),
+            fix.as_os_str()
+        );
+        assert_eq!(
+            dyld_insert_value(Some(OsStr::new("/usr/lib/libtrace.dylib")), fix),
+            OsStr::new("/usr/lib/libtrace.dylib:/opt/fix/libagx_fix_v2_3.dylib")
+        );
+        let both = OsStr::new("/opt/fix/libagx_fix_v2_3.dylib:/x.dylib");
+        assert_eq!(dyld_insert_value(Some(both), fix), both);
+    }
+
+    #[test]
+    fn bad_config_is_an_error() {
+        struct NoCrashes;
+        impl CrashSource for NoCrashes {
+            fn collect(&mut self, _: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError> {
+                Ok(Vec::new())
+            }
+        }
+        let mut sink = |_: OutputStream, _: &str| {};
+        let err = run_round(1, &RunConfig::new(vec![]), &mut NoCrashes, &mut sink).unwrap_err();
+        assert_eq!(err.name(), "empty-command");
+        let mut cfg = RunConfig::new(vec!["true".into()]);
+        cfg.max_attempts = 0;
+        let err = run_round(1, &cfg, &mut NoCrashes, &mut sink).unwrap_err();
+        assert_eq!(err.name(), "no-attempts");
+        let cfg = RunConfig::new(vec!["/nonexistent/agx-triage-test-binary".into()]);
+        let err = run_round(1, &cfg, &mut NoCrashes, &mut sink).unwrap_err();
+        assert_eq!(err.name(), "spawn");
+    }
+}
