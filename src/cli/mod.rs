@@ -1,8 +1,11 @@
 //! Command-line interface: clap definitions, one file per subcommand. The only place that
 //! prints. Errors are `anyhow` here (and only here); each subcommand returns an [`Exit`].
 
+mod compare;
+mod fix;
 mod ingest;
 mod reports;
+mod round;
 mod show;
 
 use std::io::Write;
@@ -50,6 +53,13 @@ enum Command {
     Reports(reports::Args),
     /// Show one report in an Apple-style text view (or as JSON).
     Show(show::Args),
+    /// Run, record or import verification rounds.
+    #[command(subcommand)]
+    Round(round::RoundCmd),
+    /// List verification rounds.
+    Rounds(round::RoundsArgs),
+    /// Compare two sets of rounds: pass rates with 95% intervals, Fisher's exact test, verdicts.
+    Compare(compare::Args),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -104,6 +114,9 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Ingest(a) => ingest::run(&cli, a),
         Command::Reports(a) => reports::run(&cli, a),
         Command::Show(a) => show::run(&cli, a),
+        Command::Round(c) => round::run(&cli, c),
+        Command::Rounds(a) => round::list(&cli, a),
+        Command::Compare(a) => compare::run(&cli, a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut std::io::stdout());

@@ -12,10 +12,12 @@ mod buckets;
 mod fixes;
 mod migrations;
 mod reports;
+mod rounds;
 
 pub use buckets::*;
 pub use fixes::*;
 pub use reports::*;
+pub use rounds::*;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

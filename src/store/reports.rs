@@ -584,7 +584,7 @@ impl Store {
 
 /// The fields round attribution needs of a crash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportRef {
+pub struct CrashRef {
     pub id: i64,
     pub incident_id: String,
     pub pid: Option<i64>,
@@ -595,14 +595,14 @@ pub struct ReportRef {
 
 impl Store {
     /// Crash reports captured at or after `since` (RFC 3339 UTC), oldest first.
-    pub fn crash_reports_since(&self, since: &str) -> Result<Vec<ReportRef>, StoreError> {
+    pub fn crash_reports_since(&self, since: &str) -> Result<Vec<CrashRef>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id, identity, pid, parent_pid, captured_at, process FROM reports
              WHERE kind = 'crash' AND captured_at >= ?1 ORDER BY captured_at, id",
         )?;
         let rows = stmt
             .query_map([since], |r| {
-                Ok(ReportRef {
+                Ok(CrashRef {
                     id: r.get(0)?,
                     incident_id: r.get(1)?,
                     pid: r.get(2)?,

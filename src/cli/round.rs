@@ -1,0 +1,605 @@
+//! `agx-triage round run|record|import` and `agx-triage rounds`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+use agx_triage::ingest::{self, IngestOptions, NoProgress};
+use agx_triage::rounds::attribute::ReportRef;
+use agx_triage::rounds::import::parse_jsonl;
+use agx_triage::rounds::model::{signal_name, signal_number, Attempt, Round};
+use agx_triage::rounds::runner::{
+    run_round, CrashSource, CrashSourceError, OutputStream, RetryOn, RunConfig,
+};
+use agx_triage::store::{RoundMeta, RoundSelector, Store};
+
+use super::{open_store, table, Cli, Exit};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RoundCmd {
+    /// Run a test command as one round: retries, crash-report attribution, outcome.
+    Run(RunArgs),
+    /// Record one round by hand.
+    Record(RecordArgs),
+    /// Import rounds from a JSON-lines file (schema: docs/ROUNDS.md).
+    Import {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// Print a JSON summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Round number (unique; a stored round with this number is replaced).
+    #[arg(long = "round", value_name = "N")]
+    number: i64,
+    /// Batch label (e.g. 1820-1829).
+    #[arg(long)]
+    batch: Option<String>,
+    /// Registered fix version to inject (see `agx-triage fix list`).
+    #[arg(long, conflicts_with = "dylib", value_name = "NAME")]
+    fix: Option<String>,
+    /// Fix dylib to inject with DYLD_INSERT_LIBRARIES.
+    #[arg(long, value_name = "PATH")]
+    dylib: Option<PathBuf>,
+    /// Attempt budget (1 = no retries).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    max_attempts: u32,
+    /// Retry only crashed attempts (signal or crash report), or every failed one.
+    #[arg(long, value_enum, default_value_t = RetryPolicy::Crash)]
+    retry_on: RetryPolicy,
+    /// Folder where crash reports land (repeatable; default: DiagnosticReports).
+    #[arg(long = "reports-dir", value_name = "DIR")]
+    reports_dirs: Vec<PathBuf>,
+    /// Seconds to wait after an attempt for ReportCrash to write its reports.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    crash_wait: f64,
+    /// Kill an attempt that runs longer than this many seconds (counts as a crash).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Configuration key=value recorded with the round (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    set: Vec<(String, String)>,
+    /// Extra figure to read from the output: NAME=REGEX (first capture group; repeatable).
+    #[arg(long = "metric", value_name = "NAME=REGEX", value_parser = parse_kv)]
+    metrics: Vec<(String, String)>,
+    /// Regex for the efficiency line (first capture group, in percent).
+    #[arg(long, value_name = "REGEX")]
+    efficiency_pattern: Option<String>,
+    /// The suite's JSON results file to store with the round.
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Print the round as JSON at the end.
+    #[arg(long)]
+    json: bool,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RetryPolicy {
+    Crash,
+    Fail,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RecordArgs {
+    /// Round number.
+    #[arg(long = "round", value_name = "N")]
+    number: i64,
+    #[arg(long)]
+    batch: Option<String>,
+    /// Fix version name (omit for native).
+    #[arg(long, value_name = "NAME")]
+    fix: Option<String>,
+    #[arg(long)]
+    efficiency: Option<f64>,
+    /// Configuration key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    set: Vec<(String, String)>,
+    /// One attempt, in order (repeatable): `exit=0`, `signal=SIGSEGV`,
+    /// `exit=0,reports=INCIDENT+INCIDENT`.
+    #[arg(long = "attempt", required = true, value_name = "SPEC", value_parser = parse_attempt)]
+    attempts: Vec<Attempt>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_attempt(s: &str) -> Result<Attempt, String> {
+    let mut a = Attempt::default();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = parse_kv(part)?;
+        match k.as_str() {
+            "exit" => a.exit_code = Some(v.parse().map_err(|_| format!("bad exit code `{v}`"))?),
+            "signal" => {
+                a.signal = Some(match v.parse::<i32>() {
+                    Ok(n) => n,
+                    Err(_) => signal_number(&v).ok_or_else(|| format!("unknown signal `{v}`"))?,
+                })
+            }
+            "reports" => {
+                a.crash_reports = v
+                    .split('+')
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "pid" => a.pid = Some(v.parse().map_err(|_| format!("bad pid `{v}`"))?),
+            _ => {
+                return Err(format!(
+                    "unknown attempt field `{k}` (exit, signal, reports, pid)"
+                ))
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// A [`CrashSource`] that ingests the report folders and returns the crash reports captured
+/// since a moment, from the database (so reports ingested meanwhile by `ingest --watch` count
+/// too).
+struct StoreSource<'a> {
+    store: &'a mut Store,
+    dirs: Vec<PathBuf>,
+}
+
+impl CrashSource for StoreSource<'_> {
+    fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError> {
+        let dirs: Vec<PathBuf> = self.dirs.iter().filter(|d| d.exists()).cloned().collect();
+        if !dirs.is_empty() {
+            let s = ingest::ingest_into(
+                self.store,
+                &dirs,
+                &IngestOptions::default(),
+                &NoProgress,
+                &AtomicBool::new(false),
+            )?;
+            for f in &s.failed {
+                eprintln!("agx-triage: {}: {}", f.path, f.error);
+            }
+        }
+        // Report capture times come from another clock and are written with second-ish
+        // precision: look back a second so a report captured at the very start still counts.
+        let from = (since - chrono::Duration::seconds(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let refs = self.store.crash_reports_since(&from)?;
+        Ok(refs
+            .into_iter()
+            .map(|r| ReportRef {
+                incident_id: r.incident_id,
+                pid: r.pid,
+                parent_pid: r.parent_pid,
+                captured_at: r
+                    .captured_at
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                process: r.process,
+            })
+            .collect())
+    }
+}
+
+pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
+    match cmd {
+        RoundCmd::Run(a) => run_cmd(cli, a),
+        RoundCmd::Record(a) => record(cli, a),
+        RoundCmd::Import { file, json } => import(cli, file, *json),
+    }
+}
+
+fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
+    let mut store = open_store(cli)?;
+    let mut cfg = RunConfig::new(a.command.clone());
+    cfg.max_attempts = a.max_attempts.max(1);
+    cfg.retry_on = match a.retry_on {
+        RetryPolicy::Crash => RetryOn::Crash,
+        RetryPolicy::Fail => RetryOn::Fail,
+    };
+    cfg.crash_wait = Duration::from_secs_f64(a.crash_wait.max(0.0));
+    cfg.timeout = a.timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+    cfg.results_file = a.results.clone();
+    if let Some(p) = &a.efficiency_pattern {
+        cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
+    }
+    for (name, re) in &a.metrics {
+        cfg.metrics.push((
+            name.clone(),
+            Regex::new(re).with_context(|| format!("bad --metric {name}={re}"))?,
+        ));
+    }
+    let fix_name = resolve_fix(&store, a, &mut cfg)?;
+    let dirs = if a.reports_dirs.is_empty() {
+        ingest::default_report_dirs()
+    } else {
+        a.reports_dirs.clone()
+    };
+    if dirs.is_empty() {
+        eprintln!(
+            "agx-triage: warning: no crash report folder to watch (none given and no \
+             DiagnosticReports folder here): crashes can only be seen by signal"
+        );
+    }
+    let mut source = StoreSource {
+        store: &mut store,
+        dirs,
+    };
+    let mut sink = |stream: OutputStream, line: &str| {
+        // Stream the command's output through as it comes, on the stream it came on.
+        let _ = match stream {
+            OutputStream::Stdout => writeln!(std::io::stdout(), "{line}"),
+            OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
+        };
+    };
+    let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
+    let mut round = result.round;
+    round.batch = a.batch.clone();
+    round.fix = fix_name;
+    round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
+    let outcome = round.outcome();
+    let replaced = store.save_round(
+        &round,
+        &RoundMeta {
+            source: "run".into(),
+            command: Some(shell_words(&a.command)),
+            max_attempts: Some(cfg.max_attempts),
+        },
+    )?;
+    for w in &result.warnings {
+        eprintln!("agx-triage: warning: {w}");
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "round {}: {}{} ({} attempt(s){})",
+            round.number,
+            outcome,
+            if replaced {
+                ", replaced the stored round"
+            } else {
+                ""
+            },
+            round.attempts.len(),
+            round
+                .efficiency
+                .map(|e| format!(", efficiency {e}%"))
+                .unwrap_or_default()
+        )?;
+        for at in &round.attempts {
+            writeln!(out, "  attempt {}: {}", at.index, attempt_text(at))?;
+        }
+    }
+    Ok(if outcome.is_eventual_pass() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+/// The fix name for the round, and the dylib to inject.
+fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option<String>> {
+    if let Some(name) = &a.fix {
+        let fix = store
+            .fix(name)?
+            .with_context(|| format!("no fix registered as {name} (see `agx-triage fix list`)"))?;
+        let path = fix
+            .path
+            .with_context(|| format!("fix {name} was registered without a path"))?;
+        cfg.dylib = Some(PathBuf::from(path));
+        return Ok(Some(name.clone()));
+    }
+    if let Some(p) = &a.dylib {
+        if !p.is_file() {
+            bail!("--dylib {}: no such file", p.display());
+        }
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        cfg.dylib = Some(abs.clone());
+        return Ok(Some(super::fix::name_for_dylib(store, &abs)?));
+    }
+    Ok(None)
+}
+
+fn shell_words(cmd: &[String]) -> String {
+    cmd.iter()
+        .map(|w| {
+            if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "'\"$\\".contains(c)) {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
+    let mut store = open_store(cli)?;
+    let mut attempts = a.attempts.clone();
+    for (i, at) in attempts.iter_mut().enumerate() {
+        at.index = i as u32 + 1;
+    }
+    let round = Round {
+        number: a.number,
+        batch: a.batch.clone(),
+        fix: a.fix.clone().filter(|f| f != "native"),
+        config: a.set.iter().cloned().collect(),
+        efficiency: a.efficiency,
+        attempts,
+        ..Round::default()
+    };
+    let replaced = store.save_round(
+        &round,
+        &RoundMeta {
+            source: "record".into(),
+            command: None,
+            max_attempts: None,
+        },
+    )?;
+    writeln!(
+        std::io::stdout(),
+        "round {}: {}{}",
+        round.number,
+        round.outcome(),
+        if replaced {
+            " (replaced the stored round)"
+        } else {
+            ""
+        }
+    )?;
+    Ok(Exit::Ok)
+}
+
+fn import(cli: &Cli, file: &PathBuf, json: bool) -> Result<Exit> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let (rounds, errors) = parse_jsonl(&text);
+    let mut store = open_store(cli)?;
+    let mut replaced = 0;
+    for r in &rounds {
+        if store.save_round(
+            r,
+            &RoundMeta {
+                source: "import".into(),
+                command: None,
+                max_attempts: None,
+            },
+        )? {
+            replaced += 1;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::json!({
+            "imported": rounds.len(),
+            "replaced": replaced,
+            "failed": errors.iter().map(|e| serde_json::json!({"line": e.line, "error": e.message})).collect::<Vec<_>>(),
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "imported {} round(s) ({} replaced stored rounds), {} bad line(s)",
+            rounds.len(),
+            replaced,
+            errors.len()
+        )?;
+    }
+    drop(out);
+    for e in &errors {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+    }
+    Ok(if errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+fn attempt_text(a: &Attempt) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = a.signal {
+        parts.push(match signal_name(s) {
+            Some(n) => format!("killed by {n}"),
+            None => format!("killed by signal {s}"),
+        });
+    }
+    if let Some(c) = a.exit_code {
+        parts.push(format!("exit {c}"));
+    }
+    if !a.crash_reports.is_empty() {
+        parts.push(format!("crash reports: {}", a.crash_reports.join(", ")));
+    }
+    if parts.is_empty() {
+        "no exit status".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The JSON shape of a round in `rounds --json` and `round run --json`.
+pub fn round_json(r: &Round) -> serde_json::Value {
+    serde_json::json!({
+        "round": r.number,
+        "batch": r.batch,
+        "fix": r.fix,
+        "outcome": r.outcome().as_str(),
+        "efficiency": r.efficiency,
+        "metrics": r.metrics,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "config": r.config,
+        "attempts": r.attempts.iter().map(|a| serde_json::json!({
+            "index": a.index,
+            "exit_code": a.exit_code,
+            "signal": a.signal,
+            "signal_name": a.signal.and_then(signal_name),
+            "pid": a.pid,
+            "started_at": a.started_at,
+            "finished_at": a.finished_at,
+            "crash_reports": a.crash_reports,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RoundsArgs {
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+    /// Only these rounds: rounds:A-B, batch:LABEL, fix:NAME or native.
+    #[arg(long, value_name = "SEL", value_parser = parse_selector)]
+    select: Option<RoundSelector>,
+}
+
+/// Parse a round selector: `rounds:1820-1849`, `batch:LABEL`, `fix:NAME`, `native`, `all`.
+pub fn parse_selector(s: &str) -> Result<RoundSelector, String> {
+    let s = s.trim();
+    if s == "native" {
+        return Ok(RoundSelector::Native);
+    }
+    if s == "all" {
+        return Ok(RoundSelector::All);
+    }
+    match s.split_once(':') {
+        Some(("rounds", r)) | Some(("round", r)) => {
+            let (lo, hi) = parse_range(r)?;
+            Ok(RoundSelector::Range(lo, hi))
+        }
+        Some(("batch", b)) if !b.is_empty() => Ok(RoundSelector::Batch(b.to_string())),
+        Some(("fix", f)) if !f.is_empty() => Ok(if f == "native" {
+            RoundSelector::Native
+        } else {
+            RoundSelector::Fix(f.to_string())
+        }),
+        _ => Err(format!(
+            "`{s}`: use rounds:A-B, batch:LABEL, fix:NAME, native or all"
+        )),
+    }
+}
+
+/// Parse `A-B` (or a single `N`) into an inclusive range.
+pub fn parse_range(r: &str) -> Result<(i64, i64), String> {
+    let bad = || format!("`{r}` is not a round range like 1820-1849");
+    let (lo, hi) = match r.split_once('-') {
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        ),
+        None => {
+            let n = r.trim().parse().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if lo > hi {
+        return Err(format!("`{r}`: the range is backwards"));
+    }
+    Ok((lo, hi))
+}
+
+pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
+    let store = open_store(cli)?;
+    let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let v: Vec<_> = rounds.iter().map(|r| round_json(&r.round)).collect();
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+        return Ok(Exit::Ok);
+    }
+    let mut t = table();
+    t.set_header(vec![
+        "round",
+        "batch",
+        "fix",
+        "outcome",
+        "attempts",
+        "efficiency",
+        "crash reports",
+        "started",
+    ]);
+    for r in &rounds {
+        let rd = &r.round;
+        t.add_row(vec![
+            rd.number.to_string(),
+            rd.batch.clone().unwrap_or_default(),
+            rd.fix.clone().unwrap_or_else(|| "native".into()),
+            r.outcome.to_string(),
+            rd.attempts
+                .iter()
+                .map(|a| match (a.signal, a.exit_code) {
+                    (Some(s), _) => signal_name(s).map(str::to_string).unwrap_or(s.to_string()),
+                    (None, Some(c)) if !a.crash_reports.is_empty() => format!("{c}+crash"),
+                    (None, Some(c)) => c.to_string(),
+                    (None, None) => "?".into(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            rd.efficiency
+                .map(|e| format!("{e:.1}%"))
+                .unwrap_or_default(),
+            rd.crash_reports().count().to_string(),
+            rd.started_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "{} round(s)", rounds.len())?;
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors() {
+        assert_eq!(
+            parse_selector("rounds:1820-1849"),
+            Ok(RoundSelector::Range(1820, 1849))
+        );
+        assert_eq!(
+            parse_selector("batch:A"),
+            Ok(RoundSelector::Batch("A".into()))
+        );
+        assert_eq!(
+            parse_selector("fix:v2.3"),
+            Ok(RoundSelector::Fix("v2.3".into()))
+        );
+        assert_eq!(parse_selector("native"), Ok(RoundSelector::Native));
+        assert!(parse_selector("rounds:9-1").is_err());
+        assert!(parse_selector("v2.3").is_err());
+    }
+
+    #[test]
+    fn attempt_specs() {
+        let a = parse_attempt("exit=0,reports=A+B").unwrap();
+        assert_eq!(a.exit_code, Some(0));
+        assert_eq!(a.crash_reports, vec!["A", "B"]);
+        assert_eq!(parse_attempt("signal=SIGSEGV").unwrap().signal, Some(11));
+        assert!(parse_attempt("exit=zero").is_err());
+        assert!(parse_attempt("colour=red").is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! Verification rounds and their attempts: writes and queries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+use crate::rounds::compare::{CrashBucket, RoundSummary};
+use crate::rounds::model::{Attempt, Outcome, Round};
+
+/// Which rounds a query covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundSelector {
+    /// Every round.
+    All,
+    /// Round numbers in an inclusive range (`rounds:1820-1849`).
+    Range(i64, i64),
+    /// Rounds with this batch label (`batch:1820-1829`).
+    Batch(String),
+    /// Rounds run with this fix name (`fix:v2.3`).
+    Fix(String),
+    /// Rounds with no fix loaded (`native`).
+    Native,
+}
+
+impl RoundSelector {
+    fn sql(&self) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+        match self {
+            RoundSelector::All => (String::new(), vec![]),
+            RoundSelector::Range(lo, hi) => (
+                " AND ro.number BETWEEN ? AND ?".into(),
+                vec![Box::new(*lo), Box::new(*hi)],
+            ),
+            RoundSelector::Batch(b) => (" AND ro.batch = ?".into(), vec![Box::new(b.clone())]),
+            RoundSelector::Fix(f) => (" AND ro.fix_name = ?".into(), vec![Box::new(f.clone())]),
+            RoundSelector::Native => (" AND ro.fix_name IS NULL".into(), vec![]),
+        }
+    }
+}
+
+/// Extra facts about how a round was recorded.
+#[derive(Debug, Clone, Default)]
+pub struct RoundMeta {
+    /// `run`, `record` or `import`.
+    pub source: String,
+    /// The command line, when agx-triage ran it.
+    pub command: Option<String>,
+    /// The retry budget.
+    pub max_attempts: Option<u32>,
+}
+
+/// A stored round with its recorded extras.
+#[derive(Debug, Clone)]
+pub struct StoredRound {
+    pub round: Round,
+    pub outcome: Outcome,
+    pub source: String,
+    pub command: Option<String>,
+    pub max_attempts: Option<u32>,
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Store a round, replacing any stored round with the same number. Returns whether one
+    /// was replaced. Incident ids are kept upper-case, as report identities are.
+    pub fn save_round(&mut self, round: &Round, meta: &RoundMeta) -> Result<bool, StoreError> {
+        let tx = self.begin_write()?;
+        let old: Option<i64> = tx
+            .tx
+            .query_row(
+                "SELECT id FROM rounds WHERE number = ?1",
+                [round.number],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = old {
+            tx.tx.execute("DELETE FROM rounds WHERE id = ?1", [id])?;
+        }
+        let metrics = if round.metrics.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&round.metrics).ok()
+        };
+        tx.tx.execute(
+            "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
+                outcome, max_attempts, command, metrics, results, source, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                round.number,
+                round.batch,
+                round.fix,
+                ts(round.started_at),
+                ts(round.finished_at),
+                round.efficiency,
+                round.outcome().as_str(),
+                meta.max_attempts,
+                meta.command,
+                metrics,
+                round.results_json.as_ref().map(|v| v.to_string()),
+                meta.source,
+                tx.now,
+            ],
+        )?;
+        let id = tx.tx.last_insert_rowid();
+        for (k, v) in &round.config {
+            tx.tx.execute(
+                "INSERT INTO round_config (round_id, key, value) VALUES (?1, ?2, ?3)",
+                params![id, k, v],
+            )?;
+        }
+        for a in &round.attempts {
+            tx.tx.execute(
+                "INSERT INTO attempts (round_id, idx, started_at, finished_at, exit_code,
+                    signal, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    a.index,
+                    ts(a.started_at),
+                    ts(a.finished_at),
+                    a.exit_code,
+                    a.signal,
+                    a.pid
+                ],
+            )?;
+            for inc in &a.crash_reports {
+                tx.tx.execute(
+                    "INSERT OR IGNORE INTO attempt_reports (round_id, attempt_idx, incident_id)
+                     VALUES (?1, ?2, ?3)",
+                    params![id, a.index, inc.trim().to_ascii_uppercase()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(old.is_some())
+    }
+
+    /// Rounds matching `sel`, by number.
+    pub fn rounds(&self, sel: &RoundSelector) -> Result<Vec<StoredRound>, StoreError> {
+        let (cond, args) = sel.sql();
+        let sql = format!(
+            "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
+                    ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
+                    ro.results, ro.source
+             FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let outcome: String = r.get(7)?;
+            let metrics: Option<String> = r.get(10)?;
+            let results: Option<String> = r.get(11)?;
+            let round = Round {
+                number: r.get(1)?,
+                batch: r.get(2)?,
+                fix: r.get(3)?,
+                started_at: parse_ts(r.get(4)?),
+                finished_at: parse_ts(r.get(5)?),
+                config: self.round_config(id)?,
+                efficiency: r.get(6)?,
+                metrics: metrics
+                    .and_then(|m| serde_json::from_str(&m).ok())
+                    .unwrap_or_default(),
+                attempts: self.attempts(id)?,
+                results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
+            };
+            out.push(StoredRound {
+                outcome: outcome
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("round {}: {e}", round.number)))?,
+                round,
+                max_attempts: r.get::<_, Option<i64>>(8)?.map(|m| m as u32),
+                command: r.get(9)?,
+                source: r.get(12)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn round_config(&self, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok(rows)
+    }
+
+    fn attempts(&self, id: i64) -> Result<Vec<Attempt>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT idx, started_at, finished_at, exit_code, signal, pid FROM attempts
+             WHERE round_id = ?1 ORDER BY idx",
+        )?;
+        let mut attempts = stmt
+            .query_map([id], |r| {
+                Ok(Attempt {
+                    index: r.get(0)?,
+                    started_at: parse_ts(r.get(1)?),
+                    finished_at: parse_ts(r.get(2)?),
+                    exit_code: r.get(3)?,
+                    signal: r.get(4)?,
+                    pid: r.get(5)?,
+                    crash_reports: Vec::new(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT attempt_idx, incident_id FROM attempt_reports WHERE round_id = ?1
+             ORDER BY attempt_idx, incident_id",
+        )?;
+        let links = stmt
+            .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (idx, inc) in links {
+            if let Some(a) = attempts.iter_mut().find(|a| a.index == idx) {
+                a.crash_reports.push(inc);
+            }
+        }
+        Ok(attempts)
+    }
+
+    /// What a comparison needs of each selected round: outcome, efficiency and the buckets of
+    /// the crash reports attributed to it. A report named by a round but not ingested yet
+    /// counts as a crash in the bucket `(not ingested)`, so it is never silently dropped.
+    pub fn round_summaries(&self, sel: &RoundSelector) -> Result<Vec<RoundSummary>, StoreError> {
+        let rounds = self.rounds(sel)?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT r.signature, r.pattern FROM reports r WHERE r.identity = ?1")?;
+        let mut out = Vec::with_capacity(rounds.len());
+        for sr in rounds {
+            let mut crashes = Vec::new();
+            for inc in sr.round.crash_reports() {
+                let b: Option<(Option<String>, Option<String>)> = stmt
+                    .query_row([inc], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                crashes.push(match b {
+                    Some((sig, pattern)) => CrashBucket {
+                        signature: sig.unwrap_or_else(|| "(not bucketed)".into()),
+                        pattern,
+                    },
+                    None => CrashBucket {
+                        signature: "(not ingested)".into(),
+                        pattern: None,
+                    },
+                });
+            }
+            out.push(RoundSummary {
+                number: sr.round.number,
+                outcome: sr.outcome,
+                efficiency: sr.round.efficiency,
+                crashes,
+            });
+        }
+        Ok(out)
+    }
+}
