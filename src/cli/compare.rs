@@ -73,7 +73,7 @@ pub fn p_text(p: f64) -> String {
     } else if p >= 0.1 {
         format!("{p:.2}")
     } else {
-        format!("{p:.2e}")
+        format!("{p:.1e}")
             .parse::<f64>()
             .map(|v| format!("{v}"))
             .unwrap_or_else(|_| format!("{p}"))
