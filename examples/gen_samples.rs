@@ -3083,6 +3083,16 @@ fn unsym_for(seq: usize) -> Unsym {
     }
 }
 
+/// A report an attempt leaves behind.
+struct ReportReq {
+    pattern: &'static str,
+    ctx: Ctx,
+    /// Also saved as the crash dialog's copy.
+    dialog: bool,
+    /// Written by a worker subprocess while the test itself exited 0.
+    child: bool,
+}
+
 /// Runs a block's plan through a clock: every attempt gets a window, every crash a report whose
 /// `captureTime` lies inside that window. Returns the block's JSON lines.
 fn run_block(block: &Block, gen: &mut Generated, rng: &mut Rng) -> io::Result<Vec<String>> {
@@ -3099,12 +3109,7 @@ fn run_block(block: &Block, gen: &mut Generated, rng: &mut Rng) -> io::Result<Ve
             let start = t;
             let launch = start + millis(rng.range(250, 480) as i64);
             pid += rng.range(3, 40);
-            let (exit_code, signal, finish, report): (
-                J,
-                J,
-                Local,
-                Option<(&str, Ctx, bool, bool)>,
-            ) = match *att {
+            let (exit_code, signal, finish, report): (J, J, Local, Option<ReportReq>) = match *att {
                 Pass => {
                     passed = true;
                     (
@@ -3123,13 +3128,39 @@ fn run_block(block: &Block, gen: &mut Generated, rng: &mut Rng) -> io::Result<Ve
                 Crash(p, c) | CrashDialog(p, c) => {
                     let sig = if pattern(p).abort { 6 } else { 11 };
                     let dialog = matches!(att, CrashDialog(..));
-                    (J::Null, J::Int(sig), start, Some((p, c, dialog, false)))
+                    (
+                        J::Null,
+                        J::Int(sig),
+                        start,
+                        Some(ReportReq {
+                            pattern: p,
+                            ctx: c,
+                            dialog,
+                            child: false,
+                        }),
+                    )
                 }
-                Exit0WithReport(p, c) => (J::Int(0), J::Null, start, Some((p, c, false, true))),
+                Exit0WithReport(p, c) => (
+                    J::Int(0),
+                    J::Null,
+                    start,
+                    Some(ReportReq {
+                        pattern: p,
+                        ctx: c,
+                        dialog: false,
+                        child: true,
+                    }),
+                ),
             };
             let mut finish = finish;
             let mut incidents = Vec::new();
-            if let Some((p, c, dialog, child)) = report {
+            if let Some(ReportReq {
+                pattern: p,
+                ctx: c,
+                dialog,
+                child,
+            }) = report
+            {
                 let crash_at = launch
                     + secs(rng.range(20, 140) as i64)
                     + Duration::microseconds(rng.range(0, 9_999) as i64 * 100);
