@@ -1,0 +1,3439 @@
+//! Generates the project's own sample DiagnosticReports and verification-round log.
+//!
+//! `cargo run --example gen_samples -- samples` rewrites `samples/reports/` and
+//! `samples/rounds.jsonl` (it never touches `samples/README.md`). Everything is deterministic:
+//! a fixed seed drives a tiny inline xorshift generator, every date is written out here, UUIDs
+//! are hashes of descriptive labels, and nothing reads the clock or the OS's randomness, so a
+//! second run yields the same bytes (`tests/samples_fresh.rs` checks the committed copy).
+//!
+//! The reports imitate what macOS 15.6 ReportCrash writes — a one-line JSON header, then a body
+//! whose top level is pretty-printed with `" : "` separators while `threads`, `exception` and
+//! friends stay on one line, `/` escaped as `\/`, and the values after `threads` printed as if
+//! they stood alone (their nested lines are indented one level less). They are made from the
+//! generator's own templates: stack frames are data tables below, one per crash pattern of
+//! SPEC §5 plus ordinary non-AGX crashes. No corpus file is copied; user names (`alice`, `bob`),
+//! apps (`LedgerSync`, `PixelNotes`), UUIDs and addresses are made up.
+//!
+//! This is a sample-data tool, not library code: it may print, and it uses only std and chrono.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+
+fn main() {
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "samples".to_string());
+    match generate(Path::new(&out)) {
+        Ok(files) => println!("gen_samples: wrote {} files under {out}", files.len()),
+        Err(e) => {
+            eprintln!("gen_samples: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic helpers
+// ---------------------------------------------------------------------------------------------
+
+/// xorshift64* — small, fast, and the same on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform-enough value in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// FNV-1a followed by a splitmix finaliser, so labels that differ only at the end spread well.
+fn hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// A UUID derived from a label. Version 3-style for Mach-O images (as dyld's are), version 4
+/// for incident ids and other random-looking identifiers.
+fn uuid(label: &str, version: u8) -> String {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&hash(label).to_be_bytes());
+    b[8..].copy_from_slice(&hash(&format!("{label}#2")).to_be_bytes());
+    b[6] = (b[6] & 0x0f) | (version << 4);
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn image_uuid(label: &str) -> String {
+    uuid(label, 3)
+}
+
+fn upper_uuid(label: &str) -> String {
+    uuid(label, 4).to_uppercase()
+}
+
+fn hex40(label: &str) -> String {
+    let mut s = String::new();
+    for i in 0..3 {
+        let _ = write!(s, "{:016x}", hash(&format!("{label}/{i}")));
+    }
+    s.truncate(40);
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+// ---------------------------------------------------------------------------------------------
+
+type Local = DateTime<FixedOffset>;
+
+/// A wall-clock time in the given UTC offset (hours). October 2026 dates are PDT (-7), November
+/// dates after the 1st are PST (-8): the samples straddle the DST change on purpose.
+fn local(ymd: (i32, u32, u32), hms: (u32, u32, u32), offset_hours: i32) -> Local {
+    let tz = FixedOffset::east_opt(offset_hours * 3600).expect("valid offset");
+    tz.with_ymd_and_hms(ymd.0, ymd.1, ymd.2, hms.0, hms.1, hms.2)
+        .single()
+        .expect("valid date")
+}
+
+/// `captureTime` style: `2026-11-02 10:15:30.1234 -0800`.
+fn fmt_capture(t: &Local) -> String {
+    format!(
+        "{}.{:04} {}",
+        t.format("%Y-%m-%d %H:%M:%S"),
+        t.timestamp_subsec_nanos() / 100_000,
+        t.format("%z")
+    )
+}
+
+/// Header `timestamp` style: `2026-11-02 10:15:33.00 -0800`.
+fn fmt_header(t: &Local) -> String {
+    format!("{}.00 {}", t.format("%Y-%m-%d %H:%M:%S"), t.format("%z"))
+}
+
+fn fmt_utc(t: &Local) -> String {
+    t.with_timezone(&Utc)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+fn file_stamp(t: &Local) -> String {
+    t.format("%Y-%m-%d-%H%M%S").to_string()
+}
+
+fn secs(s: i64) -> Duration {
+    Duration::seconds(s)
+}
+
+fn millis(ms: i64) -> Duration {
+    Duration::milliseconds(ms)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A JSON value with ordered keys and Apple's two printing styles
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum J {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    /// A number literal written as given (`14.6`).
+    Num(String),
+    Str(String),
+    Arr(Vec<J>),
+    Obj(Vec<(String, J)>),
+}
+
+fn s(v: impl Into<String>) -> J {
+    J::Str(v.into())
+}
+
+fn u(v: u64) -> J {
+    J::UInt(v)
+}
+
+fn obj(fields: Vec<(&str, J)>) -> J {
+    J::Obj(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+fn escape(text: &str, slash: bool, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if slash => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl J {
+    /// One line, no spaces (the header line, `threads`, `exception`...). `slash` escapes `/`
+    /// as macOS does inside reports.
+    fn compact(&self, slash: bool, out: &mut String) {
+        match self {
+            J::Null => out.push_str("null"),
+            J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            J::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            J::UInt(v) => {
+                let _ = write!(out, "{v}");
+            }
+            J::Num(n) => out.push_str(n),
+            J::Str(t) => escape(t, slash, out),
+            J::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.compact(slash, out);
+                }
+                out.push(']');
+            }
+            J::Obj(fields) => {
+                out.push('{');
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    escape(k, slash, out);
+                    out.push(':');
+                    v.compact(slash, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// Apple's pretty style: two-space steps, `"key" : value`, empty containers printed as an
+    /// opening bracket, an empty line and the closing bracket.
+    fn pretty(&self, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        let inner = " ".repeat(indent + 2);
+        match self {
+            J::Arr(items) => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(&inner);
+                    item.pretty(indent + 2, out);
+                }
+                out.push('\n');
+                out.push_str(&pad);
+                out.push(']');
+            }
+            J::Obj(fields) => {
+                out.push_str("{\n");
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str(&inner);
+                    escape(k, true, out);
+                    out.push_str(" : ");
+                    v.pretty(indent + 2, out);
+                }
+                out.push('\n');
+                out.push_str(&pad);
+                out.push('}');
+            }
+            scalar => scalar.compact(true, out),
+        }
+    }
+
+    fn to_compact(&self, slash: bool) -> String {
+        let mut out = String::new();
+        self.compact(slash, &mut out);
+        out
+    }
+}
+
+/// How one top-level body key is printed.
+#[derive(Clone, Copy)]
+enum Sty {
+    /// On one line (`"exception" : {"codes":...}`).
+    Line,
+    /// Pretty, nested under the top level (`osVersion`).
+    Nested,
+    /// Pretty as if it stood alone: inner lines one level shallower (`usedImages`, `trialInfo`).
+    Detached,
+}
+
+fn render_body(fields: &[(&str, J, Sty)]) -> String {
+    let mut out = String::from("{\n");
+    for (i, (key, value, style)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        out.push_str("  ");
+        escape(key, true, &mut out);
+        out.push_str(" : ");
+        match style {
+            Sty::Line => value.compact(true, &mut out),
+            Sty::Nested => value.pretty(2, &mut out),
+            Sty::Detached => value.pretty(0, &mut out),
+        }
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machines and binary images
+// ---------------------------------------------------------------------------------------------
+
+const OS_TRAIN: &str = "macOS 15.6";
+const OS_BUILD: &str = "24G84";
+const OS_VERSION: &str = "macOS 15.6 (24G84)";
+const AGX_VERSION: &str = "329.2";
+
+/// One Mac. `family` names the AGX driver bundle and its classes (`AGXG16XFamily...`), `gen`
+/// the C++ namespace (`AGX::G16::Encoders`).
+#[derive(Clone, Copy)]
+struct Machine {
+    model: &'static str,
+    family: &'static str,
+    gen: &'static str,
+    chip: &'static str,
+    memory: &'static str,
+    /// Boot time: uptime and absolute times count from here.
+    boot: (i32, u32, u32, u32, u32, i32),
+    label: &'static str,
+}
+
+const M4_MAX: Machine = Machine {
+    model: "Mac16,5",
+    family: "G16X",
+    gen: "G16",
+    chip: "Apple M4 Max",
+    memory: "64 GB",
+    boot: (2026, 10, 26, 8, 12, -7),
+    label: "alice-m4max",
+};
+const M3_MAX: Machine = Machine {
+    model: "Mac15,9",
+    family: "G15X",
+    gen: "G15",
+    chip: "Apple M3 Max",
+    memory: "48 GB",
+    boot: (2026, 10, 22, 17, 40, -7),
+    label: "lab-m3max",
+};
+const M2_MAX: Machine = Machine {
+    model: "Mac14,6",
+    family: "G14X",
+    gen: "G14",
+    chip: "Apple M2 Max",
+    memory: "32 GB",
+    boot: (2026, 10, 28, 9, 5, -7),
+    label: "lab-m2max",
+};
+const M1_MAX: Machine = Machine {
+    model: "MacBookPro18,2",
+    family: "G13X",
+    gen: "G13",
+    chip: "Apple M1 Max",
+    memory: "32 GB",
+    boot: (2026, 10, 19, 7, 55, -7),
+    label: "bob-m1max",
+};
+
+impl Machine {
+    fn boot_time(&self) -> Local {
+        let b = self.boot;
+        local((b.0, b.1, b.2), (b.3, b.4, 0), b.5)
+    }
+    /// Where the dyld shared cache sits this boot (the slide differs per machine).
+    fn cache_base(&self) -> u64 {
+        0x1_8c00_0000 + (hash(self.label) % 0x400) * 0x4000
+    }
+}
+
+/// Every binary a sample can reference.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Img {
+    PyApp,
+    PyFw,
+    Fix,
+    LibC10,
+    Torch,
+    TorchPy,
+    Agx,
+    UvPython,
+    Numpy,
+    FastBlur,
+    LedgerSync,
+    PixelNotes,
+    // In the dyld shared cache:
+    Kernel,
+    Pthread,
+    LibC,
+    LibDispatch,
+    LibObjc,
+    LibCxx,
+    LibCxxAbi,
+    Metal,
+    IoGpu,
+    MpsCore,
+    MpsNd,
+    MpsGraph,
+    CoreFoundation,
+    Foundation,
+    AppKit,
+    HiToolbox,
+    SwiftCore,
+    Dyld,
+}
+
+/// The order system images sit in the shared cache (for non-overlapping bases).
+const CACHE_ORDER: &[Img] = &[
+    Img::Dyld,
+    Img::LibDispatch,
+    Img::LibC,
+    Img::LibCxx,
+    Img::LibCxxAbi,
+    Img::Kernel,
+    Img::Pthread,
+    Img::LibObjc,
+    Img::SwiftCore,
+    Img::CoreFoundation,
+    Img::Foundation,
+    Img::AppKit,
+    Img::Metal,
+    Img::HiToolbox,
+    Img::IoGpu,
+    Img::MpsCore,
+    Img::MpsNd,
+    Img::MpsGraph,
+];
+
+struct ImageSpec {
+    name: String,
+    path: String,
+    /// `(CFBundleIdentifier, CFBundleShortVersionString, CFBundleVersion)`.
+    bundle: Option<(String, String, String)>,
+    size: u64,
+    arch: &'static str,
+    in_cache: bool,
+    uuid: String,
+}
+
+const PY_PREFIX: &str =
+    "/opt/homebrew/Cellar/python@3.12/3.12.11/Frameworks/Python.framework/Versions/3.12";
+const TORCH_LIB: &str = "/Users/alice/src/mps-stress/.venv/lib/python3.12/site-packages/torch/lib";
+const UV_PYTHON: &str =
+    "/Users/alice/.local/share/uv/python/cpython-3.12.11-macos-aarch64-none/bin/python3.12";
+const IMGPROC_SITE: &str = "/Users/alice/src/imgproc/.venv/lib/python3.12/site-packages";
+
+fn fix_path(fix: &str) -> String {
+    format!("/Users/alice/agx-fix/build/libagx_fix_{fix}.dylib")
+}
+
+fn bundle(id: &str, short: &str, ver: &str) -> Option<(String, String, String)> {
+    Some((id.to_string(), short.to_string(), ver.to_string()))
+}
+
+fn image_spec(img: Img, m: &Machine, fix: Option<&str>) -> ImageSpec {
+    let sys = |name: &str, path: &str, size: u64, b: Option<(String, String, String)>| ImageSpec {
+        name: name.to_string(),
+        path: path.to_string(),
+        bundle: b,
+        size,
+        arch: "arm64e",
+        in_cache: true,
+        uuid: image_uuid(&format!("{OS_BUILD}:{path}")),
+    };
+    let third =
+        |name: &str, path: String, size: u64, b: Option<(String, String, String)>| ImageSpec {
+            uuid: image_uuid(&path),
+            name: name.to_string(),
+            path,
+            bundle: b,
+            size,
+            arch: "arm64",
+            in_cache: false,
+        };
+    match img {
+        Img::PyApp => third(
+            "Python",
+            format!("{PY_PREFIX}/Resources/Python.app/Contents/MacOS/Python"),
+            0x4000,
+            bundle("org.python.python", "3.12.11", "3.12.11"),
+        ),
+        Img::PyFw => third("Python", format!("{PY_PREFIX}/Python"), 0x2c_8000, None),
+        Img::Fix => {
+            let fix = fix.unwrap_or("v2_3");
+            third(&format!("libagx_fix_{fix}.dylib"), fix_path(fix), 0xc000, None)
+        }
+        Img::LibC10 => third("libc10.dylib", format!("{TORCH_LIB}/libc10.dylib"), 0x9_4000, None),
+        Img::Torch => third(
+            "libtorch_cpu.dylib",
+            format!("{TORCH_LIB}/libtorch_cpu.dylib"),
+            0x5f8_c000,
+            None,
+        ),
+        Img::TorchPy => third(
+            "libtorch_python.dylib",
+            format!("{TORCH_LIB}/libtorch_python.dylib"),
+            0xd9_0000,
+            None,
+        ),
+        Img::Agx => {
+            let name = format!("AGXMetal{}", m.family);
+            ImageSpec {
+                uuid: image_uuid(&format!("{OS_BUILD}:{name}")),
+                path: format!("/System/Library/Extensions/{name}.bundle/Contents/MacOS/{name}"),
+                bundle: bundle(&format!("com.apple.{name}"), AGX_VERSION, AGX_VERSION),
+                name,
+                size: 0x83_8000,
+                arch: "arm64e",
+                in_cache: false,
+            }
+        }
+        Img::UvPython => third("python3.12", UV_PYTHON.to_string(), 0x4a_c000, None),
+        Img::Numpy => third(
+            "_multiarray_umath.cpython-312-darwin.so",
+            format!("{IMGPROC_SITE}/numpy/_core/_multiarray_umath.cpython-312-darwin.so"),
+            0x2f_0000,
+            None,
+        ),
+        Img::FastBlur => third(
+            "_fastblur.cpython-312-darwin.so",
+            format!("{IMGPROC_SITE}/fastblur/_fastblur.cpython-312-darwin.so"),
+            0x8000,
+            None,
+        ),
+        Img::LedgerSync => third(
+            "LedgerSync",
+            "/Applications/LedgerSync.app/Contents/MacOS/LedgerSync".to_string(),
+            0x15_c000,
+            bundle("com.example.ledgersync", "2.4.1", "241"),
+        ),
+        Img::PixelNotes => third(
+            "PixelNotes",
+            "/Applications/PixelNotes.app/Contents/MacOS/PixelNotes".to_string(),
+            0x24_0000,
+            bundle("com.example.pixelnotes", "1.8", "1803"),
+        ),
+        Img::Kernel => sys(
+            "libsystem_kernel.dylib",
+            "/usr/lib/system/libsystem_kernel.dylib",
+            0x3_b8a4,
+            None,
+        ),
+        Img::Pthread => sys(
+            "libsystem_pthread.dylib",
+            "/usr/lib/system/libsystem_pthread.dylib",
+            0xc_a4c,
+            None,
+        ),
+        Img::LibC => sys("libsystem_c.dylib", "/usr/lib/system/libsystem_c.dylib", 0x8_1f20, None),
+        Img::LibDispatch => sys(
+            "libdispatch.dylib",
+            "/usr/lib/system/libdispatch.dylib",
+            0x4_6f60,
+            None,
+        ),
+        Img::LibObjc => sys("libobjc.A.dylib", "/usr/lib/libobjc.A.dylib", 0x3_c9a0, None),
+        Img::LibCxx => sys("libc++.1.dylib", "/usr/lib/libc++.1.dylib", 0x9_2c80, None),
+        Img::LibCxxAbi => sys("libc++abi.dylib", "/usr/lib/libc++abi.dylib", 0x1_8d40, None),
+        Img::Metal => sys(
+            "Metal",
+            "/System/Library/Frameworks/Metal.framework/Versions/A/Metal",
+            0x2d_3e40,
+            bundle("com.apple.Metal", "368.12", "368.12"),
+        ),
+        Img::IoGpu => sys(
+            "IOGPU",
+            "/System/Library/PrivateFrameworks/IOGPU.framework/Versions/A/IOGPU",
+            0x4_f1a0,
+            bundle("com.apple.IOGPU", "104.6.1", "104.6.1"),
+        ),
+        Img::MpsCore => sys(
+            "MPSCore",
+            "/System/Library/Frameworks/MetalPerformanceShaders.framework/Versions/A/Frameworks/MPSCore.framework/Versions/A/MPSCore",
+            0xb_5e00,
+            bundle("com.apple.MPSCore", "1.0", "1"),
+        ),
+        Img::MpsNd => sys(
+            "MPSNDArray",
+            "/System/Library/Frameworks/MetalPerformanceShaders.framework/Versions/A/Frameworks/MPSNDArray.framework/Versions/A/MPSNDArray",
+            0x59_e2c0,
+            bundle("com.apple.MPSNDArray", "1.0", "1"),
+        ),
+        Img::MpsGraph => sys(
+            "MetalPerformanceShadersGraph",
+            "/System/Library/Frameworks/MetalPerformanceShadersGraph.framework/Versions/A/MetalPerformanceShadersGraph",
+            0xb4_19c0,
+            bundle("com.apple.MetalPerformanceShadersGraph", "5.4.11", "5.4.11"),
+        ),
+        Img::CoreFoundation => sys(
+            "CoreFoundation",
+            "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
+            0x53_e000,
+            bundle("com.apple.CoreFoundation", "6.9", "3603.1.401"),
+        ),
+        Img::Foundation => sys(
+            "Foundation",
+            "/System/Library/Frameworks/Foundation.framework/Versions/C/Foundation",
+            0xde_95a0,
+            bundle("com.apple.Foundation", "6.9", "3603.1.401"),
+        ),
+        Img::AppKit => sys(
+            "AppKit",
+            "/System/Library/Frameworks/AppKit.framework/Versions/C/AppKit",
+            0x149_0e40,
+            bundle("com.apple.AppKit", "6.9", "2575.70.52"),
+        ),
+        Img::HiToolbox => sys(
+            "HIToolbox",
+            "/System/Library/Frameworks/Carbon.framework/Versions/A/Frameworks/HIToolbox.framework/Versions/A/HIToolbox",
+            0x30_3e80,
+            bundle("com.apple.HIToolbox", "2.1.1", "1236"),
+        ),
+        Img::SwiftCore => sys(
+            "libswiftCore.dylib",
+            "/usr/lib/swift/libswiftCore.dylib",
+            0x5c_5a60,
+            None,
+        ),
+        Img::Dyld => sys("dyld", "/usr/lib/dyld", 0x9_c8e0, None),
+    }
+}
+
+fn page_up(v: u64) -> u64 {
+    (v + 0x3fff) & !0x3fff
+}
+
+/// Base address of a shared-cache image on this machine.
+fn cache_image_base(img: Img, m: &Machine) -> u64 {
+    let mut base = m.cache_base();
+    for &c in CACHE_ORDER {
+        if c == img {
+            return base;
+        }
+        base += page_up(image_spec(c, m, None).size) + 0x8_0000;
+    }
+    base
+}
+
+/// Where a symbol starts inside its image: a stable function of the two names.
+fn func_start(spec: &ImageSpec, symbol: &str) -> u64 {
+    let span = (spec.size / 2).max(0x1000);
+    (0x400 + hash(&format!("{}::{symbol}", spec.name)) % span) & !3
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frame templates (data)
+// ---------------------------------------------------------------------------------------------
+
+/// One template frame: image, symbol (with `{F}` for the AGX family such as `G16X` and `{G}`
+/// for its generation namespace such as `G16`), offset into the symbol.
+#[derive(Clone, Copy)]
+struct F(Img, &'static str, u64);
+
+const DISPATCH_SYNC: &[F] = &[
+    F(Img::LibDispatch, "_dispatch_client_callout", 16),
+    F(
+        Img::LibDispatch,
+        "_dispatch_lane_barrier_sync_invoke_and_complete",
+        56,
+    ),
+    F(
+        Img::Torch,
+        "at::native::mps::dispatch_sync_with_rethrow(dispatch_queue_s*, void () block_pointer)",
+        128,
+    ),
+];
+
+const ABORT: &[F] = &[
+    F(Img::Kernel, "__pthread_kill", 8),
+    F(Img::Pthread, "pthread_kill", 296),
+    F(Img::LibC, "abort", 124),
+    F(Img::LibC, "__assert_rtn", 284),
+    F(Img::Metal, "MTLReportFailure.cold.1", 40),
+    F(Img::Metal, "MTLReportFailure", 468),
+];
+
+const PREPARE_FOR_ENQUEUE: &str = "AGX::ComputeContext<AGX::{G}::Encoders, AGX::{G}::Classes, AGX::{G}::ObjClasses, AGX::{G}::EncoderComputeServiceClasses>::prepareForEnqueue(bool)";
+const DISPATCH_THREADS: &str =
+    "-[AGX{F}FamilyComputeContext dispatchThreads:threadsPerThreadgroup:]";
+const SET_PIPELINE: &str = "-[AGX{F}FamilyComputeContext setComputePipelineState:]";
+const SET_BUFFER: &str = "-[AGX{F}FamilyComputeContext setBuffer:offset:atIndex:]";
+const BINARY_OP_TENSOR: &str = "at::native::mps::binaryOpTensor(at::Tensor const&, at::Tensor const&, at::Tensor const&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>>, MPSGraphTensor* (at::native::mps::BinaryOpCachedGraph*, MPSGraphTensor*, MPSGraphTensor*) block_pointer)";
+const EXEC_BINARY_KERNEL: &str = "at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
+const BLOCK_EXEC_BINARY_KERNEL: &str = "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
+const LAYER_NORM_MPS: &str = "at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
+const BLOCK_LAYER_NORM_MPS: &str = "invocation function for block in at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
+const EXECUTE_MPS_GRAPH: &str = "at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
+const BLOCK_EXECUTE_MPS_GRAPH: &str = "invocation function for block in at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
+const ADD_FUNCTOR: &str = "c10::impl::wrap_kernel_functor_unboxed_<c10::impl::detail::WrapFunctionIntoFunctor_<c10::CompileTimeFunctionPointer<at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&), &at::(anonymous namespace)::wrapper_MPS_add_Tensor(at::Tensor const&, at::Tensor const&, c10::Scalar const&)>, at::Tensor, c10::guts::typelist::typelist<at::Tensor const&, at::Tensor const&, c10::Scalar const&>>, at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&)>::call(c10::OperatorKernel*, c10::DispatchKeySet, at::Tensor const&, at::Tensor const&, c10::Scalar const&)";
+
+/// Where in PyTorch a crash happened: frames between the driver (or the fix) and Python, and
+/// the Python C-API frame that called into torch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ctx {
+    /// `gatherViewTensor` dispatching its gather kernel (`x + y` on a strided view).
+    Gather,
+    /// `MPSStream::commandEncoder()` asked for an encoder, then `gatherViewTensor`.
+    EncoderGather,
+    /// A binary op through MPSGraph (`binaryOpTensor` → `executeMPSGraph`).
+    BinaryGraph,
+    /// `mul_mps_kernel` through `MetalShaderLibrary::exec_binary_kernel`.
+    MulKernel,
+    /// `layer_norm_mps` binding a buffer through `mtl_setBuffer`.
+    LayerNorm,
+    /// `index_select_out_mps` binding a buffer.
+    IndexSelect,
+    /// `mm` through MPSGraph and MPSNDArray.
+    Matmul,
+    /// `tensor.item()` forcing a stream synchronise (commit).
+    Item,
+    /// `torch.mps.Event.record()`.
+    EventRecord,
+    /// A tensor freed from Python: the allocator adds a completion handler.
+    Dealloc,
+}
+
+fn ctx_frames(ctx: Ctx) -> (Vec<F>, F) {
+    let method = F(Img::PyFw, "method_vectorcall_VARARGS_KEYWORDS", 152);
+    let cfunc = F(Img::PyFw, "cfunction_call", 60);
+    let mut v = Vec::new();
+    let gather = |v: &mut Vec<F>| {
+        v.push(F(
+            Img::Torch,
+            "invocation function for block in at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)",
+            236,
+        ));
+        v.extend_from_slice(DISPATCH_SYNC);
+        v.extend_from_slice(&[
+            F(Img::Torch, "at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)", 1020),
+            F(
+                Img::Torch,
+                "at::native::mps::Placeholder::Placeholder(MPSGraphTensor*, at::Tensor const&, NSArray<NSNumber*>*, bool, MPSDataType, bool)",
+                1348,
+            ),
+            F(Img::Torch, BINARY_OP_TENSOR, 2236),
+            F(
+                Img::Torch,
+                "at::native::structured_add_out_mps::impl(at::Tensor const&, at::Tensor const&, c10::Scalar const&, at::Tensor const&)",
+                120,
+            ),
+            F(
+                Img::Torch,
+                "at::(anonymous namespace)::wrapper_MPS_add_Tensor(at::Tensor const&, at::Tensor const&, c10::Scalar const&)",
+                148,
+            ),
+            F(Img::Torch, ADD_FUNCTOR, 28),
+            F(
+                Img::Torch,
+                "at::_ops::add_Tensor::call(at::Tensor const&, at::Tensor const&, c10::Scalar const&)",
+                296,
+            ),
+            F(
+                Img::TorchPy,
+                "torch::autograd::THPVariable_add(_object*, _object*, _object*)",
+                324,
+            ),
+        ]);
+    };
+    let graph = |v: &mut Vec<F>| {
+        v.extend_from_slice(&[
+            F(
+                Img::MpsGraph,
+                "-[MPSGraphExecutable encodeToCommandBuffer:inputsArray:resultsArray:executionDescriptor:]",
+                604,
+            ),
+            F(
+                Img::Torch,
+                "at::native::mps::runMPSGraph(at::mps::MPSStream*, MPSGraph*, NSDictionary*, NSDictionary*)",
+                92,
+            ),
+            F(Img::Torch, BLOCK_EXECUTE_MPS_GRAPH, 204),
+        ]);
+        v.extend_from_slice(DISPATCH_SYNC);
+        v.extend_from_slice(&[
+            F(Img::Torch, EXECUTE_MPS_GRAPH, 232),
+            F(
+                Img::Torch,
+                "at::native::mps::runMPSGraph(at::mps::MPSStream*, MPSGraph*, NSDictionary*, NSDictionary*)",
+                160,
+            ),
+        ]);
+    };
+    match ctx {
+        Ctx::Gather => {
+            gather(&mut v);
+            (v, method)
+        }
+        Ctx::EncoderGather => {
+            v.push(F(Img::Torch, "at::mps::MPSStream::commandEncoder()", 112));
+            gather(&mut v);
+            (v, method)
+        }
+        Ctx::BinaryGraph => {
+            v.push(F(
+                Img::MpsNd,
+                "-[MPSNDArrayBinaryArithmeticKernel encodeToCommandEncoder:commandBuffer:sourceArrays:destinationArray:]",
+                1816,
+            ));
+            v.push(F(
+                Img::MpsGraph,
+                "GPU::BinaryArithmeticOpHandler::encodeNDArrayOp(GPU::OperationParameters*)",
+                412,
+            ));
+            graph(&mut v);
+            v.extend_from_slice(&[
+                F(Img::Torch, BINARY_OP_TENSOR, 2612),
+                F(
+                    Img::Torch,
+                    "at::native::structured_sub_out_mps::impl(at::Tensor const&, at::Tensor const&, c10::Scalar const&, at::Tensor const&)",
+                    168,
+                ),
+                F(
+                    Img::Torch,
+                    "at::(anonymous namespace)::wrapper_MPS_sub_Tensor(at::Tensor const&, at::Tensor const&, c10::Scalar const&)",
+                    148,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::sub_Tensor::call(at::Tensor const&, at::Tensor const&, c10::Scalar const&)",
+                    296,
+                ),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_sub(_object*, _object*, _object*)",
+                    324,
+                ),
+            ]);
+            (v, method)
+        }
+        Ctx::MulKernel => {
+            v.push(F(Img::Torch, BLOCK_EXEC_BINARY_KERNEL, 380));
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(Img::Torch, EXEC_BINARY_KERNEL, 1544),
+                F(Img::Torch, "at::native::mul_mps_kernel(at::TensorIteratorBase&)", 64),
+                F(
+                    Img::Torch,
+                    "at::native::structured_mul_out::impl(at::Tensor const&, at::Tensor const&, at::Tensor const&)",
+                    60,
+                ),
+                F(
+                    Img::Torch,
+                    "at::(anonymous namespace)::wrapper_MPS_mul_Tensor(at::Tensor const&, at::Tensor const&)",
+                    128,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::mul_Tensor::call(at::Tensor const&, at::Tensor const&)",
+                    284,
+                ),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_mul(_object*, _object*, _object*)",
+                    312,
+                ),
+            ]);
+            (v, method)
+        }
+        Ctx::LayerNorm => {
+            v.push(F(
+                Img::Torch,
+                "at::native::mps::mtl_setBuffer(id<MTLComputeCommandEncoder>, at::TensorBase const&, unsigned int)",
+                52,
+            ));
+            v.push(F(Img::Torch, BLOCK_LAYER_NORM_MPS, 1104));
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(Img::Torch, LAYER_NORM_MPS, 2480),
+                F(
+                    Img::Torch,
+                    "at::(anonymous namespace)::wrapper_MPS__native_layer_norm(at::Tensor const&, c10::ArrayRef<c10::SymInt>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)",
+                    96,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::native_layer_norm::call(at::Tensor const&, c10::ArrayRef<c10::SymInt>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)",
+                    348,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::layer_norm_symint(at::Tensor const&, c10::ArrayRef<c10::SymInt>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double, bool)",
+                    172,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::layer_norm::call(at::Tensor const&, c10::ArrayRef<c10::SymInt>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double, bool)",
+                    388,
+                ),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_layer_norm(_object*, _object*, _object*)",
+                    844,
+                ),
+            ]);
+            (v, cfunc)
+        }
+        Ctx::IndexSelect => {
+            v.push(F(
+                Img::Torch,
+                "at::native::mps::mtl_setBuffer(id<MTLComputeCommandEncoder>, at::TensorBase const&, unsigned int)",
+                52,
+            ));
+            v.push(F(
+                Img::Torch,
+                "invocation function for block in at::native::index_select_out_mps(at::Tensor const&, long long, at::Tensor const&, at::Tensor&)",
+                612,
+            ));
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(
+                    Img::Torch,
+                    "at::native::index_select_out_mps(at::Tensor const&, long long, at::Tensor const&, at::Tensor&)",
+                    1760,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::index_select_mps(at::Tensor const&, long long, at::Tensor const&)",
+                    212,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::index_select::call(at::Tensor const&, long long, at::Tensor const&)",
+                    300,
+                ),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_index_select(_object*, _object*, _object*)",
+                    604,
+                ),
+            ]);
+            (v, cfunc)
+        }
+        Ctx::Matmul => {
+            v.push(F(
+                Img::MpsNd,
+                "-[MPSNDArrayMatrixMultiplication encodeToCommandEncoder:commandBuffer:sourceArrays:destinationArray:]",
+                2204,
+            ));
+            graph(&mut v);
+            v.extend_from_slice(&[
+                F(
+                    Img::Torch,
+                    "at::native::mm_out_mps_impl(at::Tensor const&, at::Tensor const&, at::Tensor&)",
+                    1432,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::mm_mps(at::Tensor const&, at::Tensor const&)",
+                    140,
+                ),
+                F(Img::Torch, "at::_ops::mm::call(at::Tensor const&, at::Tensor const&)", 280),
+                F(
+                    Img::Torch,
+                    "at::native::matmul(at::Tensor const&, at::Tensor const&)",
+                    96,
+                ),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_matmul(_object*, _object*, _object*)",
+                    516,
+                ),
+            ]);
+            (v, cfunc)
+        }
+        Ctx::Item => {
+            v.extend_from_slice(&[
+                F(Img::MpsCore, "-[MPSCommandBuffer commitAndContinue]", 84),
+                F(Img::Torch, "at::mps::MPSStream::commitAndContinue()", 48),
+                F(
+                    Img::Torch,
+                    "invocation function for block in at::mps::MPSStream::synchronize(at::mps::SyncType)",
+                    116,
+                ),
+            ]);
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(
+                    Img::Torch,
+                    "at::mps::MPSStream::synchronize(at::mps::SyncType)",
+                    180,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::mps::copy_from_mps_(at::Tensor&, at::Tensor const&, bool)",
+                    1220,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::mps::mps_copy_(at::Tensor&, at::Tensor const&, bool)",
+                    2048,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::copy_impl(at::Tensor&, at::Tensor const&, bool)",
+                    1528,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::copy_::call(at::Tensor&, at::Tensor const&, bool)",
+                    288,
+                ),
+                F(
+                    Img::Torch,
+                    "at::native::_local_scalar_dense_mps(at::Tensor const&)",
+                    364,
+                ),
+                F(
+                    Img::Torch,
+                    "at::_ops::_local_scalar_dense::call(at::Tensor const&)",
+                    268,
+                ),
+                F(Img::Torch, "at::native::item(at::Tensor const&)", 344),
+                F(Img::Torch, "at::_ops::item::call(at::Tensor const&)", 268),
+                F(
+                    Img::TorchPy,
+                    "torch::autograd::THPVariable_item(_object*, _object*)",
+                    400,
+                ),
+            ]);
+            (v, F(Img::PyFw, "method_vectorcall_NOARGS", 132))
+        }
+        Ctx::EventRecord => {
+            v.push(F(Img::Torch, "at::mps::MPSEvent::recordLocked(bool)", 136));
+            v.push(F(
+                Img::Torch,
+                "invocation function for block in at::mps::MPSEvent::record(bool, bool)",
+                64,
+            ));
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(Img::Torch, "at::mps::MPSEvent::record(bool, bool)", 120),
+                F(
+                    Img::Torch,
+                    "at::mps::MPSEventPool::recordEvent(unsigned long long, bool)",
+                    96,
+                ),
+                F(
+                    Img::Torch,
+                    "at::mps::MPSGuardImpl::record(void**, c10::Stream const&, signed char, c10::EventFlag) const",
+                    212,
+                ),
+                F(Img::TorchPy, "THPEvent_record(_object*, _object*)", 100),
+            ]);
+            (v, F(Img::PyFw, "method_vectorcall_O", 124))
+        }
+        Ctx::Dealloc => {
+            v.push(F(
+                Img::MpsCore,
+                "-[MPSCommandBuffer addCompletedHandler:]",
+                56,
+            ));
+            v.push(F(
+                Img::Torch,
+                "invocation function for block in at::mps::MPSStream::addCompletedHandler(void (id<MTLCommandBuffer>) block_pointer)",
+                72,
+            ));
+            v.extend_from_slice(DISPATCH_SYNC);
+            v.extend_from_slice(&[
+                F(
+                    Img::Torch,
+                    "at::mps::MPSStream::addCompletedHandler(void (id<MTLCommandBuffer>) block_pointer)",
+                    92,
+                ),
+                F(
+                    Img::Torch,
+                    "at::mps::HeapAllocator::MPSHeapAllocatorImpl::free(void*)",
+                    404,
+                ),
+                F(Img::LibC10, "c10::StorageImpl::~StorageImpl()", 76),
+                F(Img::LibC10, "c10::TensorImpl::~TensorImpl()", 180),
+                F(Img::TorchPy, "THPVariable_subclass_dealloc(_object*)", 828),
+            ]);
+            (v, F(Img::PyFw, "_Py_Dealloc", 104))
+        }
+    }
+}
+
+/// How a crash faults.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Read through a null pointer plus an offset (`KERN_INVALID_ADDRESS at 0x98`).
+    NullRead(u64),
+    /// Write through a null pointer plus an offset.
+    NullWrite(u64),
+    /// A wild (freed, garbage) pointer.
+    Wild(u64),
+    /// arm64e pointer-authentication failure: the signed address and the stripped one.
+    Pac(u64, u64),
+    /// `abort()` after an assertion; the message lands in `asi` under this image.
+    Abort(&'static str, &'static str),
+}
+
+/// One known pattern (SPEC §5): its driver frames, how it faults, and the fix dylib's swizzled
+/// function that sits between the driver method and its caller when a fix is loaded.
+struct Pattern {
+    id: &'static str,
+    top: &'static [F],
+    abort: bool,
+    fix_frame: Option<&'static str>,
+}
+
+const PATTERNS: &[Pattern] = &[
+    Pattern {
+        id: "agx-null-impl-0x98",
+        top: &[
+            F(Img::Agx, PREPARE_FOR_ENQUEUE, 40),
+            F(Img::Agx, DISPATCH_THREADS, 268),
+        ],
+        abort: false,
+        fix_frame: Some("agxfix_dispatchThreads"),
+    },
+    Pattern {
+        id: "agx-null-impl-0x5c8",
+        top: &[F(Img::Agx, SET_PIPELINE, 56)],
+        abort: false,
+        fix_frame: Some("agxfix_setComputePipelineState"),
+    },
+    Pattern {
+        id: "agx-null-0x5f4-dispatch",
+        top: &[F(Img::Agx, DISPATCH_THREADS, 92)],
+        abort: false,
+        fix_frame: Some("agxfix_dispatchThreads"),
+    },
+    Pattern {
+        id: "agx-null-0x3b90-setbuffer",
+        top: &[F(Img::Agx, SET_BUFFER, 44)],
+        abort: false,
+        fix_frame: Some("agxfix_setBuffer"),
+    },
+    Pattern {
+        id: "agx-null-0x184-spill",
+        top: &[
+            F(
+                Img::Agx,
+                "AGX::SpillInfoGen3<AGX::{G}::Encoders, AGX::{G}::Classes, AGX::{G}::ObjClasses>::allocateUSCSpillBuffer(unsigned int, unsigned int)",
+                96,
+            ),
+            F(Img::Agx, PREPARE_FOR_ENQUEUE, 1208),
+            F(Img::Agx, DISPATCH_THREADS, 268),
+        ],
+        abort: false,
+        fix_frame: Some("agxfix_dispatchThreads"),
+    },
+    Pattern {
+        id: "agx-null-0x1e0-bindresource",
+        top: &[
+            F(
+                Img::Agx,
+                "AGX::ResourceGroupUsage<AGX::{G}::Encoders, AGX::{G}::Classes, AGX::{G}::ObjClasses>::bindResource(AGX::ResourceGroupBinding const&, unsigned int)",
+                84,
+            ),
+            F(Img::Agx, SET_BUFFER, 132),
+        ],
+        abort: false,
+        fix_frame: Some("agxfix_setBuffer"),
+    },
+    Pattern {
+        id: "objc-msgsend-freed-encoder",
+        top: &[F(Img::LibObjc, "objc_msgSend", 56)],
+        abort: false,
+        fix_frame: None,
+    },
+    Pattern {
+        id: "objc-retain-freed-object",
+        top: &[F(Img::LibObjc, "objc_retain", 16)],
+        abort: false,
+        fix_frame: None,
+    },
+    Pattern {
+        id: "agx-encoder-already-encoding",
+        top: &[
+            F(
+                Img::Agx,
+                "-[AGX{F}FamilyCommandBuffer tryCoalescingPreviousComputeCommandEncoderWithConfig:nextEncoderClass:]",
+                1360,
+            ),
+            F(Img::Agx, "-[AGX{F}FamilyCommandBuffer computeCommandEncoderWithConfig:]", 152),
+            F(
+                Img::Agx,
+                "-[AGX{F}FamilyCommandBuffer computeCommandEncoderWithDispatchType:]",
+                60,
+            ),
+        ],
+        abort: true,
+        fix_frame: Some("agxfix_computeCommandEncoderWithDispatchType"),
+    },
+    Pattern {
+        id: "metal-commit-open-encoder",
+        top: &[
+            F(Img::IoGpu, "-[IOGPUMetalCommandBuffer validate]", 248),
+            F(Img::Metal, "-[_MTLCommandBuffer commit]", 96),
+        ],
+        abort: true,
+        fix_frame: Some("agxfix_commit"),
+    },
+    Pattern {
+        id: "metal-signal-event-open-encoder",
+        top: &[F(Img::IoGpu, "-[IOGPUMetalCommandBuffer encodeSignalEvent:value:]", 188)],
+        abort: true,
+        fix_frame: Some("agxfix_encodeSignalEvent"),
+    },
+    Pattern {
+        id: "metal-completed-handler-after-commit",
+        top: &[F(Img::Metal, "-[_MTLCommandBuffer addCompletedHandler:]", 148)],
+        abort: true,
+        fix_frame: None,
+    },
+];
+
+fn pattern(id: &str) -> &'static Pattern {
+    PATTERNS
+        .iter()
+        .find(|p| p.id == id)
+        .expect("pattern ids in the plan are from PATTERNS")
+}
+
+/// The assertion texts Metal prints (wording checked against public reports; the line number
+/// after the method name changes between OS builds).
+fn abort_message(id: &str) -> &'static str {
+    match id {
+        "agx-encoder-already-encoding" => {
+            "-[AGX{F}FamilyCommandBuffer tryCoalescingPreviousComputeCommandEncoderWithConfig:nextEncoderClass:]:1094: failed assertion `A command encoder is already encoding to this command buffer'"
+        }
+        "metal-commit-open-encoder" => {
+            "-[IOGPUMetalCommandBuffer validate]:215: failed assertion `commit command buffer with uncommitted encoder'"
+        }
+        "metal-signal-event-open-encoder" => {
+            "-[IOGPUMetalCommandBuffer encodeSignalEvent:value:]:440: failed assertion `encodeSignalEvent:value: with uncommitted encoder'"
+        }
+        _ => {
+            "-[_MTLCommandBuffer addCompletedHandler:]:1011: failed assertion `Completed handler provided after commit call'"
+        }
+    }
+}
+
+/// The fault for one instance of a pattern. Wild and PAC addresses vary per report.
+fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
+    match id {
+        "agx-null-impl-0x98" => Fault::NullRead(0x98),
+        "agx-null-impl-0x5c8" => Fault::NullRead(0x5c8),
+        "agx-null-0x5f4-dispatch" => Fault::NullRead(0x5f4),
+        "agx-null-0x3b90-setbuffer" => Fault::NullRead(0x3b90),
+        "agx-null-0x184-spill" => Fault::NullWrite(0x184),
+        "agx-null-0x1e0-bindresource" => Fault::NullRead(0x1e0),
+        "objc-msgsend-freed-encoder" => {
+            if variant % 2 == 0 {
+                // The first one carries the exact address pair of SPEC §4.
+                let signed = if variant == 0 {
+                    0x0000_9ba3_6e2f_2650
+                } else {
+                    0x0000_8000_0000_0000 | (rng.range(0x1000_0000_0000, 0x3fff_ffff_ffff) & !0xf)
+                };
+                Fault::Pac(signed, signed & 0x0000_1fff_ffff_ffff)
+            } else {
+                Fault::Wild(rng.range(0x7000_0000_0000, 0x7fff_ffff_ffff) & !0xf)
+            }
+        }
+        "objc-retain-freed-object" => {
+            Fault::Wild(rng.range(0x0b00_0000_0000, 0x0bff_ffff_ffff) & !0x7)
+        }
+        other => Fault::Abort("libsystem_c.dylib", abort_message(other)),
+    }
+}
+
+fn family_symbol(sym: &str, m: &Machine) -> String {
+    sym.replace("{F}", m.family).replace("{G}", m.gen)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report model the renderers share
+// ---------------------------------------------------------------------------------------------
+
+struct FrameOut {
+    image: usize,
+    offset: u64,
+    symbol: Option<String>,
+    location: u64,
+}
+
+struct ThreadOut {
+    id: u64,
+    name: Option<String>,
+    queue: Option<String>,
+    frames: Vec<FrameOut>,
+    /// 29 general registers, then fp, lr, sp, pc, cpsr, far, esr.
+    x: Vec<(u64, Option<String>)>,
+    fp: u64,
+    lr: u64,
+    sp: u64,
+    pc: u64,
+    cpsr: u64,
+    far: u64,
+    esr: (u64, &'static str),
+}
+
+struct ImageOut {
+    spec: ImageSpec,
+    base: u64,
+}
+
+struct Process {
+    name: String,
+    bundle_id: Option<String>,
+    app_version: String,
+    build_version: String,
+    pid: u64,
+    parent: (String, u64),
+    /// Responsible process name and pid.
+    responsible: (String, u64),
+    role: &'static str,
+    coalition: String,
+    signing_id: String,
+    team_id: String,
+}
+
+struct Report {
+    machine: Machine,
+    process: Process,
+    incident: String,
+    capture: Local,
+    written: Local,
+    launch: Local,
+    exc_type: &'static str,
+    signal: &'static str,
+    codes: (u64, u64),
+    subtype: Option<String>,
+    termination: (u64, &'static str, String),
+    asi: Option<(String, String)>,
+    vm_region: Option<String>,
+    crashed: usize,
+    threads: Vec<ThreadOut>,
+    images: Vec<ImageOut>,
+    /// Whether `usedImages` ends with the absolute (`source: "A"`) null entry.
+    null_image: bool,
+    label: String,
+}
+
+/// A thread before images are resolved.
+struct ThreadPlan {
+    name: Option<String>,
+    queue: Option<String>,
+    frames: Vec<(Img, Option<String>, u64)>,
+}
+
+fn tframes(list: &[F], m: &Machine) -> Vec<(Img, Option<String>, u64)> {
+    list.iter()
+        .map(|f| (f.0, Some(family_symbol(f.1, m)), f.2))
+        .collect()
+}
+
+/// The Python stack below a torch C-API call on a `threading.Thread`.
+fn python_worker_tail(call: F, rng: &mut Rng) -> Vec<F> {
+    let evals: [u64; 5] = [11384, 23412, 4608, 30572, 7196];
+    vec![
+        call,
+        F(Img::PyFw, "PyObject_Vectorcall", 92),
+        F(Img::PyFw, "_PyEval_EvalFrameDefault", rng.pick(&evals)),
+        F(Img::PyFw, "_PyFunction_Vectorcall", 184),
+        F(Img::PyFw, "_PyEval_EvalFrameDefault", rng.pick(&evals)),
+        F(Img::PyFw, "method_vectorcall", 372),
+        F(Img::PyFw, "thread_run", 180),
+        F(Img::PyFw, "pythread_wrapper", 48),
+        F(Img::Pthread, "_pthread_start", 136),
+        F(Img::Pthread, "thread_start", 8),
+    ]
+}
+
+const PY_MAIN: &[F] = &[
+    F(Img::Kernel, "__psynch_cvwait", 8),
+    F(Img::Pthread, "_pthread_cond_wait", 984),
+    F(Img::PyFw, "PyThread_acquire_lock_timed", 396),
+    F(Img::PyFw, "lock_PyThread_acquire_lock", 276),
+    F(Img::PyFw, "method_vectorcall_VARARGS_KEYWORDS", 152),
+    F(Img::PyFw, "_PyEval_EvalFrameDefault", 25608),
+    F(Img::PyFw, "PyEval_EvalCode", 184),
+    F(Img::PyFw, "run_eval_code_obj", 88),
+    F(Img::PyFw, "run_mod", 124),
+    F(Img::PyFw, "_PyRun_SimpleFileObject", 876),
+    F(Img::PyFw, "_PyRun_AnyFileObject", 112),
+    F(Img::PyFw, "pymain_run_python", 1304),
+    F(Img::PyFw, "Py_RunMain", 24),
+    F(Img::PyFw, "pymain_main", 52),
+    F(Img::PyFw, "Py_BytesMain", 40),
+    F(Img::PyApp, "main", 24),
+    F(Img::Dyld, "start", 6076),
+];
+
+const GIL_WAIT: &[F] = &[
+    F(Img::Kernel, "__psynch_cvwait", 8),
+    F(Img::Pthread, "_pthread_cond_wait", 984),
+    F(Img::PyFw, "take_gil", 224),
+    F(Img::PyFw, "PyEval_RestoreThread", 28),
+    F(
+        Img::TorchPy,
+        "torch::autograd::THPVariable_mul(_object*, _object*, _object*)",
+        536,
+    ),
+];
+
+const WAIT_COMPLETED: &[F] = &[
+    F(Img::Kernel, "__psynch_cvwait", 8),
+    F(Img::Pthread, "_pthread_cond_wait", 984),
+    F(Img::Metal, "-[_MTLCommandBuffer waitUntilCompleted]", 76),
+    F(Img::Torch, "at::mps::MPSStream::commitAndWait()", 96),
+    F(
+        Img::Torch,
+        "invocation function for block in at::mps::MPSStream::synchronize(at::mps::SyncType)",
+        152,
+    ),
+    F(Img::LibDispatch, "_dispatch_client_callout", 16),
+    F(
+        Img::LibDispatch,
+        "_dispatch_lane_barrier_sync_invoke_and_complete",
+        56,
+    ),
+    F(
+        Img::Torch,
+        "at::native::mps::dispatch_sync_with_rethrow(dispatch_queue_s*, void () block_pointer)",
+        128,
+    ),
+    F(
+        Img::Torch,
+        "at::mps::MPSStream::synchronize(at::mps::SyncType)",
+        180,
+    ),
+    F(
+        Img::TorchPy,
+        "torch::mps::_mps_deviceSynchronize(_object*, _object*)",
+        48,
+    ),
+];
+
+const COMPLETION_QUEUE: &[F] = &[
+    F(Img::Kernel, "__psynch_mutexwait", 8),
+    F(Img::Pthread, "_pthread_mutex_firstfit_lock_wait", 84),
+    F(Img::Pthread, "_pthread_mutex_firstfit_lock_slow", 220),
+    F(Img::LibCxx, "std::__1::mutex::lock()", 16),
+    F(
+        Img::Torch,
+        "invocation function for block in at::mps::HeapAllocator::MPSHeapAllocatorImpl::free_buffer(at::mps::HeapAllocator::BufferBlock*)",
+        60,
+    ),
+    F(
+        Img::Metal,
+        "-[_MTLCommandBuffer didCompleteWithStartTime:endTime:error:]",
+        584,
+    ),
+    F(
+        Img::IoGpu,
+        "-[IOGPUMetalCommandBuffer didCompleteWithStartTime:endTime:error:]",
+        220,
+    ),
+    F(
+        Img::Metal,
+        "-[_MTLCommandQueue commandBufferDidComplete:startTime:completionTime:error:]",
+        108,
+    ),
+    F(
+        Img::IoGpu,
+        "IOGPUNotificationQueueDispatchAvailableCompletionNotifications",
+        128,
+    ),
+    F(
+        Img::IoGpu,
+        "__IOGPUNotificationQueueSetDispatchQueue_block_invoke",
+        64,
+    ),
+    F(Img::LibDispatch, "_dispatch_client_callout4", 16),
+    F(Img::LibDispatch, "_dispatch_mach_msg_invoke", 468),
+    F(Img::LibDispatch, "_dispatch_lane_serial_drain", 368),
+    F(Img::LibDispatch, "_dispatch_mach_invoke", 444),
+    F(Img::LibDispatch, "_dispatch_lane_serial_drain", 368),
+    F(Img::LibDispatch, "_dispatch_lane_invoke", 380),
+    F(Img::LibDispatch, "_dispatch_root_queue_drain_deferred_wlh", 288),
+    F(Img::LibDispatch, "_dispatch_workloop_worker_thread", 540),
+    F(Img::Pthread, "_pthread_wqthread", 288),
+    F(Img::Pthread, "start_wqthread", 8),
+];
+
+const IDLE_WQ: &[F] = &[
+    F(Img::Kernel, "__workq_kernreturn", 8),
+    F(Img::Pthread, "_pthread_wqthread", 364),
+    F(Img::Pthread, "start_wqthread", 8),
+];
+
+/// Which libtorch_cpu frames lose their names (a stripped wheel, a partial symbolication).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unsym {
+    None,
+    /// libtorch_cpu frames after the first three keep only their offsets.
+    Deep,
+    /// Every libtorch_cpu frame keeps only its offset.
+    All,
+}
+
+fn apply_unsym(frames: &mut [(Img, Option<String>, u64)], mode: Unsym) {
+    let mut seen = 0;
+    for f in frames.iter_mut() {
+        if f.0 != Img::Torch {
+            continue;
+        }
+        seen += 1;
+        let strip = match mode {
+            Unsym::None => false,
+            Unsym::Deep => seen > 3,
+            Unsym::All => true,
+        };
+        if strip {
+            f.1 = None;
+        }
+    }
+}
+
+/// Everything a crash needs before assembly.
+struct CrashInput {
+    machine: Machine,
+    process: Process,
+    /// Images loaded outside the shared cache, in load order (main executable first).
+    loaded: Vec<Img>,
+    fix: Option<String>,
+    threads: Vec<ThreadPlan>,
+    crashed: usize,
+    fault: Fault,
+    capture: Local,
+    launch: Local,
+    written_delay: i64,
+    label: String,
+    /// A register to annotate with a symbol (`OBJC_CLASS_$_...`), by image.
+    annotate: Option<(Img, String)>,
+}
+
+fn assemble(input: CrashInput, rng: &mut Rng) -> Report {
+    let m = input.machine;
+    let fix = input.fix.as_deref();
+    // usedImages: loaded images first, then shared-cache images in order of first reference.
+    let mut order: Vec<Img> = input.loaded.clone();
+    for t in &input.threads {
+        for f in &t.frames {
+            if !order.contains(&f.0) {
+                order.push(f.0);
+            }
+        }
+    }
+    let mut next_base = 0x1_0000_0000 + rng.range(0x100, 0x3ff) * 0x4000;
+    let mut images: Vec<ImageOut> = Vec::new();
+    for img in &order {
+        let spec = image_spec(*img, &m, fix);
+        let base = if spec.in_cache {
+            cache_image_base(*img, &m)
+        } else {
+            let b = next_base;
+            next_base = page_up(b + spec.size) + rng.range(0, 24) * 0x4000;
+            b
+        };
+        images.push(ImageOut { spec, base });
+    }
+    let index_of = |img: Img| order.iter().position(|x| *x == img).unwrap_or(0);
+
+    let mut thread_id = 0x6a_0000 + rng.range(0, 0x3f_ffff);
+    let mut threads = Vec::new();
+    for (ti, plan) in input.threads.iter().enumerate() {
+        let frames: Vec<FrameOut> = plan
+            .frames
+            .iter()
+            .map(|(img, sym, loc)| {
+                let i = index_of(*img);
+                let spec = &images[i].spec;
+                let key = sym.clone().unwrap_or_default();
+                // Unsymbolicated frames keep the offset they would have had with a name.
+                let start = func_start(spec, &key);
+                FrameOut {
+                    image: i,
+                    offset: start + loc,
+                    symbol: sym.clone(),
+                    location: *loc,
+                }
+            })
+            .collect();
+        let addr = |k: usize| -> u64 {
+            frames
+                .get(k)
+                .map(|f| images[f.image].base + f.offset)
+                .unwrap_or(0)
+        };
+        let pc = addr(0);
+        let lr = addr(1);
+        let sp = (0x1_6b00_0000 + (ti as u64) * 0x8_0000 + rng.range(0x1000, 0x7_0000)) & !0xf;
+        let mut x: Vec<(u64, Option<String>)> = (0..29)
+            .map(|r| {
+                let v = match rng.range(0, 5) {
+                    0 => 0,
+                    1 => rng.range(1, 0x400),
+                    2 => 0x6000_0000_0000 + (rng.range(0, 0xff_ffff) << 4),
+                    3 => (sp + rng.range(0x10, 0x400)) & !0x7,
+                    _ => rng.next() >> (r % 3 * 8),
+                };
+                (v, None)
+            })
+            .collect();
+        let crashed = ti == input.crashed;
+        let (far, esr) = if crashed {
+            match input.fault {
+                Fault::NullRead(a) => {
+                    (a, (0x9200_0006, "(Data Abort) byte read Translation fault"))
+                }
+                Fault::NullWrite(a) => (
+                    a,
+                    (0x9200_0046, "(Data Abort) byte write Translation fault"),
+                ),
+                Fault::Wild(a) => (a, (0x9200_0004, "(Data Abort) byte read Translation fault")),
+                Fault::Pac(a, _) => (a, (0x9200_0004, "(Data Abort) byte read Translation fault")),
+                Fault::Abort(..) => (0, (0x5600_0080, "(Syscall)")),
+            }
+        } else {
+            (0, (0x5600_0080, "(Syscall)"))
+        };
+        if crashed {
+            match input.fault {
+                // `_impl` was NULL: the base register of the faulting load is zero.
+                Fault::NullRead(_) | Fault::NullWrite(_) => {
+                    x[8] = (0, None);
+                }
+                Fault::Wild(a) | Fault::Pac(a, _) => {
+                    x[0] = (0x6000_0000_0000 + (rng.range(0, 0xff_ffff) << 4), None);
+                    x[16] = (a, None);
+                }
+                Fault::Abort(..) => {
+                    x[0] = (0, None);
+                    x[1] = (0, None);
+                    x[2] = (0, None);
+                    x[16] = (328, None);
+                }
+            }
+            if let Some((img, sym)) = &input.annotate {
+                let i = index_of(*img);
+                let value = images[i].base
+                    + page_up(images[i].spec.size)
+                    + 0x2_4000
+                    + rng.range(0, 0x800) * 8;
+                x[20] = (value, Some(sym.clone()));
+            }
+        }
+        threads.push(ThreadOut {
+            id: thread_id,
+            name: plan.name.clone(),
+            queue: plan.queue.clone(),
+            frames,
+            x,
+            fp: sp + 0x60 + rng.range(0, 0x40) * 0x10,
+            lr,
+            sp,
+            pc,
+            cpsr: if crashed { 0x8000_1000 } else { 0x6000_0000 },
+            far,
+            esr,
+        });
+        thread_id += rng.range(3, 400);
+    }
+
+    let (exc_type, signal, codes, subtype, termination, vm_region, asi) = match input.fault {
+        Fault::NullRead(a) | Fault::NullWrite(a) | Fault::Wild(a) => (
+            "EXC_BAD_ACCESS",
+            "SIGSEGV",
+            (1, a),
+            Some(format!("KERN_INVALID_ADDRESS at 0x{a:016x}")),
+            (11, "Segmentation fault: 11", "exc handler".to_string()),
+            Some(vm_region_info(a, &images)),
+            None,
+        ),
+        Fault::Pac(signed, stripped) => (
+            "EXC_BAD_ACCESS",
+            "SIGSEGV",
+            (1, signed),
+            Some(format!(
+                "KERN_INVALID_ADDRESS at 0x{signed:016x} -> 0x{stripped:016x} (possible pointer authentication failure)"
+            )),
+            (11, "Segmentation fault: 11", "exc handler".to_string()),
+            Some(vm_region_info(stripped, &images)),
+            None,
+        ),
+        Fault::Abort(lib, msg) => (
+            "EXC_CRASH",
+            "SIGABRT",
+            (0, 0),
+            None,
+            (6, "Abort trap: 6", input.process.name.clone()),
+            None,
+            Some((lib.to_string(), family_symbol(msg, &m))),
+        ),
+    };
+    Report {
+        machine: m,
+        incident: upper_uuid(&format!("incident/{}", input.label)),
+        capture: input.capture,
+        written: input.capture + secs(input.written_delay),
+        launch: input.launch,
+        exc_type,
+        signal,
+        codes,
+        subtype,
+        termination,
+        asi,
+        vm_region,
+        crashed: input.crashed,
+        threads,
+        images,
+        null_image: true,
+        label: input.label,
+        process: input.process,
+    }
+}
+
+/// `16K`, `4.7M`: the VSIZE column of region listings.
+fn vsize(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{}K", bytes / 1024)
+    } else {
+        format!("{:.1}M", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+const REGION_HEADER: &str =
+    "      REGION TYPE                    START - END         [ VSIZE] PRT/MAX SHRMOD  REGION DETAIL";
+
+fn vm_region_info(addr: u64, images: &[ImageOut]) -> String {
+    if addr < 0x1_0000_0000 {
+        let first = &images[0];
+        return format!(
+            "0x{addr:x} is not in any region.  Bytes before following region: {}\n{REGION_HEADER}\n      UNUSED SPACE AT START\n--->  \n      __TEXT                      {:x}-{:x}    [{:>6}] r-x/r-x SM=COW  {}",
+            first.base - addr,
+            first.base,
+            first.base + page_up(first.spec.size),
+            vsize(page_up(first.spec.size)),
+            first.spec.path
+        );
+    }
+    let nano = "MALLOC_NANO                 600000000000-600020000000 [512.0M] rw-/rwx SM=PRV  ";
+    if addr < 0x6000_0000_0000 {
+        format!(
+            "0x{addr:x} is not in any region.  Bytes after previous region: {}  Bytes before following region: {}\n{REGION_HEADER}\n      commpage (reserved)        fc0000000-1000000000   [  1.0G] ---/--- SM=NUL  reserved VM address space (unallocated)\n--->  \n      {nano}",
+            addr - 0x10_0000_0000,
+            0x6000_0000_0000 - addr
+        )
+    } else {
+        format!(
+            "0x{addr:x} is not in any region.  Bytes after previous region: {}  \n{REGION_HEADER}\n      {nano}\n--->  \n      UNUSED SPACE AT END",
+            addr - 0x6000_2000_0000
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: .ips
+// ---------------------------------------------------------------------------------------------
+
+fn uptime_secs(r: &Report) -> i64 {
+    (r.capture - r.machine.boot_time()).num_seconds()
+}
+
+/// Apple rounds `uptime` coarsely.
+fn rounded_uptime(r: &Report) -> u64 {
+    let up = uptime_secs(r).max(0) as u64;
+    if up > 10_000 {
+        up / 1000 * 1000
+    } else {
+        up / 100 * 100
+    }
+}
+
+fn abs_time(r: &Report, t: &Local) -> u64 {
+    // Mach absolute time ticks at 24 MHz on Apple silicon.
+    let since = *t - r.machine.boot_time();
+    (since.num_milliseconds().max(0) as u64) * 24_000
+}
+
+fn frame_json(f: &FrameOut) -> J {
+    match &f.symbol {
+        Some(sym) => obj(vec![
+            ("imageOffset", u(f.offset)),
+            ("symbol", s(sym.clone())),
+            ("symbolLocation", u(f.location)),
+            ("imageIndex", u(f.image as u64)),
+        ]),
+        None => obj(vec![
+            ("imageOffset", u(f.offset)),
+            ("imageIndex", u(f.image as u64)),
+        ]),
+    }
+}
+
+fn thread_json(t: &ThreadOut, crashed: bool) -> J {
+    let x = J::Arr(
+        t.x.iter()
+            .map(|(v, sym)| match sym {
+                Some(name) => obj(vec![
+                    ("value", u(*v)),
+                    ("symbolLocation", u(0)),
+                    ("symbol", s(name.clone())),
+                ]),
+                None => obj(vec![("value", u(*v))]),
+            })
+            .collect(),
+    );
+    let mut pc = vec![("value", u(t.pc))];
+    if crashed {
+        pc.push(("matchesCrashFrame", u(1)));
+    }
+    let state = obj(vec![
+        ("x", x),
+        ("flavor", s("ARM_THREAD_STATE64")),
+        ("lr", obj(vec![("value", u(t.lr))])),
+        ("cpsr", obj(vec![("value", u(t.cpsr))])),
+        ("fp", obj(vec![("value", u(t.fp))])),
+        ("sp", obj(vec![("value", u(t.sp))])),
+        (
+            "esr",
+            obj(vec![("value", u(t.esr.0)), ("description", s(t.esr.1))]),
+        ),
+        ("pc", obj(pc)),
+        ("far", obj(vec![("value", u(t.far))])),
+    ]);
+    let mut fields = Vec::new();
+    if crashed {
+        fields.push(("triggered", J::Bool(true)));
+    }
+    fields.push(("id", u(t.id)));
+    if let Some(name) = &t.name {
+        fields.push(("name", s(name.clone())));
+    }
+    fields.push(("threadState", state));
+    if let Some(q) = &t.queue {
+        fields.push(("queue", s(q.clone())));
+    }
+    fields.push(("frames", J::Arr(t.frames.iter().map(frame_json).collect())));
+    obj(fields)
+}
+
+fn image_json(img: &ImageOut) -> J {
+    let spec = &img.spec;
+    let mut fields = vec![
+        ("source", s("P")),
+        ("arch", s(spec.arch)),
+        ("base", u(img.base)),
+    ];
+    if let Some((id, short, _)) = &spec.bundle {
+        fields.push(("CFBundleShortVersionString", s(short.clone())));
+        fields.push(("CFBundleIdentifier", s(id.clone())));
+    }
+    fields.push(("size", u(spec.size)));
+    fields.push(("uuid", s(spec.uuid.clone())));
+    fields.push(("path", s(spec.path.clone())));
+    fields.push(("name", s(spec.name.clone())));
+    if let Some((_, _, ver)) = &spec.bundle {
+        fields.push(("CFBundleVersion", s(ver.clone())));
+    }
+    obj(fields)
+}
+
+fn vm_summary(r: &Report) -> String {
+    let h = hash(&r.label);
+    let malloc = 180 + h % 900;
+    let stack = 8 + h % 7;
+    format!(
+        "ReadOnly portion of Libraries: Total=1.4G resident=0K(0%) swapped_out_or_unallocated=1.4G(100%)\nWritable regions: Total={:.1}G written=1129K(0%) resident=1129K(0%) swapped_out=0K(0%) unallocated={:.1}G(100%)\n\n                                VIRTUAL   REGION \nREGION TYPE                        SIZE    COUNT (non-coalesced) \n===========                     =======  ======= \nActivity Tracing                   256K        1 \nIOAccelerator                     {malloc:>4}.0M     {:>4} \nKernel Alloc Once                   32K        1 \nMALLOC                             2.4G      117 \nMALLOC guard page                  288K       18 \nSTACK GUARD                       56.3M       {stack:>2} \nStack                             {:>4}.1M       {stack:>2} \n__AUTH                            1163K      247 \n__AUTH_CONST                      14.6M      452 \n__DATA                            12.9M      455 \n__DATA_CONST                      18.5M      474 \n__DATA_DIRTY                       978K      160 \n__LINKEDIT                       668.6M       12 \n__OBJC_RO                         61.3M        1 \n__OBJC_RW                         2391K        1 \n__TEXT                           777.3M      486 \ndyld private memory                128K        1 \nshared memory                      720K        9 \n===========                     =======  ======= \nTOTAL                              3.8G     2543 \n",
+        2.1 + (h % 40) as f64 / 10.0,
+        2.1 + (h % 40) as f64 / 10.0,
+        malloc / 60 + 1,
+        stack * 8,
+    )
+}
+
+fn header_json(r: &Report) -> J {
+    let main = &r.images[0].spec;
+    let mut fields = vec![
+        ("app_name", s(r.process.name.clone())),
+        ("timestamp", s(fmt_header(&r.written))),
+        ("app_version", s(r.process.app_version.clone())),
+        ("slice_uuid", s(main.uuid.clone())),
+        ("build_version", s(r.process.build_version.clone())),
+        ("platform", u(1)),
+    ];
+    if let Some(id) = &r.process.bundle_id {
+        fields.push(("bundleID", s(id.clone())));
+    }
+    fields.extend(vec![
+        ("share_with_app_devs", u(0)),
+        ("is_first_party", u(0)),
+        ("bug_type", s("309")),
+        ("os_version", s(OS_VERSION)),
+        ("roots_installed", u(0)),
+        ("name", s(r.process.name.clone())),
+        ("incident_id", s(r.incident.clone())),
+    ]);
+    obj(fields)
+}
+
+fn render_ips(r: &Report) -> String {
+    let p = &r.process;
+    let main = &r.images[0].spec;
+    let key = |k: &str| upper_uuid(&format!("{}/{k}", r.machine.label));
+    let mut f: Vec<(&str, J, Sty)> = vec![
+        ("uptime", u(rounded_uptime(r)), Sty::Line),
+        ("procRole", s(p.role), Sty::Line),
+        ("version", u(2), Sty::Line),
+        ("userID", u(501), Sty::Line),
+        ("deployVersion", u(210), Sty::Line),
+        ("modelCode", s(r.machine.model), Sty::Line),
+        (
+            "coalitionID",
+            u(2000 + hash(&p.coalition) % 9000),
+            Sty::Line,
+        ),
+        (
+            "osVersion",
+            obj(vec![
+                ("train", s(OS_TRAIN)),
+                ("build", s(OS_BUILD)),
+                ("releaseType", s("User")),
+            ]),
+            Sty::Nested,
+        ),
+        ("captureTime", s(fmt_capture(&r.capture)), Sty::Line),
+        ("codeSigningMonitor", u(1), Sty::Line),
+        ("incident", s(r.incident.clone()), Sty::Line),
+        ("pid", u(p.pid), Sty::Line),
+        ("translated", J::Bool(false), Sty::Line),
+        ("cpuType", s("ARM-64"), Sty::Line),
+        ("roots_installed", u(0), Sty::Line),
+        ("bug_type", s("309"), Sty::Line),
+        ("procLaunch", s(fmt_capture(&r.launch)), Sty::Line),
+        ("procStartAbsTime", u(abs_time(r, &r.launch)), Sty::Line),
+        ("procExitAbsTime", u(abs_time(r, &r.capture)), Sty::Line),
+        ("procName", s(p.name.clone()), Sty::Line),
+        ("procPath", s(main.path.clone()), Sty::Line),
+    ];
+    if let Some((id, short, ver)) = &main.bundle {
+        f.push((
+            "bundleInfo",
+            obj(vec![
+                ("CFBundleShortVersionString", s(short.clone())),
+                ("CFBundleVersion", s(ver.clone())),
+                ("CFBundleIdentifier", s(id.clone())),
+            ]),
+            Sty::Line,
+        ));
+    }
+    f.extend(vec![
+        ("parentProc", s(p.parent.0.clone()), Sty::Line),
+        ("parentPid", u(p.parent.1), Sty::Line),
+        ("coalitionName", s(p.coalition.clone()), Sty::Line),
+        ("crashReporterKey", s(key("crash-reporter-key")), Sty::Line),
+        ("responsibleProc", s(p.responsible.0.clone()), Sty::Line),
+        ("codeSigningID", s(p.signing_id.clone()), Sty::Line),
+        ("codeSigningTeamID", s(p.team_id.clone()), Sty::Line),
+        ("codeSigningFlags", u(570_425_857), Sty::Line),
+        ("codeSigningValidationCategory", u(10), Sty::Line),
+        ("codeSigningTrustLevel", u(4_294_967_295), Sty::Line),
+        ("bootSessionUUID", s(key("boot-session")), Sty::Line),
+        ("wakeTime", u(3000 + hash(&r.label) % 4000), Sty::Line),
+        ("sleepWakeUUID", s(key("sleep-wake")), Sty::Line),
+        ("sip", s("enabled"), Sty::Line),
+    ]);
+    if let Some(v) = &r.vm_region {
+        f.push(("vmRegionInfo", s(v.clone()), Sty::Line));
+    }
+    let mut exc = vec![
+        (
+            "codes",
+            s(format!("0x{:016x}, 0x{:016x}", r.codes.0, r.codes.1)),
+        ),
+        ("rawCodes", J::Arr(vec![u(r.codes.0), u(r.codes.1)])),
+        ("type", s(r.exc_type)),
+        ("signal", s(r.signal)),
+    ];
+    if let Some(sub) = &r.subtype {
+        exc.push(("subtype", s(sub.clone())));
+    }
+    f.push(("exception", obj(exc), Sty::Line));
+    f.push((
+        "termination",
+        obj(vec![
+            ("flags", u(0)),
+            ("code", u(r.termination.0)),
+            ("namespace", s("SIGNAL")),
+            ("indicator", s(r.termination.1)),
+            ("byProc", s(r.termination.2.clone())),
+            ("byPid", u(p.pid)),
+        ]),
+        Sty::Line,
+    ));
+    if let Some((lib, msg)) = &r.asi {
+        f.push((
+            "asi",
+            J::Obj(vec![(lib.clone(), J::Arr(vec![s(msg.clone())]))]),
+            Sty::Line,
+        ));
+    }
+    let zero = || {
+        obj(vec![
+            ("thread_create", u(0)),
+            ("thread_set_state", u(0)),
+            ("task_for_pid", u(0)),
+        ])
+    };
+    f.push((
+        "extMods",
+        obj(vec![
+            ("caller", zero()),
+            (
+                "system",
+                obj(vec![
+                    ("thread_create", u(0)),
+                    ("thread_set_state", u(0)),
+                    ("task_for_pid", u(12 + hash(&r.label) % 40)),
+                ]),
+            ),
+            ("targeted", zero()),
+            ("warnings", u(0)),
+        ]),
+        Sty::Line,
+    ));
+    f.push(("faultingThread", u(r.crashed as u64), Sty::Line));
+    f.push((
+        "threads",
+        J::Arr(
+            r.threads
+                .iter()
+                .enumerate()
+                .map(|(i, t)| thread_json(t, i == r.crashed))
+                .collect(),
+        ),
+        Sty::Line,
+    ));
+    let mut images: Vec<J> = r.images.iter().map(image_json).collect();
+    if r.null_image {
+        images.push(obj(vec![
+            ("size", u(0)),
+            ("source", s("A")),
+            ("base", u(0)),
+            ("uuid", s("00000000-0000-0000-0000-000000000000")),
+        ]));
+    }
+    f.push(("usedImages", J::Arr(images), Sty::Detached));
+    f.push((
+        "sharedCache",
+        obj(vec![
+            ("base", u(r.machine.cache_base())),
+            ("size", u(5_025_398_784)),
+            ("uuid", s(image_uuid(&format!("{OS_BUILD}/shared-cache")))),
+        ]),
+        Sty::Detached,
+    ));
+    f.push(("vmSummary", s(vm_summary(r)), Sty::Line));
+    let triggered = r.threads[r.crashed]
+        .queue
+        .clone()
+        .map(|q| obj(vec![("queue", s(q))]))
+        .unwrap_or_else(|| obj(vec![]));
+    f.push((
+        "legacyInfo",
+        obj(vec![("threadTriggered", triggered)]),
+        Sty::Detached,
+    ));
+    f.push(("logWritingSignature", s(hex40(&r.label)), Sty::Line));
+    f.push((
+        "trialInfo",
+        obj(vec![
+            (
+                "rollouts",
+                J::Arr(vec![
+                    obj(vec![
+                        ("rolloutId", s("64b21a7351cbb02ce3a2d9a3")),
+                        ("factorPackIds", obj(vec![])),
+                        ("deploymentId", u(240_000_008)),
+                    ]),
+                    obj(vec![
+                        ("rolloutId", s("6761d0c9df60af01adb250fb")),
+                        (
+                            "factorPackIds",
+                            obj(vec![(
+                                "SIRI_MEMORY_SYNC_CONFIG",
+                                s("67c7823f1baae429bb41b88f"),
+                            )]),
+                        ),
+                        ("deploymentId", u(240_000_011)),
+                    ]),
+                ]),
+            ),
+            ("experiments", J::Arr(vec![])),
+        ]),
+        Sty::Detached,
+    ));
+    let mut out = header_json(r).to_compact(true);
+    out.push('\n');
+    out.push_str(&render_body(&f));
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: legacy text
+// ---------------------------------------------------------------------------------------------
+
+fn thread_title(i: usize, t: &ThreadOut, crashed: bool) -> String {
+    let mark = if crashed { " Crashed" } else { "" };
+    match (&t.name, &t.queue) {
+        (Some(n), Some(q)) => format!("Thread {i}{mark}:: {n} Dispatch queue: {q}"),
+        (Some(n), None) => format!("Thread {i}{mark}:: {n}"),
+        (None, Some(q)) => format!("Thread {i}{mark}::  Dispatch queue: {q}"),
+        (None, None) => format!("Thread {i}{mark}:"),
+    }
+}
+
+fn render_legacy(r: &Report) -> String {
+    let p = &r.process;
+    let main = &r.images[0].spec;
+    let key = |k: &str| upper_uuid(&format!("{}/{k}", r.machine.label));
+    let mut o = String::new();
+    let version = match &main.bundle {
+        Some((_, short, ver)) => format!("{short} ({ver})"),
+        None => "???".to_string(),
+    };
+    let ident = main
+        .bundle
+        .as_ref()
+        .map(|b| b.0.clone())
+        .unwrap_or_else(|| p.name.clone());
+    let _ = writeln!(o, "Process:               {} [{}]", p.name, p.pid);
+    let _ = writeln!(o, "Path:                  {}", main.path);
+    let _ = writeln!(o, "Identifier:            {ident}");
+    let _ = writeln!(o, "Version:               {version}");
+    let _ = writeln!(o, "Code Type:             ARM-64 (Native)");
+    let _ = writeln!(o, "Parent Process:        {} [{}]", p.parent.0, p.parent.1);
+    let _ = writeln!(
+        o,
+        "Responsible:           {} [{}]",
+        p.responsible.0, p.responsible.1
+    );
+    let _ = writeln!(o, "User ID:               501\n");
+    let _ = writeln!(o, "Date/Time:             {}", fmt_capture(&r.capture));
+    let _ = writeln!(o, "OS Version:            {OS_VERSION}");
+    let _ = writeln!(o, "Report Version:        12");
+    let _ = writeln!(o, "Anonymous UUID:        {}\n", key("anonymous"));
+    let _ = writeln!(o, "Sleep/Wake UUID:       {}\n", key("sleep-wake"));
+    let _ = writeln!(o, "Time Awake Since Boot: {} seconds", rounded_uptime(r));
+    let _ = writeln!(
+        o,
+        "Time Since Wake:       {} seconds\n",
+        1500 + hash(&r.label) % 3000
+    );
+    let _ = writeln!(o, "System Integrity Protection: enabled\n");
+    let crashed = &r.threads[r.crashed];
+    match &crashed.queue {
+        Some(q) => {
+            let _ = writeln!(
+                o,
+                "Crashed Thread:        {}  Dispatch queue: {q}\n",
+                r.crashed
+            );
+        }
+        None => {
+            let _ = writeln!(o, "Crashed Thread:        {}\n", r.crashed);
+        }
+    }
+    let _ = writeln!(o, "Exception Type:        {} ({})", r.exc_type, r.signal);
+    if let Some(sub) = &r.subtype {
+        let _ = writeln!(o, "Exception Codes:       {sub}");
+    }
+    let _ = writeln!(
+        o,
+        "Exception Codes:       0x{:016x}, 0x{:016x}\n",
+        r.codes.0, r.codes.1
+    );
+    let _ = writeln!(
+        o,
+        "Termination Reason:    Namespace SIGNAL, Code {} {}",
+        r.termination.0, r.termination.1
+    );
+    let _ = writeln!(
+        o,
+        "Terminating Process:   {} [{}]\n",
+        r.termination.2, p.pid
+    );
+    if let Some(v) = &r.vm_region {
+        let _ = writeln!(o, "VM Region Info: {v}\n");
+    }
+    if let Some((_, msg)) = &r.asi {
+        let _ = writeln!(o, "Application Specific Information:\n{msg}\n\n");
+    }
+    for (i, t) in r.threads.iter().enumerate() {
+        let _ = writeln!(o, "{}", thread_title(i, t, i == r.crashed));
+        for (k, f) in t.frames.iter().enumerate() {
+            let img = &r.images[f.image];
+            let addr = format!("0x{:x}", img.base + f.offset);
+            let what = match &f.symbol {
+                Some(sym) => format!("{sym} + {}", f.location),
+                None => format!("0x{:x} + {}", img.base, f.offset),
+            };
+            let _ = writeln!(o, "{k:<4}{:<30}\t{addr:>18} {what}", img.spec.name);
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(
+        o,
+        "\nThread {} crashed with ARM Thread State (64-bit):",
+        r.crashed
+    );
+    let reg = |name: &str, v: u64| format!("{name:>3}: 0x{v:016x}");
+    let mut regs: Vec<String> = crashed
+        .x
+        .iter()
+        .enumerate()
+        .map(|(i, (v, _))| reg(&format!("x{i}"), *v))
+        .collect();
+    regs.push(reg("fp", crashed.fp));
+    regs.push(reg("lr", crashed.lr));
+    for row in regs.chunks(4).take(7) {
+        let _ = writeln!(o, "   {}", row.join("  "));
+    }
+    let _ = writeln!(o, "   {}", regs[28..31].join("  "));
+    let _ = writeln!(
+        o,
+        "   {}  {} cpsr: 0x{:08x}",
+        reg("sp", crashed.sp),
+        reg("pc", crashed.pc),
+        crashed.cpsr
+    );
+    let _ = writeln!(
+        o,
+        "   {}  esr: 0x{:08x} {}\n",
+        reg("far", crashed.far),
+        crashed.esr.0,
+        crashed.esr.1
+    );
+    let _ = writeln!(o, "Binary Images:");
+    for img in &r.images {
+        let spec = &img.spec;
+        let (ident, ver) = match &spec.bundle {
+            Some((id, short, _)) => (id.clone(), short.clone()),
+            None => (spec.name.clone(), "*".to_string()),
+        };
+        let _ = writeln!(
+            o,
+            "{:>18} - {:>18} {ident} ({ver}) <{}> {}",
+            format!("0x{:x}", img.base),
+            format!("0x{:x}", img.base + spec.size - 1),
+            spec.uuid,
+            spec.path
+        );
+    }
+    o.push_str("\nExternal Modification Summary:\n  Calls made by other processes targeting this process:\n    task_for_pid: 0\n    thread_create: 0\n    thread_set_state: 0\n  Calls made by this process:\n    task_for_pid: 0\n    thread_create: 0\n    thread_set_state: 0\n  Calls made by all processes on this machine:\n");
+    let _ = writeln!(
+        o,
+        "    task_for_pid: {}\n    thread_create: 0\n    thread_set_state: 0\n",
+        12 + hash(&r.label) % 40
+    );
+    o.push_str("VM Region Summary:\n");
+    o.push_str(&vm_summary(r));
+    o
+}
+
+/// The crash dialog's copy: legacy text, then `Full Report` and the `.ips`, then the system
+/// profile the dialog appends.
+fn render_translated(r: &Report) -> String {
+    let mut o = String::from(
+        "-------------------------------------\nTranslated Report (Full Report Below)\n-------------------------------------\n\n",
+    );
+    o.push_str(&render_legacy(r));
+    o.push_str("\n\n-----------\nFull Report\n-----------\n\n");
+    o.push_str(&render_ips(r));
+    let m = &r.machine;
+    let _ = write!(
+        o,
+        "\n\nModel: {}, BootROM 11881.140.96, proc 16:12:4 processors, {}, SMC \nGraphics: {}, {}, Built-In\nDisplay: Color LCD, 3456 x 2234 Retina, Main, MirrorOff, Online\nMemory Module: LPDDR5, Micron\nAirPort: spairport_wireless_card_type_wifi (0x14E4, 0x4388), wl0: Jun 12 2025 21:05:11 version 23.41.7.0.41.51.194 FWID 01-e5d51d5b\nAirPort: \nBluetooth: Version (null), 0 services, 0 devices, 0 incoming serial ports\nNetwork Service: Wi-Fi, AirPort, en0\nThunderbolt Bus: MacBook Pro, Apple Inc.\n",
+        m.model, m.memory, m.chip, m.chip
+    );
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the Python (PyTorch MPS) crashes
+// ---------------------------------------------------------------------------------------------
+
+struct PyCrash<'a> {
+    pattern: &'a str,
+    ctx: Ctx,
+    machine: Machine,
+    /// `v2_3`, `v2_4`, or `None` for native rounds.
+    fix: Option<&'static str>,
+    capture: Local,
+    launch: Local,
+    pid: u64,
+    parent: (&'static str, u64),
+    unsym: Unsym,
+    label: String,
+    variant: usize,
+}
+
+fn python_process(pid: u64, parent: (&str, u64)) -> Process {
+    Process {
+        name: "Python".to_string(),
+        bundle_id: Some("org.python.python".to_string()),
+        app_version: "3.12.11".to_string(),
+        build_version: "3.12.11".to_string(),
+        pid,
+        parent: (parent.0.to_string(), parent.1),
+        responsible: ("Terminal".to_string(), 612),
+        role: "Unspecified",
+        coalition: "com.apple.Terminal".to_string(),
+        signing_id: "org.python.python".to_string(),
+        team_id: String::new(),
+    }
+}
+
+fn python_crash(c: PyCrash, rng: &mut Rng) -> Report {
+    let m = c.machine;
+    let pat = pattern(c.pattern);
+    let fault = pattern_fault(c.pattern, rng, c.variant);
+    let mut crashed: Vec<(Img, Option<String>, u64)> = Vec::new();
+    if pat.abort {
+        crashed.extend(tframes(ABORT, &m));
+    }
+    // Driver build offsets differ per GPU family; the rules must ignore `+N`.
+    let family_shift = (hash(m.family) % 8) * 4;
+    for f in pat.top {
+        let shift = if f.0 == Img::Agx { family_shift } else { 0 };
+        crashed.push((f.0, Some(family_symbol(f.1, &m)), f.2 + shift));
+    }
+    if let (Some(_), Some(fixf)) = (c.fix, pat.fix_frame) {
+        crashed.push((Img::Fix, Some(fixf.to_string()), 68 + (hash(fixf) % 12) * 4));
+    }
+    let (ctx, call) = ctx_frames(c.ctx);
+    crashed.extend(tframes(&ctx, &m));
+    crashed.extend(tframes(&python_worker_tail(call, rng), &m));
+    apply_unsym(&mut crashed, c.unsym);
+
+    // main, 8 workers (one crashed), the Metal completion queue, idle workqueue threads.
+    let crashed_worker = rng.range(1, 8) as usize;
+    let mut threads = vec![ThreadPlan {
+        name: None,
+        queue: Some("com.apple.main-thread".to_string()),
+        frames: tframes(PY_MAIN, &m),
+    }];
+    let mut crashed_index = 0;
+    for w in 1..=8 {
+        if w == crashed_worker {
+            crashed_index = threads.len();
+            threads.push(ThreadPlan {
+                name: None,
+                queue: Some("metal gpu stream".to_string()),
+                frames: crashed.clone(),
+            });
+        } else {
+            let body: &[F] = if w % 3 == 0 { WAIT_COMPLETED } else { GIL_WAIT };
+            let mut frames = tframes(body, &m);
+            let call = F(Img::PyFw, "method_vectorcall_VARARGS_KEYWORDS", 152);
+            frames.extend(tframes(&python_worker_tail(call, rng)[1..], &m));
+            threads.push(ThreadPlan {
+                name: None,
+                queue: None,
+                frames,
+            });
+        }
+    }
+    threads.push(ThreadPlan {
+        name: None,
+        queue: Some("com.Metal.CompletionQueueDispatch".to_string()),
+        frames: tframes(COMPLETION_QUEUE, &m),
+    });
+    for _ in 0..2 {
+        threads.push(ThreadPlan {
+            name: None,
+            queue: None,
+            frames: tframes(IDLE_WQ, &m),
+        });
+    }
+
+    let mut loaded = vec![Img::PyApp];
+    if c.fix.is_some() {
+        loaded.push(Img::Fix);
+    }
+    loaded.extend([Img::PyFw, Img::LibC10, Img::Torch, Img::TorchPy, Img::Agx]);
+    let annotate = match fault {
+        Fault::NullRead(_) | Fault::NullWrite(_) => Some((
+            Img::Agx,
+            format!("OBJC_CLASS_$_AGX{}FamilyComputeContext", m.family),
+        )),
+        _ => None,
+    };
+    assemble(
+        CrashInput {
+            machine: m,
+            process: python_process(c.pid, c.parent),
+            loaded,
+            fix: c.fix.map(str::to_string),
+            threads,
+            crashed: crashed_index,
+            fault,
+            capture: c.capture,
+            launch: c.launch,
+            written_delay: rng.range(2, 9) as i64,
+            label: c.label,
+            annotate,
+        },
+        rng,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordinary (non-AGX) crashes
+// ---------------------------------------------------------------------------------------------
+
+/// Python segfault in a custom C extension working on a numpy array (uv-managed Python).
+fn numpy_extension_crash(rng: &mut Rng) -> Report {
+    let m = M4_MAX;
+    let capture = local((2026, 11, 3), (14, 22, 41), -8) + millis(5072);
+    let crashed = vec![
+        F(Img::FastBlur, "blur_rows_f32", 212),
+        F(Img::FastBlur, "fastblur_gaussian", 596),
+        F(Img::UvPython, "cfunction_call", 60),
+        F(Img::UvPython, "_PyObject_MakeTpCall", 128),
+        F(Img::UvPython, "_PyEval_EvalFrameDefault", 30572),
+        F(Img::UvPython, "PyEval_EvalCode", 184),
+        F(Img::UvPython, "run_eval_code_obj", 88),
+        F(Img::UvPython, "run_mod", 124),
+        F(Img::UvPython, "_PyRun_SimpleFileObject", 876),
+        F(Img::UvPython, "_PyRun_AnyFileObject", 112),
+        F(Img::UvPython, "pymain_run_python", 1304),
+        F(Img::UvPython, "Py_RunMain", 24),
+        F(Img::UvPython, "pymain_main", 52),
+        F(Img::UvPython, "main", 28),
+        F(Img::Dyld, "start", 6076),
+    ];
+    let openblas = [
+        F(Img::Kernel, "__psynch_cvwait", 8),
+        F(Img::Pthread, "_pthread_cond_wait", 984),
+        F(Img::Numpy, "blas_thread_server", 388),
+        F(Img::Pthread, "_pthread_start", 136),
+        F(Img::Pthread, "thread_start", 8),
+    ];
+    let mut threads = vec![ThreadPlan {
+        name: None,
+        queue: Some("com.apple.main-thread".to_string()),
+        frames: tframes(&crashed, &m),
+    }];
+    for _ in 0..3 {
+        threads.push(ThreadPlan {
+            name: None,
+            queue: None,
+            frames: tframes(&openblas, &m),
+        });
+    }
+    let process = Process {
+        name: "python3.12".to_string(),
+        bundle_id: None,
+        app_version: String::new(),
+        build_version: String::new(),
+        pid: 61207,
+        parent: ("zsh".to_string(), 58833),
+        responsible: ("Terminal".to_string(), 612),
+        role: "Unspecified",
+        coalition: "com.apple.Terminal".to_string(),
+        signing_id: "python3.12".to_string(),
+        team_id: String::new(),
+    };
+    assemble(
+        CrashInput {
+            machine: m,
+            process,
+            loaded: vec![Img::UvPython, Img::Numpy, Img::FastBlur],
+            fix: None,
+            threads,
+            crashed: 0,
+            fault: Fault::NullRead(0x10),
+            capture,
+            launch: capture - secs(3) - millis(412),
+            written_delay: 4,
+            label: "non-agx/numpy-extension-segv".to_string(),
+            annotate: None,
+        },
+        rng,
+    )
+}
+
+const APPKIT_MAIN_TAIL: &[F] = &[
+    F(
+        Img::CoreFoundation,
+        "__CFRUNLOOP_IS_CALLING_OUT_TO_A_SOURCE0_PERFORM_FUNCTION__",
+        28,
+    ),
+    F(Img::CoreFoundation, "__CFRunLoopDoSource0", 172),
+    F(Img::CoreFoundation, "__CFRunLoopDoSources0", 232),
+    F(Img::CoreFoundation, "__CFRunLoopRun", 840),
+    F(Img::CoreFoundation, "CFRunLoopRunSpecific", 572),
+    F(Img::HiToolbox, "RunCurrentEventLoopInMode", 324),
+    F(Img::HiToolbox, "ReceiveNextEventCommon", 676),
+    F(
+        Img::HiToolbox,
+        "_BlockUntilNextEventMatchingListInModeWithFilter",
+        76,
+    ),
+    F(Img::AppKit, "_DPSNextEvent", 684),
+    F(
+        Img::AppKit,
+        "-[NSApplication(NSEventRouting) _nextEventMatchingEventMask:untilDate:inMode:dequeue:]",
+        688,
+    ),
+    F(Img::AppKit, "-[NSApplication run]", 480),
+    F(Img::AppKit, "NSApplicationMain", 880),
+];
+
+const NS_EVENT_THREAD: &[F] = &[
+    F(Img::Kernel, "mach_msg2_trap", 8),
+    F(Img::Kernel, "mach_msg2_internal", 76),
+    F(Img::Kernel, "mach_msg_overwrite", 484),
+    F(Img::Kernel, "mach_msg", 24),
+    F(Img::CoreFoundation, "__CFRunLoopServiceMachPort", 160),
+    F(Img::CoreFoundation, "__CFRunLoopRun", 1208),
+    F(Img::CoreFoundation, "CFRunLoopRunSpecific", 572),
+    F(Img::AppKit, "_NSEventThread", 140),
+    F(Img::Pthread, "_pthread_start", 136),
+    F(Img::Pthread, "thread_start", 8),
+];
+
+fn app_process(name: &str, id: &str, short: &str, ver: &str, pid: u64) -> Process {
+    Process {
+        name: name.to_string(),
+        bundle_id: Some(id.to_string()),
+        app_version: short.to_string(),
+        build_version: ver.to_string(),
+        pid,
+        parent: ("launchd".to_string(), 1),
+        responsible: (name.to_string(), pid),
+        role: "Foreground",
+        coalition: id.to_string(),
+        signing_id: id.to_string(),
+        team_id: "EXAMPLE42Q".to_string(),
+    }
+}
+
+/// A Swift app that calls `abort()` when its database cannot be opened. The AGX driver is
+/// loaded (every AppKit app has it) but nowhere near the crash.
+fn swift_abort_crash(rng: &mut Rng) -> Report {
+    let m = M4_MAX;
+    let capture = local((2026, 11, 4), (8, 47, 12), -8) + millis(2215);
+    let mut main = vec![
+        F(Img::Kernel, "__pthread_kill", 8),
+        F(Img::Pthread, "pthread_kill", 296),
+        F(Img::LibC, "abort", 124),
+        F(
+            Img::LedgerSync,
+            "closure #1 in LedgerStore.openDatabase(at:)",
+            412,
+        ),
+        F(Img::LedgerSync, "LedgerStore.openDatabase(at:)", 1288),
+        F(Img::LedgerSync, "LedgerStore.init(url:)", 236),
+        F(
+            Img::LedgerSync,
+            "AppDelegate.applicationDidFinishLaunching(_:)",
+            644,
+        ),
+        F(
+            Img::LedgerSync,
+            "@objc AppDelegate.applicationDidFinishLaunching(_:)",
+            52,
+        ),
+        F(
+            Img::CoreFoundation,
+            "__CFNOTIFICATIONCENTER_IS_CALLING_OUT_TO_AN_OBSERVER__",
+            148,
+        ),
+        F(
+            Img::CoreFoundation,
+            "___CFXRegistrationPost_block_invoke",
+            88,
+        ),
+        F(Img::CoreFoundation, "_CFXRegistrationPost", 436),
+        F(Img::CoreFoundation, "_CFXNotificationPost", 740),
+        F(
+            Img::Foundation,
+            "-[NSNotificationCenter postNotificationName:object:userInfo:]",
+            88,
+        ),
+        F(
+            Img::AppKit,
+            "-[NSApplication _postDidFinishNotification]",
+            284,
+        ),
+        F(
+            Img::AppKit,
+            "-[NSApplication _sendFinishLaunchingNotification]",
+            172,
+        ),
+    ];
+    main.extend_from_slice(APPKIT_MAIN_TAIL);
+    main.extend_from_slice(&[F(Img::LedgerSync, "main", 64), F(Img::Dyld, "start", 6076)]);
+    let threads = vec![
+        ThreadPlan {
+            name: None,
+            queue: Some("com.apple.main-thread".to_string()),
+            frames: tframes(&main, &m),
+        },
+        ThreadPlan {
+            name: Some("com.apple.NSEventThread".to_string()),
+            queue: None,
+            frames: tframes(NS_EVENT_THREAD, &m),
+        },
+        ThreadPlan {
+            name: None,
+            queue: None,
+            frames: tframes(IDLE_WQ, &m),
+        },
+    ];
+    let process = app_process(
+        "LedgerSync",
+        "com.example.ledgersync",
+        "2.4.1",
+        "241",
+        70311,
+    );
+    assemble(
+        CrashInput {
+            machine: m,
+            process,
+            loaded: vec![Img::LedgerSync, Img::Agx],
+            fix: None,
+            threads,
+            crashed: 0,
+            fault: Fault::Abort("libsystem_c.dylib", "abort() called"),
+            capture,
+            launch: capture - millis(1830),
+            written_delay: 3,
+            label: "non-agx/swift-abort".to_string(),
+            annotate: None,
+        },
+        rng,
+    )
+}
+
+/// objc_msgSend on a released view controller from AppKit code: the same top frame and the
+/// same kind of PAC-failed address as the freed-encoder pattern, but no Metal anywhere in the
+/// stack — a rule that names this `objc-msgsend-freed-encoder` is wrong.
+fn appkit_uaf_crash(rng: &mut Rng) -> Report {
+    let m = M4_MAX;
+    let capture = local((2026, 11, 4), (16, 3, 55), -8) + millis(8731);
+    let main = vec![
+        F(Img::LibObjc, "objc_msgSend", 56),
+        F(
+            Img::AppKit,
+            "-[NSViewController _sendViewDidDisappear]",
+            148,
+        ),
+        F(Img::AppKit, "-[NSView _setWindow:]", 2108),
+        F(Img::AppKit, "-[NSView removeFromSuperview]", 164),
+        F(
+            Img::PixelNotes,
+            "NoteCanvasController.closeInspector()",
+            220,
+        ),
+        F(
+            Img::PixelNotes,
+            "@objc NoteCanvasController.closeInspector()",
+            44,
+        ),
+        F(
+            Img::AppKit,
+            "-[NSApplication(NSResponder) sendAction:to:from:]",
+            460,
+        ),
+        F(Img::AppKit, "-[NSControl sendAction:to:]", 88),
+        F(
+            Img::AppKit,
+            "__26-[NSCell _sendActionFrom:]_block_invoke",
+            116,
+        ),
+        F(Img::AppKit, "-[NSCell _sendActionFrom:]", 176),
+        F(Img::AppKit, "-[NSButtonCell _sendActionFrom:]", 96),
+        F(Img::AppKit, "NSControlTrackMouse", 1500),
+        F(
+            Img::AppKit,
+            "-[NSCell trackMouse:inRect:ofView:untilMouseUp:]",
+            124,
+        ),
+        F(
+            Img::AppKit,
+            "-[NSButtonCell trackMouse:inRect:ofView:untilMouseUp:]",
+            612,
+        ),
+        F(Img::AppKit, "-[NSControl mouseDown:]", 448),
+        F(
+            Img::AppKit,
+            "-[NSWindow(NSEventRouting) _handleMouseDownEvent:isDelayedEvent:]",
+            4560,
+        ),
+        F(
+            Img::AppKit,
+            "-[NSWindow(NSEventRouting) _reallySendEvent:isDelayedEvent:]",
+            404,
+        ),
+        F(Img::AppKit, "-[NSWindow(NSEventRouting) sendEvent:]", 284),
+        F(
+            Img::AppKit,
+            "-[NSApplication(NSEventRouting) sendEvent:]",
+            1656,
+        ),
+        F(Img::AppKit, "-[NSApplication run]", 632),
+        F(Img::AppKit, "NSApplicationMain", 880),
+        F(Img::PixelNotes, "main", 64),
+        F(Img::Dyld, "start", 6076),
+    ];
+    let threads = vec![
+        ThreadPlan {
+            name: None,
+            queue: Some("com.apple.main-thread".to_string()),
+            frames: tframes(&main, &m),
+        },
+        ThreadPlan {
+            name: Some("com.apple.NSEventThread".to_string()),
+            queue: None,
+            frames: tframes(NS_EVENT_THREAD, &m),
+        },
+        ThreadPlan {
+            name: None,
+            queue: None,
+            frames: tframes(IDLE_WQ, &m),
+        },
+        ThreadPlan {
+            name: None,
+            queue: None,
+            frames: tframes(IDLE_WQ, &m),
+        },
+    ];
+    let process = app_process("PixelNotes", "com.example.pixelnotes", "1.8", "1803", 73950);
+    let signed = 0x0000_f12a_4c8e_1b30;
+    assemble(
+        CrashInput {
+            machine: m,
+            process,
+            loaded: vec![Img::PixelNotes, Img::Agx],
+            fix: None,
+            threads,
+            crashed: 0,
+            fault: Fault::Pac(signed, signed & 0x0000_1fff_ffff_ffff),
+            capture,
+            launch: capture - secs(2417),
+            written_delay: 2,
+            label: "non-agx/appkit-objc-msgsend-uaf".to_string(),
+            annotate: None,
+        },
+        rng,
+    )
+}
+
+/// A GPU event (`bug_type` 284). Shape from public test fixtures of GPU-event handling: a JSON
+/// header line without `app_name`, then a small JSON body naming the process (cut to 16
+/// characters) and the firmware's analysis; no pid, no threads.
+fn render_gpu_event(process: &str, written: &Local, label: &str, reason: (u64, &str)) -> String {
+    let header = obj(vec![
+        ("bug_type", s("284")),
+        ("timestamp", s(fmt_header(written))),
+        ("os_version", s(OS_VERSION)),
+        ("roots_installed", u(0)),
+        ("incident_id", s(upper_uuid(&format!("gpu-event/{label}")))),
+    ]);
+    let name: String = process.chars().take(16).collect();
+    let analysis = obj(vec![
+        ("guilty_dm", u(3)),
+        (
+            "command_buffer_trace_id",
+            u(1_400_000_000_000 + hash(label) % 9_000_000_000),
+        ),
+        ("signature", u(560 + hash(label) % 40)),
+        ("restart_reason_desc", s(reason.1)),
+        ("restart_reason", u(reason.0)),
+    ]);
+    let body = render_body(&[
+        ("roots_installed", u(0), Sty::Line),
+        ("bug_type", s("284"), Sty::Line),
+        ("process_name", s(name), Sty::Line),
+        ("registers", obj(vec![]), Sty::Line),
+        ("timestamp", u(written.timestamp() as u64), Sty::Line),
+        ("analysis", analysis, Sty::Line),
+    ]);
+    format!("{}\n{body}", header.to_compact(true))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification rounds: the plan (data) and the timeline
+// ---------------------------------------------------------------------------------------------
+
+/// One attempt of a round.
+#[derive(Clone, Copy)]
+enum Att {
+    /// Exited 0, no report.
+    Pass,
+    /// Killed by a crash that left a report of this pattern, in this PyTorch context.
+    Crash(&'static str, Ctx),
+    /// Like `Crash`, but the report is also saved as the crash dialog's "Translated Report".
+    CrashDialog(&'static str, Ctx),
+    /// The test itself failed (Python exception, wrong result): exit 1, no report.
+    Exit1,
+    /// Exit code 0, yet a worker subprocess crashed and left a report: not a raw pass.
+    Exit0WithReport(&'static str, Ctx),
+}
+
+use Att::{Crash, CrashDialog, Exit0WithReport, Exit1, Pass};
+
+struct RoundPlan {
+    round: u32,
+    attempts: Vec<Att>,
+}
+
+fn r(round: u32, attempts: &[Att]) -> RoundPlan {
+    RoundPlan {
+        round,
+        attempts: attempts.to_vec(),
+    }
+}
+
+struct Block {
+    fix: Option<&'static str>,
+    batches: &'static [(u32, u32)],
+    start: Local,
+    first_pid: u64,
+    runner_pid: u64,
+    /// Efficiency (tenths of a percent) of each round that eventually passed, in round order.
+    efficiency: &'static [u64],
+    rounds: Vec<RoundPlan>,
+}
+
+fn machine_for(round: u32) -> Machine {
+    match round {
+        1780..=1784 => M2_MAX,
+        1785..=1789 => M3_MAX,
+        _ => M4_MAX,
+    }
+}
+
+/// Native baseline (no fix) on two older Macs, 6/10 raw, 9/10 with retries.
+fn native_block() -> Block {
+    use Ctx::*;
+    Block {
+        fix: None,
+        batches: &[(1780, 1789)],
+        start: local((2026, 10, 30), (9, 20, 0), -7),
+        first_pid: 40112,
+        runner_pid: 40087,
+        efficiency: &[152, 149, 155, 150, 147, 153, 151, 148, 154],
+        rounds: vec![
+            r(1780, &[Pass]),
+            r(1781, &[Crash("agx-null-0x5f4-dispatch", Gather), Pass]),
+            r(1782, &[Pass]),
+            r(
+                1783,
+                &[Crash("agx-encoder-already-encoding", EncoderGather), Pass],
+            ),
+            r(1784, &[Pass]),
+            r(1785, &[Pass]),
+            r(
+                1786,
+                &[
+                    Crash("agx-null-impl-0x98", Gather),
+                    Crash("agx-null-0x5f4-dispatch", MulKernel),
+                    Crash("objc-retain-freed-object", Gather),
+                    Crash("agx-null-0x1e0-bindresource", Matmul),
+                ],
+            ),
+            r(1787, &[Pass]),
+            r(1788, &[Exit1, Pass]),
+            r(1789, &[Pass]),
+        ],
+    }
+}
+
+/// v2.3: 20/30 raw, 28/30 with retries.
+fn v23_block() -> Block {
+    use Ctx::*;
+    Block {
+        fix: Some("v2_3"),
+        batches: &[(1790, 1799), (1800, 1819)],
+        start: local((2026, 10, 30), (10, 25, 0), -7),
+        first_pid: 41020,
+        runner_pid: 40990,
+        efficiency: &[
+            139, 141, 136, 143, 138, 140, 135, 142, 139, 137, 144, 140, 136, 139, 141, 138, 146,
+            135, 140, 137, 142, 139, 131, 140, 138, 143, 137, 139,
+        ],
+        rounds: vec![
+            r(1790, &[Pass]),
+            r(1791, &[Crash("agx-null-impl-0x98", Gather), Pass]),
+            r(1792, &[Pass]),
+            r(
+                1793,
+                &[Crash("agx-encoder-already-encoding", EncoderGather), Pass],
+            ),
+            r(1794, &[Pass]),
+            r(1795, &[Pass]),
+            r(1796, &[Crash("metal-commit-open-encoder", Item), Pass]),
+            r(1797, &[Pass]),
+            r(1798, &[Pass]),
+            r(1799, &[Pass]),
+            r(1800, &[Pass]),
+            r(
+                1801,
+                &[Crash("objc-msgsend-freed-encoder", LayerNorm), Pass],
+            ),
+            r(1802, &[Pass]),
+            r(1803, &[Pass]),
+            r(
+                1804,
+                &[
+                    CrashDialog("agx-null-impl-0x98", BinaryGraph),
+                    Crash("metal-signal-event-open-encoder", EventRecord),
+                    Pass,
+                ],
+            ),
+            r(1805, &[Pass]),
+            r(1806, &[Pass]),
+            r(
+                1807,
+                &[
+                    Crash("objc-retain-freed-object", Gather),
+                    Crash("agx-null-impl-0x5c8", MulKernel),
+                    Crash("agx-null-impl-0x98", Gather),
+                    Exit1,
+                ],
+            ),
+            r(1808, &[Pass]),
+            r(1809, &[Pass]),
+            r(
+                1810,
+                &[Crash("agx-null-0x3b90-setbuffer", IndexSelect), Pass],
+            ),
+            r(1811, &[Pass]),
+            r(1812, &[Pass]),
+            r(
+                1813,
+                &[
+                    Crash("metal-completed-handler-after-commit", Dealloc),
+                    Exit1,
+                    Exit1,
+                    Crash("objc-msgsend-freed-encoder", LayerNorm),
+                ],
+            ),
+            r(1814, &[Pass]),
+            r(1815, &[Pass]),
+            r(1816, &[Crash("agx-null-0x184-spill", MulKernel), Pass]),
+            r(1817, &[Pass]),
+            r(1818, &[Pass]),
+            r(1819, &[Exit1, Pass]),
+        ],
+    }
+}
+
+/// v2.4: 15/30 raw, 29/30 with retries; efficiency mean 14.4 (min 13.4, max 15.1).
+fn v24_block() -> Block {
+    use Ctx::*;
+    Block {
+        fix: Some("v2_4"),
+        batches: &[(1820, 1829), (1830, 1849)],
+        start: local((2026, 11, 2), (9, 35, 0), -8),
+        first_pid: 52310,
+        runner_pid: 52288,
+        efficiency: &[
+            146, 143, 139, 148, 151, 142, 145, 144, 137, 146, 149, 141, 143, 134, 147, 145, 140,
+            144, 148, 142, 146, 143, 139, 145, 150, 144, 141, 147, 147,
+        ],
+        rounds: vec![
+            r(1820, &[Pass]),
+            r(1821, &[Crash("agx-null-impl-0x98", Gather), Pass]),
+            r(1822, &[Pass]),
+            r(1823, &[Pass]),
+            r(1824, &[Crash("agx-null-impl-0x5c8", MulKernel), Pass]),
+            r(1825, &[Pass]),
+            r(1826, &[Pass]),
+            r(
+                1827,
+                &[
+                    Exit0WithReport("objc-msgsend-freed-encoder", LayerNorm),
+                    Pass,
+                ],
+            ),
+            r(1828, &[Pass]),
+            r(1829, &[Pass]),
+            r(
+                1830,
+                &[
+                    Crash("agx-null-impl-0x98", BinaryGraph),
+                    Crash("agx-null-impl-0x5c8", Gather),
+                    Pass,
+                ],
+            ),
+            r(1831, &[Pass]),
+            r(1832, &[Exit1, Pass]),
+            r(1833, &[Crash("agx-null-impl-0x98", Gather), Pass]),
+            r(1834, &[Pass]),
+            r(1835, &[Crash("agx-null-impl-0x5c8", MulKernel), Pass]),
+            r(
+                1836,
+                &[
+                    Crash("agx-null-0x3b90-setbuffer", IndexSelect),
+                    Crash("agx-null-impl-0x98", Gather),
+                    Crash("agx-null-impl-0x5c8", MulKernel),
+                    Crash("objc-msgsend-freed-encoder", LayerNorm),
+                ],
+            ),
+            r(1837, &[Pass]),
+            r(1838, &[Crash("agx-null-0x184-spill", MulKernel), Pass]),
+            r(1839, &[Crash("agx-null-impl-0x98", Gather), Pass]),
+            r(1840, &[Pass]),
+            r(1841, &[Exit1, Exit1, Pass]),
+            r(1842, &[Pass]),
+            r(1843, &[Crash("agx-null-0x1e0-bindresource", Matmul), Pass]),
+            r(1844, &[Pass]),
+            r(1845, &[Pass]),
+            r(1846, &[Exit1, Pass]),
+            r(1847, &[Pass]),
+            r(1848, &[Crash("agx-null-impl-0x5c8", MulKernel), Pass]),
+            r(1849, &[Exit1, Pass]),
+        ],
+    }
+}
+
+/// A file to write, relative to the output folder.
+struct OutFile {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+struct Generated {
+    files: Vec<OutFile>,
+    /// The `.ips` of the report copied under `reports/copies/`.
+    copy_source: Option<(String, Vec<u8>)>,
+    crash_seq: usize,
+    freed_variant: usize,
+}
+
+fn push_unique(files: &mut Vec<OutFile>, path: String, bytes: Vec<u8>) -> io::Result<()> {
+    if files.iter().any(|f| f.path == path) {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("two samples would be written to {path}"),
+        ));
+    }
+    files.push(OutFile { path, bytes });
+    Ok(())
+}
+
+fn unsym_for(seq: usize) -> Unsym {
+    match seq % 7 {
+        3 => Unsym::Deep,
+        5 if seq > 20 => Unsym::All,
+        _ => Unsym::None,
+    }
+}
+
+/// A report an attempt leaves behind.
+struct ReportReq {
+    pattern: &'static str,
+    ctx: Ctx,
+    /// Also saved as the crash dialog's copy.
+    dialog: bool,
+    /// Written by a worker subprocess while the test itself exited 0.
+    child: bool,
+}
+
+/// Runs a block's plan through a clock: every attempt gets a window, every crash a report whose
+/// `captureTime` lies inside that window. Returns the block's JSON lines.
+fn run_block(block: &Block, gen: &mut Generated, rng: &mut Rng) -> io::Result<Vec<String>> {
+    let mut t = block.start + millis(rng.range(0, 999) as i64);
+    let mut pid = block.first_pid;
+    let mut eff = block.efficiency.iter();
+    let mut lines = Vec::new();
+    for plan in &block.rounds {
+        let machine = machine_for(plan.round);
+        let round_start = t;
+        let mut attempts_json = Vec::new();
+        let mut passed = false;
+        for (ai, att) in plan.attempts.iter().enumerate() {
+            let start = t;
+            let launch = start + millis(rng.range(250, 480) as i64);
+            pid += rng.range(3, 40);
+            let (exit_code, signal, finish, report): (J, J, Local, Option<ReportReq>) = match *att {
+                Pass => {
+                    passed = true;
+                    (
+                        J::Int(0),
+                        J::Null,
+                        start + secs(rng.range(150, 195) as i64) + millis(rng.range(0, 999) as i64),
+                        None,
+                    )
+                }
+                Exit1 => (
+                    J::Int(1),
+                    J::Null,
+                    start + secs(rng.range(60, 150) as i64) + millis(rng.range(0, 999) as i64),
+                    None,
+                ),
+                Crash(p, c) | CrashDialog(p, c) => {
+                    let sig = if pattern(p).abort { 6 } else { 11 };
+                    let dialog = matches!(att, CrashDialog(..));
+                    (
+                        J::Null,
+                        J::Int(sig),
+                        start,
+                        Some(ReportReq {
+                            pattern: p,
+                            ctx: c,
+                            dialog,
+                            child: false,
+                        }),
+                    )
+                }
+                Exit0WithReport(p, c) => (
+                    J::Int(0),
+                    J::Null,
+                    start,
+                    Some(ReportReq {
+                        pattern: p,
+                        ctx: c,
+                        dialog: false,
+                        child: true,
+                    }),
+                ),
+            };
+            let mut finish = finish;
+            let mut incidents = Vec::new();
+            if let Some(ReportReq {
+                pattern: p,
+                ctx: c,
+                dialog,
+                child,
+            }) = report
+            {
+                let crash_at = launch
+                    + secs(rng.range(20, 140) as i64)
+                    + Duration::microseconds(rng.range(0, 9_999) as i64 * 100);
+                let seq = gen.crash_seq;
+                gen.crash_seq += 1;
+                let variant = if p == "objc-msgsend-freed-encoder" {
+                    gen.freed_variant += 1;
+                    gen.freed_variant - 1
+                } else {
+                    seq
+                };
+                // A worker subprocess has its own pid; its parent is the test's Python.
+                let (crash_pid, parent, crash_launch) = if child {
+                    (pid + 7, ("Python", pid), launch + secs(4))
+                } else {
+                    (pid, ("bash", block.runner_pid), launch)
+                };
+                let report = python_crash(
+                    PyCrash {
+                        pattern: p,
+                        ctx: c,
+                        machine,
+                        fix: block.fix,
+                        capture: crash_at,
+                        launch: crash_launch,
+                        pid: crash_pid,
+                        parent,
+                        unsym: unsym_for(seq),
+                        label: format!("round-{}/attempt-{}", plan.round, ai + 1),
+                        variant,
+                    },
+                    rng,
+                );
+                finish = if child {
+                    crash_at + secs(rng.range(60, 120) as i64)
+                } else {
+                    crash_at + millis(rng.range(1200, 2900) as i64)
+                };
+                incidents.push(s(report.incident.clone()));
+                let stamp = file_stamp(&report.written);
+                if dialog {
+                    push_unique(
+                        &mut gen.files,
+                        format!("reports/Python-{stamp}-crash-dialog.crash"),
+                        render_translated(&report).into_bytes(),
+                    )?;
+                } else {
+                    let name = format!("reports/Python-{stamp}.ips");
+                    let bytes = render_ips(&report).into_bytes();
+                    if plan.round == 1833 {
+                        gen.copy_source = Some((name.clone(), bytes.clone()));
+                    }
+                    push_unique(&mut gen.files, name, bytes)?;
+                }
+                // Two GPU restarts right after driver crashes, as the driver logs them.
+                if (plan.round == 1786 && ai == 0) || plan.round == 1839 {
+                    let at = report.written + secs(3);
+                    push_unique(
+                        &mut gen.files,
+                        format!("reports/gpuEvent-Python-{}.ips", file_stamp(&at)),
+                        render_gpu_event(
+                            "Python",
+                            &at,
+                            &report.label,
+                            (4, "firmware-detected lockup"),
+                        )
+                        .into_bytes(),
+                    )?;
+                }
+            }
+            attempts_json.push(obj(vec![
+                ("exit_code", exit_code),
+                ("signal", signal),
+                ("started_at", s(fmt_utc(&start))),
+                ("finished_at", s(fmt_utc(&finish))),
+                ("crash_reports", J::Arr(incidents)),
+            ]));
+            t = finish + secs(2) + millis(rng.range(0, 999) as i64);
+        }
+        let round_end = t - secs(2);
+        let efficiency = if passed {
+            match eff.next() {
+                Some(v) => J::Num(format!("{}.{}", v / 10, v % 10)),
+                None => {
+                    return Err(io::Error::other(format!(
+                        "round {}: not enough efficiency values",
+                        plan.round
+                    )))
+                }
+            }
+        } else {
+            J::Null
+        };
+        let batch = block
+            .batches
+            .iter()
+            .find(|(a, b)| (*a..=*b).contains(&plan.round))
+            .map(|(a, b)| s(format!("{a}-{b}")))
+            .unwrap_or(J::Null);
+        let mut config = vec![
+            ("test", s("complete_story_test.py")),
+            ("threads", s("8")),
+            ("iterations", s("50")),
+            ("pytorch", s("2.9.0")),
+            ("macos", s("15.6 (24G84)")),
+            ("hardware", s(machine.model)),
+            ("MPS_FORCE_GRAPH_PATH", s("1")),
+        ];
+        if let Some(fix) = block.fix {
+            config.push(("DYLD_INSERT_LIBRARIES", s(fix_path(fix))));
+        }
+        let line = obj(vec![
+            ("round", J::Int(i64::from(plan.round))),
+            ("batch", batch),
+            (
+                "fix",
+                s(block
+                    .fix
+                    .map(|f| f.replace('_', "."))
+                    .unwrap_or_else(|| "native".to_string())),
+            ),
+            ("efficiency", efficiency),
+            ("started_at", s(fmt_utc(&round_start))),
+            ("finished_at", s(fmt_utc(&round_end))),
+            ("config", obj(config)),
+            ("attempts", J::Arr(attempts_json)),
+        ]);
+        lines.push(line.to_compact(false));
+        t += secs(4);
+    }
+    if eff.next().is_some() {
+        return Err(io::Error::other(
+            "more efficiency values than passing rounds",
+        ));
+    }
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Everything together
+// ---------------------------------------------------------------------------------------------
+
+/// Builds every sample in memory, in a fixed order.
+fn build() -> io::Result<Vec<OutFile>> {
+    let mut rng = Rng(0x5eed_a6f1_2026_1102);
+    let mut gen = Generated {
+        files: Vec::new(),
+        copy_source: None,
+        crash_seq: 0,
+        freed_variant: 0,
+    };
+    let mut lines = Vec::new();
+    for block in [native_block(), v23_block(), v24_block()] {
+        lines.extend(run_block(&block, &mut gen, &mut rng)?);
+    }
+    let mut rounds = lines.join("\n");
+    rounds.push('\n');
+    push_unique(
+        &mut gen.files,
+        "rounds.jsonl".to_string(),
+        rounds.into_bytes(),
+    )?;
+
+    // Bob's older M1 Max report, saved as legacy text: not part of the recorded rounds (legacy
+    // text carries no incident id, so rounds.jsonl could not name it anyway).
+    let capture = local((2026, 10, 21), (16, 22, 31), -7) + millis(6604);
+    let mut legacy = python_crash(
+        PyCrash {
+            pattern: "agx-null-impl-0x5c8",
+            ctx: Ctx::MulKernel,
+            machine: M1_MAX,
+            fix: None,
+            capture,
+            launch: capture - secs(48),
+            pid: 23114,
+            parent: ("zsh", 22950),
+            unsym: Unsym::None,
+            label: "bob/legacy-0x5c8".to_string(),
+            variant: 0,
+        },
+        &mut rng,
+    );
+    legacy.null_image = false;
+    for img in legacy.images.iter_mut() {
+        img.spec.path = img.spec.path.replace("/Users/alice", "/Users/bob");
+    }
+    push_unique(
+        &mut gen.files,
+        format!(
+            "reports/Python_{}_bobs-mbp.crash",
+            file_stamp(&legacy.written)
+        ),
+        render_legacy(&legacy).into_bytes(),
+    )?;
+
+    for report in [
+        numpy_extension_crash(&mut rng),
+        swift_abort_crash(&mut rng),
+        appkit_uaf_crash(&mut rng),
+    ] {
+        push_unique(
+            &mut gen.files,
+            format!(
+                "reports/{}-{}.ips",
+                report.process.name,
+                file_stamp(&report.written)
+            ),
+            render_ips(&report).into_bytes(),
+        )?;
+    }
+
+    // A truncated report: the header is whole, the body stops inside `threads`.
+    let capture = local((2026, 11, 3), (9, 14, 58), -8) + millis(3121);
+    let broken = python_crash(
+        PyCrash {
+            pattern: "agx-null-impl-0x98",
+            ctx: Ctx::Gather,
+            machine: M4_MAX,
+            fix: Some("v2_4"),
+            capture,
+            launch: capture - secs(61),
+            pid: 58702,
+            parent: ("zsh", 58833),
+            unsym: Unsym::None,
+            label: "interactive/truncated".to_string(),
+            variant: 0,
+        },
+        &mut rng,
+    );
+    let text = render_ips(&broken);
+    let cut = text
+        .find("\"threads\" : ")
+        .map(|i| i + 2600)
+        .unwrap_or(text.len() / 2);
+    push_unique(
+        &mut gen.files,
+        format!("reports/Python-{}.ips", file_stamp(&broken.written)),
+        text.as_bytes()[..cut].to_vec(),
+    )?;
+
+    // The same bytes under four more paths: five paths, one report.
+    let (name, bytes) = gen
+        .copy_source
+        .clone()
+        .ok_or_else(|| io::Error::other("the copied report was not generated"))?;
+    let base = name.trim_start_matches("reports/");
+    for dir in [
+        "reports/copies/a",
+        "reports/copies/b",
+        "reports/copies/b/Retired",
+        "reports/copies/c",
+    ] {
+        push_unique(&mut gen.files, format!("{dir}/{base}"), bytes.clone())?;
+    }
+    Ok(gen.files)
+}
+
+/// Writes all samples under `out` (`out/reports/` is replaced, `out/rounds.jsonl` rewritten,
+/// nothing else touched) and returns the written paths, relative to `out`, in write order.
+pub fn generate(out: &Path) -> io::Result<Vec<PathBuf>> {
+    let files = build()?;
+    let reports = out.join("reports");
+    if reports.exists() {
+        fs::remove_dir_all(&reports)?;
+    }
+    let mut written = Vec::new();
+    for f in files {
+        let path = out.join(&f.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, &f.bytes)?;
+        written.push(PathBuf::from(f.path));
+    }
+    Ok(written)
+}
