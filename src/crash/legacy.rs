@@ -17,8 +17,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    normalize_uuid, CrashReport, Frame, Image, RegisterState, Register, ReportKind,
-    SourceFormat, SymbolSource, Termination, Thread,
+    normalize_uuid, CrashReport, Frame, Image, Register, RegisterState, ReportKind, SourceFormat,
+    SymbolSource, Termination, Thread,
 };
 use super::ParseError;
 
@@ -323,8 +323,7 @@ impl Parser {
                 r.captured_at_raw = Some(value.to_string());
                 r.captured_at = parse_date(value);
                 if r.captured_at.is_none() {
-                    r.warnings
-                        .push(format!("unparseable Date/Time: {value:?}"));
+                    r.warnings.push(format!("unparseable Date/Time: {value:?}"));
                 }
             }
             "os version" if r.os.version.is_none() && !value.is_empty() => {
@@ -509,6 +508,9 @@ impl Parser {
     /// Point every frame at its binary image: by the image name written in the frame (file
     /// name, bundle id, or the name listed in Binary Images), else by address range.
     fn resolve_images(&mut self) {
+        if !self.saw_images_header {
+            self.images_from_frame_names();
+        }
         let images = &self.report.images;
         if images.is_empty() {
             return;
@@ -531,6 +533,36 @@ impl Parser {
             .zip(self.backtrace_image_names.iter())
         {
             index.resolve(images, frame, name.as_deref());
+        }
+    }
+}
+
+impl Parser {
+    /// Quirk: pasted fragments often stop before `Binary Images:`. Rather than lose the image
+    /// names written in the frames (`AGXMetalG13X`, `rs-vst-host`), list each distinct name
+    /// once as an image with only a name (no UUID, base or size), and say so in a warning.
+    fn images_from_frame_names(&mut self) {
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        let names = self
+            .thread_image_names
+            .iter()
+            .flatten()
+            .chain(self.backtrace_image_names.iter());
+        for name in names.flatten() {
+            if name == "???" || seen.contains_key(name.as_str()) {
+                continue;
+            }
+            seen.insert(name, ());
+            self.report.images.push(Image {
+                name: Some(name.clone()),
+                ..Image::default()
+            });
+        }
+        if !self.report.images.is_empty() {
+            self.report.warnings.push(format!(
+                "{} image(s) named from frames only (no Binary Images section)",
+                self.report.images.len()
+            ));
         }
     }
 }
@@ -647,10 +679,20 @@ fn fill_symbol(frame: &mut Frame, s: &str) {
         return;
     }
     if let Some(first) = s.split_whitespace().next() {
-        if first.strip_prefix("0x").is_some_and(is_hex) {
-            // `0x10b858000 + 904968`: the offset into the image, used when the image list
-            // is missing (resolution overwrites it with address - base).
-            if let Some(off) = s.rsplit_once(" + ").and_then(|(_, o)| o.trim().parse().ok()) {
+        // Quirk: unsymbolicated frames write `load address + offset` where the symbol goes:
+        // `0x10b858000 + 904968`, or for a frame outside every image `0 + 70368744177778`.
+        let is_base = first.strip_prefix("0x").is_some_and(is_hex)
+            || (first.bytes().all(|b| b.is_ascii_digit())
+                && s[first.len()..].trim_start().starts_with('+'));
+        if is_base {
+            // The offset into the image, used when the image list is missing (resolution
+            // overwrites it with address - base). With base `0` it is the address itself.
+            let base_is_zero = first.trim_start_matches("0x").bytes().all(|b| b == b'0');
+            if let Some(off) = s
+                .rsplit_once(" + ")
+                .and_then(|(_, o)| o.trim().parse().ok())
+                .filter(|_| !base_is_zero)
+            {
                 frame.image_offset = Some(off);
             }
             return;
@@ -801,8 +843,16 @@ fn matching_open_paren(s: &str) -> Option<usize> {
 fn is_arch(s: &str) -> bool {
     matches!(
         s,
-        "arm64" | "arm64e" | "arm64_32" | "armv7" | "armv7s" | "armv7k" | "x86_64" | "x86_64h"
-            | "i386" | "ppc"
+        "arm64"
+            | "arm64e"
+            | "arm64_32"
+            | "armv7"
+            | "armv7s"
+            | "armv7k"
+            | "x86_64"
+            | "x86_64h"
+            | "i386"
+            | "ppc"
     )
 }
 
@@ -873,7 +923,10 @@ fn parse_termination_reason(term: &mut Termination, value: &str) {
         .find(|c: char| c == ',' || c.is_whitespace())
         .unwrap_or(rest.len());
     let code_s = &rest[..code_end];
-    let code = match code_s.strip_prefix("0x").or_else(|| code_s.strip_prefix("0X")) {
+    let code = match code_s
+        .strip_prefix("0x")
+        .or_else(|| code_s.strip_prefix("0X"))
+    {
         Some(h) => i64::from_str_radix(h, 16)
             .ok()
             .or_else(|| u64::from_str_radix(h, 16).ok().map(|u| u as i64)),
@@ -906,9 +959,19 @@ fn register_flavor(s: &str) -> String {
     let l = s.to_ascii_lowercase();
     let is32 = l.contains("32-bit");
     if l.starts_with("arm") {
-        if is32 { "ARM_THREAD_STATE" } else { "ARM_THREAD_STATE64" }.to_string()
+        if is32 {
+            "ARM_THREAD_STATE"
+        } else {
+            "ARM_THREAD_STATE64"
+        }
+        .to_string()
     } else if l.starts_with("x86") {
-        if is32 { "x86_THREAD_STATE32" } else { "x86_THREAD_STATE" }.to_string()
+        if is32 {
+            "x86_THREAD_STATE32"
+        } else {
+            "x86_THREAD_STATE"
+        }
+        .to_string()
     } else {
         s.to_string()
     }
@@ -1015,9 +1078,7 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     }
     let hb = hay.as_bytes();
     let nb = needle.as_bytes();
-    (0..=hb.len() - n).find(|&i| {
-        hay.is_char_boundary(i) && hb[i..i + n].eq_ignore_ascii_case(nb)
-    })
+    (0..=hb.len() - n).find(|&i| hay.is_char_boundary(i) && hb[i..i + n].eq_ignore_ascii_case(nb))
 }
 
 /// Whitespace-separated tokens with their byte positions (always on char boundaries, also
@@ -1396,7 +1457,11 @@ Thread 2 Crashed:: worker Dispatch queue: com.example.q
         );
         assert_eq!(
             t("SIGNAL 5 Trace/BPT trap: 5"),
-            (Some("SIGNAL".into()), Some(5), Some("Trace/BPT trap: 5".into()))
+            (
+                Some("SIGNAL".into()),
+                Some(5),
+                Some("Trace/BPT trap: 5".into())
+            )
         );
         assert_eq!(
             t("Namespace SPRINGBOARD, Code 0x8badf00d"),
@@ -1417,7 +1482,10 @@ Exception Codes:   0x0000000000000001, 0x1741a4f9ef46998d
         assert_eq!(e.fault_address, Some(0x1741a4f9ef46998d));
         assert_eq!(e.fault_address_stripped, Some(0x24f9ef46998d));
         assert!(e.pointer_auth_failure);
-        assert_eq!(e.codes.as_deref(), Some("0x0000000000000001, 0x1741a4f9ef46998d"));
+        assert_eq!(
+            e.codes.as_deref(),
+            Some("0x0000000000000001, 0x1741a4f9ef46998d")
+        );
     }
 
     // Older single `Exception Codes: KERN_INVALID_ADDRESS at 0x...` line.
@@ -1441,7 +1509,10 @@ Exception Codes:   0x0000000000000001, 0x1741a4f9ef46998d
                     Exception Codes: 0x0000000000000001, 0x000000018a98520c\n";
         let e = ok(text).exception;
         assert_eq!(e.fault_address, None);
-        assert_eq!(e.codes.as_deref(), Some("0x0000000000000001, 0x000000018a98520c"));
+        assert_eq!(
+            e.codes.as_deref(),
+            Some("0x0000000000000001, 0x000000018a98520c")
+        );
     }
 
     // EXC_BAD_ACCESS without an address in the text: the `far` register.
@@ -1473,9 +1544,10 @@ Thread 1 Crashed:
         assert_eq!(r.threads[0].name, None);
         assert_eq!(r.threads[1].name.as_deref(), Some("Profiler.Dispatcher"));
         assert_eq!(r.crashed_thread, Some(1));
-        // No image list: the offset written after `+` is kept.
+        // No image list: the offset written after `+` is kept, the image is name-only.
         assert_eq!(r.threads[0].frames[0].image_offset, Some(98548));
-        assert_eq!(r.threads[0].frames[0].image_index, None);
+        assert_eq!(r.threads[0].frames[0].image_index, Some(0));
+        assert_eq!(r.images[0].name.as_deref(), Some("libsystem_kernel.dylib"));
     }
 
     // `Thread 5:: com.apple.NSEventThread` and `Thread 7:: Thread (pooled)`: names only.
@@ -1487,16 +1559,21 @@ Thread 1 Crashed:
         let names: Vec<Option<&str>> = r.threads.iter().map(|t| t.name.as_deref()).collect();
         assert_eq!(
             names,
-            [Some("com.apple.NSEventThread"), Some("Thread (pooled)"), None]
+            [
+                Some("com.apple.NSEventThread"),
+                Some("Thread (pooled)"),
+                None
+            ]
         );
     }
 
     // Frame forms: image names with spaces, Rust symbols with `+` inside, `[inlined]`.
     #[test]
     fn frame_forms() {
-        let (f, img) =
-            parse_frame("1   FabFilter Pro-Q 4             \t       0x124643ebc 0x12450c000 + 1277628")
-                .unwrap();
+        let (f, img) = parse_frame(
+            "1   FabFilter Pro-Q 4             \t       0x124643ebc 0x12450c000 + 1277628",
+        )
+        .unwrap();
         assert_eq!(img, Some("FabFilter Pro-Q 4"));
         assert_eq!(f.address, Some(0x124643ebc));
         assert_eq!(f.symbol, None);
@@ -1524,6 +1601,10 @@ Thread 1 Crashed:
 
         let (f, img) = parse_frame("0   ???   0x7ff89ccf4940 ???").unwrap();
         assert_eq!(img, Some("???"));
+        assert_eq!(f.symbol, None);
+
+        // `0 + N`: a frame outside every image, no symbol.
+        let (f, _) = parse_frame("1   ???  \t0x000064656b636f6c 0 + 110386756153196").unwrap();
         assert_eq!(f.symbol, None);
 
         // A symbol without an offset.
@@ -1578,7 +1659,10 @@ Thread 1 Crashed:
         assert_eq!(i.bundle_version, None);
 
         // The null image: size would overflow.
-        let i = parse_image("0x0 - 0xffffffffffffffff ??? (*) <00000000-0000-0000-0000-000000000000> ???").unwrap();
+        let i = parse_image(
+            "0x0 - 0xffffffffffffffff ??? (*) <00000000-0000-0000-0000-000000000000> ???",
+        )
+        .unwrap();
         assert_eq!(i.size, None);
         assert_eq!(i.name, None);
         assert_eq!(i.path, None);
@@ -1734,7 +1818,8 @@ Thread 0 Crashed::  Dispatch queue: cache queue
     // Truncated pastes: what is there, plus warnings.
     #[test]
     fn truncated_report_warns() {
-        let text = "Process: a [1]\nCrashed Thread: 3\n\nThread 0:\n0   libfoo.dylib  0x1000 foo + 1\n";
+        let text =
+            "Process: a [1]\nCrashed Thread: 3\n\nThread 0:\n0   libfoo.dylib  0x1000 foo + 1\n";
         let r = ok(text);
         assert_eq!(r.crashed_thread, None);
         assert!(r.warnings.iter().any(|w| w == "crashed thread 3 not found"));
@@ -1743,6 +1828,37 @@ Thread 0 Crashed::  Dispatch queue: cache queue
         let r = ok("Thread 4 Crashed::  Dispatch queue: q\n0   libsystem_kernel.dylib  0x1c25699b8 __pthread_kill + 8\n");
         assert_eq!(r.crashed_thread, Some(0));
         assert_eq!(r.crashed().unwrap().index, 4);
+    }
+
+    // A fragment without `Binary Images:` keeps the frames' image names as name-only images.
+    #[test]
+    fn fragment_without_images_keeps_image_names() {
+        let text = "Thread 4 Crashed::  Dispatch queue: q\n\
+                    0   libsystem_kernel.dylib  0x1c25699b8 __pthread_kill + 8\n\
+                    1   FabFilter Pro-Q 4  0x124643ebc 0x12450c000 + 1277628\n\
+                    2   ???  0x1ffb3d458 ???\n\
+                    3   libsystem_kernel.dylib  0x1c2569000 mach_msg + 8\n";
+        let r = ok(text);
+        let names: Vec<Option<&str>> = r.images.iter().map(|i| i.name.as_deref()).collect();
+        assert_eq!(
+            names,
+            [Some("libsystem_kernel.dylib"), Some("FabFilter Pro-Q 4")]
+        );
+        assert!(r
+            .images
+            .iter()
+            .all(|i| i.uuid.is_none() && i.base.is_none()));
+        let f = &r.threads[0].frames;
+        assert_eq!(f[0].image_index, Some(0));
+        assert_eq!(f[0].image_offset, None);
+        assert_eq!(f[1].image_index, Some(1));
+        assert_eq!(f[1].image_offset, Some(1277628));
+        assert_eq!(f[2].image_index, None);
+        assert_eq!(f[3].image_index, Some(0));
+        assert!(r
+            .warnings
+            .iter()
+            .any(|w| w.contains("named from frames only")));
     }
 
     // The crash dialog copy: the legacy part ends at `Full Report`.
@@ -1784,7 +1900,7 @@ Thread 9:
         let mut text = String::from("Process: deep [1]\nCrashed Thread: 0\n\nThread 0 Crashed:\n");
         for i in 0..6400u64 {
             text.push_str(&format!(
-                "{i:<4}deep                          \t0x{:016x} recurse(int) + 12\n",
+                "{i:<3} deep                          \t0x{:016x} recurse(int) + 12\n",
                 0x100000000u64 + i * 4
             ));
         }
@@ -1821,7 +1937,11 @@ Thread 9:
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         if let Ok(v) = std::env::var("AGX_TRIAGE_CORPUS") {
             let p = root.join(v);
-            assert!(p.is_dir(), "AGX_TRIAGE_CORPUS={} is not a folder", p.display());
+            assert!(
+                p.is_dir(),
+                "AGX_TRIAGE_CORPUS={} is not a folder",
+                p.display()
+            );
             return Some(p);
         }
         let p = root.join("../shared/corpus");
@@ -1918,7 +2038,9 @@ Thread 9:
         for &(file, crashed_no) in CORPUS {
             let raw = std::fs::read_to_string(dir.join("real").join(file)).unwrap();
             let r = parse(legacy_part(&raw)).unwrap_or_else(|e| panic!("{file}: {e}"));
-            let (m_proc, m_exc) = man.get(file).unwrap_or_else(|| panic!("{file} not in MANIFEST"));
+            let (m_proc, m_exc) = man
+                .get(file)
+                .unwrap_or_else(|| panic!("{file} not in MANIFEST"));
             assert_eq!(r.process.name.as_deref(), Some(m_proc.as_str()), "{file}");
             let ty = r.exception.exc_type.as_deref().unwrap_or("");
             let sig = r.exception.signal.as_deref().unwrap_or("");
@@ -1928,13 +2050,25 @@ Thread 9:
             let tail = m_exc[head.len()..].trim();
             if !tail.is_empty() {
                 assert_eq!(r.exception.subtype.as_deref(), Some(tail), "{file}");
-                let addr = tail.split(" at ").nth(1).and_then(|a| a.split_whitespace().next());
-                assert_eq!(r.exception.fault_address, addr.and_then(parse_hex), "{file}");
+                let addr = tail
+                    .split(" at ")
+                    .nth(1)
+                    .and_then(|a| a.split_whitespace().next());
+                assert_eq!(
+                    r.exception.fault_address,
+                    addr.and_then(parse_hex),
+                    "{file}"
+                );
             }
-            let crashed = r.crashed().unwrap_or_else(|| panic!("{file}: no crashed thread"));
+            let crashed = r
+                .crashed()
+                .unwrap_or_else(|| panic!("{file}: no crashed thread"));
             assert_eq!(crashed.index, crashed_no, "{file}");
             assert!(crashed.crashed, "{file}");
-            assert!(!crashed.frames.is_empty(), "{file}: crashed thread has no frames");
+            assert!(
+                !crashed.frames.is_empty(),
+                "{file}: crashed thread has no frames"
+            );
             assert!(!r.images.is_empty(), "{file}: no images");
             assert!(
                 r.images.iter().filter(|i| i.uuid.is_some()).count() * 10 >= r.images.len() * 9,
@@ -1960,12 +2094,16 @@ Thread 9:
                 }
             }
             assert!(
-                !r.warnings.iter().any(|w| w.contains("not found") || w.contains("Binary Images")),
+                !r.warnings
+                    .iter()
+                    .any(|w| w.contains("not found") || w.contains("Binary Images")),
                 "{file}: {:?}",
                 r.warnings
             );
         }
-        eprintln!("corpus: {resolved_frames}/{total_frames} frames resolved to an image with a UUID");
+        eprintln!(
+            "corpus: {resolved_frames}/{total_frames} frames resolved to an image with a UUID"
+        );
         assert!(resolved_frames * 100 >= total_frames * 97);
     }
 
@@ -1979,7 +2117,10 @@ Thread 9:
         assert!(r.exception.pointer_auth_failure);
         assert_eq!(r.exception.fault_address, Some(0x1741a4f9ef46998d));
         assert_eq!(r.exception.fault_address_stripped, Some(0x24f9ef46998d));
-        assert_eq!(r.registers.as_ref().and_then(|s| s.get("far")), Some(0x1741a4f9ef46998d));
+        assert_eq!(
+            r.registers.as_ref().and_then(|s| s.get("far")),
+            Some(0x1741a4f9ef46998d)
+        );
         assert_eq!(r.os.train.as_deref(), Some("macOS 26.3.1"));
         assert_eq!(r.crashed().unwrap().name.as_deref(), Some("CrBrowserMain"));
 
@@ -1989,19 +2130,36 @@ Thread 9:
 
         let r = parse(legacy_part(&read("macsymbolicator-ios-1-jsonheader.crash"))).unwrap();
         assert!(r.images.iter().all(|i| i.arch.is_some()));
-        let app = r.images.iter().find(|i| i.name.as_deref() == Some("iOSCrashingTest")).unwrap();
-        assert_eq!(app.uuid.as_deref(), Some("82d13d98-219e-3040-b62a-07a297007a7c"));
+        let app = r
+            .images
+            .iter()
+            .find(|i| i.name.as_deref() == Some("iOSCrashingTest"))
+            .unwrap();
+        assert_eq!(
+            app.uuid.as_deref(),
+            Some("82d13d98-219e-3040-b62a-07a297007a7c")
+        );
 
         let r = parse(legacy_part(&read("icdab-fud-1.crash"))).unwrap();
         assert_eq!(r.os.train.as_deref(), Some("Mac OS X 10.13.4"));
         assert_eq!(r.os.build.as_deref(), Some("17E199"));
-        assert_eq!(r.captured_at.map(|d| d.to_rfc3339()).as_deref(), Some("2018-06-12T07:34:15.054+00:00"));
-        assert_eq!(r.registers.as_ref().and_then(|s| s.flavor.as_deref()), Some("x86_THREAD_STATE"));
+        assert_eq!(
+            r.captured_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2018-06-12T07:34:15.054+00:00")
+        );
+        assert_eq!(
+            r.registers.as_ref().and_then(|s| s.flavor.as_deref()),
+            Some("x86_THREAD_STATE")
+        );
 
         let raw = read("passenger-helper-1.crash");
         let start = std::time::Instant::now();
         let r = parse(&raw).unwrap();
-        eprintln!("passenger-helper-1.crash ({} bytes): {:?}", raw.len(), start.elapsed());
+        eprintln!(
+            "passenger-helper-1.crash ({} bytes): {:?}",
+            raw.len(),
+            start.elapsed()
+        );
         assert_eq!(r.threads.len(), 220);
         assert_eq!(r.crashed().unwrap().frames.len(), 5);
     }
@@ -2032,7 +2190,10 @@ Thread 9:
         let r = parse(&frag("invokeai-issue-2639-excerpt-1.crash")).unwrap();
         assert_eq!(r.process.name.as_deref(), Some("Python"));
         let r = parse(&frag("invokeai-issue-2336-excerpt-1.crash")).unwrap();
-        assert!(r.warnings.iter().any(|w| w.starts_with("Error Formulating")));
+        assert!(r
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("Error Formulating")));
         let r = parse(&frag("metaljl-issue-282-excerpt-1.crash")).unwrap();
         assert_eq!(r.exception.fault_address, Some(0x18));
         assert!(r.warnings.iter().any(|w| w == "crashed thread 2 not found"));
