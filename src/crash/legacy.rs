@@ -352,6 +352,8 @@ impl Parser {
             "exception subtype" => set_once(&mut r.exception.subtype, value),
             "exception codes" => exception_codes(&mut r.exception, value),
             "exception message" => set_once(&mut r.exception.message, value),
+            // iOS 15+ text exports: `Exception Reason: *** -[__NSArrayM insertObject:...]`.
+            "exception reason" => set_once(&mut r.exception.message, value),
             "termination reason" => {
                 let term = r.termination.get_or_insert_with(Termination::default);
                 if term.namespace.is_none() && term.code.is_none() {
@@ -1486,6 +1488,18 @@ Exception Codes:   0x0000000000000001, 0x1741a4f9ef46998d
             e.codes.as_deref(),
             Some("0x0000000000000001, 0x1741a4f9ef46998d")
         );
+    }
+
+    // `Exception Message:` (macOS) and `Exception Reason:` (iOS exports) fill the message.
+    #[test]
+    fn exception_message_and_reason() {
+        let r = ok("Process: a [1]\nException Message: Namespace SIGNAL, Code 6\n");
+        assert_eq!(
+            r.exception.message.as_deref(),
+            Some("Namespace SIGNAL, Code 6")
+        );
+        let r = ok("Process: a [1]\nException Reason: *** nil object\n");
+        assert_eq!(r.exception.message.as_deref(), Some("*** nil object"));
     }
 
     // Older single `Exception Codes: KERN_INVALID_ADDRESS at 0x...` line.
