@@ -852,3 +852,50 @@ fn frame_glob_for_search() {
     assert!(g.matches("AGX::ComputeContext<AGX::G16::Encoders>::prepareForEnqueue(bool)"));
     assert!(frame_glob("oops\\").is_err());
 }
+
+// ---- speed -------------------------------------------------------------------------------
+
+/// Timing depends on the machine and profile, so it is opt-in:
+/// `cargo test --test bucket_rules classify_speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn classify_speed() {
+    let mut reports: Vec<CrashReport> = vec![
+        null_0x98(FAMILIES[0]).noise_on_top().build(),
+        freed_encoder(FAMILIES[1]).noise_on_top().build(),
+        freed_retain(FAMILIES[2]).build(),
+        assertion(
+            "`Completed handler provided after commit call'",
+            &["-[_MTLCommandBuffer addCompletedHandler:]"],
+        )(FAMILIES[3])
+        .build(),
+    ];
+    // A deep unrelated stack: every rule fails, all 40 frames may be looked at.
+    let mut deep = Rb::new()
+        .bad_access(UAF_ADDR)
+        .frame("libobjc.A.dylib", Some("objc_msgSend"));
+    for i in 0..60 {
+        deep = deep.frame(
+            "libapp.dylib",
+            Some(&format!(
+                "std::__1::function<void (int)>::operator()(int) const [clone .cold.{i}]"
+            )),
+        );
+    }
+    reports.push(deep.build());
+    let (rules, lists) = (RuleSet::builtin(), FrameLists::builtin());
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    let mut named = 0;
+    for i in 0..n {
+        named += usize::from(
+            classify(&reports[i % reports.len()], &rules, &lists)
+                .pattern
+                .is_some(),
+        );
+    }
+    let per = start.elapsed() / n as u32;
+    println!("classify: {per:?} per report ({n} reports, {named} named)");
+    assert_eq!(named, n / reports.len() * 4);
+    assert!(per < std::time::Duration::from_millis(1), "{per:?}");
+}

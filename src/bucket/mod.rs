@@ -1,8 +1,8 @@
 //! Bucketing: crash signatures and known-pattern rules (SPEC §5).
 //!
-//! [`signature`] turns a report's crashed thread into a stable text (see [`signature`](mod@signature)
+//! [`signature()`] turns a report's crashed thread into a stable text (see [`signature`](mod@signature)
 //! and [`normalize`]); [`RuleSet`] names known bugs from data (`rules.toml`, user files);
-//! [`classify`] does both at once; [`diff`] compares two bucketings of the same reports after
+//! [`classify`] does both at once; [`diff()`] compares two bucketings of the same reports after
 //! the algorithm or the rules changed (`rebucket`). Everything here is a pure function of its
 //! inputs: no I/O, no SQL, no printing. Rules and frame lists are compiled once, so
 //! classifying a report costs microseconds.

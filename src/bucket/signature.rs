@@ -225,8 +225,13 @@ fn keep_frame<'a>(report: &'a CrashReport, frame: &'a Frame) -> Option<KeptFrame
         .as_deref()
         .map(str::trim)
         .filter(|s| !is_placeholder_symbol(s));
-    let name = match (raw, image) {
-        (Some(s), _) => normalize_symbol(s),
+    // `0x1a2b3c + 12` written as a symbol is only a placeholder once its offset is gone.
+    let normalized = raw
+        .map(normalize_symbol)
+        .filter(|n| !is_placeholder_symbol(n));
+    let raw = raw.filter(|_| normalized.is_some());
+    let name = match (normalized, image) {
+        (Some(n), _) => n,
         // Unsymbolicated: the module is the best stable name (`libtorch_cpu.dylib`).
         (None, Some(img)) => normalize_agx_family(img),
         (None, None) => return None,
@@ -251,11 +256,13 @@ fn image_name(image: &crate::crash::Image) -> Option<&str> {
         })
 }
 
-/// `???`, `<unknown>`, or a bare address (`0x1a2b3c`) written where a symbol goes.
+/// `???`, `<unknown>`, `<redacted>` (iOS system symbols), or a bare address (`0x1a2b3c`)
+/// written where a symbol goes.
 fn is_placeholder_symbol(s: &str) -> bool {
     s.is_empty()
         || s == "???"
         || s == "<unknown>"
+        || s == "<redacted>"
         || s.strip_prefix("0x")
             .is_some_and(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
 }
@@ -414,6 +421,14 @@ mod tests {
         );
         let r = report(&[(Some("0x1a2b3c"), Some(0))], &["AGXMetalG13X"]);
         assert_eq!(signature(&r, &FrameLists::builtin()).text, "AGXMetal*");
+        for placeholder in ["0x1a2b3c + 12", "<redacted>", "<unknown>", ""] {
+            let r = report(&[(Some(placeholder), Some(0))], &["UIKitCore"]);
+            assert_eq!(
+                signature(&r, &FrameLists::builtin()).text,
+                "UIKitCore",
+                "{placeholder:?}"
+            );
+        }
     }
 
     #[test]
