@@ -24,6 +24,9 @@
 /// ```
 pub fn normalize_symbol(symbol: &str) -> String {
     let s = strip_offset(symbol.trim());
+    if let Some(demangled) = demangle_raw(s) {
+        return normalize_symbol(&demangled);
+    }
     if is_objc_method(s) {
         return normalize_agx_family(strip_clone_suffix(s));
     }
@@ -31,6 +34,8 @@ pub fn normalize_symbol(symbol: &str) -> String {
         return format!("{phrase}{}", normalize_symbol(rest));
     }
     let s = strip_clone_suffix(s);
+    // libplatform's CPU-specific variants: `_platform_memmove$VARIANT$Haswell`.
+    let s = s.find("$VARIANT$").map_or(s, |p| &s[..p]);
     let decoded;
     let s = if s.contains('$') {
         decoded = decode_rust_legacy(s);
@@ -56,6 +61,27 @@ pub fn normalize_symbol(symbol: &str) -> String {
         without_args
     };
     normalize_agx_family(name.trim())
+}
+
+/// Names a report left mangled (exported symbols of unsymbolicated images, Rust v0 names
+/// such as `_RNvCsiGVaDesi5rv_7___rustc17rust_begin_unwind`, Itanium `__ZN3foo3barEv` with
+/// Mach-O's extra underscore): demangled with `symbolic`, `None` when not mangled or not
+/// demangleable.
+fn demangle_raw(s: &str) -> Option<String> {
+    // Mach-O prefixes C symbols with `_`; Itanium and Rust manglings then read `__Z` / `__R`.
+    let t = s
+        .strip_prefix('_')
+        .filter(|t| t.starts_with("_Z") || t.starts_with("_R"));
+    let t = t.unwrap_or(s);
+    let mangled = (t.starts_with("_Z") || t.starts_with("_R"))
+        && t.len() > 3
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'$');
+    if !mangled {
+        return None;
+    }
+    let d = symbolic::demangle::demangle(t);
+    (d != t && !d.is_empty()).then(|| d.into_owned())
 }
 
 /// Phrases demanglers put before a name (`invocation function for block in
@@ -603,6 +629,27 @@ mod tests {
         assert_eq!(
             normalize_symbol("non-virtual thunk to Foo<int>::bar() const"),
             "non-virtual thunk to Foo<T>::bar"
+        );
+    }
+
+    #[test]
+    fn mangled_names_are_demangled() {
+        assert_eq!(
+            normalize_symbol("_RNvCsiGVaDesi5rv_7___rustc17rust_begin_unwind"),
+            "__rustc::rust_begin_unwind"
+        );
+        assert_eq!(normalize_symbol("__ZN3foo3barEv"), "foo::bar");
+        assert_eq!(normalize_symbol("_ZN3foo3barIiEEvT_"), "foo::bar<T>");
+        // Not mangled: left alone.
+        assert_eq!(normalize_symbol("_Zebra"), "_Zebra");
+        assert_eq!(normalize_symbol("_R"), "_R");
+    }
+
+    #[test]
+    fn cpu_variants_drop() {
+        assert_eq!(
+            normalize_symbol("_platform_memmove$VARIANT$Haswell"),
+            "_platform_memmove"
         );
     }
 

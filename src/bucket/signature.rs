@@ -382,6 +382,8 @@ mod tests {
         assert!(l.is_prefix("objc_msgSend"));
         assert!(l.is_prefix("-[NSException raise]"));
         assert!(!l.is_prefix("-[NSException foo]"));
+        assert!(l.is_prefix("std::sys::pal::unix::abort_internal"));
+        assert!(l.is_prefix("<deduplicated_symbol>"));
     }
 
     #[test]
