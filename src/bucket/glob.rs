@@ -61,7 +61,8 @@ impl FrameMatcher {
 
 /// Compile several globs into one anchored alternation: a match of any of them.
 pub(crate) fn compile_globs<S: AsRef<str>>(patterns: &[S]) -> Result<Regex, RuleError> {
-    let mut re = String::from("^(?:");
+    // `(?s)`: `*` spans any character, newlines included.
+    let mut re = String::from("(?s)^(?:");
     for (n, p) in patterns.iter().enumerate() {
         if n > 0 {
             re.push('|');
@@ -239,6 +240,25 @@ mod tests {
         assert!(
             !g.matches_exact("AGX::ComputeContext<AGX::G16::Encoders>::prepareForEnqueue(bool)")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pattern_compiles_or_errors_without_panic(p in "\\PC{0,40}") {
+            let _ = frame_glob(&p);
+        }
+
+        #[test]
+        fn escaped_text_matches_itself(s in "\\PC{1,40}") {
+            let escaped: String = s
+                .chars()
+                .flat_map(|c| {
+                    let esc = matches!(c, '*' | '?' | '[' | '\\').then_some('\\');
+                    esc.into_iter().chain(std::iter::once(c))
+                })
+                .collect();
+            proptest::prop_assert!(frame_glob(&escaped).unwrap().matches_exact(&s));
+        }
     }
 
     #[test]

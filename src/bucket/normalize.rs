@@ -24,14 +24,19 @@
 /// ```
 pub fn normalize_symbol(symbol: &str) -> String {
     let s = strip_offset(symbol.trim());
-    if let Some(demangled) = demangle_raw(s) {
-        return normalize_symbol(&demangled);
+    match demangle_raw(s) {
+        Some(demangled) => normalize_demangled(strip_offset(demangled.trim())),
+        None => normalize_demangled(s),
     }
+}
+
+/// [`normalize_symbol`] after demangling (done once, so this cannot recurse without end).
+fn normalize_demangled(s: &str) -> String {
     if is_objc_method(s) {
         return normalize_agx_family(strip_clone_suffix(s));
     }
     if let Some((phrase, rest)) = split_phrase(s) {
-        return format!("{phrase}{}", normalize_symbol(rest));
+        return format!("{phrase}{}", normalize_demangled(rest));
     }
     let s = strip_clone_suffix(s);
     // libplatform's CPU-specific variants: `_platform_memmove$VARIANT$Haswell`.
@@ -663,6 +668,21 @@ mod tests {
             normalize_symbol("`anonymous namespace'::Worker::run(int)"),
             "(anonymous namespace)::Worker::run"
         );
+    }
+
+    proptest::proptest! {
+        // Untrusted report text: normalisation must never panic (byte-index slicing on
+        // multi-byte characters, unbalanced brackets, lone `operator`). Idempotence is not
+        // claimed for garbage: `0<] <$<..>` normalises twice to different texts.
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,80}") {
+            let _ = normalize_symbol(&s);
+        }
+
+        #[test]
+        fn never_panics_on_cpp_like_text(s in "[A-Za-z_:<>()\\[\\], *&~+.$0-9`'-]{0,60}") {
+            let _ = normalize_symbol(&s);
+        }
     }
 
     #[test]
