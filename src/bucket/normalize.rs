@@ -40,7 +40,10 @@ fn normalize_demangled(s: &str) -> String {
     }
     let s = strip_clone_suffix(s);
     // libplatform's CPU-specific variants: `_platform_memmove$VARIANT$Haswell`.
-    let s = s.find("$VARIANT$").map_or(s, |p| &s[..p]);
+    let s = match s.contains('$') {
+        true => s.find("$VARIANT$").map_or(s, |p| &s[..p]),
+        false => s,
+    };
     let decoded;
     let s = if s.contains('$') {
         decoded = decode_rust_legacy(s);
@@ -49,11 +52,15 @@ fn normalize_demangled(s: &str) -> String {
         s
     };
     let s = strip_rust_hash(s);
-    let s = remove_abi_tags(s);
-    let s = s
-        .replace("std::__1::", "std::")
-        .replace("std::__2::", "std::");
-    let s = s.replace("`anonymous namespace'", "(anonymous namespace)");
+    let mut s = remove_abi_tags(s);
+    if s.contains("std::__") {
+        s = s
+            .replace("std::__1::", "std::")
+            .replace("std::__2::", "std::");
+    }
+    if s.contains('`') {
+        s = s.replace("`anonymous namespace'", "(anonymous namespace)");
+    }
     let had_templates = s.contains('<');
     let collapsed = collapse_templates(&s);
     let without_args = strip_argument_list(&collapsed);
@@ -218,6 +225,10 @@ fn strip_offset(s: &str) -> &str {
 /// Drop compiler clone suffixes: GCC's ` [clone .cold.1]` / `[clone .constprop.0]` and
 /// clang/Apple's `.cold.1` (`MTLReportFailure.cold.1`), `.llvm.1234`, `.isra.0`.
 fn strip_clone_suffix(mut s: &str) -> &str {
+    // Fast path: most names have no suffix at all.
+    if !s.contains('.') && !s.trim_end().ends_with(']') {
+        return s;
+    }
     loop {
         let before = s;
         s = s.trim_end();
@@ -228,23 +239,23 @@ fn strip_clone_suffix(mut s: &str) -> &str {
             }
         }
         // `.cold.1`, `.cold`, `.llvm.123`, `.constprop.0`, `.isra.0`, `.part.0`
-        for tag in [
+        // The tag ends the name or is followed by `.<digits>`.
+        let head = match s.rfind('.') {
+            Some(dot) if dot + 1 < s.len() && s[dot + 1..].bytes().all(|c| c.is_ascii_digit()) => {
+                &s[..dot]
+            }
+            _ => s,
+        };
+        let tags = [
             ".cold",
             ".llvm",
             ".constprop",
             ".isra",
             ".part",
             ".lto_priv",
-        ] {
-            if let Some(pos) = s.rfind(tag) {
-                let tail = &s[pos + tag.len()..];
-                if tail.is_empty()
-                    || (tail.starts_with('.') && tail[1..].bytes().all(|c| c.is_ascii_digit()))
-                {
-                    s = &s[..pos];
-                    break;
-                }
-            }
+        ];
+        if let Some(tag) = tags.iter().find(|t| head.ends_with(*t)) {
+            s = &head[..head.len() - tag.len()];
         }
         if s == before {
             return s;
@@ -291,10 +302,11 @@ fn decode_rust_legacy(s: &str) -> String {
 
 /// Rust legacy symbols end in `::h` + 16 hex digits, a hash that changes with every build.
 fn strip_rust_hash(s: &str) -> &str {
-    if let Some(pos) = s.rfind("::h") {
-        let tail = &s[pos + 3..];
-        if tail.len() == 16 && tail.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return &s[..pos];
+    let b = s.as_bytes();
+    if b.len() > 19 && b[b.len() - 19..].starts_with(b"::h") {
+        let tail = &b[b.len() - 16..];
+        if tail.iter().all(|c| c.is_ascii_hexdigit()) {
+            return &s[..s.len() - 19];
         }
     }
     s
@@ -302,6 +314,9 @@ fn strip_rust_hash(s: &str) -> &str {
 
 /// libc++ ABI tags: `__thread_proxy[abi:se180100]`, `operator()[abi:ne180100]`.
 fn remove_abi_tags(s: &str) -> String {
+    if !s.contains("[abi:") {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find("[abi:") {
