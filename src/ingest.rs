@@ -18,8 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::bucket::{self, FrameLists, RuleSet};
 use crate::crash::{self, CrashReport, ReportKind};
-use crate::store::{self, InsertOutcome, Store, StoreError};
+use crate::store::{self, BucketFields, InsertOutcome, Store, StoreError};
 
 /// Files larger than this are refused with a per-file error rather than read into memory.
 /// The largest real report seen is 1.5 MB; 256 MiB leaves room for anything sane.
@@ -79,6 +80,38 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// The rules and frame lists reports are bucketed with at ingest.
+#[derive(Debug)]
+pub struct Bucketer {
+    pub rules: RuleSet,
+    pub lists: FrameLists,
+}
+
+impl Bucketer {
+    /// The shipped rules and frame lists.
+    pub fn builtin() -> Bucketer {
+        Bucketer {
+            rules: RuleSet::builtin(),
+            lists: FrameLists::builtin(),
+        }
+    }
+
+    /// The bucket columns for one report (crashes only: GPU events and other diagnostics
+    /// have no crashed thread to sign).
+    pub fn fields(&self, report: &CrashReport) -> Option<BucketFields> {
+        if report.kind != ReportKind::Crash {
+            return None;
+        }
+        let b = bucket::classify(report, &self.rules, &self.lists);
+        Some(BucketFields {
+            signature: b.signature.text,
+            signature_version: b.signature.algorithm_version,
+            pattern: b.pattern.as_ref().map(|m| m.id.clone()),
+            pattern_title: b.pattern.map(|m| m.title),
+        })
+    }
+}
+
 /// Knobs for an ingest run.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -88,6 +121,8 @@ pub struct IngestOptions {
     pub batch_files: usize,
     /// ...or after this long, whichever comes first.
     pub batch_time: Duration,
+    /// How reports are bucketed (signature and known pattern), in the workers.
+    pub bucketer: Arc<Bucketer>,
 }
 
 impl Default for IngestOptions {
@@ -98,6 +133,7 @@ impl Default for IngestOptions {
                 .unwrap_or(2),
             batch_files: 256,
             batch_time: Duration::from_millis(500),
+            bucketer: Arc::new(Bucketer::builtin()),
         }
     }
 }
@@ -218,7 +254,7 @@ enum Work {
         sha: String,
         size: u64,
         compressed: Vec<u8>,
-        reports: Vec<CrashReport>,
+        reports: Vec<(CrashReport, Option<BucketFields>)>,
     },
     Failed(FileError),
 }
@@ -232,7 +268,7 @@ fn display_path(p: &Path) -> String {
 }
 
 /// Read, hash, dedup-check, parse and compress one file.
-fn process_file(path: &Path, reader: Option<&Store>) -> Work {
+fn process_file(path: &Path, reader: Option<&Store>, bucketer: &Bucketer) -> Work {
     let shown = display_path(path);
     let fail = |error: String| {
         Work::Failed(FileError {
@@ -270,6 +306,13 @@ fn process_file(path: &Path, reader: Option<&Store>) -> Work {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
+    let reports = reports
+        .into_iter()
+        .map(|r| {
+            let b = bucketer.fields(&r);
+            (r, b)
+        })
+        .collect();
     Work::Parsed {
         path: shown,
         sha,
@@ -329,6 +372,7 @@ pub fn ingest_into(
             let rx = Arc::clone(&walk_rx);
             let tx: SyncSender<Work> = work_tx.clone();
             let db_path = db_path.clone();
+            let bucketer = Arc::clone(&opts.bucketer);
             s.spawn(move || {
                 // A reader connection per worker lets it skip files stored already without
                 // parsing them (re-ingest of a big folder then costs a hash per file).
@@ -339,7 +383,7 @@ pub fn ingest_into(
                         Err(_) => return,
                     };
                     let work = match item {
-                        Ok(Ok(path)) => process_file(&path, reader.as_ref()),
+                        Ok(Ok(path)) => process_file(&path, reader.as_ref(), &bucketer),
                         Ok(Err(fe)) => Work::Failed(fe),
                         Err(_) => return, // walker finished
                     };
@@ -427,8 +471,8 @@ fn flush(
             } => {
                 batch.bytes += size;
                 tx.put_file(&sha, size, &compressed)?;
-                for (i, report) in reports.iter().enumerate() {
-                    match tx.insert_report(report, &sha, i, &path, None)? {
+                for (i, (report, bucket)) in reports.iter().enumerate() {
+                    match tx.insert_report(report, &sha, i, &path, bucket.as_ref())? {
                         InsertOutcome::New(id) => {
                             batch.new_ids.push(id);
                             if !report.warnings.is_empty() {
