@@ -95,7 +95,17 @@ fn fixes(md: &mut String, w: &Writeup) {
 fn summary(md: &mut String, w: &Writeup) {
     md.push_str("## Summary\n\n");
     let s: Vec<String> = summary_sentences(w).iter().map(|s| text(s)).collect();
-    let _ = writeln!(md, "{}\n", s.join(" "));
+    // The comparison sentences (last in the summary) get their own paragraph: they are long.
+    let n_cmp = w
+        .comparison
+        .as_ref()
+        .map(|c| comparison_sentences(c).len())
+        .unwrap_or(0);
+    let (facts, cmp) = s.split_at(s.len().saturating_sub(n_cmp));
+    let _ = writeln!(md, "{}\n", facts.join(" "));
+    if !cmp.is_empty() {
+        let _ = writeln!(md, "{}\n", cmp.join(" "));
+    }
 }
 
 fn rate_table(rows: &[RateRow], total: &RateRow) -> Table {
@@ -215,7 +225,7 @@ fn crashes(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
             b.count.to_string(),
             one_decimal(b.per_100_rounds),
             b.example_report
-                .map(|id| report_ref(w, id))
+                .map(|id| report_short_ref(w, id))
                 .unwrap_or_default(),
             cell_code(&b.signature),
         ]);
@@ -300,7 +310,12 @@ fn comparison(md: &mut String, w: &Writeup) {
         }
         return;
     };
-    let _ = writeln!(md, "## Comparison with {}\n", text(&c.a_label));
+    let _ = writeln!(
+        md,
+        "## Comparison: {} against {}\n",
+        text(&c.b_label),
+        text(&c.a_label)
+    );
     let _ = writeln!(
         md,
         "Verdicts say how {} does relative to {} (Fisher's exact test, two-sided). \"Rounds \
@@ -347,7 +362,7 @@ fn comparison_table(c: &Comparison) -> Table {
         "Raw pass rate (95% CI)".to_string(),
         rate(c.a.raw_pass, c.a.rounds, c.a.raw_rate, c.a.raw_ci),
         rate(c.b.raw_pass, c.b.rounds, c.b.raw_rate, c.b.raw_ci),
-        text(&p_value(c.raw.p_value)),
+        table_p(c.raw.p_value),
         verdict_label(c.raw.verdict).to_string(),
         needed(c.raw.rounds_needed),
     ]);
@@ -365,7 +380,7 @@ fn comparison_table(c: &Comparison) -> Table {
             c.b.eventual_rate,
             c.b.eventual_ci,
         ),
-        text(&p_value(c.eventual.p_value)),
+        table_p(c.eventual.p_value),
         verdict_label(c.eventual.verdict).to_string(),
         needed(c.eventual.rounds_needed),
     ]);
@@ -385,6 +400,11 @@ fn comparison_table(c: &Comparison) -> Table {
     // Header cells are labels from the model: escape them like any text.
     t.header = t.header.iter().map(|h| text(h)).collect();
     t
+}
+
+/// A p-value for a narrow cell: a no-break space keeps `< 0.0001` on one line.
+fn table_p(p: f64) -> String {
+    text(&p_value(p)).replace(' ', "\u{a0}")
 }
 
 fn bucket_comparison_table(c: &Comparison) -> Option<Table> {
@@ -499,19 +519,29 @@ fn chart_links(md: &mut String, charts: &[ChartRef], kind: ChartKind) {
 /// `agx-triage show ID`, linked when the writeup has a report-link prefix.
 fn report_ref(w: &Writeup, id: i64) -> String {
     let cmd = code(&format!("agx-triage show {id}"));
-    match &w.report_links {
-        Some(base) => {
-            let url = if base.contains("{id}") {
-                base.replace("{id}", &id.to_string())
-            } else if base.ends_with('/') || base.ends_with('=') {
-                format!("{base}{id}")
-            } else {
-                format!("{base}/{id}")
-            };
-            format!("[{cmd}]({})", link_target(&url))
-        }
+    match report_url(w, id) {
+        Some(url) => format!("[{cmd}]({})", link_target(&url)),
         None => cmd,
     }
+}
+
+/// The report id alone (for narrow table cells), linked when possible.
+fn report_short_ref(w: &Writeup, id: i64) -> String {
+    match report_url(w, id) {
+        Some(url) => format!("[{id}]({})", link_target(&url)),
+        None => id.to_string(),
+    }
+}
+
+fn report_url(w: &Writeup, id: i64) -> Option<String> {
+    let base = w.report_links.as_ref()?;
+    Some(if base.contains("{id}") {
+        base.replace("{id}", &id.to_string())
+    } else if base.ends_with('/') || base.ends_with('=') {
+        format!("{base}{id}")
+    } else {
+        format!("{base}/{id}")
+    })
 }
 
 /// A link destination: wrapped in `<...>` when it holds spaces or parentheses, which would
@@ -527,11 +557,20 @@ fn link_target(url: &str) -> String {
 /// Escape text so markdown shows it as written (backslash before punctuation markdown uses).
 pub(crate) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(ch) = chars.next() {
         match ch {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' | '&' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '&' => {
                 out.push('\\');
                 out.push(ch);
+            }
+            // `<` starts raw HTML or an autolink only before a letter, `/`, `!` or `?`; left
+            // alone elsewhere so "p < 0.0001" reads the same in the source.
+            '<' if chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?')) =>
+            {
+                out.push_str("\\<");
             }
             '\n' | '\r' => out.push(' '),
             _ => out.push(ch),

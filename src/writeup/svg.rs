@@ -353,8 +353,8 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
         (r0 as f64, r1 as f64)
     };
     let mut legend = vec![("per round".to_string(), PALETTE[0])];
-    if w.efficiency.is_some() {
-        legend.push(("mean".to_string(), PALETTE[5]));
+    if let Some(e) = w.efficiency.as_ref().filter(|e| e.mean.is_finite()) {
+        legend.push((format!("mean {}", pct_value(e.mean)), PALETTE[5]));
     }
     let subtitle = match &w.efficiency {
         Some(e) => format!(
@@ -382,7 +382,12 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
         })
         .collect();
     doc.y_axis(&ticks, &y, bottom, "efficiency (%)");
-    let xstep = nice_step(x1 - x0, 8.0).max(1.0).round();
+    // Round numbers are integers: a 2.5 step would give ticks at 1862.5.
+    let xstep = match nice_step(x1 - x0, 8.0) {
+        s if s < 1.0 => 1.0,
+        s if s == 2.5 => 2.0,
+        s => s.round(),
+    };
     let mut t = (x0 / xstep).ceil() * xstep;
     while t <= x1 {
         let xx = x(t);
@@ -400,14 +405,10 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
             let ym = y(e.mean);
             let _ = writeln!(
                 doc.body,
-                "<line x1=\"{LEFT}\" y1=\"{ym:.1}\" x2=\"{:.1}\" y2=\"{ym:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"{}\">mean {}</text>",
+                "<line x1=\"{LEFT}\" y1=\"{ym:.1}\" x2=\"{:.1}\" y2=\"{ym:.1}\" stroke=\"{}\" \
+                 stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
                 W - RIGHT,
                 PALETTE[5],
-                W - RIGHT - 4.0,
-                ym - 6.0,
-                PALETTE[5],
-                esc(&pct_value(e.mean))
             );
         }
     }

@@ -281,8 +281,20 @@ pub fn summary_sentences(w: &Writeup) -> Vec<String> {
         ));
     }
     if w.retry_total.rounds > 0 {
+        // Retry rounds may be other rounds than the raw ones (a separate block): name them.
+        let labels: Vec<&str> = w.retry_batches.iter().map(|r| r.label.as_str()).collect();
+        let which = if labels.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} {})",
+                plural(labels.len() as u64, "batch", "batches"),
+                labels.join(", ")
+            )
+        };
         out.push(format!(
-            "Run {}, {} of rounds eventually passed (95% CI {}, {}/{}).",
+            "Of the {} rounds run {}{which}, {} eventually passed (95% CI {}, {}/{}).",
+            w.retry_total.rounds,
             attempts_phrase(w),
             pct(w.retry_total.rate),
             ci(w.retry_total.ci),
@@ -370,25 +382,33 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
         ));
     }
     if let Some(c) = &w.comparison {
-        if !c.new_buckets.is_empty() {
+        // Name buckets by their pattern where a side knows it: signatures are long.
+        let name = |sig: &String| {
+            let pattern =
+                c.a.buckets
+                    .iter()
+                    .chain(c.b.buckets.iter())
+                    .find(|b| &b.signature == sig)
+                    .and_then(|b| b.pattern.as_deref());
+            bucket_name(pattern, sig)
+        };
+        let new: Vec<String> = c.new_buckets.iter().map(name).collect();
+        let gone: Vec<String> = c.gone_buckets.iter().map(name).collect();
+        if !new.is_empty() {
             out.push(format!(
                 "Seen in {} and not in {} ({}): {}.",
                 c.b_label,
                 c.a_label,
-                plural(
-                    c.new_buckets.len() as u64,
-                    "new signature",
-                    "new signatures"
-                ),
-                c.new_buckets.join(", ")
+                plural(new.len() as u64, "new signature", "new signatures"),
+                new.join(", ")
             ));
         }
-        if !c.gone_buckets.is_empty() {
+        if !gone.is_empty() {
             out.push(format!(
                 "Seen in {} and not in {}: {}.",
                 c.a_label,
                 c.b_label,
-                c.gone_buckets.join(", ")
+                gone.join(", ")
             ));
         }
     }
