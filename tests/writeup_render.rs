@@ -712,6 +712,11 @@ fn twenty_vs_eighteen_is_not_distinguishable_yet() {
         "{md}"
     );
     assert!(md.contains("Fisher exact p = 0.49"));
+    let want = "Pass rate (no round passed on a retry, so raw and eventual are the same): \
+                1900-1919 (v2.3) and 1880-1899 (v2.2) are not distinguishable yet (1900-1919 \
+                (v2.3) 90.0%, 18/20; 1880-1899 (v2.2) 100.0%, 20/20; Fisher exact p = 0.49); \
+                about 54 more rounds per side would tell (74 per side in all).";
+    assert!(md.contains(want), "{md}");
     // Raw and eventual coincide without retries: said once, not twice.
     let summary = json["summary"].as_array().unwrap();
     assert_eq!(
@@ -895,4 +900,15 @@ fn writes_a_folder() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["format"], "agx-triage-writeup/1");
+}
+
+#[test]
+fn the_table_check_catches_bad_rows() {
+    // An extra cell, and a signature whose pipe was not escaped: both must be caught.
+    let extra = "\n| a | b |\n| --- | --- |\n| 1 | 2 | 3 |\n";
+    let pipe = "\n| a | b |\n| --- | --- |\n| `x | y` | 2 |\n";
+    let good = "\n| a | b |\n| --- | --- |\n| `x \\| y` | 2 |\n";
+    assert!(std::panic::catch_unwind(|| assert_tables_well_formed(extra)).is_err());
+    assert!(std::panic::catch_unwind(|| assert_tables_well_formed(pipe)).is_err());
+    assert_eq!(assert_tables_well_formed(good), 1);
 }

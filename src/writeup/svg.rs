@@ -385,7 +385,7 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
     // Round numbers are integers: a 2.5 step would give ticks at 1862.5.
     let xstep = match nice_step(x1 - x0, 8.0) {
         s if s < 1.0 => 1.0,
-        s if s == 2.5 => 2.0,
+        2.5 => 2.0,
         s => s.round(),
     };
     let mut t = (x0 / xstep).ceil() * xstep;
