@@ -1,1 +1,165 @@
-//! writeup (in progress).
+//! Verification writeups: markdown reports with charts that never overclaim.
+//!
+//! This module *presents* precomputed figures; it runs no SQL and computes no statistics.
+//! The caller (the CLI, from the database via `store` and `stats`) builds a [`Writeup`] holding
+//! every count, rate, Wilson interval, Fisher p-value and verdict; the renderers turn it into
+//! GitHub-flavoured markdown ([`render_markdown`]), JSON ([`render_json`]) and standalone SVG
+//! charts ([`render_charts`]). Comparisons are worded by their verdict ([`wording`]), never by
+//! which number looks bigger. [`redact`] removes user and host names before publishing.
+//!
+//! Renderers share the [`Renderer`] trait (one file per format, as hyperfine's exporters do),
+//! and [`write_folder`] writes a complete writeup folder: `report.md`, `report.json` and the
+//! SVG files the markdown links.
+
+pub mod json;
+pub mod markdown;
+pub mod model;
+pub mod redact;
+pub mod svg;
+pub mod wording;
+
+pub use json::render_json;
+pub use markdown::render_markdown;
+pub use model::*;
+pub use redact::{redact_writeup, Redactor};
+pub use svg::render_charts;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Errors of the writeup module.
+#[derive(Debug, Error)]
+pub enum WriteupError {
+    /// The model could not be serialised (`json`).
+    #[error("cannot serialise the writeup: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A file of the writeup folder could not be written (`io`).
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl WriteupError {
+    /// A short stable name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WriteupError::Json(_) => "json",
+            WriteupError::Io { .. } => "io",
+        }
+    }
+}
+
+/// Which chart a file is, so the markdown can place its link in the right section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChartKind {
+    /// Pass rate per batch, raw and with retries, with interval whiskers.
+    PassRate,
+    /// Efficiency per round.
+    Efficiency,
+    /// Crash reports per bucket and fix version.
+    BucketsByFix,
+}
+
+/// A rendered chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    /// Which chart.
+    pub kind: ChartKind,
+    /// File name to save it under, next to the markdown (e.g. `pass-rate.svg`).
+    pub file_name: String,
+    /// Human title (used as the image's alt text).
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+impl Chart {
+    /// The reference the markdown links.
+    pub fn reference(&self) -> ChartRef {
+        ChartRef {
+            kind: self.kind,
+            file: self.file_name.clone(),
+            title: self.title.clone(),
+        }
+    }
+}
+
+/// A chart file the markdown links (relative path from the markdown file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartRef {
+    /// Which section the link goes in.
+    pub kind: ChartKind,
+    /// Relative path of the SVG file.
+    pub file: String,
+    /// Alt text.
+    pub title: String,
+}
+
+/// One output format of a writeup.
+pub trait Renderer {
+    /// File name of the document in a writeup folder (`report.md`).
+    fn file_name(&self) -> &'static str;
+    /// Render the document, linking the given charts where the format can.
+    fn render(&self, w: &Writeup, charts: &[ChartRef]) -> Result<String, WriteupError>;
+}
+
+/// GitHub-flavoured markdown ([`render_markdown`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MarkdownRenderer;
+
+impl Renderer for MarkdownRenderer {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+    fn render(&self, w: &Writeup, charts: &[ChartRef]) -> Result<String, WriteupError> {
+        Ok(render_markdown(w, charts))
+    }
+}
+
+/// Pretty-printed JSON ([`render_json`]); charts are not part of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRenderer;
+
+impl Renderer for JsonRenderer {
+    fn file_name(&self) -> &'static str {
+        "report.json"
+    }
+    fn render(&self, w: &Writeup, _charts: &[ChartRef]) -> Result<String, WriteupError> {
+        let mut s = serde_json::to_string_pretty(&render_json(w)?)?;
+        s.push('\n');
+        Ok(s)
+    }
+}
+
+/// Write a writeup folder: `report.md`, `report.json` and the charts, creating `dir` if
+/// needed. The writeup is rendered as given (redact it first to publish). Returns the files
+/// written.
+pub fn write_folder(w: &Writeup, dir: &Path) -> Result<Vec<PathBuf>, WriteupError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteupError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let charts = render_charts(w);
+    let refs: Vec<ChartRef> = charts.iter().map(Chart::reference).collect();
+    let mut written = Vec::new();
+    for c in &charts {
+        let p = dir.join(&c.file_name);
+        std::fs::write(&p, &c.svg).map_err(io(&p))?;
+        written.push(p);
+    }
+    let renderers: [&dyn Renderer; 2] = [&MarkdownRenderer, &JsonRenderer];
+    for r in renderers {
+        let p = dir.join(r.file_name());
+        std::fs::write(&p, r.render(w, &refs)?).map_err(io(&p))?;
+        written.push(p);
+    }
+    Ok(written)
+}

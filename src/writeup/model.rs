@@ -1,0 +1,293 @@
+//! The writeup's input: plain, precomputed data.
+//!
+//! Everything a writeup shows is in [`Writeup`]: counts, rates, Wilson intervals, Fisher
+//! p-values, verdicts, summaries. Other modules compute them (`stats`, `rounds`, `store`); the
+//! renderers in this module only present them, so a number in a writeup can always be traced to
+//! one field here. `--format json` is this model serialised, plus the derived sentences.
+//!
+//! Conventions:
+//! - rates and interval bounds are fractions in `0..=1` (`0.5` is 50%);
+//! - efficiency figures are percentages as the suite prints them (`14.4` is 14.4%);
+//! - in a [`Comparison`], verdicts say how side **b** does relative to side **a**, and
+//!   `new_buckets` are signatures seen in b but not in a (regressions), `gone_buckets` the
+//!   reverse.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One verification writeup, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Writeup {
+    /// Document title, e.g. "Verification rounds 1820-1849".
+    pub title: String,
+    /// When the writeup was generated (tests pass a fixed clock).
+    pub generated_at: DateTime<Utc>,
+    /// The rounds this writeup is about.
+    pub block: Block,
+    /// The block it is compared with, if any (usually the previous one).
+    #[serde(default)]
+    pub against: Option<Block>,
+    /// Fix dylib versions involved in the block (empty: native only).
+    #[serde(default)]
+    pub fixes: Vec<FixInfo>,
+    /// Raw pass rate (first attempt, no crash report) per batch.
+    #[serde(default)]
+    pub raw_batches: Vec<RateRow>,
+    /// Raw pass rate over the whole block.
+    pub raw_total: RateRow,
+    /// Eventual pass rate (within the retry budget) per batch.
+    #[serde(default)]
+    pub retry_batches: Vec<RateRow>,
+    /// Eventual pass rate over all rounds run with retries; `rounds == 0` means none were.
+    pub retry_total: RateRow,
+    /// The retry budget: attempts allowed per round (1 = no retries), if known.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// Efficiency summary (percent figures), if the suite reported efficiency.
+    #[serde(default)]
+    pub efficiency: Option<Summary>,
+    /// Efficiency per round: `(round number, percent)`, in round order.
+    #[serde(default)]
+    pub efficiency_by_round: Vec<(u64, f64)>,
+    /// Crash buckets seen in the block, most frequent first.
+    #[serde(default)]
+    pub buckets: Vec<BucketSection>,
+    /// Comparison with [`Writeup::against`], if one was computed.
+    #[serde(default)]
+    pub comparison: Option<Comparison>,
+    /// Crash counts per fix version and bucket (for the grouped-bar chart).
+    #[serde(default)]
+    pub bucket_counts_by_fix: Vec<BucketCount>,
+    /// Test configuration, in display order: key and value (several values joined).
+    #[serde(default)]
+    pub config: Vec<(String, String)>,
+    /// Where example reports can be opened: a URL or path prefix (`https://host/reports/`,
+    /// the report id is appended) or a template containing `{id}`. `None`: no links, only the
+    /// `agx-triage show ID` command.
+    #[serde(default)]
+    pub report_links: Option<String>,
+}
+
+/// A named range of rounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    /// Display label, e.g. "1820-1849".
+    pub label: String,
+    /// First round number.
+    pub first_round: u64,
+    /// Last round number (inclusive).
+    pub last_round: u64,
+    /// Start of the first round, if recorded.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// End of the last round, if recorded.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A registered fix dylib build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixInfo {
+    /// Version name, e.g. "v2.3".
+    pub name: String,
+    /// Where the dylib was registered from, if known.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// File size in bytes.
+    pub size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// MD5 of the file, lowercase hex.
+    pub md5: String,
+    /// Mach-O slices: architecture and UUID.
+    #[serde(default)]
+    pub slices: Vec<Slice>,
+    /// LC_ID_DYLIB current version, e.g. "2.3.0".
+    #[serde(default)]
+    pub current_version: Option<String>,
+}
+
+/// One architecture slice of a (possibly fat) Mach-O file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// Architecture, e.g. "arm64e".
+    pub arch: String,
+    /// LC_UUID, uppercase with dashes as crash reports print it.
+    pub uuid: String,
+}
+
+/// Pass counts and rate of one batch (or a total).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateRow {
+    /// Batch label, e.g. "1820-1829", or "Total".
+    pub label: String,
+    /// Rounds in the batch.
+    pub rounds: u64,
+    /// Rounds that passed.
+    pub pass: u64,
+    /// `pass / rounds` as a fraction.
+    pub rate: f64,
+    /// 95% Wilson interval of the rate, fractions.
+    pub ci: [f64; 2],
+}
+
+/// Summary statistics of a sample (efficiency: percent figures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Sample size.
+    pub n: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Sample standard deviation.
+    pub sd: f64,
+}
+
+/// One crash bucket of the block, with what the crash-analysis section shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketSection {
+    /// The bucket's signature.
+    pub signature: String,
+    /// Known-pattern rule id, e.g. "agx-null-impl-0x98".
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The rule's human title.
+    #[serde(default)]
+    pub pattern_title: Option<String>,
+    /// Crash reports in this bucket within the block.
+    pub count: u64,
+    /// Crash reports per 100 rounds of the block.
+    pub per_100_rounds: f64,
+    /// Database id of a representative report.
+    #[serde(default)]
+    pub example_report: Option<i64>,
+    /// Incident id of that report.
+    #[serde(default)]
+    pub example_incident: Option<String>,
+    /// Top frames of the representative crashed thread, already formatted, one per line.
+    #[serde(default)]
+    pub stack: Vec<String>,
+    /// PyTorch operations seen in the bucket's stacks (e.g. `gatherViewTensor`).
+    #[serde(default)]
+    pub pytorch_ops: Vec<String>,
+    /// Every attributed crash: where it hit.
+    #[serde(default)]
+    pub hits: Vec<Hit>,
+}
+
+/// One crash report attributed to a round attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Round number.
+    pub round: u64,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// Database id of the report.
+    pub report_id: i64,
+    /// Incident id of the report, if it had one.
+    #[serde(default)]
+    pub incident_id: Option<String>,
+}
+
+/// Two blocks side by side, with exact tests and verdicts (b relative to a).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Label of side a (the reference), e.g. "1790-1819".
+    pub a_label: String,
+    /// Label of side b, e.g. "1820-1849".
+    pub b_label: String,
+    /// Figures of side a.
+    pub a: SideFigures,
+    /// Figures of side b.
+    pub b: SideFigures,
+    /// Raw pass rate: b relative to a.
+    pub raw: Verdict,
+    /// Eventual pass rate: b relative to a.
+    pub eventual: Verdict,
+    /// Signatures seen in b and not in a (regressions).
+    #[serde(default)]
+    pub new_buckets: Vec<String>,
+    /// Signatures seen in a and not in b (gone).
+    #[serde(default)]
+    pub gone_buckets: Vec<String>,
+}
+
+/// The figures of one side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideFigures {
+    /// Rounds run.
+    pub rounds: u64,
+    /// Raw passes.
+    pub raw_pass: u64,
+    /// Raw pass rate (fraction).
+    pub raw_rate: f64,
+    /// 95% Wilson interval of the raw rate.
+    pub raw_ci: [f64; 2],
+    /// Eventual passes (within the retry budget).
+    pub eventual_pass: u64,
+    /// Eventual pass rate (fraction).
+    pub eventual_rate: f64,
+    /// 95% Wilson interval of the eventual rate.
+    pub eventual_ci: [f64; 2],
+    /// Efficiency summary, if reported.
+    #[serde(default)]
+    pub efficiency: Option<Summary>,
+    /// Crash buckets of this side.
+    #[serde(default)]
+    pub buckets: Vec<SideBucket>,
+}
+
+/// A bucket's count on one side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideBucket {
+    /// The bucket's signature.
+    pub signature: String,
+    /// Known-pattern rule id, if any.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Crash reports.
+    pub count: u64,
+    /// Crash reports per 100 rounds.
+    pub per_100_rounds: f64,
+}
+
+/// The outcome of an exact test between two rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Fisher's exact test, two-sided.
+    pub p_value: f64,
+    /// The plain verdict.
+    pub verdict: VerdictKind,
+    /// Rounds **per side, in total** (not additional) that would settle a difference of the
+    /// observed size; `None` when not computed or when there is no difference to settle.
+    #[serde(default)]
+    pub rounds_needed: Option<u64>,
+}
+
+/// The plain verdict of a comparison: how side b does relative to side a.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictKind {
+    /// b's rate is higher and the test says so.
+    Better,
+    /// b's rate is lower and the test says so.
+    Worse,
+    /// The test cannot tell the two apart yet.
+    Inconclusive,
+}
+
+/// Crash count of one bucket under one fix version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketCount {
+    /// Fix version name, or "native".
+    pub fix: String,
+    /// Bucket label: the pattern id, or the signature when no rule matched.
+    pub bucket: String,
+    /// Crash reports.
+    pub count: u64,
+}

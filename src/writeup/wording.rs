@@ -1,0 +1,494 @@
+//! Number formatting and the sentences a writeup says, derived from the model only.
+//!
+//! This is where over-claiming is prevented: a comparison sentence is chosen by the verdict the
+//! statistics module computed, never by looking at which rate is higher. "Better" and "worse"
+//! appear only when the verdict says so; otherwise the two sides are "not distinguishable yet"
+//! and the sentence says how many more rounds would tell. Words such as "stable", "improved",
+//! "100% stability" or "counterproductive" are never produced. Sentences are plain text (no
+//! markdown) so the JSON output carries exactly what the markdown shows.
+
+use super::model::{Comparison, RateRow, SideFigures, Verdict, VerdictKind, Writeup};
+
+/// A fraction as a percentage with one decimal: `0.5` → `50.0%`; not finite → `n/a`.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A 95% interval of fractions: `[0.3315, 0.6685]` → `33.2–66.8%` (en dash).
+pub fn ci(ci: [f64; 2]) -> String {
+    if ci[0].is_finite() && ci[1].is_finite() {
+        format!("{:.1}–{:.1}%", ci[0] * 100.0, ci[1] * 100.0)
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A figure that is already a percentage (efficiency): `14.4` → `14.4%`.
+pub fn pct_value(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.1}%")
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A plain number with one decimal (crashes per 100 rounds, percentage points).
+pub fn one_decimal(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.1}")
+    } else {
+        "n/a".to_string()
+    }
+}
+
+/// A p-value with two significant digits: `0.4872` → `0.49`, `0.0333` → `0.033`, `1.0` →
+/// `1.0`; below 0.0001 → `< 0.0001`.
+pub fn p_value(p: f64) -> String {
+    if !p.is_finite() || p < 0.0 {
+        return "n/a".to_string();
+    }
+    if p < 0.0001 {
+        return "< 0.0001".to_string();
+    }
+    if p >= 1.0 {
+        return "1.0".to_string();
+    }
+    // Two significant digits: the number of decimals depends on the magnitude. Rounding can
+    // carry into the next magnitude (0.0996 → 0.10), which then needs one decimal less.
+    let exp = p.log10().floor() as i32;
+    let mut decimals = (1 - exp).max(0) as usize;
+    let rounded: f64 = format!("{p:.decimals$}").parse().unwrap_or(p);
+    if rounded >= 10f64.powi(exp + 1) && decimals > 0 {
+        decimals -= 1;
+    }
+    format!("{p:.decimals$}")
+}
+
+/// `p = 0.49` or `p < 0.0001`, for use after "Fisher exact".
+pub fn p_clause(p: f64) -> String {
+    let s = p_value(p);
+    if s.starts_with('<') {
+        format!("p {s}")
+    } else {
+        format!("p = {s}")
+    }
+}
+
+/// `50.0% (95% CI 33.2–66.8%, 15/30)`.
+pub fn rate_with_ci(pass: u64, rounds: u64, rate: f64, interval: [f64; 2]) -> String {
+    format!("{} (95% CI {}, {pass}/{rounds})", pct(rate), ci(interval))
+}
+
+/// [`rate_with_ci`] of a table row.
+pub fn row_rate(r: &RateRow) -> String {
+    rate_with_ci(r.pass, r.rounds, r.rate, r.ci)
+}
+
+/// The label of a verdict as tables show it.
+pub fn verdict_label(v: VerdictKind) -> &'static str {
+    match v {
+        VerdictKind::Better => "better",
+        VerdictKind::Worse => "worse",
+        VerdictKind::Inconclusive => "not distinguishable yet",
+    }
+}
+
+/// How many more rounds per side would settle an inconclusive comparison, as a clause.
+///
+/// `rounds_needed` is the total per side; what is printed is the difference to what each side
+/// already ran, with the total in parentheses so nobody has to guess which one is meant.
+pub fn rounds_clause(
+    needed: Option<u64>,
+    a_label: &str,
+    a_rounds: u64,
+    b_label: &str,
+    b_rounds: u64,
+    rates_equal: bool,
+) -> String {
+    let Some(needed) = needed else {
+        return if rates_equal {
+            "the observed rates are equal, so there is no difference for more rounds to settle"
+                .to_string()
+        } else {
+            "no estimate of the rounds needed was given".to_string()
+        };
+    };
+    let more_a = needed.saturating_sub(a_rounds);
+    let more_b = needed.saturating_sub(b_rounds);
+    match (more_a, more_b) {
+        (0, 0) => format!(
+            "a difference of this size would need about {needed} rounds per side, which both \
+             sides have already run"
+        ),
+        (x, y) if x == y => {
+            format!("about {x} more rounds per side would tell ({needed} per side in all)")
+        }
+        (0, y) => format!(
+            "about {y} more rounds of {b_label} would tell ({needed} per side in all; \
+             {a_label} already has {a_rounds})"
+        ),
+        (x, 0) => format!(
+            "about {x} more rounds of {a_label} would tell ({needed} per side in all; \
+             {b_label} already has {b_rounds})"
+        ),
+        (x, y) => format!(
+            "about {x} more rounds of {a_label} and {y} more of {b_label} would tell \
+             ({needed} per side in all)"
+        ),
+    }
+}
+
+/// One comparison sentence for one metric, worded by the verdict (b relative to a).
+///
+/// `metric` is lowercase, e.g. "raw pass rate".
+pub fn verdict_sentence(
+    metric: &str,
+    a_label: &str,
+    (a_pass, a_rounds, a_rate): (u64, u64, f64),
+    b_label: &str,
+    (b_pass, b_rounds, b_rate): (u64, u64, f64),
+    v: &Verdict,
+) -> String {
+    let figures = format!(
+        "{b_label} {}, {b_pass}/{b_rounds}; {a_label} {}, {a_pass}/{a_rounds}",
+        pct(b_rate),
+        pct(a_rate)
+    );
+    let p = p_clause(v.p_value);
+    let head = capitalise(metric);
+    match v.verdict {
+        VerdictKind::Better | VerdictKind::Worse => format!(
+            "{head}: {b_label} is {} than {a_label}, Fisher exact {p} ({figures}).",
+            verdict_label(v.verdict)
+        ),
+        VerdictKind::Inconclusive => {
+            // Equal counts out of equal rounds: no difference at all.
+            let equal = a_pass * b_rounds == b_pass * a_rounds;
+            format!(
+                "{head}: {b_label} and {a_label} are not distinguishable yet ({figures}; \
+                 Fisher exact {p}); {}.",
+                rounds_clause(v.rounds_needed, a_label, a_rounds, b_label, b_rounds, equal)
+            )
+        }
+    }
+}
+
+/// Whether a comparison's eventual figures add nothing to the raw ones (no round passed on a
+/// retry on either side), so one sentence covers both.
+fn eventual_same_as_raw(c: &Comparison) -> bool {
+    c.a.raw_pass == c.a.eventual_pass
+        && c.b.raw_pass == c.b.eventual_pass
+        && c.raw.verdict == c.eventual.verdict
+}
+
+/// The comparison sentences: raw, then eventual (or one when they coincide).
+pub fn comparison_sentences(c: &Comparison) -> Vec<String> {
+    let side_raw = |s: &SideFigures| (s.raw_pass, s.rounds, s.raw_rate);
+    let side_ev = |s: &SideFigures| (s.eventual_pass, s.rounds, s.eventual_rate);
+    if eventual_same_as_raw(c) {
+        return vec![verdict_sentence(
+            "pass rate (no round passed on a retry, so raw and eventual are the same)",
+            &c.a_label,
+            side_raw(&c.a),
+            &c.b_label,
+            side_raw(&c.b),
+            &c.raw,
+        )];
+    }
+    vec![
+        verdict_sentence(
+            "raw pass rate",
+            &c.a_label,
+            side_raw(&c.a),
+            &c.b_label,
+            side_raw(&c.b),
+            &c.raw,
+        ),
+        verdict_sentence(
+            "eventual pass rate (with retries)",
+            &c.a_label,
+            side_ev(&c.a),
+            &c.b_label,
+            side_ev(&c.b),
+            &c.eventual,
+        ),
+    ]
+}
+
+/// The date range of a block, `2025-12-22 14:05 – 2025-12-23 09:40 UTC`, if recorded.
+pub fn date_range(b: &super::model::Block) -> Option<String> {
+    let f = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    match (&b.started_at, &b.finished_at) {
+        (Some(s), Some(e)) => Some(format!("{} – {} UTC", f(s), f(e))),
+        (Some(s), None) => Some(format!("from {} UTC", f(s))),
+        (None, Some(e)) => Some(format!("until {} UTC", f(e))),
+        (None, None) => None,
+    }
+}
+
+/// A bucket's short name: its pattern id, else its signature cut to 60 characters.
+pub fn bucket_name(pattern: Option<&str>, signature: &str) -> String {
+    match pattern {
+        Some(p) => p.to_string(),
+        None => {
+            let mut s: String = signature.chars().take(60).collect();
+            if signature.chars().count() > 60 {
+                s.push('…');
+            }
+            s
+        }
+    }
+}
+
+fn fix_phrase(w: &Writeup) -> String {
+    match w.fixes.len() {
+        0 => "without a fix dylib (native)".to_string(),
+        1 => format!("with fix {}", w.fixes[0].name),
+        _ => {
+            let names: Vec<&str> = w.fixes.iter().map(|f| f.name.as_str()).collect();
+            format!("with fix versions {}", names.join(", "))
+        }
+    }
+}
+
+fn attempts_phrase(w: &Writeup) -> String {
+    match w.max_attempts {
+        Some(1) => "with no retries".to_string(),
+        Some(n) => format!("with up to {n} attempts per round"),
+        None => "with retries".to_string(),
+    }
+}
+
+/// The summary paragraph: a few sentences, each derived from the numbers.
+pub fn summary_sentences(w: &Writeup) -> Vec<String> {
+    let mut out = Vec::new();
+    let dates = date_range(&w.block)
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+    out.push(format!(
+        "This writeup covers rounds {}{dates}, run {}.",
+        w.block.label,
+        fix_phrase(w)
+    ));
+    if w.raw_total.rounds > 0 {
+        out.push(format!(
+            "Raw pass rate (first attempt exited 0 and left no crash report): {}.",
+            row_rate(&w.raw_total)
+        ));
+    }
+    if w.retry_total.rounds > 0 {
+        // Retry rounds may be other rounds than the raw ones (a separate block): name them.
+        let labels: Vec<&str> = w.retry_batches.iter().map(|r| r.label.as_str()).collect();
+        let which = if labels.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} {})",
+                plural(labels.len() as u64, "batch", "batches"),
+                labels.join(", ")
+            )
+        };
+        out.push(format!(
+            "Of the {} rounds run {}{which}, {} eventually passed (95% CI {}, {}/{}).",
+            w.retry_total.rounds,
+            attempts_phrase(w),
+            pct(w.retry_total.rate),
+            ci(w.retry_total.ci),
+            w.retry_total.pass,
+            w.retry_total.rounds
+        ));
+    }
+    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+        let total: u64 = w.buckets.iter().map(|b| b.count).sum();
+        out.push(format!(
+            "{total} crash {} in {} {}; the most frequent is {} ({} reports, {} per 100 rounds).",
+            plural(total, "report", "reports"),
+            w.buckets.len(),
+            plural(w.buckets.len() as u64, "signature", "signatures"),
+            bucket_name(top.pattern.as_deref(), &top.signature),
+            top.count,
+            one_decimal(top.per_100_rounds)
+        ));
+    }
+    if let Some(c) = &w.comparison {
+        out.extend(comparison_sentences(c));
+    }
+    out
+}
+
+/// The numbered key findings, each backed by a figure from the tables.
+pub fn key_findings(w: &Writeup) -> Vec<String> {
+    let mut out = Vec::new();
+    if w.raw_total.rounds > 0 {
+        let mut s = format!("Raw pass rate {}", row_rate(&w.raw_total));
+        let batches: Vec<&RateRow> = w.raw_batches.iter().filter(|r| r.rounds > 0).collect();
+        if batches.len() > 1 {
+            if let (Some(lo), Some(hi)) = (
+                batches.iter().min_by(|a, b| a.rate.total_cmp(&b.rate)),
+                batches.iter().max_by(|a, b| a.rate.total_cmp(&b.rate)),
+            ) {
+                s.push_str(&format!(
+                    "; by batch from {} ({}, {}/{}) to {} ({}, {}/{})",
+                    pct(lo.rate),
+                    lo.label,
+                    lo.pass,
+                    lo.rounds,
+                    pct(hi.rate),
+                    hi.label,
+                    hi.pass,
+                    hi.rounds
+                ));
+            }
+        }
+        s.push('.');
+        out.push(s);
+    }
+    if w.retry_total.rounds > 0 {
+        out.push(format!(
+            "Eventual pass rate {} {}.",
+            attempts_phrase(w),
+            row_rate(&w.retry_total)
+        ));
+    }
+    if let Some(c) = &w.comparison {
+        out.extend(comparison_sentences(c));
+    }
+    if let Some(e) = &w.efficiency {
+        out.push(format!(
+            "Efficiency mean {} (median {}, sd {:.2} pp, range {}–{} = {} percentage points, \
+             n = {}).",
+            pct_value(e.mean),
+            pct_value(e.median),
+            e.sd,
+            pct_value(e.min),
+            pct_value(e.max),
+            one_decimal(e.max - e.min),
+            e.n
+        ));
+    }
+    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+        out.push(format!(
+            "Most frequent crash: {}, {} {} ({} per 100 rounds); {} {} in all.",
+            bucket_name(top.pattern.as_deref(), &top.signature),
+            top.count,
+            plural(top.count, "report", "reports"),
+            one_decimal(top.per_100_rounds),
+            w.buckets.len(),
+            plural(w.buckets.len() as u64, "signature", "signatures"),
+        ));
+    }
+    if let Some(c) = &w.comparison {
+        // Name buckets by their pattern where a side knows it: signatures are long.
+        let name = |sig: &String| {
+            let pattern =
+                c.a.buckets
+                    .iter()
+                    .chain(c.b.buckets.iter())
+                    .find(|b| &b.signature == sig)
+                    .and_then(|b| b.pattern.as_deref());
+            bucket_name(pattern, sig)
+        };
+        let new: Vec<String> = c.new_buckets.iter().map(name).collect();
+        let gone: Vec<String> = c.gone_buckets.iter().map(name).collect();
+        if !new.is_empty() {
+            out.push(format!(
+                "Seen in {} and not in {} ({}): {}.",
+                c.b_label,
+                c.a_label,
+                plural(new.len() as u64, "new signature", "new signatures"),
+                new.join(", ")
+            ));
+        }
+        if !gone.is_empty() {
+            out.push(format!(
+                "Seen in {} and not in {}: {}.",
+                c.a_label,
+                c.b_label,
+                gone.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_have_one_decimal() {
+        assert_eq!(pct(0.5), "50.0%");
+        assert_eq!(pct(29.0 / 30.0), "96.7%");
+        assert_eq!(pct(f64::NAN), "n/a");
+        // Wilson 95% for 15/30, full precision: python3 -c "from math import sqrt; ..."
+        assert_eq!(ci([0.331541, 0.668459]), "33.2–66.8%");
+    }
+
+    #[test]
+    fn p_values_have_two_significant_digits() {
+        assert_eq!(p_value(0.48717948717948717), "0.49");
+        assert_eq!(p_value(0.03333), "0.033");
+        assert_eq!(p_value(0.0996), "0.10");
+        assert_eq!(p_value(0.00051), "0.00051");
+        assert_eq!(p_value(1.0), "1.0");
+        assert_eq!(p_value(0.0001), "0.00010");
+        assert_eq!(p_value(6.4e-5), "< 0.0001");
+        assert_eq!(p_clause(6.4e-5), "p < 0.0001");
+        assert_eq!(p_clause(0.4872), "p = 0.49");
+        assert_eq!(p_value(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn rounds_clause_says_which_number_it_prints() {
+        assert_eq!(
+            rounds_clause(Some(74), "a", 20, "b", 20, false),
+            "about 54 more rounds per side would tell (74 per side in all)"
+        );
+        assert_eq!(
+            rounds_clause(Some(74), "a", 74, "b", 20, false),
+            "about 54 more rounds of b would tell (74 per side in all; a already has 74)"
+        );
+        assert_eq!(
+            rounds_clause(Some(74), "a", 30, "b", 20, false),
+            "about 44 more rounds of a and 54 more of b would tell (74 per side in all)"
+        );
+        assert!(rounds_clause(Some(10), "a", 20, "b", 20, false).contains("already run"));
+        assert!(rounds_clause(None, "a", 20, "b", 20, true).contains("equal"));
+    }
+
+    #[test]
+    fn inconclusive_never_names_a_direction() {
+        let v = Verdict {
+            p_value: 0.4872,
+            verdict: VerdictKind::Inconclusive,
+            rounds_needed: Some(74),
+        };
+        let s = verdict_sentence("raw pass rate", "A", (20, 20, 1.0), "B", (18, 20, 0.9), &v);
+        assert_eq!(
+            s,
+            "Raw pass rate: B and A are not distinguishable yet (B 90.0%, 18/20; A 100.0%, \
+             20/20; Fisher exact p = 0.49); about 54 more rounds per side would tell (74 per \
+             side in all)."
+        );
+    }
+}
