@@ -4,8 +4,9 @@
 //! run:
 //! - the floor: read every file and parse its JSON values into `serde::de::IgnoredAny`;
 //! - `agx_triage::ingest` into a fresh database (parse, hash, compress, bucket, SQLite), with
-//!   one worker thread and with the default;
-//! and prints MB/s, reports/s and the ratio to the floor. Then it runs itself as a child
+//!   one worker thread and with the default.
+//!
+//! It prints MB/s, reports/s and the ratio to the floor. Then it runs itself as a child
 //! process to ingest 300 and 3000 reports and compares peak resident memory (VmHWM).
 //!
 //! `AGX_BENCH_REPORTS` overrides the report count (default 3000).
