@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions, one file per subcommand. The only place that
 //! prints. Errors are `anyhow` here (and only here); each subcommand returns an [`Exit`].
 
+mod buckets;
 mod compare;
 mod fix;
 mod ingest;
@@ -41,6 +42,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "AGX_TRIAGE_DB", value_name = "PATH")]
     db: Option<PathBuf>,
 
+    /// Extra known-pattern rules (TOML, docs/BUCKETS.md), tried before the shipped ones.
+    /// A `rules.toml` next to the database is read too.
+    #[arg(long, global = true, value_name = "FILE")]
+    rules: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +59,10 @@ enum Command {
     Reports(reports::Args),
     /// Show one report in an Apple-style text view (or as JSON).
     Show(show::Args),
+    /// Crash buckets (signatures and known patterns), largest first.
+    Buckets(buckets::Args),
+    /// Recompute every signature and pattern with the current algorithm and rules.
+    Rebucket(buckets::RebucketArgs),
     /// Run, record or import verification rounds.
     #[command(subcommand)]
     Round(round::RoundCmd),
@@ -114,6 +124,8 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Ingest(a) => ingest::run(&cli, a),
         Command::Reports(a) => reports::run(&cli, a),
         Command::Show(a) => show::run(&cli, a),
+        Command::Buckets(a) => buckets::run(&cli, a),
+        Command::Rebucket(a) => buckets::rebucket(&cli, a),
         Command::Round(c) => round::run(&cli, c),
         Command::Rounds(a) => round::list(&cli, a),
         Command::Compare(a) => compare::run(&cli, a),

@@ -23,15 +23,31 @@ pub struct Args {
     /// At most N reports (newest first).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only reports with a crashed-thread frame matching GLOB (`*` `?` `[..]`; the AGX
+    /// family may be written `AGXG1?X...`), e.g. `'*setComputePipelineState*'`.
+    #[arg(long, value_name = "GLOB")]
+    frame: Option<String>,
+    /// Only reports of this known pattern (rule id).
+    #[arg(long, value_name = "ID")]
+    pattern: Option<String>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store(cli)?;
+    let ids = match &args.frame {
+        Some(g) => {
+            let m = agx_triage::bucket::frame_glob(g)?;
+            Some(store.reports_with_frame(&|s| m.matches(s))?)
+        }
+        None => None,
+    };
     let filter = ReportFilter {
         process: args.process.clone(),
         since: args.since,
         kind: None,
         limit: args.limit,
+        ids,
+        pattern: args.pattern.clone(),
     };
     let rows = store.list_reports(&filter)?;
     let mut out = std::io::stdout().lock();
@@ -70,6 +86,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             r.pid.map(|p| p.to_string()).unwrap_or_default(),
             exc,
             r.fault_address.clone().unwrap_or_default(),
+            r.pattern.clone().unwrap_or_default(),
             ellipsize(r.top_frame.as_deref().unwrap_or(""), 60),
             r.sources.to_string(),
         ]);

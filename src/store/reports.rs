@@ -349,6 +349,10 @@ pub struct ReportFilter {
     pub kind: Option<ReportKind>,
     /// At most this many rows (newest first).
     pub limit: Option<usize>,
+    /// Only these report ids (e.g. from a frame search).
+    pub ids: Option<Vec<i64>>,
+    /// Only this known pattern (rule id).
+    pub pattern: Option<String>,
 }
 
 /// One row of `reports`.
@@ -371,12 +375,23 @@ pub struct ReportRow {
     pub top_frame: Option<String>,
     /// Number of paths this report was seen at.
     pub sources: i64,
+    /// Bucket signature (crashes only).
+    pub signature: Option<String>,
+    /// Known-pattern rule id, if one matched.
+    pub pattern: Option<String>,
+    pub pattern_title: Option<String>,
+    /// Registered fix version linked by image UUID.
+    pub fix: Option<String>,
+    /// Name of a `libagx_fix*` image whose UUID is not registered.
+    pub unregistered_fix: Option<String>,
 }
 
 const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
     r.captured_at, r.os_version, r.hardware_model, r.exception_type, r.signal, r.fault_address,
     r.crashed_thread, r.top_frame,
-    (SELECT count(*) FROM sources s WHERE s.report_id = r.id)";
+    (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
+    r.signature, r.pattern, r.pattern_title,
+    (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix";
 
 fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
@@ -397,6 +412,11 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
         crashed_thread: r.get(12)?,
         top_frame: r.get(13)?,
         sources: r.get(14)?,
+        signature: r.get(15)?,
+        pattern: r.get(16)?,
+        pattern_title: r.get(17)?,
+        fix: r.get(18)?,
+        unregistered_fix: r.get(19)?,
     })
 }
 
@@ -435,6 +455,15 @@ impl Store {
         if let Some(k) = f.kind {
             sql.push_str(" AND r.kind = ?");
             args.push(Box::new(k.as_str()));
+        }
+        if let Some(p) = &f.pattern {
+            sql.push_str(" AND r.pattern = ?");
+            args.push(Box::new(p.clone()));
+        }
+        if let Some(ids) = &f.ids {
+            // Ids are integers from our own query: safe to inline, and no 999-parameter limit.
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" AND r.id IN ({})", list.join(",")));
         }
         sql.push_str(" ORDER BY r.captured_at DESC, r.id DESC");
         if let Some(n) = f.limit {

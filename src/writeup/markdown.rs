@@ -692,10 +692,7 @@ mod tests {
 
     #[test]
     fn text_escapes_markdown_punctuation() {
-        assert_eq!(
-            text("a_b*c [d] <e> | #"),
-            "a\\_b\\*c \\[d\\] \\<e> \\| \\#"
-        );
+        assert_eq!(text("a_b*c [d] <e> | #"), "a\\_b\\*c \\[d\\] \\<e> \\| \\#");
         // Regression: "p < 0.0001" was written as "p \\< 0.0001" in the source.
         assert_eq!(text("p < 0.0001"), "p < 0.0001");
         assert_eq!(text("a </b>"), "a \\</b>");
