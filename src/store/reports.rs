@@ -644,3 +644,17 @@ impl Store {
         Ok(rows)
     }
 }
+
+impl Store {
+    /// The stored report with this identity (an incident id, any case), if any.
+    pub fn report_by_identity(&self, identity: &str) -> Result<Option<ReportRow>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.identity = ?1"),
+                [identity.trim().to_ascii_uppercase()],
+                row_from,
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,480 @@
+//! Build a [`Writeup`] from the database: select the rounds, compute the figures with
+//! [`crate::stats`] and [`crate::rounds::compare`], and collect bucket stacks and fix builds.
+//!
+//! This is the one part of `writeup` that reads the store (through its methods, never SQL);
+//! the renderers stay pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use super::model::{
+    Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket,
+    SideFigures, Slice, Summary, Verdict, VerdictKind, Writeup,
+};
+use crate::crash::CrashReport;
+use crate::rounds::compare::{self, CompareError, Side};
+use crate::stats;
+use crate::store::{RoundSelector, Store, StoreError, StoredRound};
+
+/// Errors while gathering a writeup.
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Compare(#[from] CompareError),
+    #[error("no rounds in {0}")]
+    NoRounds(String),
+}
+
+/// What to compare the block with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Against {
+    None,
+    /// Another block of rounds.
+    Rounds(i64, i64),
+    /// Every round run with this fix version.
+    Fix(String),
+}
+
+/// What to gather.
+#[derive(Debug, Clone)]
+pub struct GatherOptions {
+    pub rounds: (i64, i64),
+    pub against: Against,
+    pub title: Option<String>,
+    /// Batches of this many rounds instead of the rounds' batch labels.
+    pub batch_size: Option<u32>,
+    /// The writeup's date (a fixed clock in tests).
+    pub now: DateTime<Utc>,
+    /// Frames of the representative stack to show per bucket.
+    pub stack_frames: usize,
+}
+
+fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
+    let ci = stats::wilson_95(pass, n)
+        .map(|i| i.as_array())
+        .unwrap_or([0.0, 1.0]);
+    RateRow {
+        label,
+        rounds: n,
+        pass,
+        rate: if n == 0 { 0.0 } else { pass as f64 / n as f64 },
+        ci,
+    }
+}
+
+fn summary(s: &stats::Summary) -> Option<Summary> {
+    Some(Summary {
+        n: s.n as u64,
+        mean: s.mean?,
+        median: s.median?,
+        min: s.min?,
+        max: s.max?,
+        sd: s.sd.unwrap_or(0.0),
+    })
+}
+
+fn block_of(label: String, rounds: &[StoredRound]) -> Block {
+    Block {
+        label,
+        first_round: rounds.first().map(|r| r.round.number.max(0) as u64).unwrap_or(0),
+        last_round: rounds.last().map(|r| r.round.number.max(0) as u64).unwrap_or(0),
+        started_at: rounds.iter().filter_map(|r| r.round.started_at).min(),
+        finished_at: rounds.iter().filter_map(|r| r.round.finished_at).max(),
+    }
+}
+
+/// Group rounds into batches: by `batch_size` consecutive round numbers from the first, or by
+/// the rounds' batch labels in order of first appearance (unlabelled rounds form one batch).
+fn batches<'r>(
+    rounds: &'r [StoredRound],
+    size: Option<u32>,
+) -> Vec<(String, Vec<&'r StoredRound>)> {
+    let mut out: Vec<(String, Vec<&StoredRound>)> = Vec::new();
+    match size {
+        Some(size) if size > 0 => {
+            let first = rounds.first().map(|r| r.round.number).unwrap_or(0);
+            for r in rounds {
+                let k = (r.round.number - first) / size as i64;
+                let lo = first + k * size as i64;
+                let label = format!("{}-{}", lo, lo + size as i64 - 1);
+                match out.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, v)) => v.push(r),
+                    None => out.push((label, vec![r])),
+                }
+            }
+        }
+        _ => {
+            for r in rounds {
+                let label = r
+                    .round
+                    .batch
+                    .clone()
+                    .unwrap_or_else(|| "(no batch)".to_string());
+                match out.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, v)) => v.push(r),
+                    None => out.push((label, vec![r])),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The PyTorch operator named by a frame, if any: `at::native::layer_norm_mps(...)` ->
+/// `layer_norm_mps`; `at::native::mps::gatherViewTensor(...)` -> `gatherViewTensor`.
+fn pytorch_op(symbol: &str) -> Option<String> {
+    let start = symbol.find("at::native::")?;
+    let rest = &symbol[start + "at::native::".len()..];
+    let rest = rest.strip_prefix("mps::").unwrap_or(rest);
+    let rest = rest.strip_prefix("(anonymous namespace)::").unwrap_or(rest);
+    let end = rest
+        .find(|c: char| c == '(' || c == '<' || c == ' ')
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    let name = name.rsplit("::").next().unwrap_or(name);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+fn stack_lines(r: &CrashReport, n: usize) -> Vec<String> {
+    let Some(t) = r.crashed() else {
+        return Vec::new();
+    };
+    t.frames
+        .iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, f)| {
+            let img = r
+                .image_of(f)
+                .and_then(|m| m.name.as_deref())
+                .unwrap_or("???");
+            let sym = match (&f.symbol, f.symbol_offset, f.image_offset) {
+                (Some(s), Some(o), _) => format!("{s} + {o}"),
+                (Some(s), None, _) => s.clone(),
+                (None, _, Some(o)) => format!("{img} + {o:#x}"),
+                _ => "???".to_string(),
+            };
+            format!("{i:<3} {img:<28} {sym}")
+        })
+        .collect()
+}
+
+fn bucket_label(sig: &str, pattern: &Option<String>) -> String {
+    pattern.clone().unwrap_or_else(|| sig.to_string())
+}
+
+/// Gather everything a writeup of `opts.rounds` needs.
+pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherError> {
+    let (lo, hi) = opts.rounds;
+    let sel = RoundSelector::Range(lo, hi);
+    let rounds = store.rounds(&sel)?;
+    let label = format!("{lo}-{hi}");
+    if rounds.is_empty() {
+        return Err(GatherError::NoRounds(format!("rounds {label}")));
+    }
+    let n = rounds.len() as u64;
+    let count = |v: &[&StoredRound], f: fn(&StoredRound) -> bool| -> u64 {
+        v.iter().filter(|r| f(r)).count() as u64
+    };
+    let raw = |r: &StoredRound| r.outcome.is_raw_pass();
+    let eventual = |r: &StoredRound| r.outcome.is_eventual_pass();
+    let all: Vec<&StoredRound> = rounds.iter().collect();
+    let mut raw_batches = Vec::new();
+    let mut retry_batches = Vec::new();
+    for (bl, rs) in batches(&rounds, opts.batch_size) {
+        raw_batches.push(rate_row(bl.clone(), count(&rs, raw), rs.len() as u64));
+        retry_batches.push(rate_row(bl, count(&rs, eventual), rs.len() as u64));
+    }
+    let raw_total = rate_row("Total".into(), count(&all, raw), n);
+    let retry_total = rate_row("Total".into(), count(&all, eventual), n);
+    let max_attempts = rounds
+        .iter()
+        .map(|r| r.max_attempts.unwrap_or(r.round.attempts.len() as u32))
+        .max();
+
+    let effs: Vec<(u64, f64)> = rounds
+        .iter()
+        .filter_map(|r| r.round.efficiency.map(|e| (r.round.number.max(0) as u64, e)))
+        .collect();
+    let efficiency = summary(&stats::summarize(
+        &effs.iter().map(|(_, e)| *e).collect::<Vec<_>>(),
+    ));
+
+    // Buckets of the crash reports attributed to the block's attempts.
+    struct Acc {
+        pattern: Option<String>,
+        title: Option<String>,
+        hits: Vec<Hit>,
+        newest: Option<(String, i64)>,
+    }
+    let mut acc: BTreeMap<(String, Option<String>), Acc> = BTreeMap::new();
+    for r in &rounds {
+        for a in &r.round.attempts {
+            for inc in &a.crash_reports {
+                let row = store.report_by_identity(inc)?;
+                let (sig, pattern, title, id, at) = match &row {
+                    Some(row) => (
+                        row.signature
+                            .clone()
+                            .unwrap_or_else(|| "(not bucketed)".into()),
+                        row.pattern.clone(),
+                        row.pattern_title.clone(),
+                        row.id,
+                        row.captured_at.clone().unwrap_or_default(),
+                    ),
+                    None => ("(not ingested)".into(), None, None, 0, String::new()),
+                };
+                let e = acc.entry((sig, pattern.clone())).or_insert(Acc {
+                    pattern,
+                    title,
+                    hits: Vec::new(),
+                    newest: None,
+                });
+                e.hits.push(Hit {
+                    round: r.round.number.max(0) as u64,
+                    attempt: a.index,
+                    report_id: id,
+                    incident_id: Some(inc.clone()),
+                });
+                if id > 0 && e.newest.as_ref().is_none_or(|(t, _)| at > *t) {
+                    e.newest = Some((at, id));
+                }
+            }
+        }
+    }
+    let mut buckets = Vec::new();
+    for ((sig, _), a) in acc {
+        let mut ops = BTreeSet::new();
+        let mut stack = Vec::new();
+        let mut example_incident = None;
+        for h in &a.hits {
+            if h.report_id <= 0 {
+                continue;
+            }
+            if let Ok(sr) = store.load_report(h.report_id) {
+                if let Some(t) = sr.report.crashed() {
+                    for f in &t.frames {
+                        if let Some(op) = f.symbol.as_deref().and_then(pytorch_op) {
+                            ops.insert(op);
+                        }
+                    }
+                }
+                if Some(h.report_id) == a.newest.as_ref().map(|x| x.1) {
+                    stack = stack_lines(&sr.report, opts.stack_frames);
+                    example_incident = sr.report.incident_id.clone();
+                }
+            }
+        }
+        let count = a.hits.len() as u64;
+        buckets.push(BucketSection {
+            signature: sig,
+            pattern: a.pattern,
+            pattern_title: a.title,
+            count,
+            per_100_rounds: count as f64 * 100.0 / n as f64,
+            example_report: a.newest.map(|x| x.1),
+            example_incident,
+            stack,
+            pytorch_ops: ops.into_iter().collect(),
+            hits: a.hits,
+        });
+    }
+    buckets.sort_by(|x, y| y.count.cmp(&x.count).then(x.signature.cmp(&y.signature)));
+
+    // Comparison.
+    let (against_block, comparison, other_rounds) = match &opts.against {
+        Against::None => (None, None, Vec::new()),
+        other => {
+            let (osel, olabel) = match other {
+                Against::Rounds(a, b) => (RoundSelector::Range(*a, *b), format!("{a}-{b}")),
+                Against::Fix(f) => (RoundSelector::Fix(f.clone()), format!("fix {f}")),
+                Against::None => unreachable_none(),
+            };
+            let orounds = store.rounds(&osel)?;
+            if orounds.is_empty() {
+                return Err(GatherError::NoRounds(olabel));
+            }
+            let a_side = Side {
+                label: olabel.clone(),
+                rounds: store.round_summaries(&osel)?,
+            };
+            let b_side = Side {
+                label: label.clone(),
+                rounds: store.round_summaries(&sel)?,
+            };
+            let c = compare::compare(&a_side, &b_side)?;
+            (
+                Some(block_of(olabel.clone(), &orounds)),
+                Some(Comparison {
+                    a_label: olabel,
+                    b_label: label.clone(),
+                    a: side_figures(&c.a),
+                    b: side_figures(&c.b),
+                    raw: verdict(&c.raw),
+                    eventual: verdict(&c.eventual),
+                    new_buckets: c
+                        .new_buckets
+                        .iter()
+                        .map(|b| bucket_label(&b.signature, &b.pattern))
+                        .collect(),
+                    gone_buckets: c
+                        .gone_buckets
+                        .iter()
+                        .map(|b| bucket_label(&b.signature, &b.pattern))
+                        .collect(),
+                }),
+                orounds,
+            )
+        }
+    };
+
+    // Fix builds involved, and bucket counts per fix.
+    let mut fix_names: BTreeSet<String> = BTreeSet::new();
+    let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in rounds.iter().chain(other_rounds.iter()) {
+        let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
+        if let Some(f) = &r.round.fix {
+            fix_names.insert(f.clone());
+        }
+        for inc in r.round.crash_reports() {
+            let key = match store.report_by_identity(inc)? {
+                Some(row) => bucket_label(
+                    row.signature.as_deref().unwrap_or("(not bucketed)"),
+                    &row.pattern,
+                ),
+                None => "(not ingested)".into(),
+            };
+            *by_fix.entry((fname.clone(), key)).or_default() += 1;
+        }
+    }
+    let mut fixes = Vec::new();
+    for name in &fix_names {
+        if let Some(f) = store.fix(name)? {
+            fixes.push(FixInfo {
+                name: f.name,
+                path: f.path,
+                size: f.size.unwrap_or(0),
+                sha256: f.sha256.unwrap_or_default(),
+                md5: f.md5.unwrap_or_default(),
+                current_version: f.slices.first().and_then(|s| s.current_version.clone()),
+                slices: f
+                    .slices
+                    .into_iter()
+                    .map(|s| Slice {
+                        arch: s.arch.unwrap_or_default(),
+                        uuid: s.uuid,
+                    })
+                    .collect(),
+            });
+        }
+    }
+
+    // Configuration: every key of the block's rounds, with its distinct values.
+    let mut cfg: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &rounds {
+        for (k, v) in &r.round.config {
+            cfg.entry(k.clone()).or_default().insert(v.clone());
+        }
+        if let Some(c) = &r.command {
+            cfg.entry("command".into()).or_default().insert(c.clone());
+        }
+        cfg.entry("fix".into())
+            .or_default()
+            .insert(r.round.fix.clone().unwrap_or_else(|| "native".into()));
+    }
+    if let Some(m) = max_attempts {
+        cfg.entry("max attempts".into())
+            .or_default()
+            .insert(m.to_string());
+    }
+    let config = cfg
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect::<Vec<_>>().join(", ")))
+        .collect();
+
+    Ok(Writeup {
+        title: opts
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("Verification rounds {label}")),
+        generated_at: opts.now,
+        block: block_of(label, &rounds),
+        against: against_block,
+        fixes,
+        raw_batches,
+        raw_total,
+        retry_batches,
+        retry_total,
+        max_attempts,
+        efficiency,
+        efficiency_by_round: effs,
+        buckets,
+        comparison,
+        bucket_counts_by_fix: by_fix
+            .into_iter()
+            .map(|((fix, bucket), count)| BucketCount { fix, bucket, count })
+            .collect(),
+        config,
+        report_links: None,
+    })
+}
+
+fn unreachable_none() -> (RoundSelector, String) {
+    (RoundSelector::All, String::new())
+}
+
+fn side_figures(s: &compare::SideStats) -> SideFigures {
+    SideFigures {
+        rounds: s.rounds,
+        raw_pass: s.raw_pass,
+        raw_rate: s.raw_rate,
+        raw_ci: s.raw_ci,
+        eventual_pass: s.eventual_pass,
+        eventual_rate: s.eventual_rate,
+        eventual_ci: s.eventual_ci,
+        efficiency: summary(&s.efficiency),
+        buckets: s
+            .buckets
+            .iter()
+            .map(|b| SideBucket {
+                signature: b.signature.clone(),
+                pattern: b.pattern.clone(),
+                count: b.count,
+                per_100_rounds: b.per_100_rounds,
+            })
+            .collect(),
+    }
+}
+
+fn verdict(v: &compare::Verdict) -> Verdict {
+    Verdict {
+        p_value: v.p_value,
+        verdict: match v.verdict {
+            compare::VerdictKind::Better => VerdictKind::Better,
+            compare::VerdictKind::Worse => VerdictKind::Worse,
+            compare::VerdictKind::Inconclusive => VerdictKind::Inconclusive,
+        },
+        rounds_needed: v.rounds_needed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pytorch_ops_from_frames() {
+        assert_eq!(
+            pytorch_op("at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>)"),
+            Some("layer_norm_mps".into())
+        );
+        assert_eq!(
+            pytorch_op("at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)"),
+            Some("gatherViewTensor".into())
+        );
+        assert_eq!(pytorch_op("-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]"), None);
+    }
+}
