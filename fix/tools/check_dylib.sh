@@ -2,7 +2,7 @@
 # check_dylib.sh OBJDUMP DYLIB INSTALL_NAME VERSION COMPAT_VERSION
 # Checks the universal fix dylib with `llvm-objdump --macho --private-headers`:
 # both slices, install name, current/compatibility version, a UUID per slice,
-# and the metadata section with the right version.
+# the metadata section with the right version, libobjc linked, arm64 signed.
 set -eu
 objdump=$1 dylib=$2 name=$3 version=$4 compat=$5
 abc() { # 2.4 -> 2.4.0
@@ -23,6 +23,12 @@ for arch in arm64 x86_64; do
         fail "$arch: compatibility version is not $(abc "$compat")"
     printf '%s\n' "$slice" | grep -Eq '^ *uuid [0-9A-F-]{36}$' || fail "$arch: no LC_UUID"
     printf '%s\n' "$slice" | grep -q 'sectname __agx_fix_meta' || fail "$arch: no __agx_fix_meta section"
+    printf '%s\n' "$slice" | grep -A3 'cmd LC_LOAD_DYLIB' | grep -q 'name /usr/lib/libobjc.A.dylib ' ||
+        fail "$arch: does not link libobjc"
+    # Apple silicon refuses unsigned code: the arm64 slice needs (at least) an ad-hoc signature.
+    if [ "$arch" = arm64 ]; then
+        printf '%s\n' "$slice" | grep -q 'cmd LC_CODE_SIGNATURE' || fail "arm64: no code signature"
+    fi
     echo "check-dylib: $arch ok: $name, current $(abc "$version"), compatibility $(abc "$compat"), $(printf '%s\n' "$slice" | grep -Em1 '^ *uuid ' | tr -s ' ')"
 done
 n=$(grep -c -a "\"version\":\"$version\"" "$dylib" || true)
