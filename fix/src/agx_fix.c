@@ -397,7 +397,8 @@ static void op_end_encoder(void *enc)
         }
     }
     /* Not hooked (cannot happen for tracked encoders): message it normally. */
-    ((void (*)(id, SEL))objc_msgSend)((id)enc, g_sel_end);
+    IMP send = (IMP)objc_msgSend;
+    ((void (*)(id, SEL))send)((id)enc, g_sel_end);
 }
 
 static void print_stats(void)

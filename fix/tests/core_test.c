@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sim_driver.h"
 
@@ -131,6 +132,63 @@ static void address_reuse_after_release_is_a_new_encoder(void)
     sim_release(e);
 }
 
+/* A call in flight on one thread; commit on another must wait for it, then end. */
+struct inflight {
+    struct sim_encoder *e;
+    int in_call;   /* atomic: the worker holds the encoder's lock */
+    int call_done; /* atomic: the driver call returned */
+};
+
+static void *slow_call(void *p)
+{
+    struct inflight *f = p;
+    struct agx_call c;
+    if (agx_core_call_begin(f->e, AGX_CALL_USE, &c) != AGX_PROCEED) return NULL;
+    __atomic_store_n(&f->in_call, 1, __ATOMIC_SEQ_CST);
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* a long driver call */
+    sim_set_buffer(f->e, 1, 1);
+    __atomic_store_n(&f->call_done, 1, __ATOMIC_SEQ_CST);
+    agx_core_call_end(&c);
+    return NULL;
+}
+
+static struct inflight *g_inflight;
+static int g_end_saw_call_done = -1;
+static void end_checking_order(void *p)
+{
+    (void)p;
+    g_end_saw_call_done = __atomic_load_n(&g_inflight->call_done, __ATOMIC_SEQ_CST);
+}
+
+static void commit_waits_for_the_call_in_flight(void)
+{
+    struct agx_fix_stats before = stats();
+    int cb;
+    struct inflight f = {sim_create(), 0, 0};
+    g_inflight = &f;
+    shim_created(f.e, &cb);
+    sim_retain(f.e);
+    pthread_t t;
+    pthread_create(&t, NULL, slow_call, &f);
+    while (!__atomic_load_n(&f.in_call, __ATOMIC_SEQ_CST)) sched_yield();
+    /* Swap in an end_encoder that records whether the call had finished. */
+    struct agx_core_ops ops = {sim_retain, sim_release, NULL, NULL};
+    ops.end_encoder = end_checking_order;
+    agx_core_init(&ops, 0);
+    unsigned ended = shim_commit(&cb);
+    pthread_join(t, NULL);
+    sim_init();
+    EXPECT(ended == 1);
+    EXPECT(g_end_saw_call_done == 1); /* the forced end ran after the call returned */
+    struct agx_fix_stats after = stats();
+    EXPECT(after.lock_waits == before.lock_waits + 1);
+    EXPECT(after.longest_wait_ns >= 10u * 1000 * 1000);
+    sim_end(f.e); /* the driver's own end work, which end_checking_order skipped */
+    sim_release(f.e);
+    EXPECT(stats().encoders_live == before.encoders_live);
+}
+
 static void env_and_names(void)
 {
     EXPECT(agx_env_truthy("1") && agx_env_truthy("true") && agx_env_truthy("TRUE") && agx_env_truthy("yes"));
@@ -156,6 +214,7 @@ int main(void)
     second_registration_does_not_retain_again();
     untracked_encoder_passes_through();
     address_reuse_after_release_is_a_new_encoder();
+    commit_waits_for_the_call_in_flight();
     env_and_names();
     struct agx_fix_stats s = stats();
     EXPECT(s.encoders_live == 0);
