@@ -405,6 +405,9 @@ static void print_stats(void)
 {
     struct agx_fix_stats s;
     char msg[320];
+    unsigned cb_classes = 0, n = __atomic_load_n(&g_nhooked, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; i++) cb_classes += g_hooked[i].target == T_CB;
+    if (!cb_classes) log_line("WARNING: no command-buffer class was hooked; the fix did nothing");
     agx_core_stats(&s);
     snprintf(msg, sizeof msg,
              "stats: tracked=%llu released=%llu forced_ends=%llu double_ends=%llu calls_skipped=%llu "
