@@ -37,8 +37,18 @@ void objc_release(id obj);
 /* Never called through this prototype: always cast to the exact signature first. */
 void objc_msgSend(void);
 
-/* dyld: called once for every image already loaded, then for each new one. */
+/* macOS 13+: called for every image once the runtime has registered its classes
+ * (weak: NULL on macOS 12, where only the dyld callback below is used). */
 struct mach_header;
+typedef void (*objc_func_loadImage)(const struct mach_header *header);
+#if defined(__APPLE__)
+#define AGX_WEAK_IMPORT __attribute__((weak_import))
+#else /* only for the host syntax check in `make test` */
+#define AGX_WEAK_IMPORT __attribute__((weak))
+#endif
+void objc_addLoadImageFunc(objc_func_loadImage func) AGX_WEAK_IMPORT;
+
+/* dyld: called once for every image already loaded, then for each new one. */
 void _dyld_register_func_for_add_image(void (*func)(const struct mach_header *mh, intptr_t slide));
 
 typedef struct {

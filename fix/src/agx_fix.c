@@ -360,10 +360,12 @@ static void hook_cmdbuf_by_name(const char *name)
 
 /* The driver bundle (AGXMetalG13X...) and MetalPerformanceShaders are loaded
  * after us (DYLD_INSERT_LIBRARIES runs first), so classes are looked for in
- * every image as dyld adds it, and once over all classes at load. */
-static void on_add_image(const struct mach_header *mh, intptr_t slide)
+ * every image as it is added: through objc_addLoadImageFunc where it exists
+ * (macOS 13+: called once the runtime has registered the image's classes),
+ * through dyld's add-image callback as well (macOS 12), and once over all
+ * classes at load. Hooking a class twice is a no-op. */
+static void on_image(const struct mach_header *mh)
 {
-    (void)slide;
     Dl_info info;
     if (!dladdr(mh, &info) || !info.dli_fname) return;
     unsigned n = 0;
@@ -371,6 +373,12 @@ static void on_add_image(const struct mach_header *mh, intptr_t slide)
     if (!names) return;
     for (unsigned i = 0; i < n; i++) hook_cmdbuf_by_name(names[i]);
     free((void *)names);
+}
+
+static void on_add_image(const struct mach_header *mh, intptr_t slide)
+{
+    (void)slide;
+    on_image(mh);
 }
 
 static void scan_all_classes(void)
@@ -433,6 +441,7 @@ __attribute__((constructor)) static void agx_fix_load(void)
     g_tls_ok = pthread_key_create(&g_tls_key, free) == 0;
     g_active = 1;
     scan_all_classes();
+    if (objc_addLoadImageFunc) objc_addLoadImageFunc(on_image);
     _dyld_register_func_for_add_image(on_add_image);
     if (g_verbose) {
         log_line("loaded");
