@@ -178,6 +178,17 @@ fn fix_dylib_metadata_and_headers_agree_with_objdump() {
     assert_eq!(meta["name"], "agx_fix");
     let cb = meta["selectors"]["command_buffer"].as_array().unwrap();
     let enc = meta["selectors"]["encoder"].as_array().unwrap();
+    // The metadata lists exactly the hooked-selector table, in order.
+    let def = std::fs::read_to_string(repo().join("fix/src/selectors.def")).unwrap();
+    let table = |target: &str| -> Vec<serde_json::Value> {
+        def.lines()
+            .filter(|l| l.starts_with(&format!("AGX_SEL({target},")))
+            .filter_map(|l| l.split('"').nth(1))
+            .map(|s| serde_json::Value::String(s.to_string()))
+            .collect()
+    };
+    assert_eq!(*cb, table("CB"));
+    assert_eq!(*enc, table("ENC"));
     for sel in [
         "computeCommandEncoder",
         "commit",

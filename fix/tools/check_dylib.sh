@@ -31,6 +31,11 @@ for arch in arm64 x86_64; do
     fi
     echo "check-dylib: $arch ok: $name, current $(abc "$version"), compatibility $(abc "$compat"), $(printf '%s\n' "$slice" | grep -Em1 '^ *uuid ' | tr -s ' ')"
 done
+exports=$("$objdump" --macho --exports-trie --arch=all "$dylib")
+for sym in _agx_fix_version _agx_fix_metadata _agx_fix_stats _agx_fix_active; do
+    [ "$(printf '%s\n' "$exports" | grep -c " $sym\$")" -eq 2 ] || fail "$sym not exported by both slices"
+done
+echo "check-dylib: C API exported by both slices"
 n=$(grep -c -a "\"version\":\"$version\"" "$dylib" || true)
 [ "$n" -ge 1 ] || fail "metadata JSON with \"version\":\"$version\" not found"
 echo "check-dylib: metadata found"
