@@ -1,0 +1,62 @@
+/*
+ * objc_runtime_abi.h - the Objective-C runtime and dyld C API the fix calls.
+ *
+ * Declared here (instead of <objc/runtime.h>) so the same source builds with
+ * Apple's SDK and without it (Linux cross build). These are the stable, public
+ * C entry points of libobjc.A.dylib and libdyld (part of libSystem); the types
+ * are opaque pointers exactly as in the SDK. No Foundation, no Objective-C
+ * syntax: the fix is plain C.
+ */
+#ifndef AGX_OBJC_RUNTIME_ABI_H
+#define AGX_OBJC_RUNTIME_ABI_H
+
+#include <stdint.h>
+
+typedef struct objc_class *Class;
+typedef struct objc_object *id;
+typedef struct objc_selector *SEL;
+typedef struct objc_method *Method;
+/* The SDK declares IMP as id (*)(id, SEL, ...) or void (*)(void); callers always cast. */
+typedef void (*IMP)(void);
+
+Class objc_getClass(const char *name);
+Class *objc_copyClassList(unsigned int *out_count);
+const char **objc_copyClassNamesForImage(const char *image, unsigned int *out_count);
+const char *class_getName(Class cls);
+Class class_getSuperclass(Class cls);
+Method class_getInstanceMethod(Class cls, SEL name);
+Method *class_copyMethodList(Class cls, unsigned int *out_count);
+Class object_getClass(id obj);
+SEL method_getName(Method m);
+IMP method_getImplementation(Method m);
+IMP method_setImplementation(Method m, IMP imp);
+const char *sel_getName(SEL sel);
+SEL sel_registerName(const char *name);
+id objc_retain(id obj);
+void objc_release(id obj);
+/* Never called through this prototype: always cast to the exact signature first. */
+void objc_msgSend(void);
+
+/* macOS 13+: called for every image once the runtime has registered its classes
+ * (weak: NULL on macOS 12, where only the dyld callback below is used). */
+struct mach_header;
+typedef void (*objc_func_loadImage)(const struct mach_header *header);
+#if defined(__APPLE__)
+#define AGX_WEAK_IMPORT __attribute__((weak_import))
+#else /* only for the host syntax check in `make test` */
+#define AGX_WEAK_IMPORT __attribute__((weak))
+#endif
+void objc_addLoadImageFunc(objc_func_loadImage func) AGX_WEAK_IMPORT;
+
+/* dyld: called once for every image already loaded, then for each new one. */
+void _dyld_register_func_for_add_image(void (*func)(const struct mach_header *mh, intptr_t slide));
+
+typedef struct {
+    const char *dli_fname;
+    void *dli_fbase;
+    const char *dli_sname;
+    void *dli_saddr;
+} Dl_info;
+int dladdr(const void *addr, Dl_info *info);
+
+#endif /* AGX_OBJC_RUNTIME_ABI_H */
