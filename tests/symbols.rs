@@ -50,7 +50,10 @@ const EXPECTED: &[(&str, &str)] = &[
         "__ZN3AGX14ComputeContextINS_3G16EE12bindResourceEiPKv",
         "AGX::ComputeContext<AGX::G16>::bindResource(int, void const*)",
     ),
-    ("__ZN3AGX12clampThreadsIiEET_S1_", "int AGX::clampThreads<int>(int)"),
+    (
+        "__ZN3AGX12clampThreadsIiEET_S1_",
+        "int AGX::clampThreads<int>(int)",
+    ),
     ("_agx_abort_encoder", "agx_abort_encoder"),
 ];
 
@@ -126,13 +129,20 @@ fn check_slice(store: &SymbolStore, object: &Path, slice: &SliceFacts) {
         let f = &thread.frames[0];
         assert_eq!(f.symbol_source, Some(SymbolSource::Symcache));
         // Probes are a function's first byte or 4 bytes in.
-        assert!(f.symbol_offset == Some(0) || f.symbol_offset == Some(4), "{f:?}");
+        assert!(
+            f.symbol_offset == Some(0) || f.symbol_offset == Some(4),
+            "{f:?}"
+        );
     }
     if let Some(symbolizer) = require_tool("llvm-symbolizer") {
         let addrs: Vec<u64> = probes.iter().map(|(o, _)| slice.vmaddr + o).collect();
         let theirs = llvm_symbolize(&symbolizer, object, &slice.arch, &addrs);
         let theirs: Vec<String> = theirs.into_iter().map(|s| s.function).collect();
-        assert_eq!(ours, theirs, "{} names differ from llvm-symbolizer", slice.arch);
+        assert_eq!(
+            ours, theirs,
+            "{} names differ from llvm-symbolizer",
+            slice.arch
+        );
     }
 }
 
@@ -171,11 +181,8 @@ fn fat_binary_slice_is_chosen_by_uuid() {
     let fat_slices = slices(&fat);
     assert_eq!(fat_slices.len(), 2);
     let (_tmp, store) = store_with(&[&fat]);
-    let mut listed: Vec<(String, String)> = store
-        .list()
-        .into_iter()
-        .map(|s| (s.arch, s.uuid))
-        .collect();
+    let mut listed: Vec<(String, String)> =
+        store.list().into_iter().map(|s| (s.arch, s.uuid)).collect();
     listed.sort();
     let mut want: Vec<(String, String)> = fat_slices
         .iter()
@@ -237,7 +244,10 @@ fn offset_outside_any_symbol_is_reported_not_guessed() {
     let slice = &slices(&bin)[0];
     let (_tmp, store) = store_with(&[&bin]);
     let first = slice.symbols[0].offset;
-    assert!(first > 0x40, "the Mach-O header precedes the first function");
+    assert!(
+        first > 0x40,
+        "the Mach-O header precedes the first function"
+    );
     // Inside the load commands; and past the end of __text (where, without clamping, the last
     // symbol of the table would swallow everything).
     let mut r = report(
@@ -329,8 +339,12 @@ fn return_address_at_next_function_resolves_to_the_caller() {
 
         if let Some(symbolizer) = require_tool("llvm-symbolizer") {
             let back = if slice.arch == "arm64" { 4 } else { 1 };
-            let theirs =
-                llvm_symbolize(&symbolizer, &bin, &slice.arch, &[slice.vmaddr + next - back]);
+            let theirs = llvm_symbolize(
+                &symbolizer,
+                &bin,
+                &slice.arch,
+                &[slice.vmaddr + next - back],
+            );
             assert_eq!(theirs[0].function, "agx_ends_with_call");
         }
     }
@@ -414,10 +428,16 @@ fn force_replaces_apple_names_and_reports_disagreements() {
     let (_tmp, store) = store_with(&[&bin]);
     let set = slice.offset_of("-[AGXG16XFamilyComputeContext setComputePipelineState:]");
     let enc = slice.offset_of("_agx_encode_dispatch");
-    let mut r = report(&[(&slice.uuid, "AGXMetalG16X")], &[(0, set + 8), (0, enc + 4)]);
+    let mut r = report(
+        &[(&slice.uuid, "AGXMetalG16X")],
+        &[(0, set + 8), (0, enc + 4)],
+    );
     // macOS named the first frame after the nearest exported symbol it had (what a stripped
     // system binary gives), and the second correctly.
-    for (t, name) in [(0, "AGXMetalG16X_exported_neighbour"), (1, "agx_encode_dispatch")] {
+    for (t, name) in [
+        (0, "AGXMetalG16X_exported_neighbour"),
+        (1, "agx_encode_dispatch"),
+    ] {
         let f = &mut r.threads[t].frames[0];
         f.symbol = Some(name.into());
         f.symbol_offset = Some(0x1234);
@@ -432,7 +452,10 @@ fn force_replaces_apple_names_and_reports_disagreements() {
     let d = &summary.disagreements[0];
     assert_eq!(d.thread, StackRef::Thread(0));
     assert_eq!(d.apple, "AGXMetalG16X_exported_neighbour");
-    assert_eq!(d.ours, "-[AGXG16XFamilyComputeContext setComputePipelineState:]");
+    assert_eq!(
+        d.ours,
+        "-[AGXG16XFamilyComputeContext setComputePipelineState:]"
+    );
     assert_eq!(r.threads[0].frames[0].symbol_offset, Some(8));
     assert_eq!(r.threads[1].frames[0].symbol_offset, Some(4));
 }
@@ -467,7 +490,15 @@ fn store_survives_reopening_and_writes_no_temporary_files() {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(store_dir.join("index.json")).unwrap()).unwrap();
     let entry = &index["slices"][0];
-    for key in ["uuid", "name", "arch", "path", "source", "symbol_count", "added_at"] {
+    for key in [
+        "uuid",
+        "name",
+        "arch",
+        "path",
+        "source",
+        "symbol_count",
+        "added_at",
+    ] {
         assert!(!entry[key].is_null(), "index entry lacks {key}: {entry}");
     }
     assert_eq!(entry["source"], "symbol-table");

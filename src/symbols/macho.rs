@@ -142,10 +142,13 @@ pub fn convert_slice(bytes: &[u8]) -> Result<ConvertedSlice, SymbolError> {
 
 /// The slice's `LC_UUID`, normalised.
 pub fn slice_uuid(macho: &MachO<'_>) -> Option<String> {
-    macho.load_commands.iter().find_map(|cmd| match cmd.command {
-        CommandVariant::Uuid(ref u) => normalize_uuid(&hex(&u.uuid)),
-        _ => None,
-    })
+    macho
+        .load_commands
+        .iter()
+        .find_map(|cmd| match cmd.command {
+            CommandVariant::Uuid(ref u) => normalize_uuid(&hex(&u.uuid)),
+            _ => None,
+        })
 }
 
 /// Parse an architecture name as stored in the index back into symbolic's [`Arch`].

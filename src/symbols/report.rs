@@ -186,8 +186,14 @@ mod tests {
                 return Lookup::UnknownUuid;
             }
             let (symbol, start) = match offset {
-                0x1000..=0x1fff => ("AGX::ComputeContext<AGX::G16>::prepareForEnqueue(bool)", 0x1000),
-                0x2000..=0x2fff => ("-[AGXG16XFamilyComputeContext setComputePipelineState:]", 0x2000),
+                0x1000..=0x1fff => (
+                    "AGX::ComputeContext<AGX::G16>::prepareForEnqueue(bool)",
+                    0x1000,
+                ),
+                0x2000..=0x2fff => (
+                    "-[AGXG16XFamilyComputeContext setComputePipelineState:]",
+                    0x2000,
+                ),
                 _ => return Lookup::OutsideSymbols,
             };
             Lookup::Found {
