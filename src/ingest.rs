@@ -123,6 +123,9 @@ pub struct IngestOptions {
     pub batch_time: Duration,
     /// How reports are bucketed (signature and known pattern), in the workers.
     pub bucketer: Arc<Bucketer>,
+    /// Symbols to name unsymbolicated frames with before bucketing (when the user has indexed
+    /// any with `symbols add`).
+    pub symbols: Option<Arc<crate::symbols::SymbolStore>>,
 }
 
 impl Default for IngestOptions {
@@ -134,6 +137,7 @@ impl Default for IngestOptions {
             batch_files: 256,
             batch_time: Duration::from_millis(500),
             bucketer: Arc::new(Bucketer::builtin()),
+            symbols: None,
         }
     }
 }
@@ -268,7 +272,12 @@ fn display_path(p: &Path) -> String {
 }
 
 /// Read, hash, dedup-check, parse and compress one file.
-fn process_file(path: &Path, reader: Option<&Store>, bucketer: &Bucketer) -> Work {
+fn process_file(
+    path: &Path,
+    reader: Option<&Store>,
+    bucketer: &Bucketer,
+    symbols: Option<&crate::symbols::SymbolStore>,
+) -> Work {
     let shown = display_path(path);
     let fail = |error: String| {
         Work::Failed(FileError {
@@ -297,7 +306,7 @@ fn process_file(path: &Path, reader: Option<&Store>, bucketer: &Bucketer) -> Wor
             return Work::Known { path: shown, sha };
         }
     }
-    let reports = match crash::parse(&bytes) {
+    let mut reports = match crash::parse(&bytes) {
         Ok(r) if r.is_empty() => return fail("no report found in file".to_string()),
         Ok(r) => r,
         Err(e) => return fail(e.to_string()),
@@ -306,6 +315,11 @@ fn process_file(path: &Path, reader: Option<&Store>, bucketer: &Bucketer) -> Wor
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
+    if let Some(sym) = symbols {
+        for r in reports.iter_mut() {
+            crate::symbols::symbolicate_report(r, sym, false);
+        }
+    }
     let reports = reports
         .into_iter()
         .map(|r| {
@@ -373,6 +387,7 @@ pub fn ingest_into(
             let tx: SyncSender<Work> = work_tx.clone();
             let db_path = db_path.clone();
             let bucketer = Arc::clone(&opts.bucketer);
+            let symbols = opts.symbols.clone();
             s.spawn(move || {
                 // A reader connection per worker lets it skip files stored already without
                 // parsing them (re-ingest of a big folder then costs a hash per file).
@@ -383,7 +398,9 @@ pub fn ingest_into(
                         Err(_) => return,
                     };
                     let work = match item {
-                        Ok(Ok(path)) => process_file(&path, reader.as_ref(), &bucketer),
+                        Ok(Ok(path)) => {
+                            process_file(&path, reader.as_ref(), &bucketer, symbols.as_deref())
+                        }
                         Ok(Err(fe)) => Work::Failed(fe),
                         Err(_) => return, // walker finished
                     };

@@ -9,12 +9,7 @@ use agx_triage::store::Store;
 /// The fix name to record for a round run with `--dylib PATH`: the registered version whose
 /// file has the same sha256, else a name from the file (`libagx_fix_v2_4.dylib` -> `v2.4`).
 pub fn name_for_dylib(store: &Store, path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path)?;
-    let sha = {
-        use sha2::Digest;
-        let d = sha2::Sha256::digest(&bytes);
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let sha = agx_triage::fixes::inspect(path)?.sha256;
     if let Some(f) = store
         .list_fixes()?
         .into_iter()
@@ -35,5 +30,175 @@ pub fn name_from_file(path: &Path) -> String {
     match stem.strip_prefix("libagx_fix_") {
         Some(v) if v.starts_with('v') => v.replace('_', "."),
         _ => stem,
+    }
+}
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use agx_triage::fixes;
+use agx_triage::store::{FixRecord, FixSlice};
+
+use super::{open_store, table, Cli, Exit};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum FixCmd {
+    /// Show a dylib's slices (arch, UUID, versions), install name, checksums and metadata.
+    Inspect {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a fix build under a version name; links reports that loaded it.
+    Add {
+        path: PathBuf,
+        /// Version name, e.g. v2.4.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered fix versions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        FixCmd::Inspect { path, json } => {
+            let info = fixes::inspect(path)?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &info)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "path:         {}", info.path)?;
+                writeln!(out, "size:         {} bytes", info.size)?;
+                writeln!(out, "sha256:       {}", info.sha256)?;
+                writeln!(out, "md5:          {}", info.md5)?;
+                writeln!(
+                    out,
+                    "install name: {}",
+                    info.install_name.as_deref().unwrap_or("(none)")
+                )?;
+                let mut t = table();
+                t.set_header(vec![
+                    "arch",
+                    "uuid",
+                    "current version",
+                    "compatibility version",
+                ]);
+                for s in &info.slices {
+                    t.add_row(vec![
+                        s.arch.clone(),
+                        s.uuid.clone().unwrap_or_default(),
+                        s.current_version.clone().unwrap_or_default(),
+                        s.compatibility_version.clone().unwrap_or_default(),
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+                match &info.metadata {
+                    Some(m) => writeln!(out, "metadata:     {}", serde_json::to_string_pretty(m)?)?,
+                    None => writeln!(out, "metadata:     (none)")?,
+                }
+            }
+            for w in &info.warnings {
+                eprintln!("agx-triage: warning: {w}");
+            }
+            Ok(Exit::Ok)
+        }
+        FixCmd::Add { path, name, json } => {
+            let info = fixes::inspect(path)?;
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let record = FixRecord {
+                name: name.clone(),
+                path: Some(abs.display().to_string()),
+                size: Some(info.size),
+                sha256: Some(info.sha256.clone()),
+                md5: Some(info.md5.clone()),
+                install_name: info.install_name.clone(),
+                metadata: info.metadata.clone(),
+                slices: info
+                    .slices
+                    .iter()
+                    .filter_map(|s| {
+                        Some(FixSlice {
+                            arch: Some(s.arch.clone()),
+                            uuid: s.uuid.clone()?,
+                            current_version: s.current_version.clone(),
+                            compatibility_version: s.compatibility_version.clone(),
+                        })
+                    })
+                    .collect(),
+                registered_at: None,
+                reports: 0,
+                rounds: 0,
+            };
+            if record.slices.is_empty() {
+                anyhow::bail!(
+                    "{}: no slice has an LC_UUID; cannot register",
+                    path.display()
+                );
+            }
+            let mut store = open_store(cli)?;
+            let o = store
+                .register_fix(&record)
+                .with_context(|| format!("registering {name}"))?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &o)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "registered {name}{} ({} slice(s)); {} report(s) linked, {} round(s) recorded with this name",
+                    if o.replaced { " (replaced)" } else { "" },
+                    record.slices.len(),
+                    o.linked_reports,
+                    o.joined_rounds
+                )?;
+            }
+            Ok(Exit::Ok)
+        }
+        FixCmd::List { json } => {
+            let store = open_store(cli)?;
+            let list = store.list_fixes()?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &list)?;
+                writeln!(out)?;
+            } else {
+                let mut t = table();
+                t.set_header(vec![
+                    "name", "version", "slices", "sha256", "reports", "rounds", "path",
+                ]);
+                for f in &list {
+                    t.add_row(vec![
+                        f.name.clone(),
+                        f.slices
+                            .first()
+                            .and_then(|s| s.current_version.clone())
+                            .unwrap_or_default(),
+                        f.slices
+                            .iter()
+                            .map(|s| format!("{} {}", s.arch.as_deref().unwrap_or("?"), s.uuid))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        f.sha256
+                            .as_deref()
+                            .map(|s| s.get(..16).unwrap_or(s))
+                            .unwrap_or("")
+                            .to_string(),
+                        f.reports.to_string(),
+                        f.rounds.to_string(),
+                        f.path.clone().unwrap_or_default(),
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+            }
+            Ok(Exit::Ok)
+        }
     }
 }

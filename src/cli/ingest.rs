@@ -61,6 +61,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     if let Some(n) = args.threads {
         opts.threads = n.max(1);
     }
+    opts.bucketer = std::sync::Arc::new(super::buckets::bucketer(cli)?);
+    let symdir = store.symbols_dir();
+    if symdir.is_dir() {
+        opts.symbols = Some(std::sync::Arc::new(
+            agx_triage::symbols::SymbolStore::open(&symdir)
+                .with_context(|| format!("opening symbol store {}", symdir.display()))?,
+        ));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);

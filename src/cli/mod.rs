@@ -5,9 +5,11 @@ mod buckets;
 mod compare;
 mod fix;
 mod ingest;
+mod report;
 mod reports;
 mod round;
 mod show;
+mod symbols;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -70,6 +72,16 @@ enum Command {
     Rounds(round::RoundsArgs),
     /// Compare two sets of rounds: pass rates with 95% intervals, Fisher's exact test, verdicts.
     Compare(compare::Args),
+    /// Inspect, register and list fix dylib versions.
+    #[command(subcommand)]
+    Fix(fix::FixCmd),
+    /// Index binaries and dSYMs by UUID for symbolication.
+    #[command(subcommand)]
+    Symbols(symbols::SymbolsCmd),
+    /// Fill in frame names from the symbol store (and rebucket what changed).
+    Symbolicate(symbols::SymbolicateArgs),
+    /// Write a markdown verification writeup with charts (or its JSON).
+    Report(report::Args),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -129,6 +141,10 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Round(c) => round::run(&cli, c),
         Command::Rounds(a) => round::list(&cli, a),
         Command::Compare(a) => compare::run(&cli, a),
+        Command::Fix(c) => fix::run(&cli, c),
+        Command::Symbols(c) => symbols::run(&cli, c),
+        Command::Symbolicate(a) => symbols::symbolicate(&cli, a),
+        Command::Report(a) => report::run(&cli, a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut std::io::stdout());

@@ -658,3 +658,65 @@ impl Store {
             .optional()?)
     }
 }
+
+impl WriteTx<'_> {
+    /// Set a stored frame's symbol (after symbolication).
+    pub fn set_frame_symbol(
+        &self,
+        report_id: i64,
+        stack: &str,
+        idx: usize,
+        frame: &Frame,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE frames SET symbol = ?4, symbol_offset = ?5, symbol_source = ?6,
+                    source_file = ?7, source_line = ?8
+                 WHERE report_id = ?1 AND stack = ?2 AND idx = ?3",
+            )?
+            .execute(params![
+                report_id,
+                stack,
+                idx as i64,
+                frame.symbol,
+                frame.symbol_offset.map(|x| x as i64),
+                frame.symbol_source.map(|s| s.as_str()),
+                frame.source_file,
+                frame.source_line,
+            ])?;
+        Ok(())
+    }
+
+    /// Set a report's top frame label (after symbolication named it).
+    pub fn set_top_frame(&self, report_id: i64, label: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE reports SET top_frame = ?2 WHERE id = ?1")?
+            .execute(params![report_id, label])?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Ids of every stored crash report, oldest first.
+    pub fn crash_report_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM reports WHERE kind = 'crash' ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
+    }
+
+    /// The symbol store that belongs to this database: `<db>.symbols/` beside it.
+    pub fn symbols_dir(&self) -> std::path::PathBuf {
+        symbols_dir_for(self.path())
+    }
+}
+
+/// The symbol store folder for a database path: `<db>.symbols/` beside it.
+pub fn symbols_dir_for(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".symbols");
+    db.with_file_name(name)
+}

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::model::{
-    Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket,
-    SideFigures, Slice, Summary, Verdict, VerdictKind, Writeup,
+    Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket, SideFigures,
+    Slice, Summary, Verdict, VerdictKind, Writeup,
 };
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
@@ -79,8 +79,14 @@ fn summary(s: &stats::Summary) -> Option<Summary> {
 fn block_of(label: String, rounds: &[StoredRound]) -> Block {
     Block {
         label,
-        first_round: rounds.first().map(|r| r.round.number.max(0) as u64).unwrap_or(0),
-        last_round: rounds.last().map(|r| r.round.number.max(0) as u64).unwrap_or(0),
+        first_round: rounds
+            .first()
+            .map(|r| r.round.number.max(0) as u64)
+            .unwrap_or(0),
+        last_round: rounds
+            .last()
+            .map(|r| r.round.number.max(0) as u64)
+            .unwrap_or(0),
         started_at: rounds.iter().filter_map(|r| r.round.started_at).min(),
         finished_at: rounds.iter().filter_map(|r| r.round.finished_at).max(),
     }
@@ -197,7 +203,11 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 
     let effs: Vec<(u64, f64)> = rounds
         .iter()
-        .filter_map(|r| r.round.efficiency.map(|e| (r.round.number.max(0) as u64, e)))
+        .filter_map(|r| {
+            r.round
+                .efficiency
+                .map(|e| (r.round.number.max(0) as u64, e))
+        })
         .collect();
     let efficiency = summary(&stats::summarize(
         &effs.iter().map(|(_, e)| *e).collect::<Vec<_>>(),
@@ -475,6 +485,9 @@ mod tests {
             pytorch_op("at::native::mps::gatherViewTensor(at::Tensor const&, at::Tensor&)"),
             Some("gatherViewTensor".into())
         );
-        assert_eq!(pytorch_op("-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]"), None);
+        assert_eq!(
+            pytorch_op("-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]"),
+            None
+        );
     }
 }

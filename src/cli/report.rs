@@ -1,0 +1,93 @@
+//! `agx-triage report`: a markdown verification writeup (with SVG charts) or its JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+
+use agx_triage::writeup::gather::{gather, Against, GatherOptions};
+use agx_triage::writeup::{self, redact_writeup};
+
+use super::round::parse_range;
+use super::{open_store, Cli, Exit};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Md,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The block of rounds to write up: A-B.
+    #[arg(long, value_name = "A-B", value_parser = parse_range)]
+    rounds: (i64, i64),
+    /// Compare with this block of rounds.
+    #[arg(long, value_name = "C-D", value_parser = parse_range, conflicts_with = "against_fix")]
+    against: Option<(i64, i64)>,
+    /// Compare with every round of this fix version.
+    #[arg(long, value_name = "NAME")]
+    against_fix: Option<String>,
+    #[arg(long)]
+    title: Option<String>,
+    /// Write DIR/report.md (or report.json), DIR/report.json and the SVG charts; without it the
+    /// writeup goes to standard output (no charts).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Md)]
+    format: Format,
+    /// Replace user names, host names and e-mail addresses, consistently, for publishing.
+    #[arg(long)]
+    redact: bool,
+    /// Batches of N consecutive rounds instead of the rounds' batch labels.
+    #[arg(long, value_name = "N")]
+    batch_size: Option<u32>,
+    /// The writeup's date (RFC 3339), for reproducible output. Default: now.
+    #[arg(long, value_name = "T", hide = true, env = "AGX_TRIAGE_NOW")]
+    now: Option<DateTime<Utc>>,
+}
+
+pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
+    let store = open_store(cli)?;
+    let against = match (&a.against, &a.against_fix) {
+        (Some((c, d)), _) => Against::Rounds(*c, *d),
+        (None, Some(f)) => Against::Fix(f.clone()),
+        (None, None) => Against::None,
+    };
+    let opts = GatherOptions {
+        rounds: a.rounds,
+        against,
+        title: a.title.clone(),
+        batch_size: a.batch_size,
+        now: a.now.unwrap_or_else(Utc::now),
+        stack_frames: 12,
+    };
+    let mut w = gather(&store, &opts)?;
+    if a.redact {
+        redact_writeup(&mut w);
+    }
+    match &a.out {
+        Some(dir) => {
+            let files = writeup::write_folder(&w, dir)?;
+            if files.is_empty() {
+                bail!("nothing written to {}", dir.display());
+            }
+            let mut out = std::io::stdout().lock();
+            for f in files {
+                writeln!(out, "wrote {}", f.display())?;
+            }
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match a.format {
+                Format::Md => write!(out, "{}", writeup::render_markdown(&w, &[]))?,
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut out, &writeup::render_json(&w)?)?;
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
