@@ -191,11 +191,14 @@ fn next_document_start<'a>(
                 }
             }
             ProbeResult::NotJson => {}
-            ProbeResult::Broken(e) => {
+            // A `{"` found mid-line is as likely a piece of a body (`{"value":10}`) as a
+            // header: its failure says nothing about the file.
+            ProbeResult::Broken(e) if !anywhere => {
                 if broken.is_none() {
                     *broken = Some(e);
                 }
             }
+            ProbeResult::Broken(_) => {}
         }
     }
     None
@@ -241,7 +244,9 @@ fn probe(text: &str, start: usize, require_keys: bool) -> ProbeResult<'_> {
         return ProbeResult::NotJson;
     }
     let err_at = error_offset(sub, &err);
-    let abs_line = text[..start + err_at].matches('\n').count() + 1;
+    let before = &text[..start + err_at];
+    let abs_line = before.matches('\n').count() + 1;
+    let abs_column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     for json in repairs(sub, err_at) {
         if let Ok(doc) = parse_doc(&json) {
             if require_keys && doc.role().is_none() {
@@ -271,7 +276,7 @@ fn probe(text: &str, start: usize, require_keys: bool) -> ProbeResult<'_> {
         ParseError::Json {
             part: "header",
             line: abs_line,
-            column: err.column(),
+            column: abs_column,
             message: err.to_string(),
         }
     })
