@@ -56,7 +56,12 @@ fn manifest(dir: &Path) -> Vec<(String, String, String)> {
 fn files_in(dir: &Path) -> BTreeSet<String> {
     fs::read_dir(dir)
         .expect("corpus folder")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| n != "MANIFEST.tsv" && !n.starts_with('.'))
         .collect()
 }

@@ -41,7 +41,11 @@ fn report() -> String {
 fn seeds() -> Vec<Vec<u8>> {
     vec![
         report().into_bytes(),
-        format!("{TRANSLATED}{}\nModel: Mac16,5, BootROM 11881.81.4\n", report()).into_bytes(),
+        format!(
+            "{TRANSLATED}{}\nModel: Mac16,5, BootROM 11881.81.4\n",
+            report()
+        )
+        .into_bytes(),
         format!("{HEADER}\nIncident Identifier: X\nProcess: python3.12 [1]\n").into_bytes(),
     ]
 }

@@ -67,17 +67,17 @@ pub enum Body<'a> {
 /// Find and read every `.ips` document in `text`.
 pub fn scan(text: &str) -> Scan<'_> {
     let mut documents = Vec::new();
-    let mut broken = None;
+    let mut ctx = Ctx::new(text.len());
     let mut pos = 0;
     let mut fallback_used = false;
     loop {
-        let found = match next_document_start(text, pos, false, &mut broken) {
+        let found = match next_document_start(text, pos, false, &mut ctx) {
             Some(found) => found,
-            None if documents.is_empty() && !fallback_used && broken.is_none() => {
+            None if documents.is_empty() && !fallback_used && ctx.broken.is_none() => {
                 // Quirk: a header pasted mid-line ("Here it is: {"app_name":...") is not at a
                 // line start; look at every `{"` once, only when nothing else was found.
                 fallback_used = true;
-                match next_document_start(text, pos, true, &mut broken) {
+                match next_document_start(text, pos, true, &mut ctx) {
                     Some(found) => found,
                     None => break,
                 }
@@ -86,14 +86,40 @@ pub fn scan(text: &str) -> Scan<'_> {
         };
         let start = found.start;
         let prefix = &text[pos..start];
-        let (document, end) = read_document(text, found, prefix);
+        let (document, end) = read_document(text, found, prefix, &mut ctx);
         documents.push(document);
         if end <= pos {
             break;
         }
         pos = end;
     }
-    Scan { documents, broken }
+    Scan {
+        documents,
+        broken: ctx.broken,
+    }
+}
+
+/// State of one scan: the first unreadable object, and a work budget.
+struct Ctx {
+    broken: Option<ParseError>,
+    /// Bytes that candidate objects may still make the JSON reader go through. Each candidate
+    /// that is not a document (an object nested in a broken body, say) is read up to where it
+    /// ends or breaks; crafted input (thousands of unclosed `{"a":` lines) could make that
+    /// quadratic, so the search stops when the budget is spent.
+    budget: usize,
+}
+
+impl Ctx {
+    fn new(len: usize) -> Self {
+        Ctx {
+            broken: None,
+            budget: len.saturating_mul(16).saturating_add(1 << 20),
+        }
+    }
+
+    fn charge(&mut self, bytes: usize) {
+        self.budget = self.budget.saturating_sub(bytes.max(1));
+    }
 }
 
 /// The kind a `bug_type` stands for; `None` when it says nothing (empty).
@@ -136,7 +162,17 @@ enum Probe<'a> {
         json: String,
         end: usize,
         warning: String,
+        role: Option<Role>,
     },
+}
+
+impl Probe<'_> {
+    fn role(&self) -> Option<Role> {
+        match self {
+            Probe::Whole { doc, .. } => doc.role(),
+            Probe::Repaired { role, .. } => *role,
+        }
+    }
 }
 
 /// Find the next object at or after `from` that is an `.ips` header or body. Candidates are `{`
@@ -145,60 +181,50 @@ fn next_document_start<'a>(
     text: &'a str,
     from: usize,
     anywhere: bool,
-    broken: &mut Option<ParseError>,
+    ctx: &mut Ctx,
 ) -> Option<Found<'a>> {
     let bytes = text.as_bytes();
-    let mut line_start = true;
     let mut attempts = 0usize;
     let mut i = from;
-    while i < bytes.len() {
-        let c = bytes[i];
-        i += 1;
-        let candidate = match c {
-            b'\n' | b'\r' => {
-                line_start = true;
-                false
-            }
-            b' ' | b'\t' => false,
-            b'{' => {
-                let here = line_start || (anywhere && bytes.get(i) == Some(&b'"'));
-                line_start = false;
-                here
-            }
-            _ => {
-                line_start = false;
-                false
-            }
-        };
+    // `str::find` of one byte is a fast memchr: the text before a document (the translated
+    // report) can be hundreds of kilobytes.
+    while let Some(off) = text.get(i..).and_then(|t| t.find('{')) {
+        let start = i + off;
+        i = start + 1;
+        // A line start: only blanks between the previous line break (or `from`) and the `{`.
+        let line_start = bytes[from..start]
+            .iter()
+            .rev()
+            .find(|b| !matches!(b, b' ' | b'\t'))
+            .is_none_or(|b| matches!(b, b'\n' | b'\r'));
+        let candidate = line_start || (anywhere && bytes.get(i) == Some(&b'"'));
         if !candidate {
             continue;
         }
-        let start = i - 1;
+        if ctx.budget == 0 {
+            return None;
+        }
         if anywhere {
             attempts += 1;
             if attempts > 64 {
                 return None;
             }
         }
-        match probe(text, start, true) {
+        // A `{"` found mid-line is as likely a piece of a body (`{"value":10}`) as a header:
+        // its failure says nothing about the file.
+        let want_error = !anywhere && ctx.broken.is_none();
+        match probe(text, start, true, want_error, ctx) {
             ProbeResult::Found(probe) => {
-                let role = match &probe {
-                    Probe::Whole { doc, .. } => doc.role(),
-                    Probe::Repaired { json, .. } => parse_doc(json).ok().and_then(|d| d.role()),
-                };
-                if let Some(role) = role {
+                if let Some(role) = probe.role() {
                     return Some(Found { start, probe, role });
                 }
             }
             ProbeResult::NotJson => {}
-            // A `{"` found mid-line is as likely a piece of a body (`{"value":10}`) as a
-            // header: its failure says nothing about the file.
-            ProbeResult::Broken(e) if !anywhere => {
-                if broken.is_none() {
-                    *broken = Some(e);
+            ProbeResult::Broken(e) => {
+                if want_error {
+                    ctx.broken = Some(e);
                 }
             }
-            ProbeResult::Broken(_) => {}
         }
     }
     None
@@ -214,16 +240,25 @@ enum ProbeResult<'a> {
 }
 
 /// Read the object starting at `start` (a `{`). With `require_keys`, an object with no `.ips`
-/// key is [`ProbeResult::NotJson`].
-fn probe(text: &str, start: usize, require_keys: bool) -> ProbeResult<'_> {
+/// key is [`ProbeResult::NotJson`]. With `want_error`, a broken object's error names its line
+/// (which costs a count of the lines before it).
+fn probe<'a>(
+    text: &'a str,
+    start: usize,
+    require_keys: bool,
+    want_error: bool,
+    ctx: &mut Ctx,
+) -> ProbeResult<'a> {
     let sub = &text[start..];
     let mut stream = serde_json::Deserializer::from_str(sub).into_iter::<Doc<'_>>();
     let err = match stream.next() {
         Some(Ok(doc)) => {
-            if require_keys && doc.role().is_none() {
+            let end = start + stream.byte_offset();
+            ctx.charge(end - start);
+            let role = doc.role();
+            if require_keys && role.is_none() {
                 return ProbeResult::NotJson;
             }
-            let end = start + stream.byte_offset();
             return ProbeResult::Found(Probe::Whole {
                 doc: Box::new(doc),
                 end,
@@ -244,29 +279,35 @@ fn probe(text: &str, start: usize, require_keys: bool) -> ProbeResult<'_> {
         return ProbeResult::NotJson;
     }
     let err_at = error_offset(sub, &err);
-    let before = &text[..start + err_at];
-    let abs_line = before.matches('\n').count() + 1;
-    let abs_column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    ctx.charge(err_at);
+    let message = error_message(&err);
     for json in repairs(sub, err_at) {
+        ctx.charge(json.len());
         if let Ok(doc) = parse_doc(&json) {
-            if require_keys && doc.role().is_none() {
+            let role = doc.role();
+            if require_keys && role.is_none() {
                 continue;
             }
             let what = if eof { "ends early" } else { "is broken" };
             let warning = format!(
-                "JSON object starting at byte {start} {what} (line {abs_line}: {err}); \
-                 kept what precedes the break"
+                "JSON object starting at byte {start} {what} at byte {} ({message}); kept what \
+                 precedes the break",
+                start + err_at
             );
             return ProbeResult::Found(Probe::Repaired {
                 json,
                 end: start + err_at,
                 warning,
+                role,
             });
         }
     }
-    if !looks_json {
+    if !looks_json || !want_error {
         return ProbeResult::NotJson;
     }
+    let before = &text[..start + err_at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     ProbeResult::Broken(if eof {
         ParseError::Truncated(format!(
             "JSON object at line {} ends before any field could be read",
@@ -275,11 +316,20 @@ fn probe(text: &str, start: usize, require_keys: bool) -> ProbeResult<'_> {
     } else {
         ParseError::Json {
             part: "header",
-            line: abs_line,
-            column: abs_column,
-            message: err.to_string(),
+            line,
+            column,
+            message,
         }
     })
+}
+
+/// serde_json's message without its position (which counts from the object, not the file).
+fn error_message(err: &serde_json::Error) -> String {
+    let full = err.to_string();
+    match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full,
+    }
 }
 
 fn parse_doc(json: &str) -> Result<Doc<'_>, serde_json::Error> {
@@ -390,7 +440,12 @@ fn close_at(src: &str, cut: usize) -> Option<String> {
 
 /// Read one document (header and what follows it, or a body alone) starting at `found`; returns
 /// it and the offset where scanning goes on.
-fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Document<'a>, usize) {
+fn read_document<'a>(
+    text: &'a str,
+    found: Found<'a>,
+    prefix: &'a str,
+    ctx: &mut Ctx,
+) -> (Document<'a>, usize) {
     let mut warnings = Warnings::default();
     let format = if is_translated(prefix) {
         SourceFormat::TranslatedIps
@@ -398,9 +453,11 @@ fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Docum
         SourceFormat::Ips
     };
     let first_store: String;
-    let (first, first_end, first_repaired) = match found.probe {
+    let (mut first, first_end, first_repaired) = match found.probe {
         Probe::Whole { doc, end } => (*doc, end, false),
-        Probe::Repaired { json, end, warning } => {
+        Probe::Repaired {
+            json, end, warning, ..
+        } => {
             warnings.push(warning);
             first_store = json;
             match parse_doc(&first_store) {
@@ -418,7 +475,7 @@ fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Docum
             Body::Json
         };
         warnings.push("no `.ips` header line before the JSON body".to_string());
-        let report = build(None, Some(&first), format, &mut warnings);
+        let report = build(None, Some(&mut first), format, &mut warnings);
         return (
             Document {
                 prefix,
@@ -457,12 +514,15 @@ fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Docum
 
     if text.as_bytes()[body_start] == b'{' {
         let body_store: String;
-        let read = match probe(text, body_start, false) {
-            ProbeResult::Found(Probe::Whole { doc, end }) => Some((*doc, end, false)),
-            ProbeResult::Found(Probe::Repaired { json, end, warning }) => {
-                warnings.push(warning);
+        let read = match probe(text, body_start, false, false, ctx) {
+            ProbeResult::Found(Probe::Whole { doc, end }) => Some((*doc, end, None)),
+            ProbeResult::Found(Probe::Repaired {
+                json, end, warning, ..
+            }) => {
                 body_store = json;
-                parse_doc(&body_store).ok().map(|doc| (doc, end, true))
+                parse_doc(&body_store)
+                    .ok()
+                    .map(|doc| (doc, end, Some(warning)))
             }
             ProbeResult::NotJson | ProbeResult::Broken(_) => None,
         };
@@ -479,9 +539,16 @@ fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Docum
                 };
                 return (doc, body_start);
             }
-            Some((body, end, repaired)) => {
-                let report = build(Some(&first), Some(&body), format, &mut warnings);
-                let body = if repaired { Body::Partial } else { Body::Json };
+            Some((mut body, end, repair_warning)) => {
+                let body_state = match repair_warning {
+                    Some(w) => {
+                        warnings.push(w);
+                        Body::Partial
+                    }
+                    None => Body::Json,
+                };
+                let report = build(Some(&first), Some(&mut body), format, &mut warnings);
+                let body = body_state;
                 let doc = Document {
                     prefix,
                     report,
@@ -496,8 +563,7 @@ fn read_document<'a>(text: &'a str, found: Found<'a>, prefix: &'a str) -> (Docum
     }
 
     // A text body, up to the next document.
-    let mut ignored = None;
-    let body_end = next_document_start(text, body_start, false, &mut ignored)
+    let body_end = next_document_start(text, body_start, false, ctx)
         .map(|f| f.start)
         .unwrap_or(text.len());
     let body_text = &text[first_end..body_end];
@@ -658,8 +724,16 @@ impl Scalar<'_> {
 
     /// A non-negative integer; text holding a decimal or `0x` hex number is read too.
     fn u64(&self, w: &mut Warnings, path: &str) -> Option<u64> {
+        self.to_u64().unwrap_or_else(|found| {
+            w.odd(path, found);
+            None
+        })
+    }
+
+    /// [`Scalar::u64`] without the warning: `Err` names the type found.
+    fn to_u64(&self) -> Result<Option<u64>, &'static str> {
         let v = match self {
-            Scalar::Absent => return None,
+            Scalar::Absent => return Ok(None),
             Scalar::U(v) => Some(*v),
             Scalar::I(v) => u64::try_from(*v).ok(),
             Scalar::F(v) if v.fract() == 0.0 && *v >= 0.0 && *v < u64::MAX as f64 => {
@@ -668,10 +742,21 @@ impl Scalar<'_> {
             Scalar::Str(s) => parse_int_text(s),
             _ => None,
         };
-        if v.is_none() {
-            w.odd(path, self.type_name());
+        v.map(Some).ok_or(self.type_name())
+    }
+
+    /// [`Scalar::text`], moving a string that is already owned (it had escapes in the JSON)
+    /// instead of copying it; `Err` names the type found.
+    fn into_text(self) -> Result<Option<String>, &'static str> {
+        match self {
+            Scalar::Absent => Ok(None),
+            Scalar::Str(s) if s.trim().is_empty() => Ok(None),
+            Scalar::Str(s) => Ok(Some(s.into_owned())),
+            Scalar::U(v) => Ok(Some(v.to_string())),
+            Scalar::I(v) => Ok(Some(v.to_string())),
+            Scalar::F(v) => Ok(Some(v.to_string())),
+            Scalar::Bool(_) | Scalar::Compound(_) => Err(self.type_name()),
         }
-        v
     }
 
     fn i64(&self, w: &mut Warnings, path: &str) -> Option<i64> {
@@ -860,13 +945,13 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
 }
 
 impl<T> List<T> {
-    fn get(&self, w: &mut Warnings, path: &str) -> &[T] {
+    fn into_vec(self, w: &mut Warnings, path: &str) -> Vec<T> {
         match self {
-            List::Absent => &[],
+            List::Absent => Vec::new(),
             List::Ok(v) => v,
             List::Odd(k) => {
                 w.odd(path, k);
-                &[]
+                Vec::new()
             }
         }
     }
@@ -945,10 +1030,10 @@ struct Doc<'a> {
     faulting_thread: Scalar<'a>,
     #[serde(borrow)]
     threads: List<Obj<ThreadJ<'a>>>,
-    #[serde(rename = "usedImages", borrow)]
-    used_images: List<Obj<ImageJ<'a>>>,
-    #[serde(rename = "lastExceptionBacktrace", borrow)]
-    last_exception_backtrace: List<Obj<FrameJ<'a>>>,
+    #[serde(rename = "usedImages")]
+    used_images: List<Obj<ImageIn>>,
+    #[serde(rename = "lastExceptionBacktrace")]
+    last_exception_backtrace: List<Obj<FrameIn>>,
 
     // Other diagnostics: panics (151, 210), jetsam (298), GPU events (284).
     #[serde(borrow)]
@@ -1067,51 +1152,160 @@ struct ThreadJ<'a> {
     queue: Scalar<'a>,
     #[serde(borrow)]
     triggered: Scalar<'a>,
-    #[serde(borrow)]
-    frames: List<Obj<FrameJ<'a>>>,
+    frames: List<Obj<FrameIn>>,
     /// Kept raw: only the crashed thread's registers are built.
     #[serde(rename = "threadState", borrow)]
     thread_state: Option<&'a RawValue>,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct FrameJ<'a> {
-    #[serde(rename = "imageIndex", borrow)]
-    image_index: Scalar<'a>,
-    #[serde(rename = "imageOffset", borrow)]
-    image_offset: Scalar<'a>,
-    #[serde(borrow)]
-    symbol: Scalar<'a>,
-    #[serde(rename = "symbolLocation", borrow)]
-    symbol_location: Scalar<'a>,
-    #[serde(rename = "sourceFile", borrow)]
-    source_file: Scalar<'a>,
-    #[serde(rename = "sourceLine", borrow)]
-    source_line: Scalar<'a>,
+/// A frame, read straight into the model (frames are most of a report: no intermediate
+/// struct). Fields of an unexpected type are left out and remembered in `odd`, one bit per
+/// entry of [`FRAME_FIELDS`]; `address` is filled in later, once the images are known.
+#[derive(Debug, Default)]
+struct FrameIn {
+    frame: Frame,
+    odd: u8,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct ImageJ<'a> {
-    #[serde(borrow)]
-    uuid: Scalar<'a>,
-    #[serde(borrow)]
-    name: Scalar<'a>,
-    #[serde(borrow)]
-    path: Scalar<'a>,
-    #[serde(borrow)]
-    arch: Scalar<'a>,
-    #[serde(borrow)]
-    base: Scalar<'a>,
-    #[serde(borrow)]
-    size: Scalar<'a>,
-    #[serde(rename = "CFBundleIdentifier", borrow)]
-    bundle_id: Scalar<'a>,
-    #[serde(rename = "CFBundleShortVersionString", borrow)]
-    short_version: Scalar<'a>,
-    #[serde(rename = "CFBundleVersion", borrow)]
-    version: Scalar<'a>,
+const FRAME_FIELDS: [&str; 6] = [
+    "imageIndex",
+    "imageOffset",
+    "symbol",
+    "symbolLocation",
+    "sourceFile",
+    "sourceLine",
+];
+
+impl<'de> Deserialize<'de> for FrameIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FrameIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a frame object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrameIn, A::Error> {
+                let mut out = FrameIn::default();
+                while let Some(key) = map.next_key::<Scalar<'de>>()? {
+                    let Some(field) = key
+                        .as_str()
+                        .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
+                    else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let v: Scalar<'de> = map.next_value()?;
+                    let f = &mut out.frame;
+                    let read = match field {
+                        0 => v
+                            .to_u64()
+                            .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
+                        1 => v.to_u64().map(|x| f.image_offset = x),
+                        // `???` is how the text form writes "no symbol"; JSON leaves it out.
+                        2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
+                        3 => v.to_u64().map(|x| f.symbol_offset = x),
+                        4 => v.into_text().map(|x| f.source_file = x),
+                        _ => v
+                            .to_u64()
+                            .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
+                    };
+                    if read.is_err() {
+                        out.odd |= 1 << field;
+                    }
+                }
+                out.frame.symbol_source = out.frame.symbol.as_ref().map(|_| SymbolSource::Apple);
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// An image, read straight into the model like [`FrameIn`]; `odd` has one bit per entry of
+/// [`IMAGE_FIELDS`].
+#[derive(Debug, Default)]
+struct ImageIn {
+    image: Image,
+    odd: u16,
+    /// A `uuid` that is not 32 hex digits, for the warning.
+    bad_uuid: Option<String>,
+}
+
+const IMAGE_FIELDS: [&str; 9] = [
+    "uuid",
+    "name",
+    "path",
+    "arch",
+    "base",
+    "size",
+    "CFBundleIdentifier",
+    "CFBundleShortVersionString",
+    "CFBundleVersion",
+];
+
+impl<'de> Deserialize<'de> for ImageIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ImageIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an image object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageIn, A::Error> {
+                let mut out = ImageIn::default();
+                let (mut short, mut build) = (None, None);
+                while let Some(key) = map.next_key::<Scalar<'de>>()? {
+                    let Some(field) = key
+                        .as_str()
+                        .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
+                    else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let v: Scalar<'de> = map.next_value()?;
+                    let im = &mut out.image;
+                    let read = match field {
+                        0 => v.into_text().map(|x| {
+                            im.uuid = x.and_then(|u| {
+                                if is_normal_uuid(&u) {
+                                    return Some(u);
+                                }
+                                let n = normalize_uuid(&u);
+                                if n.is_none() {
+                                    out.bad_uuid = Some(u);
+                                }
+                                n
+                            })
+                        }),
+                        1 => v.into_text().map(|x| im.name = x),
+                        2 => v.into_text().map(|x| im.path = x),
+                        3 => v.into_text().map(|x| im.arch = x),
+                        4 => v.to_u64().map(|x| im.base = x),
+                        5 => v.to_u64().map(|x| im.size = x),
+                        6 => v.into_text().map(|x| im.bundle_id = x),
+                        7 => v.into_text().map(|x| short = x),
+                        _ => v.into_text().map(|x| build = x),
+                    };
+                    if read.is_err() {
+                        out.odd |= 1 << field;
+                    }
+                }
+                let im = &mut out.image;
+                im.bundle_version = version_string(short, build);
+                if im.name.is_none() {
+                    // No `name` (older reports, some system images): the path's last part.
+                    im.name = im
+                        .path
+                        .as_deref()
+                        .and_then(|p| p.rsplit('/').next())
+                        .filter(|n| !n.is_empty())
+                        .map(String::from);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// `asi`: an object of image name → array of messages, e.g.
@@ -1166,7 +1360,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for ScalarOrList<'a> {
                 Ok(ScalarOrList::Many(v))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ScalarVisitor(PhantomData).visit_map(map).map(ScalarOrList::One)
+                ScalarVisitor(PhantomData)
+                    .visit_map(map)
+                    .map(ScalarOrList::One)
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
                 Ok(ScalarOrList::One(Scalar::Str(Cow::Borrowed(v))))
@@ -1277,10 +1473,17 @@ fn version_string(short: Option<String>, build: Option<String>) -> Option<String
 
 fn build(
     header: Option<&Doc<'_>>,
-    body: Option<&Doc<'_>>,
+    mut body: Option<&mut Doc<'_>>,
     format: SourceFormat,
     w: &mut Warnings,
 ) -> CrashReport {
+    // The big arrays are moved out, to be moved (not copied) into the report.
+    let arrays = body.as_deref_mut().map(|b| Arrays {
+        threads: std::mem::take(&mut b.threads),
+        images: std::mem::take(&mut b.used_images),
+        last_exception_backtrace: std::mem::take(&mut b.last_exception_backtrace),
+    });
+    let body = body.as_deref();
     let bug_type = header
         .and_then(|h| h.bug_type.text(w, "header.bug_type"))
         .or_else(|| body.and_then(|b| b.bug_type.text(w, "bug_type")));
@@ -1293,9 +1496,9 @@ fn build(
     }) || body.is_some_and(|b| {
         matches!(&b.analysis, Obj::Ok(a) if a.restart_reason.is_present() || a.restart_reason_desc.is_present())
     });
-    let crash_body = body.is_some_and(|b| {
-        b.proc_name.is_present() || b.threads.is_present() || !matches!(b.exception, Obj::Absent)
-    });
+    let crash_body = body
+        .is_some_and(|b| b.proc_name.is_present() || !matches!(b.exception, Obj::Absent))
+        || arrays.as_ref().is_some_and(|a| a.threads.is_present());
     let kind = match bug_type.as_deref().and_then(kind_of_bug_type) {
         Some(ReportKind::Crash) => ReportKind::Crash,
         _ if gpu_hint => ReportKind::GpuEvent,
@@ -1400,15 +1603,23 @@ fn build(
             .or_else(|| b.product.text(w, "product"));
         r.cpu_type = b.cpu_type.text(w, "cpuType");
         r.translated = b.translated.bool(w, "translated");
-        fill_body(&mut r, b, w);
+        fill_body(&mut r, b, arrays.unwrap_or_default(), w);
     }
 
     r.warnings = std::mem::take(w).into_vec();
     r
 }
 
+/// The arrays of a body, moved out of it.
+#[derive(Default)]
+struct Arrays<'a> {
+    threads: List<Obj<ThreadJ<'a>>>,
+    images: List<Obj<ImageIn>>,
+    last_exception_backtrace: List<Obj<FrameIn>>,
+}
+
 /// Exception, termination, threads, images, registers: what only a JSON body holds.
-fn fill_body(r: &mut CrashReport, b: &Doc<'_>, w: &mut Warnings) {
+fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warnings) {
     if let Some(e) = b.exception.get(w, "exception") {
         r.exception = ExceptionInfo {
             exc_type: e.kind.text(w, "exception.type"),
@@ -1426,11 +1637,17 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, w: &mut Warnings) {
             .text(w, "panicString")
             .or_else(|| b.panic_text.text(w, "string"));
         r.exception.message = panic
-            .and_then(|s| s.lines().map(str::trim).find(|l| !l.is_empty()).map(String::from))
+            .and_then(|s| {
+                s.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .map(String::from)
+            })
             .or_else(|| {
-                b.analysis
-                    .get(w, "analysis")
-                    .and_then(|a| a.restart_reason_desc.text(w, "analysis.restart_reason_desc"))
+                b.analysis.get(w, "analysis").and_then(|a| {
+                    a.restart_reason_desc
+                        .text(w, "analysis.restart_reason_desc")
+                })
             });
     }
     if let Some(t) = b.termination.get(w, "termination") {
@@ -1449,25 +1666,31 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, w: &mut Warnings) {
             .collect();
     }
 
-    r.images = b
-        .used_images
-        .get(w, "usedImages")
-        .iter()
-        .map(|im| match im.get(w, "usedImages[]") {
-            Some(im) => image(im, w),
+    r.images = arrays
+        .images
+        .into_vec(w, "usedImages")
+        .into_iter()
+        .map(|im| match im {
+            Obj::Ok(im) => {
+                im.warn(w);
+                im.image
+            }
             // Keep the slot: frames refer to images by position.
-            None => Image::default(),
+            Obj::Odd(k) => {
+                w.odd("usedImages[]", k);
+                Image::default()
+            }
+            Obj::Absent => Image::default(),
         })
         .collect();
 
     let faulting = b.faulting_thread.usize(w, "faultingThread");
-    let threads_j = b.threads.get(w, "threads");
+    let threads_j = arrays.threads.into_vec(w, "threads");
     let mut states: Vec<Option<&RawValue>> = Vec::with_capacity(threads_j.len());
-    r.threads = threads_j
-        .iter()
-        .enumerate()
-        .map(|(index, t)| match t.get(w, "threads[]") {
-            Some(t) => {
+    r.threads = Vec::with_capacity(threads_j.len());
+    for (index, t) in threads_j.into_iter().enumerate() {
+        let thread = match t {
+            Obj::Ok(t) => {
                 states.push(t.thread_state);
                 Thread {
                     index,
@@ -1475,18 +1698,22 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, w: &mut Warnings) {
                     name: t.name.text(w, "threads[].name"),
                     queue: t.queue.text(w, "threads[].queue"),
                     crashed: t.triggered.bool(w, "threads[].triggered").unwrap_or(false),
-                    frames: frames(&t.frames, &r.images, w, "threads[].frames"),
+                    frames: frames(t.frames, &r.images, w, "threads[].frames"),
                 }
             }
-            None => {
+            other => {
+                if let Obj::Odd(k) = other {
+                    w.odd("threads[]", k);
+                }
                 states.push(None);
                 Thread {
                     index,
                     ..Thread::default()
                 }
             }
-        })
-        .collect();
+        };
+        r.threads.push(thread);
+    }
     let triggered = r.threads.iter().position(|t| t.crashed);
     r.crashed_thread = match faulting {
         Some(i) if i < r.threads.len() => Some(i),
@@ -1509,7 +1736,7 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, w: &mut Warnings) {
     }
 
     r.last_exception_backtrace = frames(
-        &b.last_exception_backtrace,
+        arrays.last_exception_backtrace,
         &r.images,
         w,
         "lastExceptionBacktrace",
@@ -1538,88 +1765,73 @@ fn fill_fault_address(r: &mut CrashReport) {
     }
 }
 
-fn image(im: &ImageJ<'_>, w: &mut Warnings) -> Image {
-    let path = im.path.text(w, "usedImages[].path");
-    let name = im.name.text(w, "usedImages[].name").or_else(|| {
-        path.as_deref()
-            .and_then(|p| p.rsplit('/').next())
-            .filter(|n| !n.is_empty())
-            .map(String::from)
-    });
-    let uuid = im.uuid.text(w, "usedImages[].uuid").and_then(|u| {
-        let n = normalize_uuid(&u);
-        if n.is_none() {
+impl ImageIn {
+    fn warn(&self, w: &mut Warnings) {
+        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
+        if let Some(u) = &self.bad_uuid {
             w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
         }
-        n
-    });
-    Image {
-        uuid,
-        name,
-        path,
-        arch: im.arch.text(w, "usedImages[].arch"),
-        base: im.base.u64(w, "usedImages[].base"),
-        size: im.size.u64(w, "usedImages[].size"),
-        bundle_id: im.bundle_id.text(w, "usedImages[].CFBundleIdentifier"),
-        bundle_version: version_string(
-            im.short_version
-                .text(w, "usedImages[].CFBundleShortVersionString"),
-            im.version.text(w, "usedImages[].CFBundleVersion"),
-        ),
     }
 }
 
-fn frames(
-    list: &List<Obj<FrameJ<'_>>>,
-    images: &[Image],
-    w: &mut Warnings,
-    path: &str,
-) -> Vec<Frame> {
-    let items = list.get(w, path);
-    let item_path = format!("{path}[]");
+fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
+    for (bit, field) in fields.iter().enumerate() {
+        if odd & (1 << bit) != 0 {
+            w.push(format!(
+                "field `{path}.{field}` has an unexpected type; ignored"
+            ));
+        }
+    }
+}
+
+/// Already lowercase and dashed, as `.ips` writes it (`2f5ccac7-cf4f-3f87-8689-7c673e90e595`):
+/// [`normalize_uuid`] would give it back unchanged, at the price of three allocations.
+fn is_normal_uuid(u: &str) -> bool {
+    u.len() == 36
+        && u.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+/// The frames of a list, with their absolute address (`usedImages[imageIndex].base +
+/// imageOffset`) where computable.
+fn frames(list: List<Obj<FrameIn>>, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
+    let items = list.into_vec(w, path);
     let mut out = Vec::with_capacity(items.len());
     for f in items {
-        if let Some(f) = f.get(w, &item_path) {
-            out.push(frame(f, images, w, &item_path));
+        let mut f = match f {
+            Obj::Ok(f) => f,
+            Obj::Odd(k) => {
+                w.odd("frames[]", k);
+                continue;
+            }
+            Obj::Absent => continue,
+        };
+        if f.odd != 0 {
+            warn_bits(f.odd.into(), &FRAME_FIELDS, "frames[]", w);
         }
+        let frame = &mut f.frame;
+        if let Some(i) = frame.image_index {
+            match images.get(i) {
+                Some(im) => {
+                    frame.address = match (im.base, frame.image_offset) {
+                        (Some(base), Some(off)) => base.checked_add(off),
+                        _ => None,
+                    }
+                }
+                None => {
+                    w.push(format!(
+                        "`frames[].imageIndex` {i} is out of range ({} images)",
+                        images.len()
+                    ));
+                    frame.image_index = None;
+                }
+            }
+        }
+        out.push(f.frame);
     }
     out
-}
-
-fn frame(f: &FrameJ<'_>, images: &[Image], w: &mut Warnings, path: &str) -> Frame {
-    let mut image_index = f.image_index.usize(w, &format!("{path}.imageIndex"));
-    if let Some(i) = image_index {
-        if i >= images.len() {
-            w.push(format!(
-                "`{path}.imageIndex` {i} is out of range ({} images)",
-                images.len()
-            ));
-            image_index = None;
-        }
-    }
-    let image_offset = f.image_offset.u64(w, &format!("{path}.imageOffset"));
-    let address = match (image_index.and_then(|i| images[i].base), image_offset) {
-        (Some(base), Some(off)) => base.checked_add(off),
-        _ => None,
-    };
-    // `???` is how the text form writes "no symbol"; a JSON body normally just leaves it out.
-    let symbol = f
-        .symbol
-        .text(w, &format!("{path}.symbol"))
-        .filter(|s| s != "???");
-    Frame {
-        image_index,
-        image_offset,
-        address,
-        symbol_offset: f.symbol_location.u64(w, &format!("{path}.symbolLocation")),
-        source_file: f.source_file.text(w, &format!("{path}.sourceFile")),
-        source_line: f
-            .source_line
-            .u64(w, &format!("{path}.sourceLine"))
-            .and_then(|l| u32::try_from(l).ok()),
-        symbol_source: symbol.as_ref().map(|_| SymbolSource::Apple),
-        symbol,
-    }
 }
 
 /// Order registers the way the text form lists them: x0..x28 then fp lr sp pc cpsr far esr;
@@ -1627,13 +1839,10 @@ fn frame(f: &FrameJ<'_>, images: &[Image], w: &mut Warnings, path: &str) -> Fram
 fn register_rank(name: &str) -> usize {
     const NAMED: &[&str] = &[
         "fp", "lr", "sp", "pc", "cpsr", "far", "esr", "rax", "rbx", "rcx", "rdx", "rdi", "rsi",
-        "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags",
-        "cr2", "eax", "ebx", "ecx", "edx", "edi", "esi", "ebp", "esp", "eip", "eflags",
+        "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags", "cr2",
+        "eax", "ebx", "ecx", "edx", "edi", "esi", "ebp", "esp", "eip", "eflags",
     ];
-    if let Some(n) = name
-        .strip_prefix('x')
-        .and_then(|d| d.parse::<usize>().ok())
-    {
+    if let Some(n) = name.strip_prefix('x').and_then(|d| d.parse::<usize>().ok()) {
         return n;
     }
     match NAMED.iter().position(|n| *n == name) {
@@ -1751,14 +1960,20 @@ mod tests {
         );
         assert_eq!(r.process.name.as_deref(), Some("python3.12"));
         // `\/` escapes: the path cannot be borrowed, and must come out unescaped.
-        assert_eq!(r.process.path.as_deref(), Some("/opt/homebrew/bin/python3.12"));
+        assert_eq!(
+            r.process.path.as_deref(),
+            Some("/opt/homebrew/bin/python3.12")
+        );
         assert_eq!(r.process.pid, Some(34188));
         assert_eq!(r.process.parent_name.as_deref(), Some("zsh"));
         assert_eq!(r.process.parent_pid, Some(1200));
         assert_eq!(r.process.responsible.as_deref(), Some("Terminal"));
         assert_eq!(r.process.user_id, Some(501));
         assert_eq!(r.process.bundle_id.as_deref(), Some("org.python.python"));
-        assert_eq!(r.process.bundle_version.as_deref(), Some("3.12.4 (3.12.4f1)"));
+        assert_eq!(
+            r.process.bundle_version.as_deref(),
+            Some("3.12.4 (3.12.4f1)")
+        );
         assert_eq!(
             r.captured_at.map(|t| t.to_rfc3339()),
             Some("2026-04-01T19:39:56.065700+00:00".to_string())
@@ -1795,7 +2010,10 @@ mod tests {
         assert_eq!(f0.symbol_source, Some(SymbolSource::Apple));
         assert_eq!(t.frames[1].symbol, None);
         assert_eq!(t.frames[1].symbol_source, None);
-        assert_eq!(t.frames[2].source_file.as_deref(), Some("custom_kernel.cpp"));
+        assert_eq!(
+            t.frames[2].source_file.as_deref(),
+            Some("custom_kernel.cpp")
+        );
         assert_eq!(t.frames[2].source_line, Some(367));
         assert_eq!(r.threads[0].queue.as_deref(), Some("com.apple.main-thread"));
         assert!(!r.threads[0].crashed);
@@ -1817,17 +2035,17 @@ mod tests {
         // No `name` in the report: taken from the path.
         assert_eq!(r.images[1].name.as_deref(), Some("libsystem_kernel.dylib"));
         assert_eq!(r.last_exception_backtrace.len(), 1);
-        assert_eq!(
-            r.last_exception_backtrace[0].address,
-            Some(4294967296 + 10)
-        );
+        assert_eq!(r.last_exception_backtrace[0].address, Some(4294967296 + 10));
     }
 
     #[test]
     fn one_line_body_reads_the_same_as_pretty() {
         let pretty = sample();
         let compact_body: serde_json::Value = serde_json::from_str(&sample_body()).unwrap();
-        let compact = format!("{HEADER}\n{}", serde_json::to_string(&compact_body).unwrap());
+        let compact = format!(
+            "{HEADER}\n{}",
+            serde_json::to_string(&compact_body).unwrap()
+        );
         assert!(!compact.trim_end().contains("\n{\n"));
         assert_eq!(one(&pretty).0, one(&compact).0);
     }
@@ -1841,7 +2059,11 @@ mod tests {
         assert_eq!(r.os.version.as_deref(), Some("macOS 26.3 (25D125)"));
         assert!(r.captured_at.is_some());
         assert!(r.threads.is_empty());
-        assert!(r.warnings.iter().any(|w| w.contains("no body")), "{:?}", r.warnings);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("no body")),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]
@@ -1879,7 +2101,11 @@ mod tests {
         assert_eq!(r.bug_type.as_deref(), Some("309"));
         let scan = scan(&HEADER[..8]);
         assert!(scan.documents.is_empty());
-        assert!(matches!(scan.broken, Some(ParseError::Truncated(_))), "{:?}", scan.broken);
+        assert!(
+            matches!(scan.broken, Some(ParseError::Truncated(_))),
+            "{:?}",
+            scan.broken
+        );
     }
 
     #[test]
@@ -1926,7 +2152,10 @@ mod tests {
         assert_eq!(body, Body::Json);
         assert_eq!(r.kind, ReportKind::GpuEvent);
         assert_eq!(r.process.name.as_deref(), Some("python3.12"));
-        assert_eq!(r.exception.message.as_deref(), Some("firmware-detected lockup"));
+        assert_eq!(
+            r.exception.message.as_deref(),
+            Some("firmware-detected lockup")
+        );
         assert_eq!(
             r.incident_id.as_deref(),
             Some("0D63083D-3260-46A7-9573-BD91CA218FCD")
@@ -1990,7 +2219,10 @@ mod tests {
     fn text_body_is_handed_back() {
         let text = format!("{HEADER}\nIncident Identifier: X\nProcess: foo [1]\n");
         let (r, body) = one(&text);
-        assert_eq!(body, Body::Text("\nIncident Identifier: X\nProcess: foo [1]\n"));
+        assert_eq!(
+            body,
+            Body::Text("\nIncident Identifier: X\nProcess: foo [1]\n")
+        );
         assert_eq!(r.kind, ReportKind::Crash);
     }
 
@@ -2031,7 +2263,11 @@ mod tests {
         let (r, b) = one(&text);
         assert_eq!(b, Body::Partial);
         assert_eq!(r.process.parent_name.as_deref(), Some("zsh"));
-        assert!(r.warnings.iter().any(|w| w.contains("is broken")), "{:?}", r.warnings);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("is broken")),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]
@@ -2044,9 +2280,21 @@ mod tests {
     }
 
     #[test]
+    fn crafted_unclosed_objects_do_not_make_the_search_quadratic() {
+        // 20 000 nested, never closed objects, each a line-start candidate that reads to the
+        // end of the text: without the work budget this reads ~2 GB.
+        let text = "{\"a\":\n".repeat(20_000);
+        let scan = scan(&text);
+        assert!(scan.documents.is_empty());
+    }
+
+    #[test]
     fn register_order_follows_the_text_form() {
         let mut names = vec!["far", "x1", "pc", "rip", "x0", "weird", "fp", "rax"];
         names.sort_by_key(|n| register_rank(n));
-        assert_eq!(names, ["x0", "x1", "fp", "pc", "far", "rax", "rip", "weird"]);
+        assert_eq!(
+            names,
+            ["x0", "x1", "fp", "pc", "far", "rax", "rip", "weird"]
+        );
     }
 }

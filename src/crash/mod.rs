@@ -148,9 +148,9 @@ fn finish(doc: ips::Document<'_>) -> CrashReport {
                     l
                 }
                 Err(e) => {
-                    report
-                        .warnings
-                        .push(format!("the text body under the JSON header could not be read: {e}"));
+                    report.warnings.push(format!(
+                        "the text body under the JSON header could not be read: {e}"
+                    ));
                     report
                 }
             }
@@ -189,7 +189,9 @@ fn translated_text(prefix: &str) -> Option<&str> {
     if let Some(i) = text.rfind("Full Report") {
         // Keep "Translated Report (Full Report Below)": only cut at the banner line.
         let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
-        if text[line_start..i].trim().is_empty() && text[i..].lines().next().map(str::trim) == Some("Full Report") {
+        if text[line_start..i].trim().is_empty()
+            && text[i..].lines().next().map(str::trim) == Some("Full Report")
+        {
             text = &text[..line_start];
         }
     }
@@ -299,7 +301,10 @@ mod tests {
             fault_from_subtype("KERN_PROTECTION_FAILURE at 0x00000001ffb3d458"),
             (Some(0x1ffb3d458), None, false)
         );
-        assert_eq!(fault_from_subtype("EXC_ARM_BREAKPOINT"), (None, None, false));
+        assert_eq!(
+            fault_from_subtype("EXC_ARM_BREAKPOINT"),
+            (None, None, false)
+        );
         assert_eq!(fault_from_subtype("format 0xzz"), (None, None, false));
     }
 
@@ -321,7 +326,9 @@ mod tests {
     #[test]
     fn invalid_utf8_inside_json_strings_is_replaced() {
         let mut bytes = ips_header().as_bytes().to_vec();
-        bytes.extend_from_slice(b"\n{\"procName\":\"py\xFFthon\",\"incident\":\"A\",\"threads\":[]}\n");
+        bytes.extend_from_slice(
+            b"\n{\"procName\":\"py\xFFthon\",\"incident\":\"A\",\"threads\":[]}\n",
+        );
         let reports = parse(&bytes).unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].process.name.as_deref(), Some("py\u{FFFD}thon"));
@@ -330,7 +337,10 @@ mod tests {
 
     #[test]
     fn utf16_files_are_decoded() {
-        let text = format!("{}\n{{\"procName\":\"python\",\"threads\":[]}}", ips_header());
+        let text = format!(
+            "{}\n{{\"procName\":\"python\",\"threads\":[]}}",
+            ips_header()
+        );
         let mut bytes = vec![0xFF, 0xFE];
         bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
         let reports = parse(&bytes).unwrap();
@@ -363,6 +373,24 @@ mod tests {
             Some("----\nTranslated Report (Full Report Below)\n----\n\nProcess: x [1]")
         );
         assert_eq!(translated_text("some prose\n"), None);
+    }
+
+    #[test]
+    fn translated_report_without_its_full_report_is_still_a_report() {
+        let text = format!(
+            "-------------------------------------\nTranslated Report (Full Report Below)\n-------------------------------------\n\nProcess:               python [34188]\nException Type:        EXC_CRASH (SIGABRT)\n\n-----------\nFull Report\n-----------\n\n{}\n",
+            ips_header()
+        );
+        let reports = parse(text.as_bytes()).unwrap();
+        assert_eq!(reports.len(), 1);
+        let r = &reports[0];
+        assert_eq!(r.kind, ReportKind::Crash);
+        assert_eq!(r.process.name.as_deref(), Some("python"));
+        assert_eq!(
+            r.incident_id.as_deref(),
+            Some("33218F9D-FEB7-4525-92E3-5CF9934D6B87")
+        );
+        assert!(!r.warnings.is_empty());
     }
 
     fn ips_header() -> &'static str {
