@@ -6,15 +6,16 @@
 //! text: a header over a text body is handed back as [`Body::Text`] for [`super::parse`] to give
 //! to the legacy parser. It never panics and never prints.
 //!
-//! Leniency, field by field: every scalar is read as a [`Scalar`] that accepts any JSON type, and
-//! every object or array as an [`Obj`]/[`List`] that accepts any type too, so one field of an
+//! Leniency, field by field: every scalar is read as a `Scalar` that accepts any JSON type, and
+//! every object or array as an `Obj`/`List` that accepts any type too, so one field of an
 //! unexpected type costs that field (with a warning), never the report. A body that is cut short
 //! or broken is cut back to the last complete element, closed, and read again (a *partial*
 //! report with a warning).
 //!
 //! Speed: the text is parsed once, from `&str`, borrowing strings where they have no escapes;
-//! the big arrays (threads, frames, usedImages) are typed structs, and the register state of
-//! every thread but the crashed one is only validated ([`RawValue`]), never built.
+//! frames and images are read straight into the model (no `serde_json::Value`, no intermediate
+//! struct), and the register state of
+//! every thread but the crashed one is only validated (`RawValue`), never built.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -419,11 +420,8 @@ fn close_at(src: &str, cut: usize) -> Option<String> {
             b'"' => in_str = true,
             b'{' => stack.push(b'}'),
             b'[' => stack.push(b']'),
-            b'}' | b']' => {
-                if stack.pop() != Some(c) {
-                    return None;
-                }
-            }
+            // The guard pops: a closer that does not match its opener ends the attempt.
+            b'}' | b']' if stack.pop() != Some(c) => return None,
             _ => {}
         }
     }
