@@ -14,8 +14,8 @@
 //!
 //! Speed: the text is parsed once, from `&str`, borrowing strings where they have no escapes;
 //! frames and images are read straight into the model (no `serde_json::Value`, no intermediate
-//! struct), and the register state of
-//! every thread but the crashed one is only validated (`RawValue`), never built.
+//! struct), and the register state of every thread but the crashed one is only validated
+//! (`RawValue`), never built.
 
 use std::borrow::Cow;
 use std::fmt;
