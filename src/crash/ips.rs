@@ -1029,9 +1029,9 @@ struct Doc<'a> {
     #[serde(borrow)]
     threads: List<Obj<ThreadJ<'a>>>,
     #[serde(rename = "usedImages")]
-    used_images: List<Obj<ImageIn>>,
+    used_images: ImagesIn,
     #[serde(rename = "lastExceptionBacktrace")]
-    last_exception_backtrace: List<Obj<FrameIn>>,
+    last_exception_backtrace: FramesIn,
 
     // Other diagnostics: panics (151, 210), jetsam (298), GPU events (284).
     #[serde(borrow)]
@@ -1061,7 +1061,8 @@ impl Doc<'_> {
             || self.incident.is_present()
             || self.capture_time.is_present()
             || self.threads.is_present()
-            || self.used_images.is_present()
+            || self.used_images.present
+            || self.last_exception_backtrace.present
             || !matches!(self.exception, Obj::Absent)
             || self.panic_string.is_present()
             || self.crash_reporter_key.is_some()
@@ -1150,7 +1151,7 @@ struct ThreadJ<'a> {
     queue: Scalar<'a>,
     #[serde(borrow)]
     triggered: Scalar<'a>,
-    frames: List<Obj<FrameIn>>,
+    frames: FramesIn,
     /// Kept raw: only the crashed thread's registers are built.
     #[serde(rename = "threadState", borrow)]
     thread_state: Option<&'a RawValue>,
@@ -1305,6 +1306,144 @@ impl<'de> Deserialize<'de> for ImageIn {
         d.deserialize_map(V)
     }
 }
+
+/// A frames array read straight into model frames: odd fields of all frames are merged into one
+/// mask (warnings are per kind, not per frame).
+#[derive(Debug, Default)]
+struct FramesIn {
+    /// The key was there (even as `[]`).
+    present: bool,
+    frames: Vec<Frame>,
+    odd: u8,
+    /// Entries that are not objects.
+    odd_items: usize,
+    /// Set when the value is not an array (its type).
+    not_array: Option<&'static str>,
+}
+
+/// A `usedImages` array read straight into model images; an entry that is not an object keeps
+/// its slot (frames refer to images by position).
+#[derive(Debug, Default)]
+struct ImagesIn {
+    /// The key was there (even as `[]`): a body marker.
+    present: bool,
+    images: Vec<Image>,
+    odd: u16,
+    odd_items: usize,
+    not_array: Option<&'static str>,
+    bad_uuids: Vec<String>,
+}
+
+impl ImagesIn {
+    fn finish(self, w: &mut Warnings) -> Vec<Image> {
+        if let Some(k) = self.not_array {
+            w.odd("usedImages", k);
+        }
+        if self.odd_items > 0 {
+            w.push(format!(
+                "{} entries of `usedImages` are not objects; kept empty",
+                self.odd_items
+            ));
+        }
+        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
+        for u in self.bad_uuids {
+            w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
+        }
+        self.images
+    }
+}
+
+/// A lenient array reader for [`FramesIn`] and [`ImagesIn`]: elements go through `Obj` (an entry
+/// that is not an object is counted), anything but an array is remembered in `not_array`.
+macro_rules! lenient_array {
+    ($ty:ident, $elem:ty, $push:expr, $odd:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("an array")
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<$ty, A::Error> {
+                        let mut out = $ty {
+                            present: true,
+                            ..$ty::default()
+                        };
+                        while let Some(item) = seq.next_element::<Obj<$elem>>()? {
+                            match item {
+                                Obj::Ok(e) => ($push)(&mut out, e),
+                                Obj::Odd(_) => ($odd)(&mut out),
+                                Obj::Absent => {}
+                            }
+                        }
+                        Ok(out)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                        Ok(odd_array("object"))
+                    }
+                    fn visit_unit<E>(self) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_none<E>(self) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<$ty, D::Error> {
+                        $ty::deserialize(d)
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<$ty, E> {
+                        Ok(odd_array("boolean"))
+                    }
+                    fn visit_i64<E>(self, _: i64) -> Result<$ty, E> {
+                        Ok(odd_array("number"))
+                    }
+                    fn visit_u64<E>(self, _: u64) -> Result<$ty, E> {
+                        Ok(odd_array("number"))
+                    }
+                    fn visit_f64<E>(self, _: f64) -> Result<$ty, E> {
+                        Ok(odd_array("number"))
+                    }
+                    fn visit_str<E>(self, _: &str) -> Result<$ty, E> {
+                        Ok(odd_array("string"))
+                    }
+                }
+                fn odd_array(k: &'static str) -> $ty {
+                    $ty {
+                        present: true,
+                        not_array: Some(k),
+                        ..$ty::default()
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+lenient_array!(
+    FramesIn,
+    FrameIn,
+    |out: &mut FramesIn, f: FrameIn| {
+        out.odd |= f.odd;
+        out.frames.push(f.frame);
+    },
+    |out: &mut FramesIn| out.odd_items += 1
+);
+
+lenient_array!(
+    ImagesIn,
+    ImageIn,
+    |out: &mut ImagesIn, im: ImageIn| {
+        out.odd |= im.odd;
+        out.bad_uuids.extend(im.bad_uuid);
+        out.images.push(im.image);
+    },
+    |out: &mut ImagesIn| {
+        out.odd_items += 1;
+        out.images.push(Image::default());
+    }
+);
 
 /// `asi`: an object of image name → array of messages, e.g.
 /// `{"libsystem_c.dylib":["abort() called"]}`. Read as the messages, in order.
@@ -1612,8 +1751,8 @@ fn build(
 #[derive(Default)]
 struct Arrays<'a> {
     threads: List<Obj<ThreadJ<'a>>>,
-    images: List<Obj<ImageIn>>,
-    last_exception_backtrace: List<Obj<FrameIn>>,
+    images: ImagesIn,
+    last_exception_backtrace: FramesIn,
 }
 
 /// Exception, termination, threads, images, registers: what only a JSON body holds.
@@ -1664,23 +1803,7 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warni
             .collect();
     }
 
-    r.images = arrays
-        .images
-        .into_vec(w, "usedImages")
-        .into_iter()
-        .map(|im| match im {
-            Obj::Ok(im) => {
-                im.warn(w);
-                im.image
-            }
-            // Keep the slot: frames refer to images by position.
-            Obj::Odd(k) => {
-                w.odd("usedImages[]", k);
-                Image::default()
-            }
-            Obj::Absent => Image::default(),
-        })
-        .collect();
+    r.images = arrays.images.finish(w);
 
     let faulting = b.faulting_thread.usize(w, "faultingThread");
     let threads_j = arrays.threads.into_vec(w, "threads");
@@ -1763,15 +1886,6 @@ fn fill_fault_address(r: &mut CrashReport) {
     }
 }
 
-impl ImageIn {
-    fn warn(&self, w: &mut Warnings) {
-        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
-        if let Some(u) = &self.bad_uuid {
-            w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
-        }
-    }
-}
-
 fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
     for (bit, field) in fields.iter().enumerate() {
         if odd & (1 << bit) != 0 {
@@ -1794,42 +1908,39 @@ fn is_normal_uuid(u: &str) -> bool {
 
 /// The frames of a list, with their absolute address (`usedImages[imageIndex].base +
 /// imageOffset`) where computable.
-fn frames(list: List<Obj<FrameIn>>, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
-    let items = list.into_vec(w, path);
-    let mut out = Vec::with_capacity(items.len());
-    for f in items {
-        let mut f = match f {
-            Obj::Ok(f) => f,
-            Obj::Odd(k) => {
-                w.odd("frames[]", k);
-                continue;
-            }
-            Obj::Absent => continue,
-        };
-        if f.odd != 0 {
-            warn_bits(f.odd.into(), &FRAME_FIELDS, "frames[]", w);
-        }
-        let frame = &mut f.frame;
-        if let Some(i) = frame.image_index {
-            match images.get(i) {
-                Some(im) => {
-                    frame.address = match (im.base, frame.image_offset) {
-                        (Some(base), Some(off)) => base.checked_add(off),
-                        _ => None,
-                    }
-                }
-                None => {
-                    w.push(format!(
-                        "`frames[].imageIndex` {i} is out of range ({} images)",
-                        images.len()
-                    ));
-                    frame.image_index = None;
-                }
-            }
-        }
-        out.push(f.frame);
+fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
+    if let Some(k) = list.not_array {
+        w.odd(path, k);
     }
-    out
+    if list.odd_items > 0 {
+        w.push(format!(
+            "{} entries of `{path}` are not objects; ignored",
+            list.odd_items
+        ));
+    }
+    if list.odd != 0 {
+        warn_bits(list.odd.into(), &FRAME_FIELDS, "frames[]", w);
+    }
+    let mut frames = list.frames;
+    for frame in &mut frames {
+        let Some(i) = frame.image_index else { continue };
+        match images.get(i) {
+            Some(im) => {
+                frame.address = match (im.base, frame.image_offset) {
+                    (Some(base), Some(off)) => base.checked_add(off),
+                    _ => None,
+                }
+            }
+            None => {
+                w.push(format!(
+                    "`frames[].imageIndex` {i} is out of range ({} images)",
+                    images.len()
+                ));
+                frame.image_index = None;
+            }
+        }
+    }
+    frames
 }
 
 /// Order registers the way the text form lists them: x0..x28 then fp lr sp pc cpsr far esr;
