@@ -1157,15 +1157,6 @@ struct ThreadJ<'a> {
     thread_state: Option<&'a RawValue>,
 }
 
-/// A frame, read straight into the model (frames are most of a report: no intermediate
-/// struct). Fields of an unexpected type are left out and remembered in `odd`, one bit per
-/// entry of [`FRAME_FIELDS`]; `address` is filled in later, once the images are known.
-#[derive(Debug, Default)]
-struct FrameIn {
-    frame: Frame,
-    odd: u8,
-}
-
 const FRAME_FIELDS: [&str; 6] = [
     "imageIndex",
     "imageOffset",
@@ -1174,61 +1165,6 @@ const FRAME_FIELDS: [&str; 6] = [
     "sourceFile",
     "sourceLine",
 ];
-
-impl<'de> Deserialize<'de> for FrameIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FrameIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a frame object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrameIn, A::Error> {
-                let mut out = FrameIn::default();
-                while let Some(key) = map.next_key::<Scalar<'de>>()? {
-                    let Some(field) = key
-                        .as_str()
-                        .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
-                    else {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    };
-                    let v: Scalar<'de> = map.next_value()?;
-                    let f = &mut out.frame;
-                    let read = match field {
-                        0 => v
-                            .to_u64()
-                            .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
-                        1 => v.to_u64().map(|x| f.image_offset = x),
-                        // `???` is how the text form writes "no symbol"; JSON leaves it out.
-                        2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
-                        3 => v.to_u64().map(|x| f.symbol_offset = x),
-                        4 => v.into_text().map(|x| f.source_file = x),
-                        _ => v
-                            .to_u64()
-                            .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
-                    };
-                    if read.is_err() {
-                        out.odd |= 1 << field;
-                    }
-                }
-                out.frame.symbol_source = out.frame.symbol.as_ref().map(|_| SymbolSource::Apple);
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// An image, read straight into the model like [`FrameIn`]; `odd` has one bit per entry of
-/// [`IMAGE_FIELDS`].
-#[derive(Debug, Default)]
-struct ImageIn {
-    image: Image,
-    odd: u16,
-    /// A `uuid` that is not 32 hex digits, for the warning.
-    bad_uuid: Option<String>,
-}
 
 const IMAGE_FIELDS: [&str; 9] = [
     "uuid",
@@ -1242,73 +1178,10 @@ const IMAGE_FIELDS: [&str; 9] = [
     "CFBundleVersion",
 ];
 
-impl<'de> Deserialize<'de> for ImageIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ImageIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an image object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageIn, A::Error> {
-                let mut out = ImageIn::default();
-                let (mut short, mut build) = (None, None);
-                while let Some(key) = map.next_key::<Scalar<'de>>()? {
-                    let Some(field) = key
-                        .as_str()
-                        .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
-                    else {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    };
-                    let v: Scalar<'de> = map.next_value()?;
-                    let im = &mut out.image;
-                    let read = match field {
-                        0 => v.into_text().map(|x| {
-                            im.uuid = x.and_then(|u| {
-                                if is_normal_uuid(&u) {
-                                    return Some(u);
-                                }
-                                let n = normalize_uuid(&u);
-                                if n.is_none() {
-                                    out.bad_uuid = Some(u);
-                                }
-                                n
-                            })
-                        }),
-                        1 => v.into_text().map(|x| im.name = x),
-                        2 => v.into_text().map(|x| im.path = x),
-                        3 => v.into_text().map(|x| im.arch = x),
-                        4 => v.to_u64().map(|x| im.base = x),
-                        5 => v.to_u64().map(|x| im.size = x),
-                        6 => v.into_text().map(|x| im.bundle_id = x),
-                        7 => v.into_text().map(|x| short = x),
-                        _ => v.into_text().map(|x| build = x),
-                    };
-                    if read.is_err() {
-                        out.odd |= 1 << field;
-                    }
-                }
-                let im = &mut out.image;
-                im.bundle_version = version_string(short, build);
-                if im.name.is_none() {
-                    // No `name` (older reports, some system images): the path's last part.
-                    im.name = im
-                        .path
-                        .as_deref()
-                        .and_then(|p| p.rsplit('/').next())
-                        .filter(|n| !n.is_empty())
-                        .map(String::from);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// A frames array read straight into model frames: odd fields of all frames are merged into one
-/// mask (warnings are per kind, not per frame).
+/// A frames array read straight into model frames (frames are most of a report: no
+/// intermediate struct, no moves). Fields of an unexpected type are left out and remembered in
+/// `odd`, one bit per entry of [`FRAME_FIELDS`], merged over all frames (warnings are per kind,
+/// not per frame); `address` is filled in later, once the images are known.
 #[derive(Debug, Default)]
 struct FramesIn {
     /// The key was there (even as `[]`).
@@ -1321,8 +1194,9 @@ struct FramesIn {
     not_array: Option<&'static str>,
 }
 
-/// A `usedImages` array read straight into model images; an entry that is not an object keeps
-/// its slot (frames refer to images by position).
+/// A `usedImages` array read straight into model images, like [`FramesIn`]; `odd` has one bit
+/// per entry of [`IMAGE_FIELDS`]. An entry that is not an object keeps its slot (frames refer to
+/// images by position).
 #[derive(Debug, Default)]
 struct ImagesIn {
     /// The key was there (even as `[]`): a body marker.
@@ -1331,6 +1205,7 @@ struct ImagesIn {
     odd: u16,
     odd_items: usize,
     not_array: Option<&'static str>,
+    /// `uuid`s that are not 32 hex digits, for the warning.
     bad_uuids: Vec<String>,
 }
 
@@ -1353,97 +1228,260 @@ impl ImagesIn {
     }
 }
 
-/// A lenient array reader for [`FramesIn`] and [`ImagesIn`]: elements go through `Obj` (an entry
-/// that is not an object is counted), anything but an array is remembered in `not_array`.
-macro_rules! lenient_array {
-    ($ty:ident, $elem:ty, $push:expr, $odd:expr) => {
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("an array")
-                    }
-                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<$ty, A::Error> {
-                        let mut out = $ty {
-                            present: true,
-                            ..$ty::default()
-                        };
-                        while let Some(item) = seq.next_element::<Obj<$elem>>()? {
-                            match item {
-                                Obj::Ok(e) => ($push)(&mut out, e),
-                                Obj::Odd(_) => ($odd)(&mut out),
-                                Obj::Absent => {}
-                            }
-                        }
-                        Ok(out)
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
-                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                        Ok(odd_array("object"))
-                    }
-                    fn visit_unit<E>(self) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_none<E>(self) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<$ty, D::Error> {
-                        $ty::deserialize(d)
-                    }
-                    fn visit_bool<E>(self, _: bool) -> Result<$ty, E> {
-                        Ok(odd_array("boolean"))
-                    }
-                    fn visit_i64<E>(self, _: i64) -> Result<$ty, E> {
-                        Ok(odd_array("number"))
-                    }
-                    fn visit_u64<E>(self, _: u64) -> Result<$ty, E> {
-                        Ok(odd_array("number"))
-                    }
-                    fn visit_f64<E>(self, _: f64) -> Result<$ty, E> {
-                        Ok(odd_array("number"))
-                    }
-                    fn visit_str<E>(self, _: &str) -> Result<$ty, E> {
-                        Ok(odd_array("string"))
-                    }
-                }
-                fn odd_array(k: &'static str) -> $ty {
-                    $ty {
-                        present: true,
-                        not_array: Some(k),
-                        ..$ty::default()
-                    }
-                }
-                d.deserialize_any(V)
-            }
-        }
-    };
+/// An array whose object entries are read in place into the array's own vector.
+trait FillFrom: Default {
+    /// Read one object entry (push it, then fill it where it lies).
+    fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// An entry that is not an object.
+    fn odd_item(&mut self);
+    fn not_array(kind: &'static str) -> Self;
+    fn mark_present(&mut self);
 }
 
-lenient_array!(
-    FramesIn,
-    FrameIn,
-    |out: &mut FramesIn, f: FrameIn| {
-        out.odd |= f.odd;
-        out.frames.push(f.frame);
-    },
-    |out: &mut FramesIn| out.odd_items += 1
-);
-
-lenient_array!(
-    ImagesIn,
-    ImageIn,
-    |out: &mut ImagesIn, im: ImageIn| {
-        out.odd |= im.odd;
-        out.bad_uuids.extend(im.bad_uuid);
-        out.images.push(im.image);
-    },
-    |out: &mut ImagesIn| {
-        out.odd_items += 1;
-        out.images.push(Image::default());
+impl FillFrom for FramesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.frames.push(Frame::default());
+        let odd = &mut self.odd;
+        let Some(f) = self.frames.last_mut() else {
+            return Ok(());
+        };
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v
+                    .to_u64()
+                    .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
+                1 => v.to_u64().map(|x| f.image_offset = x),
+                // `???` is how the text form writes "no symbol"; JSON leaves it out.
+                2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
+                3 => v.to_u64().map(|x| f.symbol_offset = x),
+                4 => v.into_text().map(|x| f.source_file = x),
+                _ => v
+                    .to_u64()
+                    .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
+            }
+        }
+        f.symbol_source = f.symbol.as_ref().map(|_| SymbolSource::Apple);
+        Ok(())
     }
-);
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        FramesIn {
+            present: true,
+            not_array: Some(kind),
+            ..FramesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+impl FillFrom for ImagesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.images.push(Image::default());
+        let (odd, bad_uuids) = (&mut self.odd, &mut self.bad_uuids);
+        let Some(im) = self.images.last_mut() else {
+            return Ok(());
+        };
+        let (mut short, mut build) = (None, None);
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v.into_text().map(|x| {
+                    im.uuid = x.and_then(|u| {
+                        if is_normal_uuid(&u) {
+                            return Some(u);
+                        }
+                        let n = normalize_uuid(&u);
+                        if n.is_none() {
+                            bad_uuids.push(u);
+                        }
+                        n
+                    })
+                }),
+                1 => v.into_text().map(|x| im.name = x),
+                2 => v.into_text().map(|x| im.path = x),
+                3 => v.into_text().map(|x| im.arch = x),
+                4 => v.to_u64().map(|x| im.base = x),
+                5 => v.to_u64().map(|x| im.size = x),
+                6 => v.into_text().map(|x| im.bundle_id = x),
+                7 => v.into_text().map(|x| short = x),
+                _ => v.into_text().map(|x| build = x),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
+            }
+        }
+        im.bundle_version = version_string(short, build);
+        if im.name.is_none() {
+            // No `name` (older reports, some system images): the path's last part.
+            im.name = im
+                .path
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|n| !n.is_empty())
+                .map(String::from);
+        }
+        Ok(())
+    }
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+        self.images.push(Image::default());
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        ImagesIn {
+            present: true,
+            not_array: Some(kind),
+            ..ImagesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+/// Any JSON value as a [`FillFrom`] array: an array's entries are read in place, anything else
+/// is remembered as odd.
+struct ArrayVisitor<T>(PhantomData<T>);
+
+impl<'de, T: FillFrom> Visitor<'de> for ArrayVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let mut out = T::default();
+        out.mark_present();
+        while seq.next_element_seed(EntrySeed(&mut out))?.is_some() {}
+        Ok(out)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(T::not_array("object"))
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::not_array("boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<T, E> {
+        Ok(T::not_array("string"))
+    }
+}
+
+/// One array entry, read into the array's vector.
+struct EntrySeed<'x, T>(&'x mut T);
+
+impl<'de, T: FillFrom> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: FillFrom> Visitor<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.0.odd_item();
+        Ok(())
+    }
+    // `null` entries are odd too (and keep their slot among images).
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for FramesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for ImagesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
+    }
+}
 
 /// `asi`: an object of image name → array of messages, e.g.
 /// `{"libsystem_c.dylib":["abort() called"]}`. Read as the messages, in order.
