@@ -1029,9 +1029,9 @@ struct Doc<'a> {
     #[serde(borrow)]
     threads: List<Obj<ThreadJ<'a>>>,
     #[serde(rename = "usedImages")]
-    used_images: List<Obj<ImageIn>>,
+    used_images: ImagesIn,
     #[serde(rename = "lastExceptionBacktrace")]
-    last_exception_backtrace: List<Obj<FrameIn>>,
+    last_exception_backtrace: FramesIn,
 
     // Other diagnostics: panics (151, 210), jetsam (298), GPU events (284).
     #[serde(borrow)]
@@ -1061,7 +1061,8 @@ impl Doc<'_> {
             || self.incident.is_present()
             || self.capture_time.is_present()
             || self.threads.is_present()
-            || self.used_images.is_present()
+            || self.used_images.present
+            || self.last_exception_backtrace.present
             || !matches!(self.exception, Obj::Absent)
             || self.panic_string.is_present()
             || self.crash_reporter_key.is_some()
@@ -1150,19 +1151,10 @@ struct ThreadJ<'a> {
     queue: Scalar<'a>,
     #[serde(borrow)]
     triggered: Scalar<'a>,
-    frames: List<Obj<FrameIn>>,
+    frames: FramesIn,
     /// Kept raw: only the crashed thread's registers are built.
     #[serde(rename = "threadState", borrow)]
     thread_state: Option<&'a RawValue>,
-}
-
-/// A frame, read straight into the model (frames are most of a report: no intermediate
-/// struct). Fields of an unexpected type are left out and remembered in `odd`, one bit per
-/// entry of [`FRAME_FIELDS`]; `address` is filled in later, once the images are known.
-#[derive(Debug, Default)]
-struct FrameIn {
-    frame: Frame,
-    odd: u8,
 }
 
 const FRAME_FIELDS: [&str; 6] = [
@@ -1173,61 +1165,6 @@ const FRAME_FIELDS: [&str; 6] = [
     "sourceFile",
     "sourceLine",
 ];
-
-impl<'de> Deserialize<'de> for FrameIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FrameIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a frame object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrameIn, A::Error> {
-                let mut out = FrameIn::default();
-                while let Some(key) = map.next_key::<Scalar<'de>>()? {
-                    let Some(field) = key
-                        .as_str()
-                        .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
-                    else {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    };
-                    let v: Scalar<'de> = map.next_value()?;
-                    let f = &mut out.frame;
-                    let read = match field {
-                        0 => v
-                            .to_u64()
-                            .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
-                        1 => v.to_u64().map(|x| f.image_offset = x),
-                        // `???` is how the text form writes "no symbol"; JSON leaves it out.
-                        2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
-                        3 => v.to_u64().map(|x| f.symbol_offset = x),
-                        4 => v.into_text().map(|x| f.source_file = x),
-                        _ => v
-                            .to_u64()
-                            .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
-                    };
-                    if read.is_err() {
-                        out.odd |= 1 << field;
-                    }
-                }
-                out.frame.symbol_source = out.frame.symbol.as_ref().map(|_| SymbolSource::Apple);
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// An image, read straight into the model like [`FrameIn`]; `odd` has one bit per entry of
-/// [`IMAGE_FIELDS`].
-#[derive(Debug, Default)]
-struct ImageIn {
-    image: Image,
-    odd: u16,
-    /// A `uuid` that is not 32 hex digits, for the warning.
-    bad_uuid: Option<String>,
-}
 
 const IMAGE_FIELDS: [&str; 9] = [
     "uuid",
@@ -1241,68 +1178,308 @@ const IMAGE_FIELDS: [&str; 9] = [
     "CFBundleVersion",
 ];
 
-impl<'de> Deserialize<'de> for ImageIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ImageIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an image object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageIn, A::Error> {
-                let mut out = ImageIn::default();
-                let (mut short, mut build) = (None, None);
-                while let Some(key) = map.next_key::<Scalar<'de>>()? {
-                    let Some(field) = key
-                        .as_str()
-                        .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
-                    else {
-                        map.next_value::<IgnoredAny>()?;
-                        continue;
-                    };
-                    let v: Scalar<'de> = map.next_value()?;
-                    let im = &mut out.image;
-                    let read = match field {
-                        0 => v.into_text().map(|x| {
-                            im.uuid = x.and_then(|u| {
-                                if is_normal_uuid(&u) {
-                                    return Some(u);
-                                }
-                                let n = normalize_uuid(&u);
-                                if n.is_none() {
-                                    out.bad_uuid = Some(u);
-                                }
-                                n
-                            })
-                        }),
-                        1 => v.into_text().map(|x| im.name = x),
-                        2 => v.into_text().map(|x| im.path = x),
-                        3 => v.into_text().map(|x| im.arch = x),
-                        4 => v.to_u64().map(|x| im.base = x),
-                        5 => v.to_u64().map(|x| im.size = x),
-                        6 => v.into_text().map(|x| im.bundle_id = x),
-                        7 => v.into_text().map(|x| short = x),
-                        _ => v.into_text().map(|x| build = x),
-                    };
-                    if read.is_err() {
-                        out.odd |= 1 << field;
-                    }
-                }
-                let im = &mut out.image;
-                im.bundle_version = version_string(short, build);
-                if im.name.is_none() {
-                    // No `name` (older reports, some system images): the path's last part.
-                    im.name = im
-                        .path
-                        .as_deref()
-                        .and_then(|p| p.rsplit('/').next())
-                        .filter(|n| !n.is_empty())
-                        .map(String::from);
-                }
-                Ok(out)
+/// A frames array read straight into model frames (frames are most of a report: no
+/// intermediate struct, no moves). Fields of an unexpected type are left out and remembered in
+/// `odd`, one bit per entry of [`FRAME_FIELDS`], merged over all frames (warnings are per kind,
+/// not per frame); `address` is filled in later, once the images are known.
+#[derive(Debug, Default)]
+struct FramesIn {
+    /// The key was there (even as `[]`).
+    present: bool,
+    frames: Vec<Frame>,
+    odd: u8,
+    /// Entries that are not objects.
+    odd_items: usize,
+    /// Set when the value is not an array (its type).
+    not_array: Option<&'static str>,
+}
+
+/// A `usedImages` array read straight into model images, like [`FramesIn`]; `odd` has one bit
+/// per entry of [`IMAGE_FIELDS`]. An entry that is not an object keeps its slot (frames refer to
+/// images by position).
+#[derive(Debug, Default)]
+struct ImagesIn {
+    /// The key was there (even as `[]`): a body marker.
+    present: bool,
+    images: Vec<Image>,
+    odd: u16,
+    odd_items: usize,
+    not_array: Option<&'static str>,
+    /// `uuid`s that are not 32 hex digits, for the warning.
+    bad_uuids: Vec<String>,
+}
+
+impl ImagesIn {
+    fn finish(self, w: &mut Warnings) -> Vec<Image> {
+        if let Some(k) = self.not_array {
+            w.odd("usedImages", k);
+        }
+        if self.odd_items > 0 {
+            w.push(format!(
+                "{} entries of `usedImages` are not objects; kept empty",
+                self.odd_items
+            ));
+        }
+        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
+        for u in self.bad_uuids {
+            w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
+        }
+        self.images
+    }
+}
+
+/// An array whose object entries are read in place into the array's own vector.
+trait FillFrom: Default {
+    /// Read one object entry (push it, then fill it where it lies).
+    fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// An entry that is not an object.
+    fn odd_item(&mut self);
+    fn not_array(kind: &'static str) -> Self;
+    fn mark_present(&mut self);
+}
+
+impl FillFrom for FramesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.frames.push(Frame::default());
+        let odd = &mut self.odd;
+        let Some(f) = self.frames.last_mut() else {
+            return Ok(());
+        };
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v
+                    .to_u64()
+                    .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
+                1 => v.to_u64().map(|x| f.image_offset = x),
+                // `???` is how the text form writes "no symbol"; JSON leaves it out.
+                2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
+                3 => v.to_u64().map(|x| f.symbol_offset = x),
+                4 => v.into_text().map(|x| f.source_file = x),
+                _ => v
+                    .to_u64()
+                    .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
             }
         }
-        d.deserialize_map(V)
+        f.symbol_source = f.symbol.as_ref().map(|_| SymbolSource::Apple);
+        Ok(())
+    }
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        FramesIn {
+            present: true,
+            not_array: Some(kind),
+            ..FramesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+impl FillFrom for ImagesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.images.push(Image::default());
+        let (odd, bad_uuids) = (&mut self.odd, &mut self.bad_uuids);
+        let Some(im) = self.images.last_mut() else {
+            return Ok(());
+        };
+        let (mut short, mut build) = (None, None);
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v.into_text().map(|x| {
+                    im.uuid = x.and_then(|u| {
+                        if is_normal_uuid(&u) {
+                            return Some(u);
+                        }
+                        let n = normalize_uuid(&u);
+                        if n.is_none() {
+                            bad_uuids.push(u);
+                        }
+                        n
+                    })
+                }),
+                1 => v.into_text().map(|x| im.name = x),
+                2 => v.into_text().map(|x| im.path = x),
+                3 => v.into_text().map(|x| im.arch = x),
+                4 => v.to_u64().map(|x| im.base = x),
+                5 => v.to_u64().map(|x| im.size = x),
+                6 => v.into_text().map(|x| im.bundle_id = x),
+                7 => v.into_text().map(|x| short = x),
+                _ => v.into_text().map(|x| build = x),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
+            }
+        }
+        im.bundle_version = version_string(short, build);
+        if im.name.is_none() {
+            // No `name` (older reports, some system images): the path's last part.
+            im.name = im
+                .path
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|n| !n.is_empty())
+                .map(String::from);
+        }
+        Ok(())
+    }
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+        self.images.push(Image::default());
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        ImagesIn {
+            present: true,
+            not_array: Some(kind),
+            ..ImagesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+/// Any JSON value as a [`FillFrom`] array: an array's entries are read in place, anything else
+/// is remembered as odd.
+struct ArrayVisitor<T>(PhantomData<T>);
+
+impl<'de, T: FillFrom> Visitor<'de> for ArrayVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let mut out = T::default();
+        out.mark_present();
+        while seq.next_element_seed(EntrySeed(&mut out))?.is_some() {}
+        Ok(out)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(T::not_array("object"))
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::not_array("boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<T, E> {
+        Ok(T::not_array("string"))
+    }
+}
+
+/// One array entry, read into the array's vector.
+struct EntrySeed<'x, T>(&'x mut T);
+
+impl<'de, T: FillFrom> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: FillFrom> Visitor<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.0.odd_item();
+        Ok(())
+    }
+    // `null` entries are odd too (and keep their slot among images).
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for FramesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for ImagesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
     }
 }
 
@@ -1612,8 +1789,8 @@ fn build(
 #[derive(Default)]
 struct Arrays<'a> {
     threads: List<Obj<ThreadJ<'a>>>,
-    images: List<Obj<ImageIn>>,
-    last_exception_backtrace: List<Obj<FrameIn>>,
+    images: ImagesIn,
+    last_exception_backtrace: FramesIn,
 }
 
 /// Exception, termination, threads, images, registers: what only a JSON body holds.
@@ -1664,23 +1841,7 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warni
             .collect();
     }
 
-    r.images = arrays
-        .images
-        .into_vec(w, "usedImages")
-        .into_iter()
-        .map(|im| match im {
-            Obj::Ok(im) => {
-                im.warn(w);
-                im.image
-            }
-            // Keep the slot: frames refer to images by position.
-            Obj::Odd(k) => {
-                w.odd("usedImages[]", k);
-                Image::default()
-            }
-            Obj::Absent => Image::default(),
-        })
-        .collect();
+    r.images = arrays.images.finish(w);
 
     let faulting = b.faulting_thread.usize(w, "faultingThread");
     let threads_j = arrays.threads.into_vec(w, "threads");
@@ -1763,15 +1924,6 @@ fn fill_fault_address(r: &mut CrashReport) {
     }
 }
 
-impl ImageIn {
-    fn warn(&self, w: &mut Warnings) {
-        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
-        if let Some(u) = &self.bad_uuid {
-            w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
-        }
-    }
-}
-
 fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
     for (bit, field) in fields.iter().enumerate() {
         if odd & (1 << bit) != 0 {
@@ -1794,42 +1946,39 @@ fn is_normal_uuid(u: &str) -> bool {
 
 /// The frames of a list, with their absolute address (`usedImages[imageIndex].base +
 /// imageOffset`) where computable.
-fn frames(list: List<Obj<FrameIn>>, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
-    let items = list.into_vec(w, path);
-    let mut out = Vec::with_capacity(items.len());
-    for f in items {
-        let mut f = match f {
-            Obj::Ok(f) => f,
-            Obj::Odd(k) => {
-                w.odd("frames[]", k);
-                continue;
-            }
-            Obj::Absent => continue,
-        };
-        if f.odd != 0 {
-            warn_bits(f.odd.into(), &FRAME_FIELDS, "frames[]", w);
-        }
-        let frame = &mut f.frame;
-        if let Some(i) = frame.image_index {
-            match images.get(i) {
-                Some(im) => {
-                    frame.address = match (im.base, frame.image_offset) {
-                        (Some(base), Some(off)) => base.checked_add(off),
-                        _ => None,
-                    }
-                }
-                None => {
-                    w.push(format!(
-                        "`frames[].imageIndex` {i} is out of range ({} images)",
-                        images.len()
-                    ));
-                    frame.image_index = None;
-                }
-            }
-        }
-        out.push(f.frame);
+fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
+    if let Some(k) = list.not_array {
+        w.odd(path, k);
     }
-    out
+    if list.odd_items > 0 {
+        w.push(format!(
+            "{} entries of `{path}` are not objects; ignored",
+            list.odd_items
+        ));
+    }
+    if list.odd != 0 {
+        warn_bits(list.odd.into(), &FRAME_FIELDS, "frames[]", w);
+    }
+    let mut frames = list.frames;
+    for frame in &mut frames {
+        let Some(i) = frame.image_index else { continue };
+        match images.get(i) {
+            Some(im) => {
+                frame.address = match (im.base, frame.image_offset) {
+                    (Some(base), Some(off)) => base.checked_add(off),
+                    _ => None,
+                }
+            }
+            None => {
+                w.push(format!(
+                    "`frames[].imageIndex` {i} is out of range ({} images)",
+                    images.len()
+                ));
+                frame.image_index = None;
+            }
+        }
+    }
+    frames
 }
 
 /// Order registers the way the text form lists them: x0..x28 then fp lr sp pc cpsr far esr;
