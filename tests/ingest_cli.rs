@@ -223,8 +223,8 @@ fn fifty_megabyte_report_is_ingested() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
     let big = t.path().join("big.ips");
-    // ~170 bytes per pretty-printed frame: 300k frames is ~50 MB.
-    let text = synth_ips("00000000-0000-4000-8000-00000000b16b", 7, 300_000);
+    // ~145 bytes per pretty-printed frame: 360k frames is over 50 MB.
+    let text = synth_ips("00000000-0000-4000-8000-00000000b16b", 7, 360_000);
     assert!(text.len() > 50_000_000, "{}", text.len());
     std::fs::write(&big, &text).unwrap();
     let o = run(&db, &["ingest", "--json", big.to_str().unwrap()]);

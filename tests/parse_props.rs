@@ -111,7 +111,13 @@ proptest! {
             let reports = result.map_err(|e| TestCaseError::fail(format!("cut {cut}: {e}")))?;
             prop_assert_eq!(reports.len(), 1);
             prop_assert_eq!(reports[0].kind, ReportKind::Crash);
-            prop_assert_eq!(reports[0].process.name.as_deref(), Some("python3.12"));
+            let name = reports[0].process.name.as_deref().unwrap_or("");
+            if seed == 2 {
+                // A text body cut inside `Process: python3.12` gives the part written so far.
+                prop_assert!(!name.is_empty() && "python3.12".starts_with(name), "{name}");
+            } else {
+                prop_assert_eq!(name, "python3.12");
+            }
         } else if seed == 0 {
             // Cut inside the header: a header cut back to its complete fields (which must
             // include `bug_type` to be taken for a header), or one error.

@@ -199,7 +199,7 @@ fn run_attributes_a_report_written_with_the_attempts_pid() {
     let tpl = t.path().join("template.ips");
     std::fs::write(&tpl, &template).unwrap();
     let now = chrono::Local::now();
-    let capture = now.format("%Y-%m-%d %H:%M:%S%.4f %z").to_string();
+    let capture = now.format("%Y-%m-%d %H:%M:%S%.3f %z").to_string();
     let script = format!(
         "sed -e \"s/424242/$$/\" -e 's/2026-11-02 10:15:30.1234 -0800/{capture}/' {} > {}/Python-1.ips; echo 'CONFIRMED: 14.6% efficiency at 8 threads'; exit 0",
         tpl.display(),

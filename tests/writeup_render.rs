@@ -107,6 +107,8 @@ fn fix_v23(path: &str) -> FixInfo {
             uuid: "3F2A9C1E-7B44-3D0A-9E21-5C8B6D4F1A07".into(),
         }],
         current_version: Some("2.3.0".into()),
+        registered: true,
+        in_block: true,
     }
 }
 

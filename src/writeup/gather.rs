@@ -141,7 +141,19 @@ fn pytorch_op(symbol: &str) -> Option<String> {
         .unwrap_or(rest.len());
     let name = &rest[..end];
     let name = name.rsplit("::").next().unwrap_or(name);
-    (!name.is_empty()).then(|| name.to_string())
+    // Plumbing every MPS op goes through, and class names (constructors), are not ops.
+    const PLUMBING: &[&str] = &[
+        "dispatch_sync_with_rethrow",
+        "impl",
+        "runMPSGraph",
+        "mtl_setBuffer",
+        "mtl_dispatch1DJob",
+        "getMPSProfiler",
+    ];
+    let is_op = !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !PLUMBING.contains(&name);
+    is_op.then(|| name.to_string())
 }
 
 fn stack_lines(r: &CrashReport, n: usize) -> Vec<String> {
@@ -325,16 +337,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                     b: side_figures(&c.b),
                     raw: verdict(&c.raw),
                     eventual: verdict(&c.eventual),
-                    new_buckets: c
-                        .new_buckets
-                        .iter()
-                        .map(|b| bucket_label(&b.signature, &b.pattern))
-                        .collect(),
-                    gone_buckets: c
-                        .gone_buckets
-                        .iter()
-                        .map(|b| bucket_label(&b.signature, &b.pattern))
-                        .collect(),
+                    // Signatures, as the model says; the renderer names them by pattern.
+                    new_buckets: c.new_buckets.iter().map(|b| b.signature.clone()).collect(),
+                    gone_buckets: c.gone_buckets.iter().map(|b| b.signature.clone()).collect(),
                 }),
                 orounds,
             )
@@ -343,6 +348,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 
     // Fix builds involved, and bucket counts per fix.
     let mut fix_names: BTreeSet<String> = BTreeSet::new();
+    let block_fixes: BTreeSet<String> =
+        rounds.iter().filter_map(|r| r.round.fix.clone()).collect();
     let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
@@ -362,7 +369,22 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     }
     let mut fixes = Vec::new();
     for name in &fix_names {
-        if let Some(f) = store.fix(name)? {
+        let in_block = block_fixes.contains(name);
+        let Some(f) = store.fix(name)? else {
+            fixes.push(FixInfo {
+                name: name.clone(),
+                path: None,
+                size: 0,
+                sha256: String::new(),
+                md5: String::new(),
+                slices: Vec::new(),
+                current_version: None,
+                registered: false,
+                in_block,
+            });
+            continue;
+        };
+        {
             fixes.push(FixInfo {
                 name: f.name,
                 path: f.path,
@@ -378,6 +400,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                         uuid: s.uuid,
                     })
                     .collect(),
+                registered: true,
+                in_block,
             });
         }
     }

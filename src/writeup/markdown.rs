@@ -74,6 +74,16 @@ fn fixes(md: &mut String, w: &Writeup) {
         return;
     }
     for f in &w.fixes {
+        if !f.registered {
+            let _ = writeln!(
+                md,
+                "- **{}**: not registered, so its checksums and UUIDs are unknown \
+                 (register the build with `agx-triage fix add PATH --name {}`)",
+                text(&f.name),
+                text(&f.name)
+            );
+            continue;
+        }
         let mut line = format!("- **{}**", text(&f.name));
         if let Some(v) = &f.current_version {
             let _ = write!(line, ", current version {}", text(v));

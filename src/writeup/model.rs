@@ -105,6 +105,17 @@ pub struct FixInfo {
     /// LC_ID_DYLIB current version, e.g. "2.3.0".
     #[serde(default)]
     pub current_version: Option<String>,
+    /// False for a fix name that rounds used but `fix add` never registered: size, checksums
+    /// and slices are then unknown (zero / empty).
+    #[serde(default = "yes")]
+    pub registered: bool,
+    /// Used by the block written up (not only by the block it is compared with).
+    #[serde(default = "yes")]
+    pub in_block: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One architecture slice of a (possibly fat) Mach-O file.

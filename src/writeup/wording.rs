@@ -245,11 +245,12 @@ pub fn bucket_name(pattern: Option<&str>, signature: &str) -> String {
 }
 
 fn fix_phrase(w: &Writeup) -> String {
-    match w.fixes.len() {
+    let used: Vec<_> = w.fixes.iter().filter(|f| f.in_block).collect();
+    match used.len() {
         0 => "without a fix dylib (native)".to_string(),
-        1 => format!("with fix {}", w.fixes[0].name),
+        1 => format!("with fix {}", used[0].name),
         _ => {
-            let names: Vec<&str> = w.fixes.iter().map(|f| f.name.as_str()).collect();
+            let names: Vec<&str> = used.iter().map(|f| f.name.as_str()).collect();
             format!("with fix versions {}", names.join(", "))
         }
     }
