@@ -1,0 +1,420 @@
+//! Symbolication through the binary: `symbols add` indexes Mach-O images built from
+//! tests/fixtures/symbols/ (a thin arm64 executable and a fat dylib), and a crash report whose
+//! frames carry only image offsets gets its names either at ingest (symbols added first) or
+//! later with `symbolicate --all` (report ingested first). Names are checked against the symbol
+//! tables (read with goblin) and, where installed, against llvm-symbolizer; frames of an image
+//! whose UUID is unknown, or at an offset no symbol covers, are counted and left unnamed.
+//!
+//! Without clang / ld64.lld / llvm-lipo / dsymutil the tests print a skip message and pass,
+//! unless the environment variable `CI` is set: then a missing tool is a failure.
+
+mod common;
+#[path = "fixtures/symbols/support.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+use common::*;
+use support::{llvm_symbolize, require_tool, slices, SliceFacts};
+
+/// The fixture images, built once per test run into this test's own folder.
+fn fixtures() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("symbolicate-cli-fixtures");
+        support::build_fixtures(&out, false)
+    })
+    .as_deref()
+}
+
+/// An image of the test report that points into a fixture slice.
+struct Target {
+    /// Index in the report's `usedImages`.
+    image_index: usize,
+    /// The file the slice is in (for llvm-symbolizer).
+    object: PathBuf,
+    slice: SliceFacts,
+}
+
+/// One crashed-thread frame of the test report and what it must become.
+struct Expect {
+    image_index: usize,
+    offset: u64,
+    /// `Some((name, symbol_offset, object, vmaddr))` when the frame must be named.
+    named: Option<(&'static str, u64, PathBuf, u64)>,
+}
+
+const METAL_UUID: &str = "0dd1ca7e-0000-4000-8000-00000000abcd";
+
+/// The report's images beyond `synth_ips`'s three: the thin arm64 executable, the arm64 slice
+/// of the fat dylib, and Metal with a UUID no store knows.
+fn targets(dir: &Path) -> (Target, Target) {
+    let exe = dir.join("agx_arm64");
+    let fat = dir.join("libagx_fat.dylib");
+    let exe_slice = slices(&exe).remove(0);
+    let fat_slice = slices(&fat)
+        .into_iter()
+        .find(|s| s.arch == "arm64")
+        .expect("fat file has an arm64 slice");
+    (
+        Target {
+            image_index: 3,
+            object: exe,
+            slice: exe_slice,
+        },
+        Target {
+            image_index: 4,
+            object: fat,
+            slice: fat_slice,
+        },
+    )
+}
+
+/// A frame 4 bytes into `raw` (so it is inside the function as a pc and as a return address).
+fn inside(t: &Target, raw: &str, want: &'static str) -> Expect {
+    let start = t.slice.offset_of(raw);
+    assert!(
+        t.slice.end_of(start) > start + 4,
+        "{raw} is too short for a probe 4 bytes in"
+    );
+    Expect {
+        image_index: t.image_index,
+        offset: start + 4,
+        named: Some((want, 4, t.object.clone(), t.slice.vmaddr)),
+    }
+}
+
+/// The crashed thread: two frames in the fat slice (top: a C++ template method), two in the
+/// executable, one in Metal (unknown UUID), one past the end of the executable's `__text`.
+fn frames(exe: &Target, fat: &Target) -> Vec<Expect> {
+    vec![
+        inside(
+            fat,
+            "__ZN3AGX14ComputeContextINS_3G16EE17prepareForEnqueueEb",
+            "AGX::ComputeContext<AGX::G16>::prepareForEnqueue(bool)",
+        ),
+        inside(
+            fat,
+            "-[AGXG16XFamilyComputeContext setComputePipelineState:]",
+            "-[AGXG16XFamilyComputeContext setComputePipelineState:]",
+        ),
+        inside(exe, "_agx_encode_dispatch", "agx_encode_dispatch"),
+        Expect {
+            image_index: 5,
+            offset: 0x4242,
+            named: None,
+        },
+        Expect {
+            image_index: exe.image_index,
+            offset: exe.slice.text.1 + 0x40,
+            named: None,
+        },
+        inside(
+            exe,
+            "__ZN3AGX12clampThreadsIiEET_S1_",
+            "int AGX::clampThreads<int>(int)",
+        ),
+    ]
+}
+
+const TOP: &str = "AGX::ComputeContext<AGX::G16>::prepareForEnqueue(bool)";
+const UNKNOWN_FRAME: usize = 3;
+const OUTSIDE_FRAME: usize = 4;
+
+/// `synth_ips` with the crashed thread replaced by `frames` (image offsets only, no symbol
+/// fields) and the fixture images appended to `usedImages`.
+fn report_text(exe: &Target, fat: &Target, frames: &[Expect]) -> String {
+    let text = synth_ips("00000000-0000-4000-8000-00000000517b", 3131, 0);
+    let (header, body) = text.split_once('\n').unwrap();
+    let mut body: Value = serde_json::from_str(body).unwrap();
+    let used = body["usedImages"].as_array_mut().unwrap();
+    assert_eq!(used.len(), exe.image_index);
+    for (t, name, base) in [
+        (exe, "agx_arm64", 0x1_0400_0000u64),
+        (fat, "libagx_fat.dylib", 0x1_0600_0000u64),
+    ] {
+        used.push(
+            json!({"source": "P", "arch": "arm64", "base": base, "size": 0x10000,
+            "uuid": t.slice.uuid, "name": name, "path": format!("/opt/agx/{name}")}),
+        );
+    }
+    used.push(
+        json!({"source": "P", "arch": "arm64e", "base": 0x1_8000_0000u64, "size": 0x100000,
+        "uuid": METAL_UUID, "name": "Metal",
+        "path": "/System/Library/Frameworks/Metal.framework/Versions/A/Metal"}),
+    );
+    assert_eq!(used.len(), 6);
+    body["threads"][0]["frames"] = frames
+        .iter()
+        .map(|f| json!({"imageIndex": f.image_index, "imageOffset": f.offset}))
+        .collect();
+    format!(
+        "{header}\n{}\n",
+        serde_json::to_string_pretty(&body).unwrap()
+    )
+}
+
+fn ok(o: &std::process::Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// `symbols add` of the executable and the fat file; all three slices must be added.
+fn add_symbols(db: &Path, exe: &Target, fat: &Target) {
+    let o = run(
+        db,
+        &[
+            "symbols",
+            "add",
+            exe.object.to_str().unwrap(),
+            fat.object.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    ok(&o, "symbols add");
+    let v = json(&o);
+    let mut added: Vec<(String, String)> = v["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["uuid"].as_str().unwrap().to_string(),
+                s["arch"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    added.sort();
+    let mut want: Vec<(String, String)> = slices(&fat.object)
+        .into_iter()
+        .chain([exe.slice.clone()])
+        .map(|s| (s.uuid, s.arch))
+        .collect();
+    want.sort();
+    assert_eq!(added, want, "{v}");
+    assert_eq!(v["failed"], json!([]));
+
+    let o = run(db, &["symbols", "list", "--json"]);
+    ok(&o, "symbols list");
+    assert_eq!(json(&o).as_array().unwrap().len(), 3);
+    assert!(symbols_dir_exists(db));
+}
+
+/// The store lives in `<db>.symbols/` beside the database.
+fn symbols_dir_exists(db: &Path) -> bool {
+    let mut name = db.file_name().unwrap().to_os_string();
+    name.push(".symbols");
+    db.with_file_name(name).is_dir()
+}
+
+fn ingest(db: &Path, file: &Path) {
+    let o = run(db, &["ingest", file.to_str().unwrap(), "--json"]);
+    ok(&o, "ingest");
+    assert_eq!(json(&o)["new"], 1, "{}", stdout(&o));
+}
+
+/// The one report's row from `reports --json`.
+fn row(db: &Path) -> Value {
+    let o = run(db, &["reports", "--json"]);
+    ok(&o, "reports");
+    let rows = json(&o);
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    rows[0].clone()
+}
+
+fn show_json(db: &Path, id: &Value) -> Value {
+    let o = run(db, &["show", &id.to_string(), "--json"]);
+    ok(&o, "show --json");
+    json(&o)
+}
+
+/// The crashed-thread frames of `show --json` must be exactly what `frames` expects.
+fn check_named(shown: &Value, frames: &[Expect]) {
+    let got = shown["crashed_thread"]["frames"].as_array().unwrap();
+    assert_eq!(got.len(), frames.len());
+    for (i, (g, f)) in got.iter().zip(frames).enumerate() {
+        assert_eq!(g["image_offset"], f.offset, "frame {i}");
+        assert_eq!(g["image_index"], f.image_index, "frame {i}");
+        match &f.named {
+            Some((name, off, _, _)) => {
+                assert_eq!(g["symbol"], *name, "frame {i}: {g}");
+                assert_eq!(g["symbol_offset"], *off, "frame {i}: {g}");
+                assert_eq!(g["symbol_source"], "symcache", "frame {i}: {g}");
+            }
+            None => {
+                assert_eq!(g["symbol"], Value::Null, "frame {i}: {g}");
+                assert_eq!(g["symbol_source"], Value::Null, "frame {i}: {g}");
+            }
+        }
+    }
+    assert_eq!(got[UNKNOWN_FRAME]["image_uuid"], METAL_UUID);
+    assert_eq!(got[UNKNOWN_FRAME]["image_name"], "Metal");
+
+    // An independent symbolizer agrees on every name (at __TEXT vmaddr + offset).
+    if let Some(symbolizer) = require_tool("llvm-symbolizer") {
+        for (i, f) in frames.iter().enumerate() {
+            let Some((_, _, object, vmaddr)) = &f.named else {
+                continue;
+            };
+            let theirs = llvm_symbolize(&symbolizer, object, "arm64", &[vmaddr + f.offset]);
+            assert_eq!(
+                got[i]["symbol"].as_str().unwrap(),
+                theirs[0].function,
+                "frame {i}: ours vs llvm-symbolizer"
+            );
+        }
+    }
+}
+
+#[test]
+fn symbols_added_first_name_frames_at_ingest() {
+    let Some(dir) = fixtures() else { return };
+    let (exe, fat) = targets(dir);
+    let frames = frames(&exe, &fat);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let ips = tmp.path().join("agx.ips");
+    std::fs::write(&ips, report_text(&exe, &fat, &frames)).unwrap();
+
+    add_symbols(&db, &exe, &fat);
+    assert!(symbols_dir_exists(&db));
+    ingest(&db, &ips);
+
+    let r = row(&db);
+    assert_eq!(r["top_frame"], TOP, "{r}");
+    let shown = show_json(&db, &r["id"]);
+    check_named(&shown, &frames);
+}
+
+#[test]
+fn symbolicate_names_frames_of_reports_ingested_before_the_symbols() {
+    let Some(dir) = fixtures() else { return };
+    let (exe, fat) = targets(dir);
+    let frames = frames(&exe, &fat);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let ips = tmp.path().join("agx.ips");
+    std::fs::write(&ips, report_text(&exe, &fat, &frames)).unwrap();
+
+    // Ingest first: no symbol store yet, so no names.
+    ingest(&db, &ips);
+    assert!(!symbols_dir_exists(&db));
+    let before = row(&db);
+    let id = before["id"].clone();
+    let top_before = before["top_frame"].as_str().unwrap().to_string();
+    assert!(top_before.starts_with("libagx_fat.dylib + 0x"), "{before}");
+    let shown = show_json(&db, &id);
+    for f in shown["crashed_thread"]["frames"].as_array().unwrap() {
+        assert_eq!(f["symbol"], Value::Null, "{f}");
+    }
+
+    add_symbols(&db, &exe, &fat);
+    let o = run(&db, &["symbolicate", "--all", "--json"]);
+    ok(&o, "symbolicate --all");
+    let s = json(&o);
+    let named = frames.iter().filter(|f| f.named.is_some()).count();
+    assert_eq!(s["reports"], 1, "{s}");
+    assert_eq!(s["changed_reports"], 1, "{s}");
+    assert_eq!(s["filled"], named, "{s}");
+    assert_eq!(s["replaced"], 0, "{s}");
+    assert_eq!(s["unknown_uuid"], 1, "{s}");
+    assert_eq!(s["outside_symbols"], 1, "{s}");
+    assert_eq!(s["disagreements"], json!([]));
+    assert_eq!(
+        s["outside"],
+        json!([{"report": id, "thread": {"thread": 0}, "frame": OUTSIDE_FRAME}]),
+        "{s}"
+    );
+
+    let shown = show_json(&db, &id);
+    check_named(&shown, &frames);
+
+    // The text view marks our names, and only ours.
+    let o = run(&db, &["show", &id.to_string()]);
+    ok(&o, "show");
+    let text = stdout(&o);
+    let marked: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("[symbolicated by agx-triage]"))
+        .collect();
+    assert_eq!(marked.len(), named, "{text}");
+    assert!(
+        marked[0].contains(&format!("{TOP} + 4")),
+        "frame 0: {}",
+        marked[0]
+    );
+    let metal = text
+        .lines()
+        .find(|l| l.contains("Metal + 0x4242"))
+        .unwrap_or_else(|| panic!("no unnamed Metal frame:\n{text}"));
+    assert!(!metal.contains("[symbolicated"), "{metal}");
+
+    // The row follows: top frame and signature now use the names, as if the symbols had been
+    // there at ingest.
+    let after = row(&db);
+    assert_eq!(after["top_frame"], TOP, "{after}");
+    assert_ne!(after["signature"], before["signature"]);
+    let fresh = tempfile::tempdir().unwrap();
+    let db2 = fresh.path().join("t.db");
+    add_symbols(&db2, &exe, &fat);
+    ingest(&db2, &ips);
+    let at_ingest = row(&db2);
+    assert_eq!(after["signature"], at_ingest["signature"]);
+    assert_eq!(after["pattern"], at_ingest["pattern"]);
+}
+
+/// Names from a dSYM come with a source file and line; `symbolicate` stores them (the `frames`
+/// table has them) but `show` re-reads a report by laying only symbol, offset and source over
+/// the re-parsed file, so the line is lost on the way out. Run with
+/// `cargo test --test symbolicate_cli -- --ignored`.
+#[test]
+#[ignore = "product bug: stored source_file/source_line are not read back (Store::overlay_frames)"]
+fn dsym_source_lines_survive_into_show() {
+    let Some(dir) = fixtures() else { return };
+    let binary = dir.join("dwarf/libagx_dwarf.dylib");
+    let dsym = dir.join("libagx_dwarf.dylib.dSYM");
+    let slice = slices(&binary).remove(0);
+    let start = slice.offset_of("_agx_encode_dispatch");
+    let text = synth_ips("00000000-0000-4000-8000-0000000d5e11", 3232, 0);
+    let (header, body) = text.split_once('\n').unwrap();
+    let mut body: Value = serde_json::from_str(body).unwrap();
+    body["usedImages"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"source": "P", "arch": "arm64",
+        "base": 0x1_0400_0000u64, "size": 0x10000, "uuid": slice.uuid,
+        "name": "libagx_dwarf.dylib", "path": "/opt/agx/libagx_dwarf.dylib"}));
+    body["threads"][0]["frames"] = json!([{"imageIndex": 3, "imageOffset": start + 4}]);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let ips = tmp.path().join("dwarf.ips");
+    std::fs::write(
+        &ips,
+        format!(
+            "{header}\n{}\n",
+            serde_json::to_string_pretty(&body).unwrap()
+        ),
+    )
+    .unwrap();
+    ingest(&db, &ips);
+    let o = run(&db, &["symbols", "add", dsym.to_str().unwrap(), "--json"]);
+    ok(&o, "symbols add dSYM");
+    let o = run(&db, &["symbolicate", "--all", "--json"]);
+    ok(&o, "symbolicate");
+    assert_eq!(json(&o)["filled"], 1, "{}", stdout(&o));
+
+    let shown = show_json(&db, &row(&db)["id"]);
+    let f = &shown["crashed_thread"]["frames"][0];
+    assert_eq!(f["symbol"], "agx_encode_dispatch", "{f}");
+    let file = f["source_file"].as_str().unwrap_or("");
+    assert!(file.ends_with("agx_driver.c"), "no source file: {f}");
+    assert!(f["source_line"].as_u64().unwrap_or(0) > 10, "no line: {f}");
+}
