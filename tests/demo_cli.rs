@@ -18,10 +18,27 @@ fn demo_db(dir: &Path) -> PathBuf {
     // One worker: report ids then follow the (sorted) walk, so snapshots are stable.
     let o = run(
         &db,
-        &["ingest", "--json", "--threads", "1", samples().join("reports").to_str().unwrap()],
+        &[
+            "ingest",
+            "--json",
+            "--threads",
+            "1",
+            samples().join("reports").to_str().unwrap(),
+        ],
     );
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "{}", stderr(&o));
-    let o = run(&db, &["round", "import", samples().join("rounds.jsonl").to_str().unwrap()]);
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &db,
+        &[
+            "round",
+            "import",
+            samples().join("rounds.jsonl").to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     db
 }
@@ -47,7 +64,14 @@ fn samples_show_each_agx_pattern_in_its_own_bucket() {
     let db = demo_db(t.path());
     let buckets = json(&run(&db, &["buckets", "--json"]));
     let rows = buckets.as_array().unwrap();
-    for key in ["signature", "pattern", "count", "first_seen", "last_seen", "example_report"] {
+    for key in [
+        "signature",
+        "pattern",
+        "count",
+        "first_seen",
+        "last_seen",
+        "example_report",
+    ] {
         assert!(rows[0].get(key).is_some(), "buckets --json lacks {key}");
     }
     for p in PATTERNS {
@@ -55,9 +79,9 @@ fn samples_show_each_agx_pattern_in_its_own_bucket() {
         assert_eq!(n, 1, "pattern {p} should be exactly one bucket, got {n}");
     }
     // The AppKit objc_msgSend crash without Metal context keeps a plain signature.
-    assert!(rows
-        .iter()
-        .any(|b| b["pattern"].is_null() && b["signature"].as_str().unwrap().contains("objc_msgSend")));
+    assert!(rows.iter().any(
+        |b| b["pattern"].is_null() && b["signature"].as_str().unwrap().contains("objc_msgSend")
+    ));
     // A one-line summary per bucket, reviewed in snapshots.
     let summary: Vec<String> = rows
         .iter()
@@ -74,16 +98,26 @@ fn samples_show_each_agx_pattern_in_its_own_bucket() {
 
     // Copies: one report seen under five paths is one report with five sources.
     let reports = json(&run(&db, &["reports", "--json"]));
-    assert!(reports.as_array().unwrap().iter().any(|r| r["sources"] == 5));
+    assert!(reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["sources"] == 5));
     // Frame search.
-    let hits = json(&run(&db, &["reports", "--json", "--frame", "*setComputePipelineState*"]));
+    let hits = json(&run(
+        &db,
+        &["reports", "--json", "--frame", "*setComputePipelineState*"],
+    ));
     assert!(!hits.as_array().unwrap().is_empty());
     assert!(hits
         .as_array()
         .unwrap()
         .iter()
         .all(|r| r["pattern"] == "agx-null-impl-0x5c8" || r["pattern"].is_string()));
-    let none = json(&run(&db, &["reports", "--json", "--frame", "no_such_function_*"]));
+    let none = json(&run(
+        &db,
+        &["reports", "--json", "--frame", "no_such_function_*"],
+    ));
     assert!(none.as_array().unwrap().is_empty());
 }
 
@@ -93,7 +127,14 @@ fn rebucket_is_stable_and_dry_run_writes_nothing() {
     let db = demo_db(t.path());
     let before = stdout(&run(&db, &["buckets", "--json"]));
     let d = json(&run(&db, &["rebucket", "--dry-run", "--json"]));
-    assert_eq!(d["changed_reports"].as_array().map(|a| a.len()).unwrap_or(0), 0, "{d}");
+    assert_eq!(
+        d["changed_reports"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0),
+        0,
+        "{d}"
+    );
     // A user rule placed before the shipped ones renames a bucket: the diff says so.
     let rules = t.path().join("extra.toml");
     std::fs::write(
@@ -108,19 +149,43 @@ top_frame = "blur_rows_f32"
     .unwrap();
     let o = run(
         &db,
-        &["--rules", rules.to_str().unwrap(), "rebucket", "--dry-run", "--json"],
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "rebucket",
+            "--dry-run",
+            "--json",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let d = json(&o);
-    assert!(d.to_string().contains("python-c-extension-crash") || d.to_string().contains("blur_rows_f32"), "{d}");
-    assert_eq!(stdout(&run(&db, &["buckets", "--json"])), before, "dry run wrote nothing");
+    assert!(
+        d.to_string().contains("python-c-extension-crash")
+            || d.to_string().contains("blur_rows_f32"),
+        "{d}"
+    );
+    assert_eq!(
+        stdout(&run(&db, &["buckets", "--json"])),
+        before,
+        "dry run wrote nothing"
+    );
     let o = run(&db, &["--rules", rules.to_str().unwrap(), "rebucket"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let b = json(&run(&db, &["buckets", "--json", "--pattern", "python-c-extension-crash"]));
+    let b = json(&run(
+        &db,
+        &["buckets", "--json", "--pattern", "python-c-extension-crash"],
+    ));
     assert_eq!(b.as_array().unwrap().len(), 1);
     // A rule file with an error names the line.
-    std::fs::write(&rules, "[[rule]]\nid = \"x\"\ntitle = \"t\"\ndescription = \"d\"\ncolour = \"red\"\n").unwrap();
-    let o = run(&db, &["--rules", rules.to_str().unwrap(), "rebucket", "--dry-run"]);
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"x\"\ntitle = \"t\"\ndescription = \"d\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let o = run(
+        &db,
+        &["--rules", rules.to_str().unwrap(), "rebucket", "--dry-run"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("line"), "{}", stderr(&o));
 }
@@ -134,7 +199,12 @@ fn writeup_from_samples() {
         .arg("--db")
         .arg(&db)
         .args([
-            "report", "--rounds", "1820-1849", "--against", "1790-1819", "--out",
+            "report",
+            "--rounds",
+            "1820-1849",
+            "--against",
+            "1790-1819",
+            "--out",
             out.to_str().unwrap(),
         ])
         .env("AGX_TRIAGE_NOW", "2026-11-25T12:00:00Z")
@@ -150,17 +220,30 @@ fn writeup_from_samples() {
             .lines()
             .map(|l| l.replace("\\|", "").matches('|').count())
             .collect();
-        assert!(widths.windows(2).all(|w| w[0] == w[1]), "ragged table:\n{table}");
+        assert!(
+            widths.windows(2).all(|w| w[0] == w[1]),
+            "ragged table:\n{table}"
+        );
     }
     // The totals equal the compare figures.
     let c = json(&run(
         &db,
-        &["compare", "--a", "rounds:1790-1819", "--b", "rounds:1820-1849", "--json"],
+        &[
+            "compare",
+            "--a",
+            "rounds:1790-1819",
+            "--b",
+            "rounds:1820-1849",
+            "--json",
+        ],
     ));
     let raw = c["b"]["raw_pass"].as_u64().unwrap();
     let n = c["b"]["rounds"].as_u64().unwrap();
     assert!(
-        md.contains(&format!("| **Total** | **{n}** | **{raw}** | **{}** |", n - raw)),
+        md.contains(&format!(
+            "| **Total** | **{n}** | **{raw}** | **{}** |",
+            n - raw
+        )),
         "raw total row {n}/{raw} not found"
     );
     // Every SVG parses and is linked.
@@ -187,7 +270,12 @@ fn redacted_writeup_has_no_user_or_home_path() {
     let o = run(
         &db,
         &[
-            "report", "--rounds", "1790-1849", "--redact", "--out", out.to_str().unwrap(),
+            "report",
+            "--rounds",
+            "1790-1849",
+            "--redact",
+            "--out",
+            out.to_str().unwrap(),
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -195,12 +283,18 @@ fn redacted_writeup_has_no_user_or_home_path() {
     let raw = std::fs::read_to_string(samples().join("rounds.jsonl")).unwrap();
     let mut users: Vec<String> = Vec::new();
     for part in raw.split("/Users/").skip(1) {
-        let name: String = part.chars().take_while(|c| *c != '/' && *c != '"').collect();
+        let name: String = part
+            .chars()
+            .take_while(|c| *c != '/' && *c != '"')
+            .collect();
         if !users.contains(&name) {
             users.push(name);
         }
     }
-    assert!(!users.is_empty(), "the samples should name a user to redact");
+    assert!(
+        !users.is_empty(),
+        "the samples should name a user to redact"
+    );
     for e in std::fs::read_dir(&out).unwrap() {
         let p = e.unwrap().path();
         let text = std::fs::read_to_string(&p).unwrap();

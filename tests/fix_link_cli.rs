@@ -368,12 +368,10 @@ fn one_uuid_cannot_be_registered_under_two_names() {
 
 /// Replacing a name with another build (`fix add NEW --name v9.9` over an older v9.9) unlinks
 /// the reports of the old build; they must then read as what a fresh ingest of them gives: an
-/// unregistered fix, by image name. `Store::register_fix` clears `fix_id` of the old build's
-/// reports but calls `link_fix` only for reports of the *new* UUIDs, so the old ones are left
-/// with neither `fix` nor `unregistered_fix`. Run with
-/// `cargo test --test fix_link_cli -- --ignored`.
+/// unregistered fix, by image name.
+/// Regression: `register_fix` once relinked only the new build's reports, leaving the old ones
+/// with neither `fix` nor `unregistered_fix`.
 #[test]
-#[ignore = "product bug: replacing a fix leaves its old reports with fix and unregistered_fix both null"]
 fn replacing_a_fix_build_turns_its_old_reports_into_unregistered_fixes() {
     let Some(dylib) = fix_dylib() else { return };
     let other = build_fix("9.8");

@@ -337,6 +337,11 @@ fn symbolicate_names_frames_of_reports_ingested_before_the_symbols() {
     let shown = show_json(&db, &id);
     check_named(&shown, &frames);
 
+    // A second run has nothing left to do.
+    let again = json(&run(&db, &["symbolicate", "--all", "--json"]));
+    assert_eq!(again["changed_reports"], 0, "{again}");
+    assert_eq!(again["filled"], 0, "{again}");
+
     // The text view marks our names, and only ours.
     let o = run(&db, &["show", &id.to_string()]);
     ok(&o, "show");
@@ -371,12 +376,10 @@ fn symbolicate_names_frames_of_reports_ingested_before_the_symbols() {
     assert_eq!(after["pattern"], at_ingest["pattern"]);
 }
 
-/// Names from a dSYM come with a source file and line; `symbolicate` stores them (the `frames`
-/// table has them) but `show` re-reads a report by laying only symbol, offset and source over
-/// the re-parsed file, so the line is lost on the way out. Run with
-/// `cargo test --test symbolicate_cli -- --ignored`.
+/// Names from a dSYM come with a source file and line; `symbolicate` stores them and `show`
+/// must give them back.
+/// Regression: `show` once laid only symbol, offset and source over the re-parsed file.
 #[test]
-#[ignore = "product bug: stored source_file/source_line are not read back (Store::overlay_frames)"]
 fn dsym_source_lines_survive_into_show() {
     let Some(dir) = fixtures() else { return };
     let binary = dir.join("dwarf/libagx_dwarf.dylib");

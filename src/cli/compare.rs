@@ -182,7 +182,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             let b = find(&c.b.buckets);
             let mark = match (a, b) {
                 (None, Some(_)) => "new in B (regression)",
-                (Some(_), None) => "gone from B (fixed?)",
+                (Some(_), None) => "not seen in B",
                 _ => "",
             };
             let label = match pat {

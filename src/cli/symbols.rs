@@ -144,16 +144,36 @@ pub fn symbolicate(cli: &Cli, a: &SymbolicateArgs) -> Result<Exit> {
     };
     for id in ids {
         let sr = store.load_report(id)?;
+        // Only the crashed thread and the exception backtrace are stored as frame rows: name
+        // those, so the counts speak of what is written (other threads stay in the file).
         let mut report = sr.report;
+        let crashed = report.crashed().cloned();
+        report.threads = crashed.into_iter().collect();
+        report.crashed_thread = (!report.threads.is_empty()).then_some(0);
         let before_crashed: Vec<Frame> = report
             .crashed()
             .map(|t| t.frames.clone())
             .unwrap_or_default();
         let before_exc = report.last_exception_backtrace.clone();
         let s = symbolicate_report(&mut report, &symbols, a.force);
+        // A frame named by an earlier run is named again identically: count real changes only,
+        // so a second `symbolicate` reports nothing to do.
+        let changed = |before: &[Frame], after: &[Frame]| {
+            after
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| before.get(*i) != Some(*f))
+                .count()
+        };
+        let n_changed = report
+            .crashed()
+            .map(|t| changed(&before_crashed, &t.frames))
+            .unwrap_or(0)
+            + changed(&before_exc, &report.last_exception_backtrace);
+        let replaced = s.replaced.min(n_changed);
         bump(&mut totals, "reports", 1);
-        bump(&mut totals, "filled", s.filled);
-        bump(&mut totals, "replaced", s.replaced);
+        bump(&mut totals, "filled", n_changed - replaced);
+        bump(&mut totals, "replaced", replaced);
         bump(&mut totals, "unknown_uuid", s.unknown_uuid);
         bump(&mut totals, "outside_symbols", s.outside_symbols);
         for d in &s.disagreements {
@@ -162,7 +182,7 @@ pub fn symbolicate(cli: &Cli, a: &SymbolicateArgs) -> Result<Exit> {
         for o in &s.outside {
             outside.push(json!({"report": id, "thread": o.thread, "frame": o.frame}));
         }
-        if s.filled + s.replaced == 0 {
+        if n_changed == 0 {
             continue;
         }
         bump(&mut totals, "changed_reports", 1);

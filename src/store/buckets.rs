@@ -205,7 +205,7 @@ impl WriteTx<'_> {
                               WHERE ri.report_id = ?1 ORDER BY ri.image_index LIMIT 1),
                     unregistered_fix = (SELECT i.name FROM report_images ri
                               JOIN images i ON i.id = ri.image_id
-                              WHERE ri.report_id = ?1 AND i.name LIKE 'libagx_fix%'
+                              WHERE ri.report_id = ?1 AND i.name LIKE 'libagx\\_fix%' ESCAPE '\\'
                               ORDER BY ri.image_index LIMIT 1)
                  WHERE id = ?1",
             )?

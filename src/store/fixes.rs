@@ -74,7 +74,15 @@ impl Store {
                 r.get(0)
             })
             .optional()?;
+        // Reports linked to the build being replaced: relinked below, so a report of the old
+        // build becomes an unregistered fix (or links to the new build) rather than nothing.
+        let mut relink: Vec<i64> = Vec::new();
         if let Some(id) = old {
+            relink = tx
+                .tx
+                .prepare("SELECT id FROM reports WHERE fix_id = ?1")?
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             tx.tx
                 .execute("UPDATE reports SET fix_id = NULL WHERE fix_id = ?1", [id])?;
             tx.tx.execute("DELETE FROM fixes WHERE id = ?1", [id])?;
@@ -116,7 +124,7 @@ impl Store {
             )?
             .query_map([fix_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        for id in &ids {
+        for id in ids.iter().chain(relink.iter()) {
             tx.link_fix(*id)?;
         }
         let joined_rounds: i64 = tx.tx.query_row(

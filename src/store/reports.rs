@@ -560,7 +560,7 @@ impl Store {
     /// re-parsed model.
     fn overlay_frames(&self, id: i64, report: &mut CrashReport) -> Result<(), StoreError> {
         let frames = self.stored_frames(id)?;
-        for (stack, idx, sym, off, src) in frames {
+        for (stack, idx, sym, off, src, file, line) in frames {
             let target = match stack.as_str() {
                 "crashed" => report
                     .crashed_thread
@@ -572,28 +572,17 @@ impl Store {
                 f.symbol = sym;
                 f.symbol_offset = off;
                 f.symbol_source = src;
+                f.source_file = file;
+                f.source_line = line;
             }
         }
         Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
-    fn stored_frames(
-        &self,
-        id: i64,
-    ) -> Result<
-        Vec<(
-            String,
-            usize,
-            Option<String>,
-            Option<u64>,
-            Option<SymbolSource>,
-        )>,
-        StoreError,
-    > {
+    fn stored_frames(&self, id: i64) -> Result<Vec<StoredFrame>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT stack, idx, symbol, symbol_offset, symbol_source FROM frames
-             WHERE report_id = ?1 ORDER BY stack, idx",
+            "SELECT stack, idx, symbol, symbol_offset, symbol_source, source_file, source_line
+             FROM frames WHERE report_id = ?1 ORDER BY stack, idx",
         )?;
         let rows = stmt
             .query_map([id], |r| {
@@ -604,12 +593,25 @@ impl Store {
                     r.get::<_, Option<i64>>(3)?.map(|x| x as u64),
                     r.get::<_, Option<String>>(4)?
                         .and_then(|s| SymbolSource::parse(&s)),
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<u32>>(6)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 }
+
+/// A stored frame's stack, index, symbol, symbol offset, symbol source, source file and line.
+type StoredFrame = (
+    String,
+    usize,
+    Option<String>,
+    Option<u64>,
+    Option<SymbolSource>,
+    Option<String>,
+    Option<u32>,
+);
 
 /// The fields round attribution needs of a crash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

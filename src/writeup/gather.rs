@@ -94,10 +94,7 @@ fn block_of(label: String, rounds: &[StoredRound]) -> Block {
 
 /// Group rounds into batches: by `batch_size` consecutive round numbers from the first, or by
 /// the rounds' batch labels in order of first appearance (unlabelled rounds form one batch).
-fn batches<'r>(
-    rounds: &'r [StoredRound],
-    size: Option<u32>,
-) -> Vec<(String, Vec<&'r StoredRound>)> {
+fn batches(rounds: &[StoredRound], size: Option<u32>) -> Vec<(String, Vec<&StoredRound>)> {
     let mut out: Vec<(String, Vec<&StoredRound>)> = Vec::new();
     match size {
         Some(size) if size > 0 => {
@@ -136,9 +133,7 @@ fn pytorch_op(symbol: &str) -> Option<String> {
     let rest = &symbol[start + "at::native::".len()..];
     let rest = rest.strip_prefix("mps::").unwrap_or(rest);
     let rest = rest.strip_prefix("(anonymous namespace)::").unwrap_or(rest);
-    let end = rest
-        .find(|c: char| c == '(' || c == '<' || c == ' ')
-        .unwrap_or(rest.len());
+    let end = rest.find(['(', '<', ' ']).unwrap_or(rest.len());
     let name = &rest[..end];
     let name = name.rsplit("::").next().unwrap_or(name);
     // Plumbing every MPS op goes through, and class names (constructors), are not ops.
@@ -348,8 +343,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 
     // Fix builds involved, and bucket counts per fix.
     let mut fix_names: BTreeSet<String> = BTreeSet::new();
-    let block_fixes: BTreeSet<String> =
-        rounds.iter().filter_map(|r| r.round.fix.clone()).collect();
+    let block_fixes: BTreeSet<String> = rounds.iter().filter_map(|r| r.round.fix.clone()).collect();
     let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
