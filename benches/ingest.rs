@@ -113,11 +113,18 @@ fn floor(dir: &Path) -> (f64, usize) {
 }
 
 fn run_ingest(dir: &Path, db: &Path, threads: usize) -> f64 {
+    run_ingest_with(dir, db, threads, true)
+}
+
+fn run_ingest_with(dir: &Path, db: &Path, threads: usize, bucket: bool) -> f64 {
     let _ = std::fs::remove_file(db);
-    let opts = IngestOptions {
+    let mut opts = IngestOptions {
         threads,
         ..IngestOptions::default()
     };
+    if !bucket {
+        opts.bucketer = None;
+    }
     let start = Instant::now();
     let s = ingest(
         db,
@@ -172,6 +179,7 @@ fn main() {
     let db = tmp.path().join("bench.db");
     let t1 = run_ingest(&dir, &db, 1);
     let tn = run_ingest(&dir, &db, IngestOptions::default().threads);
+    let t1_nobucket = run_ingest_with(&dir, &db, 1, false);
     let row = |name: &str, t: f64| {
         println!(
             "{name:<44} {:>8.3} s {:>8.1} MB/s {:>8.0} reports/s  {:>5.2}x floor",
@@ -189,6 +197,11 @@ fn main() {
             IngestOptions::default().threads
         ),
         tn,
+    );
+    row("agx-triage ingest, 1 worker, no bucketing", t1_nobucket);
+    println!(
+        "bucketing adds {:+.1}% to 1-worker ingest time (goal <= 10%)",
+        (t1 / t1_nobucket - 1.0) * 100.0
     );
 
     // Peak memory: 300 vs 3000 reports, each in a fresh process.

@@ -121,8 +121,9 @@ pub struct IngestOptions {
     pub batch_files: usize,
     /// ...or after this long, whichever comes first.
     pub batch_time: Duration,
-    /// How reports are bucketed (signature and known pattern), in the workers.
-    pub bucketer: Arc<Bucketer>,
+    /// How reports are bucketed (signature and known pattern), in the workers; `None` stores
+    /// reports unbucketed (`rebucket` fills them in later).
+    pub bucketer: Option<Arc<Bucketer>>,
     /// Symbols to name unsymbolicated frames with before bucketing (when the user has indexed
     /// any with `symbols add`).
     pub symbols: Option<Arc<crate::symbols::SymbolStore>>,
@@ -136,7 +137,7 @@ impl Default for IngestOptions {
                 .unwrap_or(2),
             batch_files: 256,
             batch_time: Duration::from_millis(500),
-            bucketer: Arc::new(Bucketer::builtin()),
+            bucketer: Some(Arc::new(Bucketer::builtin())),
             symbols: None,
         }
     }
@@ -275,7 +276,7 @@ fn display_path(p: &Path) -> String {
 fn process_file(
     path: &Path,
     reader: Option<&Store>,
-    bucketer: &Bucketer,
+    bucketer: Option<&Bucketer>,
     symbols: Option<&crate::symbols::SymbolStore>,
 ) -> Work {
     let shown = display_path(path);
@@ -323,7 +324,7 @@ fn process_file(
     let reports = reports
         .into_iter()
         .map(|r| {
-            let b = bucketer.fields(&r);
+            let b = bucketer.and_then(|b| b.fields(&r));
             (r, b)
         })
         .collect();
@@ -386,7 +387,7 @@ pub fn ingest_into(
             let rx = Arc::clone(&walk_rx);
             let tx: SyncSender<Work> = work_tx.clone();
             let db_path = db_path.clone();
-            let bucketer = Arc::clone(&opts.bucketer);
+            let bucketer = opts.bucketer.clone();
             let symbols = opts.symbols.clone();
             s.spawn(move || {
                 // A reader connection per worker lets it skip files stored already without
@@ -398,9 +399,12 @@ pub fn ingest_into(
                         Err(_) => return,
                     };
                     let work = match item {
-                        Ok(Ok(path)) => {
-                            process_file(&path, reader.as_ref(), &bucketer, symbols.as_deref())
-                        }
+                        Ok(Ok(path)) => process_file(
+                            &path,
+                            reader.as_ref(),
+                            bucketer.as_deref(),
+                            symbols.as_deref(),
+                        ),
                         Ok(Err(fe)) => Work::Failed(fe),
                         Err(_) => return, // walker finished
                     };

@@ -61,7 +61,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     if let Some(n) = args.threads {
         opts.threads = n.max(1);
     }
-    opts.bucketer = std::sync::Arc::new(super::buckets::bucketer(cli)?);
+    opts.bucketer = Some(std::sync::Arc::new(super::buckets::bucketer(cli)?));
     let symdir = store.symbols_dir();
     if symdir.is_dir() {
         opts.symbols = Some(std::sync::Arc::new(

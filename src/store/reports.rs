@@ -65,6 +65,13 @@ pub fn frame_label(report: &CrashReport, frame: &Frame) -> String {
 pub struct WriteTx<'c> {
     pub(super) tx: Transaction<'c>,
     pub(super) now: String,
+    /// Image ids met in this transaction, by key: most reports of one machine list the same
+    /// few hundred system images, so this saves an upsert per image. Per transaction, so a
+    /// rollback cannot leave stale ids behind.
+    image_ids: std::cell::RefCell<std::collections::HashMap<String, i64>>,
+    /// UUIDs of registered fix builds, read once per transaction: most reports load no fix,
+    /// and knowing that spares the linking queries.
+    fix_uuids: std::cell::OnceCell<std::collections::HashSet<String>>,
 }
 
 impl Store {
@@ -77,6 +84,8 @@ impl Store {
         Ok(WriteTx {
             tx,
             now: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            image_ids: Default::default(),
+            fix_uuids: Default::default(),
         })
     }
 
@@ -236,7 +245,9 @@ impl WriteTx<'_> {
         if let Some(b) = bucket {
             self.set_bucket(id, b)?;
         }
-        self.link_fix(id)?;
+        if self.may_load_a_fix(&report.images)? {
+            self.link_fix(id)?;
+        }
         Ok(InsertOutcome::New(id))
     }
 
@@ -262,18 +273,26 @@ impl WriteTx<'_> {
                     img.arch.as_deref().unwrap_or("")
                 ),
             };
-            let image_id: i64 = upsert.query_row(
-                params![
-                    key,
-                    img.uuid,
-                    img.name,
-                    img.path,
-                    img.arch,
-                    img.bundle_id,
-                    img.bundle_version
-                ],
-                |r| r.get(0),
-            )?;
+            let cached = self.image_ids.borrow().get(&key).copied();
+            let image_id: i64 = match cached {
+                Some(id) => id,
+                None => {
+                    let id = upsert.query_row(
+                        params![
+                            key,
+                            img.uuid,
+                            img.name,
+                            img.path,
+                            img.arch,
+                            img.bundle_id,
+                            img.bundle_version
+                        ],
+                        |r| r.get(0),
+                    )?;
+                    self.image_ids.borrow_mut().insert(key, id);
+                    id
+                }
+            };
             link.execute(params![
                 report_id,
                 i as i64,
@@ -317,6 +336,27 @@ impl WriteTx<'_> {
             ])?;
         }
         Ok(())
+    }
+
+    /// Could this image list link to a fix (registered UUID, or a `libagx_fix*` image)?
+    fn may_load_a_fix(&self, images: &[Image]) -> Result<bool, StoreError> {
+        if self.fix_uuids.get().is_none() {
+            let uuids: std::collections::HashSet<String> = self
+                .tx
+                .prepare_cached("SELECT uuid FROM fix_slices")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let _ = self.fix_uuids.set(uuids);
+        }
+        let known = self.fix_uuids.get();
+        Ok(images.iter().any(|i| {
+            i.name
+                .as_deref()
+                .is_some_and(|n| n.to_ascii_lowercase().starts_with("libagx_fix"))
+                || i.uuid
+                    .as_ref()
+                    .is_some_and(|u| known.is_some_and(|k| k.contains(u)))
+        }))
     }
 
     /// Make everything in this transaction durable.
