@@ -509,7 +509,14 @@ fn buckets_chart(w: &Writeup) -> Option<String> {
                 top - 5.0
             );
         }
-        let label = esc(&short(g, 32));
+        // A label rotated -30° and anchored at its end reaches left about 5.6 px per
+        // character: shorten the first groups' labels so they stay inside the picture.
+        let room = if rotate {
+            (((cx - 4.0) / 5.6) as usize).clamp(8, 32)
+        } else {
+            32
+        };
+        let label = esc(&short(g, room));
         if rotate {
             let ly = bottom + 16.0;
             let _ = writeln!(
