@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use agx_triage::rounds::compare::{compare, Comparison, Side, Verdict, VerdictKind};
 use agx_triage::store::{RoundSelector, Store};
+use agx_triage::writeup::wording::{ci, p_value as p_text, pct};
 
 use super::round::parse_selector;
 use super::{ellipsize, open_store, table, Cli, Exit};
@@ -56,28 +57,6 @@ pub fn compare_selectors(
         })
     };
     Ok(compare(&side(a)?, &side(b)?)?)
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
-fn ci(c: [f64; 2]) -> String {
-    format!("{}–{}", pct(c[0]), pct(c[1]))
-}
-
-/// p-values as people read them: two significant digits, tiny ones as `< 0.0001`.
-pub fn p_text(p: f64) -> String {
-    if p < 0.0001 {
-        "< 0.0001".into()
-    } else if p >= 0.1 {
-        format!("{p:.2}")
-    } else {
-        format!("{p:.1e}")
-            .parse::<f64>()
-            .map(|v| format!("{v}"))
-            .unwrap_or_else(|_| format!("{p}"))
-    }
 }
 
 fn verdict_text(v: &Verdict) -> String {
@@ -203,16 +182,4 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         writeln!(out, "\n{bt}")?;
     }
     Ok(Exit::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn p_values_read_well() {
-        assert_eq!(p_text(0.4871794), "0.49");
-        assert_eq!(p_text(0.0333), "0.033");
-        assert_eq!(p_text(0.00006415), "< 0.0001");
-    }
 }
