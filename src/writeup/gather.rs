@@ -1,5 +1,5 @@
 //! Build a [`Writeup`] from the database: select the rounds, compute the figures with
-//! [`crate::stats`] and [`crate::rounds::compare`], and collect bucket stacks and fix builds.
+//! [`crate::stats`] and [`crate::rounds::compare()`], and collect bucket stacks and fix builds.
 //!
 //! This is the one part of `writeup` that reads the store (through its methods, never SQL);
 //! the renderers stay pure.
