@@ -141,3 +141,29 @@ proptest! {
         let _ = crash::parse(&bytes);
     }
 }
+
+/// The truncation property over every cut of every seed, not a random sample: a cut after the
+/// header always yields one crash report named after the process (or a prefix of its name,
+/// for a text body cut inside `Process:`).
+#[test]
+fn every_cut_after_the_header_gives_a_report() {
+    for (seed, bytes) in seeds().iter().enumerate() {
+        let header_end = bytes
+            .windows(HEADER.len())
+            .position(|w| w == HEADER.as_bytes())
+            .unwrap()
+            + HEADER.len();
+        for cut in header_end..=bytes.len() {
+            let reports = crash::parse(&bytes[..cut])
+                .unwrap_or_else(|e| panic!("seed {seed} cut {cut}: {e}"));
+            assert_eq!(reports.len(), 1, "seed {seed} cut {cut}");
+            let name = reports[0].process.name.as_deref().unwrap_or("");
+            let ok = if seed == 2 {
+                !name.is_empty() && "python3.12".starts_with(name)
+            } else {
+                name == "python3.12"
+            };
+            assert!(ok, "seed {seed} cut {cut}: name {name:?}");
+        }
+    }
+}

@@ -1002,6 +1002,13 @@ fn split_name_pid(v: &str) -> (Option<String>, Option<i64>) {
             return (non_empty(&inner[..open]), pid);
         }
     }
+    // A paste cut inside the pid, `python3.12 [12`: the name is whole, the pid is not.
+    // (checked by tests/parse_props.rs over every cut)
+    if let Some(open) = v.rfind(" [") {
+        if v[open + 2..].chars().all(|c| c.is_ascii_digit()) {
+            return (non_empty(&v[..open]), None);
+        }
+    }
     (non_empty(v), None)
 }
 
@@ -1943,6 +1950,23 @@ Thread 9:
         )) {
             let _ = parse(&lines.join("\n"));
         }
+    }
+
+    // Regression: a paste cut inside the pid (`Process: python3.12 [12`) keeps the name clean.
+    #[test]
+    fn process_cut_inside_pid() {
+        assert_eq!(
+            split_name_pid("python3.12 [12"),
+            (Some("python3.12".into()), None)
+        );
+        assert_eq!(
+            split_name_pid("python3.12 ["),
+            (Some("python3.12".into()), None)
+        );
+        assert_eq!(
+            split_name_pid("python3.12 [12]"),
+            (Some("python3.12".into()), Some(12))
+        );
     }
 
     // ---- corpus tests (AGX_TRIAGE_CORPUS or <repo>/../shared/corpus) ----
