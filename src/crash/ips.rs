@@ -813,6 +813,37 @@ fn parse_int_text(s: &str) -> Option<u64> {
     }
 }
 
+/// The scalar arms shared by the lenient [`Obj`] and [`List`] visitors: `null` is absent, any
+/// other scalar is skipped and remembered as odd (with its JSON type for the warning).
+macro_rules! lenient_scalars {
+    ($ty:ident) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($ty::Absent)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($ty::Absent)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            $ty::deserialize(d)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($ty::Odd("boolean"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($ty::Odd("number"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($ty::Odd("number"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($ty::Odd("number"))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($ty::Odd("string"))
+        }
+    };
+}
+
 /// A JSON object read as `T`; anything else is skipped and remembered as odd.
 #[derive(Debug, Default)]
 enum Obj<T> {
@@ -843,30 +874,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Obj::Odd("array"))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Obj::Absent)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Obj::Absent)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Obj::deserialize(d)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Obj::Odd("boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Obj::Odd("number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Obj::Odd("number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Obj::Odd("number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Obj::Odd("string"))
-    }
+    lenient_scalars!(Obj);
 }
 
 impl<T> Obj<T> {
@@ -916,30 +924,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(List::Odd("object"))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(List::Absent)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(List::Absent)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        List::deserialize(d)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(List::Odd("boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(List::Odd("number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(List::Odd("number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(List::Odd("number"))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(List::Odd("string"))
-    }
+    lenient_scalars!(List);
 }
 
 impl<T> List<T> {
