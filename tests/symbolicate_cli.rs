@@ -366,6 +366,7 @@ fn symbolicate_names_frames_of_reports_ingested_before_the_symbols() {
     // there at ingest.
     let after = row(&db);
     assert_eq!(after["top_frame"], TOP, "{after}");
+    assert_eq!(after["top_frame_symbol_source"], "symcache", "{after}");
     assert_ne!(after["signature"], before["signature"]);
     let fresh = tempfile::tempdir().unwrap();
     let db2 = fresh.path().join("t.db");

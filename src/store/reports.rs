@@ -424,6 +424,8 @@ pub struct ReportRow {
     pub fix: Option<String>,
     /// Name of a `libagx_fix*` image whose UUID is not registered.
     pub unregistered_fix: Option<String>,
+    /// Where the top frame's name came from: `apple` or `symcache` (null when unnamed).
+    pub top_frame_symbol_source: Option<String>,
 }
 
 const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
@@ -431,7 +433,9 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     r.crashed_thread, r.top_frame,
     (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
     r.signature, r.pattern, r.pattern_title,
-    (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix";
+    (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
+    (SELECT fr.symbol_source FROM frames fr
+       WHERE fr.report_id = r.id AND fr.stack = 'crashed' AND fr.idx = 0)";
 
 fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
@@ -457,6 +461,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
         pattern_title: r.get(17)?,
         fix: r.get(18)?,
         unregistered_fix: r.get(19)?,
+        top_frame_symbol_source: r.get(20)?,
     })
 }
 
