@@ -318,7 +318,7 @@ fn process_file(
     };
     if let Some(sym) = symbols {
         for r in reports.iter_mut() {
-            crate::symbols::symbolicate_report(r, sym, false);
+            crate::symbols::symbolicate_crashed(r, sym, false);
         }
     }
     let reports = reports

@@ -9,7 +9,7 @@ use serde_json::json;
 use agx_triage::crash::Frame;
 use agx_triage::ingest::Bucketer;
 use agx_triage::store::Store;
-use agx_triage::symbols::{symbolicate_report, SymbolStore};
+use agx_triage::symbols::{symbolicate_crashed, SymbolStore};
 
 use super::{open_store, table, Cli, Exit};
 
@@ -144,18 +144,13 @@ pub fn symbolicate(cli: &Cli, a: &SymbolicateArgs) -> Result<Exit> {
     };
     for id in ids {
         let sr = store.load_report(id)?;
-        // Only the crashed thread and the exception backtrace are stored as frame rows: name
-        // those, so the counts speak of what is written (other threads stay in the file).
         let mut report = sr.report;
-        let crashed = report.crashed().cloned();
-        report.threads = crashed.into_iter().collect();
-        report.crashed_thread = (!report.threads.is_empty()).then_some(0);
         let before_crashed: Vec<Frame> = report
             .crashed()
             .map(|t| t.frames.clone())
             .unwrap_or_default();
         let before_exc = report.last_exception_backtrace.clone();
-        let s = symbolicate_report(&mut report, &symbols, a.force);
+        let s = symbolicate_crashed(&mut report, &symbols, a.force);
         // A frame named by an earlier run is named again identically: count real changes only,
         // so a second `symbolicate` reports nothing to do.
         let changed = |before: &[Frame], after: &[Frame]| {

@@ -19,7 +19,9 @@ pub mod store;
 
 use std::path::PathBuf;
 
-pub use report::{symbolicate_report, Disagreement, FrameRef, StackRef, SymbolicateSummary};
+pub use report::{
+    symbolicate_crashed, symbolicate_report, Disagreement, FrameRef, StackRef, SymbolicateSummary,
+};
 pub use store::{AddOutcome, Lookup, SkippedSlice, SliceInfo, SourceKind, SymbolStore};
 
 /// Anything that can resolve `(uuid, image offset)` to a symbol. [`SymbolStore`] is the real

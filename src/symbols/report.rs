@@ -74,11 +74,36 @@ pub fn symbolicate_report<S: SymbolProvider + ?Sized>(
     store: &S,
     force: bool,
 ) -> SymbolicateSummary {
+    symbolicate(report, store, force, false)
+}
+
+/// Like [`symbolicate_report`], but only the crashed thread and the last exception backtrace:
+/// the stacks the database keeps as frame rows and signatures are built from. Ingest and the
+/// `symbolicate` command use this, so no time goes into names that would not be stored and
+/// the counts speak of what is written.
+pub fn symbolicate_crashed<S: SymbolProvider + ?Sized>(
+    report: &mut CrashReport,
+    store: &S,
+    force: bool,
+) -> SymbolicateSummary {
+    symbolicate(report, store, force, true)
+}
+
+fn symbolicate<S: SymbolProvider + ?Sized>(
+    report: &mut CrashReport,
+    store: &S,
+    force: bool,
+    crashed_only: bool,
+) -> SymbolicateSummary {
     let mut summary = SymbolicateSummary::default();
     // Image UUIDs by image index, looked up once (frames borrow `threads` mutably below).
     let uuids: Vec<Option<String>> = report.images.iter().map(|i| i.uuid.clone()).collect();
+    let crashed = report.crashed_thread;
 
     for (t, thread) in report.threads.iter_mut().enumerate() {
+        if crashed_only && Some(t) != crashed {
+            continue;
+        }
         for (f, frame) in thread.frames.iter_mut().enumerate() {
             let at = FrameRef {
                 thread: StackRef::Thread(t),
@@ -308,6 +333,22 @@ mod tests {
                 (0x1008, false),
             ]
         );
+    }
+
+    #[test]
+    fn crashed_only_leaves_other_threads_alone() {
+        let fake = Fake {
+            calls: RefCell::new(Vec::new()),
+        };
+        let mut r = report();
+        let s = symbolicate_crashed(&mut r, &fake, false);
+        // Thread 0's two unnamed frames are neither looked up nor named.
+        assert_eq!(s.filled, 2, "crashed frame 0 and the exception backtrace");
+        assert!(r.threads[0].frames.iter().all(|f| f.symbol.is_none()));
+        assert!(r.threads[1].frames[0].symbol.is_some());
+        assert!(r.last_exception_backtrace[0].symbol.is_some());
+        let offsets: Vec<u64> = fake.calls.borrow().iter().map(|c| c.1).collect();
+        assert_eq!(offsets, vec![0x1040, 0x500, 0x9000, 0x1008]);
     }
 
     #[test]
