@@ -199,14 +199,16 @@ impl WriteTx<'_> {
         self.tx
             .prepare_cached(
                 "UPDATE reports SET
-                    fix_id = (SELECT fs.fix_id FROM report_images ri
-                              JOIN images i ON i.id = ri.image_id
+                    fix_id = (SELECT fs.fix_id FROM image_list_members m
+                              JOIN images i ON i.id = m.image_id
                               JOIN fix_slices fs ON fs.uuid = i.uuid
-                              WHERE ri.report_id = ?1 ORDER BY ri.image_index LIMIT 1),
-                    unregistered_fix = (SELECT i.name FROM report_images ri
-                              JOIN images i ON i.id = ri.image_id
-                              WHERE ri.report_id = ?1 AND i.name LIKE 'libagx\\_fix%' ESCAPE '\\'
-                              ORDER BY ri.image_index LIMIT 1)
+                              WHERE m.list_id = reports.image_list_id
+                              ORDER BY m.image_index LIMIT 1),
+                    unregistered_fix = (SELECT i.name FROM image_list_members m
+                              JOIN images i ON i.id = m.image_id
+                              WHERE m.list_id = reports.image_list_id
+                                AND i.name LIKE 'libagx\\_fix%' ESCAPE '\\'
+                              ORDER BY m.image_index LIMIT 1)
                  WHERE id = ?1",
             )?
             .execute([report_id])?;

@@ -118,9 +118,11 @@ impl Store {
         let ids: Vec<i64> = tx
             .tx
             .prepare(
-                "SELECT DISTINCT ri.report_id FROM report_images ri
-                 JOIN images i ON i.id = ri.image_id
-                 JOIN fix_slices fs ON fs.uuid = i.uuid WHERE fs.fix_id = ?1",
+                "SELECT DISTINCT r.id FROM fix_slices fs
+                 JOIN images i ON i.uuid = fs.uuid
+                 JOIN image_list_members m ON m.image_id = i.id
+                 JOIN reports r ON r.image_list_id = m.list_id
+                 WHERE fs.fix_id = ?1",
             )?
             .query_map([fix_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;

@@ -5,6 +5,8 @@
 //! - 1: reports, sources, files, images, report_images, frames.
 //! - 2: signature, signature_version, pattern, pattern_title on reports.
 //! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
+//! - 4: image_lists, image_list_members, reports.image_list_id replace report_images; the
+//!   frames_image and frames_symbol indexes are dropped.
 
 use rusqlite::Connection;
 
@@ -15,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_reports.sql"),
     include_str!("../../migrations/0002_buckets.sql"),
     include_str!("../../migrations/0003_rounds_fixes.sql"),
+    include_str!("../../migrations/0004_image_lists.sql"),
 ];
 
 /// The schema version this build writes.
@@ -92,6 +95,75 @@ mod tests {
             })
             .unwrap();
         assert_eq!((n, sig), (1, None));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_3_database_gets_its_image_links_as_shared_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..3] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            // Reports 1 and 2 list images (10, 11, 12) in that order, report 3 lists (12, 10),
+            // report 4 lists none.
+            conn.execute_batch(
+                "INSERT INTO files (sha256, size, compression, data) VALUES ('ab', 1, 'zstd', x'00');
+                 INSERT INTO images (id, key, uuid, name) VALUES
+                    (10, 'u10', 'u10', 'a'), (11, 'u11', 'u11', 'b'), (12, 'u12', 'u12', 'c');
+                 INSERT INTO reports (id, identity, kind, format, file_sha256, ingested_at) VALUES
+                    (1, 'R1', 'crash', 'ips', 'ab', 't'), (2, 'R2', 'crash', 'ips', 'ab', 't'),
+                    (3, 'R3', 'crash', 'ips', 'ab', 't'), (4, 'R4', 'crash', 'ips', 'ab', 't');
+                 INSERT INTO report_images (report_id, image_index, image_id, base) VALUES
+                    (1, 0, 10, 1), (1, 1, 11, 2), (1, 2, 12, 3),
+                    (2, 2, 12, 7), (2, 0, 10, 5), (2, 1, 11, 6),
+                    (3, 0, 12, 1), (3, 1, 10, 2);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn();
+        let lists: Vec<(i64, String, i64)> = conn
+            .prepare("SELECT id, key, image_count FROM image_lists ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            lists,
+            vec![(1, "[10,11,12]".to_string(), 3), (2, "[12,10]".to_string(), 2)]
+        );
+        let of_report: Vec<Option<i64>> = conn
+            .prepare("SELECT image_list_id FROM reports ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(of_report, vec![Some(1), Some(1), Some(2), None]);
+        let members: Vec<(i64, i64, i64)> = conn
+            .prepare("SELECT list_id, image_index, image_id FROM image_list_members ORDER BY 1, 2")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            members,
+            vec![(1, 0, 10), (1, 1, 11), (1, 2, 12), (2, 0, 12), (2, 1, 10)]
+        );
+        let old_table: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'report_images'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_table, 0);
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 

@@ -80,6 +80,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Row ids the writer has met in committed transactions (see [`reports::IdCache`]).
+    ids: reports::IdCache,
 }
 
 impl Store {
@@ -98,6 +100,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            ids: Default::default(),
         })
     }
 
@@ -108,6 +111,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            ids: Default::default(),
         })
     }
 
@@ -132,10 +136,6 @@ impl Store {
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
-    }
-
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 }
 

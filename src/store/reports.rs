@@ -1,5 +1,8 @@
 //! Reports, their sources, stored files, images and frames: writes and queries.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
@@ -65,26 +68,85 @@ pub fn frame_label(report: &CrashReport, frame: &Frame) -> String {
 pub struct WriteTx<'c> {
     pub(super) tx: Transaction<'c>,
     pub(super) now: String,
-    /// Image ids met in this transaction, by key: most reports of one machine list the same
-    /// few hundred system images, so this saves an upsert per image. Per transaction, so a
-    /// rollback cannot leave stale ids behind.
-    image_ids: std::cell::RefCell<std::collections::HashMap<String, i64>>,
+    /// Ids met in transactions this store committed before.
+    committed: &'c mut IdCache,
+    /// Ids met in this one: kept only if it commits, so a rollback cannot leave stale ids.
+    fresh: RefCell<IdCache>,
     /// UUIDs of registered fix builds, read once per transaction: most reports load no fix,
     /// and knowing that spares the linking queries.
-    fix_uuids: std::cell::OnceCell<std::collections::HashSet<String>>,
+    fix_uuids: std::cell::OnceCell<HashSet<String>>,
+}
+
+/// Row ids of images and image lists by key, kept by a [`Store`] across its write
+/// transactions. After the first few reports of a machine every image and image list a report
+/// names is stored already, and looking them up here instead of in SQL is what lets the single
+/// writer keep up with the parsing workers. An entry stays true: ids never change once
+/// committed and neither table ever loses a row. Bounded: a map that outgrows its limit is
+/// emptied (the UNIQUE keys in SQL stay the truth), so memory is flat however many distinct
+/// lists an ingest meets.
+#[derive(Debug, Default)]
+pub(crate) struct IdCache {
+    images: HashMap<String, i64>,
+    lists: HashMap<String, i64>,
+}
+
+impl IdCache {
+    const MAX_IMAGES: usize = 1 << 16;
+    /// List keys are ~5 bytes per image: 1,024 lists of 600 images are 3 MB.
+    const MAX_LISTS: usize = 1 << 10;
+
+    fn absorb(&mut self, other: IdCache) {
+        if self.images.len() + other.images.len() > Self::MAX_IMAGES {
+            self.images.clear();
+        }
+        if self.lists.len() + other.lists.len() > Self::MAX_LISTS {
+            self.lists.clear();
+        }
+        self.images.extend(other.images);
+        self.lists.extend(other.lists);
+    }
+}
+
+/// The `image_lists.key` of a list of image ids: a JSON array without spaces, as migration 4's
+/// `json_group_array` writes it.
+fn image_list_key(ids: &[i64]) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(ids.len() * 5 + 2);
+    key.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            key.push(',');
+        }
+        let _ = write!(key, "{id}");
+    }
+    key.push(']');
+    key
+}
+
+/// The `images.key` of an image: its UUID, or `nouuid:name:path:arch` when it has none.
+fn image_key(img: &Image) -> Cow<'_, str> {
+    match &img.uuid {
+        Some(u) => Cow::Borrowed(u.as_str()),
+        None => Cow::Owned(format!(
+            "nouuid:{}:{}:{}",
+            img.name.as_deref().unwrap_or(""),
+            img.path.as_deref().unwrap_or(""),
+            img.arch.as_deref().unwrap_or("")
+        )),
+    }
 }
 
 impl Store {
     /// Start a write transaction. It takes the database write lock at once (waiting up to
     /// [`super::BUSY_TIMEOUT`] for another writer).
     pub fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Store { conn, ids, .. } = self;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         Ok(WriteTx {
             tx,
             now: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            image_ids: Default::default(),
+            committed: ids,
+            fresh: Default::default(),
             fix_uuids: Default::default(),
         })
     }
@@ -170,6 +232,7 @@ impl WriteTx<'_> {
         let asi = json_array(&report.asi);
         let warnings = json_array(&report.warnings);
         let term = report.termination.as_ref();
+        let (image_list_id, image_ids) = self.image_list(&report.images)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO reports (
@@ -181,10 +244,12 @@ impl WriteTx<'_> {
                     fault_address_stripped, pointer_auth_failure, termination_namespace,
                     termination_code, termination_indicator, asi, crashed_thread,
                     crashed_thread_name, crashed_thread_queue, thread_count, frame_count,
-                    top_frame, warnings, ingested_at)
+                    top_frame, warnings, ingested_at, image_list_id, signature,
+                    signature_version, pattern, pattern_title)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                    ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)",
+                    ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46,
+                    ?47)",
             )?
             .execute(params![
                 identity,
@@ -229,10 +294,14 @@ impl WriteTx<'_> {
                 top,
                 warnings,
                 self.now,
+                image_list_id,
+                bucket.map(|b| &b.signature),
+                bucket.map(|b| b.signature_version),
+                bucket.and_then(|b| b.pattern.as_ref()),
+                bucket.and_then(|b| b.pattern_title.as_ref()),
             ])?;
         let id = self.tx.last_insert_rowid();
         self.add_source(id, path, file_sha256)?;
-        let image_ids = self.insert_images(id, &report.images)?;
         if let Some(t) = crashed {
             self.insert_frames(id, "crashed", &t.frames, &image_ids)?;
         }
@@ -242,67 +311,89 @@ impl WriteTx<'_> {
             &report.last_exception_backtrace,
             &image_ids,
         )?;
-        if let Some(b) = bucket {
-            self.set_bucket(id, b)?;
-        }
         if self.may_load_a_fix(&report.images)? {
             self.link_fix(id)?;
         }
         Ok(InsertOutcome::New(id))
     }
 
-    fn insert_images(&self, report_id: i64, images: &[Image]) -> Result<Vec<i64>, StoreError> {
-        let mut ids = Vec::with_capacity(images.len());
-        let mut upsert = self.tx.prepare_cached(
-            "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (key) DO UPDATE SET key = key
-             RETURNING id",
-        )?;
-        let mut link = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO report_images (report_id, image_index, image_id, base, size)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (i, img) in images.iter().enumerate() {
-            let key = match &img.uuid {
-                Some(u) => u.clone(),
-                None => format!(
-                    "nouuid:{}:{}:{}",
-                    img.name.as_deref().unwrap_or(""),
-                    img.path.as_deref().unwrap_or(""),
-                    img.arch.as_deref().unwrap_or("")
-                ),
-            };
-            let cached = self.image_ids.borrow().get(&key).copied();
-            let image_id: i64 = match cached {
-                Some(id) => id,
-                None => {
-                    let id = upsert.query_row(
-                        params![
-                            key,
-                            img.uuid,
-                            img.name,
-                            img.path,
-                            img.arch,
-                            img.bundle_id,
-                            img.bundle_version
-                        ],
-                        |r| r.get(0),
-                    )?;
-                    self.image_ids.borrow_mut().insert(key, id);
-                    id
-                }
-            };
-            link.execute(params![
-                report_id,
-                i as i64,
-                image_id,
-                img.base.map(|b| b as i64),
-                img.size.map(|s| s as i64)
-            ])?;
-            ids.push(image_id);
+    /// The id of an image's row, inserting it when new.
+    fn image_id(&self, img: &Image) -> Result<i64, StoreError> {
+        let key = image_key(img);
+        if let Some(id) = self.committed.images.get(key.as_ref()) {
+            return Ok(*id);
         }
-        Ok(ids)
+        if let Some(id) = self.fresh.borrow().images.get(key.as_ref()) {
+            return Ok(*id);
+        }
+        let id = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (key) DO UPDATE SET key = key
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    key,
+                    img.uuid,
+                    img.name,
+                    img.path,
+                    img.arch,
+                    img.bundle_id,
+                    img.bundle_version
+                ],
+                |r| r.get(0),
+            )?;
+        self.fresh
+            .borrow_mut()
+            .images
+            .insert(key.into_owned(), id);
+        Ok(id)
+    }
+
+    /// The id of the stored list holding these images in this order (inserting it and its
+    /// images when new; `None` for a report that lists none), and the images' row ids.
+    fn image_list(&self, images: &[Image]) -> Result<(Option<i64>, Vec<i64>), StoreError> {
+        if images.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let ids = images
+            .iter()
+            .map(|img| self.image_id(img))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let key = image_list_key(&ids);
+        if let Some(id) = self.committed.lists.get(&key) {
+            return Ok((Some(*id), ids));
+        }
+        if let Some(id) = self.fresh.borrow().lists.get(&key) {
+            return Ok((Some(*id), ids));
+        }
+        let stored: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM image_lists WHERE key = ?1")?
+            .query_row([&key], |r| r.get(0))
+            .optional()?;
+        let list_id = match stored {
+            Some(id) => id,
+            None => {
+                self.tx
+                    .prepare_cached("INSERT INTO image_lists (key, image_count) VALUES (?1, ?2)")?
+                    .execute(params![key, ids.len() as i64])?;
+                let list_id = self.tx.last_insert_rowid();
+                let mut member = self.tx.prepare_cached(
+                    "INSERT INTO image_list_members (list_id, image_index, image_id)
+                     VALUES (?1, ?2, ?3)",
+                )?;
+                for (i, image_id) in ids.iter().enumerate() {
+                    member.execute(params![list_id, i as i64, image_id])?;
+                }
+                list_id
+            }
+        };
+        self.fresh.borrow_mut().lists.insert(key, list_id);
+        Ok((Some(list_id), ids))
     }
 
     fn insert_frames(
@@ -341,7 +432,7 @@ impl WriteTx<'_> {
     /// Could this image list link to a fix (registered UUID, or a `libagx_fix*` image)?
     fn may_load_a_fix(&self, images: &[Image]) -> Result<bool, StoreError> {
         if self.fix_uuids.get().is_none() {
-            let uuids: std::collections::HashSet<String> = self
+            let uuids: HashSet<String> = self
                 .tx
                 .prepare_cached("SELECT uuid FROM fix_slices")?
                 .query_map([], |r| r.get(0))?
@@ -361,7 +452,14 @@ impl WriteTx<'_> {
 
     /// Make everything in this transaction durable.
     pub fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit()?;
+        let WriteTx {
+            tx,
+            committed,
+            fresh,
+            ..
+        } = self;
+        tx.commit()?;
+        committed.absorb(fresh.into_inner());
         Ok(())
     }
 }
@@ -766,4 +864,128 @@ pub fn symbols_dir_for(db: &std::path::Path) -> std::path::PathBuf {
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".symbols");
     db.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crash::{SourceFormat, Thread};
+
+    fn report(incident: &str, images: &[&str]) -> CrashReport {
+        let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
+        r.incident_id = Some(incident.to_string());
+        r.images = images
+            .iter()
+            .map(|u| Image {
+                uuid: Some(u.to_string()),
+                name: Some(format!("lib{}", &u[..4])),
+                ..Image::default()
+            })
+            .collect();
+        r.threads = vec![Thread {
+            crashed: true,
+            frames: vec![Frame {
+                image_index: Some(images.len() - 1),
+                image_offset: Some(0x98),
+                ..Frame::default()
+            }],
+            ..Thread::default()
+        }];
+        r.crashed_thread = Some(0);
+        r
+    }
+
+    const A: &str = "aaaaaaaa-0000-0000-0000-000000000000";
+    const B: &str = "bbbbbbbb-0000-0000-0000-000000000000";
+    const C: &str = "cccccccc-0000-0000-0000-000000000000";
+
+    fn insert(store: &mut Store, r: &CrashReport, sha: &str) -> i64 {
+        let tx = store.begin_write().unwrap();
+        tx.put_file(sha, 1, b"x").unwrap();
+        let InsertOutcome::New(id) = tx.insert_report(r, sha, 0, "/p", None).unwrap() else {
+            panic!("not new")
+        };
+        tx.commit().unwrap();
+        id
+    }
+
+    fn list_of(store: &Store, id: i64) -> Vec<String> {
+        store
+            .conn()
+            .prepare(
+                "SELECT i.uuid FROM reports r
+                 JOIN image_list_members m ON m.list_id = r.image_list_id
+                 JOIN images i ON i.id = m.image_id WHERE r.id = ?1 ORDER BY m.image_index",
+            )
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn reports_with_the_same_images_share_one_list_and_order_matters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let r1 = insert(&mut store, &report("I1", &[A, B]), "s1");
+        let r2 = insert(&mut store, &report("I2", &[A, B]), "s2");
+        let r3 = insert(&mut store, &report("I3", &[B, A]), "s3");
+        let lists: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM image_lists", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(lists, 2);
+        assert_eq!(list_of(&store, r1), vec![A, B]);
+        assert_eq!(list_of(&store, r2), vec![A, B]);
+        assert_eq!(list_of(&store, r3), vec![B, A]);
+        // The frame points at the last image of its own report's order.
+        let frame_image: String = store
+            .conn()
+            .query_row(
+                "SELECT i.uuid FROM frames f JOIN images i ON i.id = f.image_id
+                 WHERE f.report_id = ?1",
+                [r3],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(frame_image, A);
+    }
+
+    #[test]
+    fn ids_from_a_rolled_back_transaction_are_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        insert(&mut store, &report("I1", &[A]), "s1");
+        {
+            // New image C and a new list [A, C], then a rollback: both rows are gone.
+            let tx = store.begin_write().unwrap();
+            tx.put_file("s2", 1, b"x").unwrap();
+            tx.insert_report(&report("I2", &[A, C]), "s2", 0, "/p", None)
+                .unwrap();
+        }
+        // Something else takes the ids C and [A, C] had (another writer, say).
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO images (key, uuid, name) VALUES ('other', 'other', 'other');
+                 INSERT INTO image_lists (key, image_count) VALUES ('[999]', 1);",
+            )
+            .unwrap();
+        let r = insert(&mut store, &report("I3", &[A, C]), "s3");
+        assert_eq!(list_of(&store, r), vec![A, C]);
+        let broken: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+    }
+
+    #[test]
+    fn list_keys_are_what_the_migration_writes() {
+        assert_eq!(image_list_key(&[3, 1, 7]), "[3,1,7]");
+        assert_eq!(image_list_key(&[12]), "[12]");
+    }
 }
