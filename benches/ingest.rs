@@ -15,12 +15,31 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use sha2::Digest;
+
+// The allocator the binary uses (src/main.rs), so the bench measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use agx_triage::ingest::{ingest, IngestOptions, NoProgress};
 
-/// A realistic report: 12 threads of 25 frames, 180 images, registers, asi, ~70 KB.
-fn report(i: usize) -> String {
+/// A realistic report: 12 threads of 25 frames, 180 images, registers, asi, ~136 KB. The
+/// reports of one machine list the same images; with `distinct_lists`, each report also lists
+/// an image of its own (an extension module), so no two share an image list (the store's
+/// worst case).
+fn report(i: usize, distinct_lists: bool) -> String {
     let mut images = Vec::new();
-    for k in 0..180usize {
+    let own = if distinct_lists { 181 } else { 180 };
+    for k in 0..own {
+        if k == 180 {
+            images.push(serde_json::json!({
+                "source": "P", "arch": "arm64", "base": 4_200_000_000u64, "size": 0x4000,
+                "uuid": format!("eeeeeeee-1111-2222-3333-{i:012x}"),
+                "path": format!("/opt/homebrew/lib/python3.12/site-packages/ext{i}.so"),
+                "name": format!("ext{i}.so")
+            }));
+            continue;
+        }
         images.push(serde_json::json!({
             "source": "P", "arch": if k % 3 == 0 { "arm64" } else { "arm64e" },
             "base": 4_300_000_000u64 + (k as u64) * 0x400000, "size": 0x3f0000 + k * 16,
@@ -84,10 +103,14 @@ fn report(i: usize) -> String {
 }
 
 fn write_corpus(dir: &Path, n: usize) -> u64 {
+    write_corpus_with(dir, n, false)
+}
+
+fn write_corpus_with(dir: &Path, n: usize, distinct_lists: bool) -> u64 {
     std::fs::create_dir_all(dir).unwrap();
     let mut bytes = 0;
     for i in 0..n {
-        let r = report(i);
+        let r = report(i, distinct_lists);
         bytes += r.len() as u64;
         std::fs::write(dir.join(format!("Python-{i:05}.ips")), r).unwrap();
     }
@@ -112,12 +135,26 @@ fn floor(dir: &Path) -> (f64, usize) {
     (start.elapsed().as_secs_f64(), values)
 }
 
+/// Runs per measurement; the median is reported (single runs on a shared 2-core machine vary
+/// by ±15%).
+const RUNS: usize = 3;
+
+fn median(mut f: impl FnMut() -> f64) -> f64 {
+    let mut t: Vec<f64> = (0..RUNS).map(|_| f()).collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[RUNS / 2]
+}
+
 fn run_ingest(dir: &Path, db: &Path, threads: usize) -> f64 {
     run_ingest_with(dir, db, threads, true)
 }
 
 fn run_ingest_with(dir: &Path, db: &Path, threads: usize, bucket: bool) -> f64 {
-    let _ = std::fs::remove_file(db);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
     let mut opts = IngestOptions {
         threads,
         ..IngestOptions::default()
@@ -139,6 +176,75 @@ fn run_ingest_with(dir: &Path, db: &Path, threads: usize, bucket: bool) -> f64 {
     t
 }
 
+/// Time each part of the ingest path alone, one thread, over the same files: where the
+/// time goes, as ratios to the floor.
+fn breakdown(dir: &Path, tmp: &Path, t_floor: f64) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let data: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        f();
+        let t = start.elapsed().as_secs_f64();
+        println!("  part: {name:<40} {t:>8.3} s  {:>5.2}x floor", t / t_floor);
+        t
+    };
+    time("parse into the model", &mut || {
+        for b in &data {
+            std::hint::black_box(agx_triage::crash::parse(b).unwrap());
+        }
+    });
+    time("sha256", &mut || {
+        for b in &data {
+            std::hint::black_box(sha2::Sha256::digest(b));
+        }
+    });
+    for level in [1, 3] {
+        time(&format!("zstd level {level}"), &mut || {
+            for b in &data {
+                std::hint::black_box(zstd::bulk::compress(b, level).unwrap());
+            }
+        });
+    }
+    for level in [1, 3] {
+        let mut c = zstd::bulk::Compressor::new(level).unwrap();
+        time(&format!("zstd level {level}, one context"), &mut || {
+            for b in &data {
+                std::hint::black_box(c.compress(b).unwrap());
+            }
+        });
+    }
+    let reports: Vec<_> = data
+        .iter()
+        .map(|b| agx_triage::crash::parse(b).unwrap())
+        .collect();
+    let compressed: Vec<Vec<u8>> = data
+        .iter()
+        .map(|b| agx_triage::store::compress(b).unwrap())
+        .collect();
+    let db = tmp.join("writer-only.db");
+    let mut store = agx_triage::store::Store::open(&db).unwrap();
+    time("writer alone (SQLite inserts)", &mut || {
+        for (chunk_i, chunk) in reports.chunks(256).enumerate() {
+            let tx = store.begin_write().unwrap();
+            for (k, rs) in chunk.iter().enumerate() {
+                let i = chunk_i * 256 + k;
+                let sha = format!("{i:064x}");
+                tx.put_file(&sha, data[i].len() as u64, &compressed[i])
+                    .unwrap();
+                for (j, r) in rs.iter().enumerate() {
+                    tx.insert_report(r, &sha, j, &files[i].display().to_string(), None)
+                        .unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+    });
+}
+
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -158,6 +264,15 @@ fn main() {
         println!("{}", vm_hwm_kb());
         return;
     }
+    // Write the corpus somewhere and stop (for profiling the parts with other tools).
+    if let Ok(dir) = std::env::var("AGX_BENCH_WRITE_TO") {
+        let n = std::env::var("AGX_BENCH_REPORTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3000);
+        write_corpus(Path::new(&dir), n);
+        return;
+    }
     if std::env::args().any(|a| a == "--list") {
         return;
     }
@@ -170,39 +285,62 @@ fn main() {
     let bytes = write_corpus(&dir, n);
     let mb = bytes as f64 / 1e6;
     println!(
-        "ingest benchmark: {n} reports, {mb:.1} MB ({} KB each)",
+        "ingest benchmark: {n} reports, {mb:.1} MB ({} KB each); median of {RUNS} runs each",
         bytes / n as u64 / 1000
     );
     // Warm the page cache for both contenders.
     let _ = floor(&dir);
-    let (t_floor, _) = floor(&dir);
+    let t_floor = median(|| floor(&dir).0);
     let db = tmp.path().join("bench.db");
-    let t1 = run_ingest(&dir, &db, 1);
-    let tn = run_ingest(&dir, &db, IngestOptions::default().threads);
-    let t1_nobucket = run_ingest_with(&dir, &db, 1, false);
-    let row = |name: &str, t: f64| {
+    let workers = IngestOptions::default().threads;
+    let t1 = median(|| run_ingest(&dir, &db, 1));
+    let tn = median(|| run_ingest(&dir, &db, workers));
+    let t1_nobucket = median(|| run_ingest_with(&dir, &db, 1, false));
+    let row = |name: &str, t: f64, floor: f64| {
         println!(
-            "{name:<44} {:>8.3} s {:>8.1} MB/s {:>8.0} reports/s  {:>5.2}x floor",
+            "{name:<52} {:>8.3} s {:>8.1} MB/s {:>8.0} reports/s  {:>5.2}x floor",
             t,
             mb / t,
             n as f64 / t,
-            t / t_floor
+            t / floor
         )
     };
-    row("floor: read + serde_json IgnoredAny (1 thread)", t_floor);
-    row("agx-triage ingest, 1 worker", t1);
     row(
-        &format!(
-            "agx-triage ingest, {} workers",
-            IngestOptions::default().threads
-        ),
-        tn,
+        "floor: read + serde_json IgnoredAny (1 thread)",
+        t_floor,
+        t_floor,
     );
-    row("agx-triage ingest, 1 worker, no bucketing", t1_nobucket);
+    row("agx-triage ingest, 1 worker", t1, t_floor);
+    row(
+        &format!("agx-triage ingest, {workers} workers"),
+        tn,
+        t_floor,
+    );
+    row(
+        "agx-triage ingest, 1 worker, no bucketing",
+        t1_nobucket,
+        t_floor,
+    );
+
+    // The store's worst case: no two reports share an image list.
+    let distinct = tmp.path().join("distinct");
+    write_corpus_with(&distinct, n, true);
+    let _ = floor(&distinct);
+    let t_floor_d = median(|| floor(&distinct).0);
+    let td = median(|| run_ingest(&distinct, &db, workers));
+    row("every image list distinct: floor", t_floor_d, t_floor_d);
+    row(
+        &format!("every image list distinct: ingest, {workers} workers"),
+        td,
+        t_floor_d,
+    );
+
     println!(
         "bucketing adds {:+.1}% to 1-worker ingest time (goal <= 10%)",
         (t1 / t1_nobucket - 1.0) * 100.0
     );
+    println!("where the time goes (each part alone, one thread, same files):");
+    breakdown(&dir, tmp.path(), t_floor);
 
     // Peak memory: 300 vs 3000 reports, each in a fresh process.
     let exe = std::env::current_exe().unwrap();

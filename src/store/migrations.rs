@@ -135,7 +135,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             lists,
-            vec![(1, "[10,11,12]".to_string(), 3), (2, "[12,10]".to_string(), 2)]
+            vec![
+                (1, "[10,11,12]".to_string(), 3),
+                (2, "[12,10]".to_string(), 2)
+            ]
         );
         let of_report: Vec<Option<i64>> = conn
             .prepare("SELECT image_list_id FROM reports ORDER BY id")

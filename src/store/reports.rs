@@ -12,14 +12,30 @@ use serde::Serialize;
 use super::{Store, StoreError};
 use crate::crash::{self, CrashReport, Frame, Image, ReportKind, SymbolSource};
 
-/// zstd level for stored files: level 3 is zstd's default and costs little more than level 1
-/// on crash reports while shrinking them further (reports are ~95% JSON).
-const ZSTD_LEVEL: i32 = 3;
+/// zstd level for stored files. Level 1: crash reports compress as well at 1 as at 3 (the real
+/// corpus: 153,860 vs 154,288 bytes from 822,766) and level 1 is ~20% faster.
+const ZSTD_LEVEL: i32 = 1;
 
-/// Compress a file's bytes the way the store keeps them. Callable from any thread, so ingest
+/// Compresses files the way the store keeps them. One per ingest worker: reusing the zstd
+/// context spares an allocation and a table reset per file. Callable from any thread, so the
 /// workers compress in parallel and the single writer only inserts.
+pub struct Compressor(zstd::bulk::Compressor<'static>);
+
+impl Compressor {
+    pub fn new() -> Result<Compressor, StoreError> {
+        zstd::bulk::Compressor::new(ZSTD_LEVEL)
+            .map(Compressor)
+            .map_err(StoreError::Compression)
+    }
+
+    pub fn compress(&mut self, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.0.compress(bytes).map_err(StoreError::Compression)
+    }
+}
+
+/// Compress one file's bytes the way the store keeps them (a [`Compressor`] for one use).
 pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-    zstd::bulk::compress(bytes, ZSTD_LEVEL).map_err(StoreError::Compression)
+    Compressor::new()?.compress(bytes)
 }
 
 fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StoreError> {
@@ -346,10 +362,7 @@ impl WriteTx<'_> {
                 ],
                 |r| r.get(0),
             )?;
-        self.fresh
-            .borrow_mut()
-            .images
-            .insert(key.into_owned(), id);
+        self.fresh.borrow_mut().images.insert(key.into_owned(), id);
         Ok(id)
     }
 
@@ -441,12 +454,13 @@ impl WriteTx<'_> {
         }
         let known = self.fix_uuids.get();
         Ok(images.iter().any(|i| {
-            i.name
-                .as_deref()
-                .is_some_and(|n| n.to_ascii_lowercase().starts_with("libagx_fix"))
-                || i.uuid
-                    .as_ref()
-                    .is_some_and(|u| known.is_some_and(|k| k.contains(u)))
+            i.name.as_deref().is_some_and(|n| {
+                n.get(..10)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("libagx_fix"))
+            }) || i
+                .uuid
+                .as_ref()
+                .is_some_and(|u| known.is_some_and(|k| k.contains(u)))
         }))
     }
 
