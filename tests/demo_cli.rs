@@ -313,3 +313,58 @@ fn help_is_reviewed() {
     let o = bin().arg("--help").output().unwrap();
     insta::assert_snapshot!("help", stdout(&o));
 }
+
+/// `reports --image` finds every report whose process loaded an image, by name (any case) or
+/// by UUID (any form), through the shared image lists; it agrees with the fix column.
+#[test]
+fn reports_by_loaded_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let mut a = vec!["reports", "--json"];
+        a.extend_from_slice(args);
+        let o = run(&db, &a);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut v: Vec<i64> = json(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let all = run(&db, &["reports", "--json"]);
+    let mut with_v23: Vec<i64> = json(&all)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["unregistered_fix"] == "libagx_fix_v2_3.dylib")
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    with_v23.sort();
+    assert!(with_v23.len() >= 5, "{with_v23:?}");
+    assert_eq!(ids(&["--image", "libagx_fix_v2_3.dylib"]), with_v23);
+    assert_eq!(ids(&["--image", "LIBAGX_FIX_V2_3.DYLIB"]), with_v23);
+
+    // The same by UUID, written upper-case without dashes as some tools print it.
+    let shown = run(&db, &["show", "--json", &with_v23[0].to_string()]);
+    let model = json(&shown);
+    let uuid = model["report"]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "libagx_fix_v2_3.dylib")
+        .and_then(|i| i["uuid"].as_str())
+        .expect("fix image with a uuid")
+        .to_string();
+    let bare = uuid.replace('-', "").to_uppercase();
+    let by_uuid = ids(&["--image", &bare]);
+    assert!(by_uuid.contains(&with_v23[0]), "{by_uuid:?}");
+    assert!(by_uuid.iter().all(|id| with_v23.contains(id)));
+
+    assert!(ids(&["--image", "libnothing.dylib"]).is_empty());
+    // Every crash loaded libsystem_kernel: the filter keeps them all.
+    let crashes = ids(&["--image", "libsystem_kernel.dylib"]);
+    assert!(crashes.len() > with_v23.len());
+}

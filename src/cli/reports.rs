@@ -30,6 +30,10 @@ pub struct Args {
     /// Only reports of this known pattern (rule id).
     #[arg(long, value_name = "ID")]
     pattern: Option<String>,
+    /// Only reports whose process loaded this image: a UUID, or an image name (any case),
+    /// e.g. `AGXMetalG16X` or `libagx_fix_v2_4.dylib`.
+    #[arg(long, value_name = "UUID|NAME")]
+    image: Option<String>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
@@ -48,6 +52,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         limit: args.limit,
         ids,
         pattern: args.pattern.clone(),
+        image: args.image.clone(),
     };
     let rows = store.list_reports(&filter)?;
     let mut out = std::io::stdout().lock();

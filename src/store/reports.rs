@@ -505,6 +505,9 @@ pub struct ReportFilter {
     pub ids: Option<Vec<i64>>,
     /// Only this known pattern (rule id).
     pub pattern: Option<String>,
+    /// Only reports whose process loaded this image: a UUID (any form), else an image name
+    /// (any case), e.g. `AGXMetalG16X` or `libagx_fix_v2_4.dylib`.
+    pub image: Option<String>,
 }
 
 /// One row of `reports`.
@@ -616,6 +619,18 @@ impl Store {
         if let Some(p) = &f.pattern {
             sql.push_str(" AND r.pattern = ?");
             args.push(Box::new(p.clone()));
+        }
+        if let Some(image) = &f.image {
+            // images(uuid) -> image_list_members(image_id) -> reports(image_list_id), all indexed.
+            sql.push_str(
+                " AND r.image_list_id IN (SELECT m.list_id FROM images i
+                    JOIN image_list_members m ON m.image_id = i.id
+                    WHERE i.uuid = ? OR (? IS NULL AND i.name = ? COLLATE NOCASE))",
+            );
+            let uuid = crate::crash::normalize_uuid(image);
+            args.push(Box::new(uuid.clone()));
+            args.push(Box::new(uuid));
+            args.push(Box::new(image.trim().to_string()));
         }
         if let Some(ids) = &f.ids {
             // Ids are integers from our own query: safe to inline, and no 999-parameter limit.
