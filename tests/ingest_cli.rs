@@ -162,6 +162,10 @@ fn bad_inputs_are_per_file_errors_and_the_rest_is_ingested() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     let root_can_read = std::fs::read(&locked).is_ok();
+    // A file no one can read, root included: reading /proc/self/mem at offset 0 fails with
+    // EIO, so the read-error path is exercised even where the test runs as root (CI).
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::symlink("/proc/self/mem", dir.join("ioerror.ips")).unwrap();
 
     let o = run(&db, &["ingest", "--json", dir.to_str().unwrap()]);
     assert_eq!(
@@ -188,6 +192,17 @@ fn bad_inputs_are_per_file_errors_and_the_rest_is_ingested() {
         has("trunc-0.ips"),
         "cut inside the header: {failed_paths:?}"
     );
+    #[cfg(target_os = "linux")]
+    {
+        let e = failed
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with("ioerror.ips"))
+            .unwrap_or_else(|| panic!("read error reported: {failed_paths:?}"));
+        assert!(
+            e["error"].as_str().unwrap().contains("Input/output error"),
+            "{e}"
+        );
+    }
     if !root_can_read {
         assert!(has("locked.ips"), "{failed_paths:?}");
     } else {
