@@ -126,13 +126,23 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         let conn = store.conn();
-        let lists: Vec<(i64, String, i64)> = conn
-            .prepare("SELECT id, key, image_count FROM image_lists ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        fn rows<T>(
+            conn: &Connection,
+            sql: &str,
+            f: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        ) -> Vec<T> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], f)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        }
+        let lists: Vec<(i64, String, i64)> = rows(
+            conn,
+            "SELECT id, key, image_count FROM image_lists ORDER BY id",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        );
         assert_eq!(
             lists,
             vec![
@@ -140,21 +150,16 @@ mod tests {
                 (2, "[12,10]".to_string(), 2)
             ]
         );
-        let of_report: Vec<Option<i64>> = conn
-            .prepare("SELECT image_list_id FROM reports ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let of_report: Vec<Option<i64>> =
+            rows(conn, "SELECT image_list_id FROM reports ORDER BY id", |r| {
+                r.get(0)
+            });
         assert_eq!(of_report, vec![Some(1), Some(1), Some(2), None]);
-        let members: Vec<(i64, i64, i64)> = conn
-            .prepare("SELECT list_id, image_index, image_id FROM image_list_members ORDER BY 1, 2")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let members: Vec<(i64, i64, i64)> = rows(
+            conn,
+            "SELECT list_id, image_index, image_id FROM image_list_members ORDER BY 1, 2",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        );
         assert_eq!(
             members,
             vec![(1, 0, 10), (1, 1, 11), (1, 2, 12), (2, 0, 12), (2, 1, 10)]
