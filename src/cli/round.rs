@@ -245,7 +245,10 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
         };
     };
-    let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
+    let mut result = run_round(a.number, &cfg, &mut source, &mut sink)?;
+    // Issue 18: an attempt whose fix wrote no handshake still ran with it when a crash report
+    // attributed to it lists the build's image (the fix may have crashed it before hooking).
+    confirm_by_crash_reports(&store, &cfg.fix_uuids, &mut result);
     let mut round = result.round;
     round.batch = a.batch.clone();
     round.fix = fix_name;
@@ -286,6 +289,17 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         for at in &round.attempts {
             writeln!(out, "  attempt {}: {}", at.index, attempt_text(at))?;
         }
+        if let (Some(fix), Some(confirmed)) = (&round.fix, round.fix_confirmed) {
+            if confirmed {
+                writeln!(out, "  fix {fix}: confirmed it loaded in every attempt")?;
+            } else {
+                writeln!(
+                    out,
+                    "  fix {fix}: NOT confirmed (see the warnings); this round is left out of \
+                     compare and report unless --include-unconfirmed"
+                )?;
+            }
+        }
     }
     Ok(if outcome.is_eventual_pass() {
         Exit::Ok
@@ -294,9 +308,10 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     })
 }
 
-/// The fix name for the round, and the dylib to inject.
+/// The fix name for the round, the dylib to inject and the slice UUIDs its handshake must
+/// name: the registered build's for `--fix`, the file's own (read now) for `--dylib`.
 fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option<String>> {
-    if let Some(name) = &a.fix {
+    let name = if let Some(name) = &a.fix {
         let fix = store
             .fix(name)?
             .with_context(|| format!("no fix registered as {name} (see `agx-triage fix list`)"))?;
@@ -304,17 +319,71 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
             .path
             .with_context(|| format!("fix {name} was registered without a path"))?;
         cfg.dylib = Some(PathBuf::from(path));
-        return Ok(Some(name.clone()));
-    }
-    if let Some(p) = &a.dylib {
+        cfg.fix_uuids = fix.slices.into_iter().map(|s| s.uuid).collect();
+        name.clone()
+    } else if let Some(p) = &a.dylib {
         if !p.is_file() {
             bail!("--dylib {}: no such file", p.display());
         }
         let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        let info = agx_triage::fixes::inspect(&abs)?;
+        cfg.fix_uuids = info.slices.into_iter().filter_map(|s| s.uuid).collect();
         cfg.dylib = Some(abs.clone());
-        return Ok(Some(super::fix::name_for_dylib(store, &abs)?));
+        super::fix::name_for_dylib(store, &abs)?
+    } else {
+        return Ok(None);
+    };
+    if cfg.fix_uuids.is_empty() {
+        eprintln!(
+            "agx-triage: warning: fix {name} has no LC_UUID, so its handshake cannot be checked \
+             and the round will not count as confirmed"
+        );
     }
-    Ok(None)
+    Ok(Some(name))
+}
+
+/// For each attempt that wrote no handshake, accept a crash report attributed to it that lists
+/// one of the build's UUIDs as proof the fix was loaded, drop the attempt's "no handshake"
+/// warning, and decide the round again.
+fn confirm_by_crash_reports(
+    store: &Store,
+    uuids: &[String],
+    result: &mut agx_triage::rounds::RunResult,
+) {
+    use agx_triage::rounds::handshake::{self, Check};
+    use agx_triage::rounds::RunWarning;
+    if result.fix_checks.is_empty() {
+        return;
+    }
+    for (check, attempt) in result
+        .fix_checks
+        .iter_mut()
+        .zip(result.round.attempts.iter())
+    {
+        if *check != Check::NoHandshake {
+            continue;
+        }
+        let found = attempt.crash_reports.iter().find(|inc| {
+            // A lookup error leaves the attempt unconfirmed, the cautious side.
+            store.report_lists_image(inc, uuids).unwrap_or(false)
+        });
+        if let Some(inc) = found {
+            *check = Check::ConfirmedByCrashReport {
+                incident_id: inc.clone(),
+            };
+            let index = attempt.index;
+            result.warnings.retain(|w| {
+                !matches!(w, RunWarning::FixHandshake { attempt, kind: "no-handshake", .. }
+                    if *attempt == index)
+            });
+            result.warnings.push(RunWarning::FixHandshake {
+                attempt: index,
+                kind: "confirmed-by-crash-report",
+                message: check.to_string(),
+            });
+        }
+    }
+    result.round.fix_confirmed = Some(handshake::round_confirmed(&result.fix_checks));
 }
 
 fn shell_words(cmd: &[String]) -> String {
@@ -444,6 +513,7 @@ pub fn round_json(r: &Round) -> serde_json::Value {
         "round": r.number,
         "batch": r.batch,
         "fix": r.fix,
+        "fix_confirmed": r.fix_confirmed,
         "outcome": r.outcome().as_str(),
         "efficiency": r.efficiency,
         "metrics": r.metrics,
@@ -533,6 +603,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
         "round",
         "batch",
         "fix",
+        "fix loaded",
         "outcome",
         "attempts",
         "efficiency",
@@ -545,6 +616,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
             rd.number.to_string(),
             rd.batch.clone().unwrap_or_default(),
             rd.fix.clone().unwrap_or_else(|| "native".into()),
+            fix_loaded_text(rd).into(),
             r.outcome.to_string(),
             rd.attempts
                 .iter()
@@ -568,6 +640,18 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     writeln!(out, "{t}")?;
     writeln!(out, "{} round(s)", rounds.len())?;
     Ok(Exit::Ok)
+}
+
+/// The rounds table's "fix loaded" cell: `yes`, `NO` (left out by default), `?` (a fix round
+/// nobody checked: recorded by hand, imported without the key, or stored before the handshake
+/// existed), empty for native.
+fn fix_loaded_text(r: &Round) -> &'static str {
+    match (&r.fix, r.fix_confirmed) {
+        (None, _) => "",
+        (Some(_), Some(true)) => "yes",
+        (Some(_), Some(false)) => "NO",
+        (Some(_), None) => "?",
+    }
 }
 
 #[cfg(test)]
