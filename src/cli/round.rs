@@ -253,6 +253,11 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     round.batch = a.batch.clone();
     round.fix = fix_name;
     round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
+    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
+    // designs can be told apart; a value given with --set wins.
+    if let Some(mode) = fix_mode(&result.fix_checks) {
+        round.config.entry("fix_mode".into()).or_insert(mode);
+    }
     let outcome = round.outcome();
     let replaced = store.save_round(
         &round,
@@ -267,7 +272,12 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
+        let mut v = round_json(&round);
+        if !result.fix_checks.is_empty() {
+            // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
+            v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
+        }
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
         writeln!(
@@ -286,8 +296,13 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 .map(|e| format!(", efficiency {e}%"))
                 .unwrap_or_default()
         )?;
-        for at in &round.attempts {
-            writeln!(out, "  attempt {}: {}", at.index, attempt_text(at))?;
+        for (i, at) in round.attempts.iter().enumerate() {
+            let fix = result
+                .fix_checks
+                .get(i)
+                .map(|c| format!("; {c}"))
+                .unwrap_or_default();
+            writeln!(out, "  attempt {}: {}{fix}", at.index, attempt_text(at))?;
         }
         if let (Some(fix), Some(confirmed)) = (&round.fix, round.fix_confirmed) {
             if confirmed {
@@ -340,6 +355,19 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         );
     }
     Ok(Some(name))
+}
+
+/// The mode(s) the confirming attempts' fix reported, e.g. `global-lock`.
+fn fix_mode(checks: &[agx_triage::rounds::handshake::Check]) -> Option<String> {
+    let mut modes: Vec<&str> = Vec::new();
+    for c in checks {
+        if let agx_triage::rounds::handshake::Check::Confirmed { mode: Some(m), .. } = c {
+            if !modes.contains(&m.as_str()) {
+                modes.push(m);
+            }
+        }
+    }
+    (!modes.is_empty()).then(|| modes.join(", "))
 }
 
 /// For each attempt that wrote no handshake, accept a crash report attributed to it that lists
