@@ -290,6 +290,27 @@ fn dylib_path_is_checked_against_the_files_own_uuids() {
     );
 }
 
+// A build rebuilt in place after `fix add` is another build: its handshake does not confirm
+// the registered one, and the runner says why before the round runs.
+#[test]
+fn a_registered_fix_rebuilt_in_place_does_not_confirm() {
+    let e = env();
+    std::fs::write(&e.dylib, thin_dylib(OTHER, "@rpath/libagx_fix_v7_7.dylib")).unwrap();
+    let (o, r) = round_run(
+        &e,
+        1,
+        &["--fix", "v7.7"],
+        &append(&line(OTHER, CLASSES, false)),
+    );
+    assert_eq!(r["fix_confirmed"], false);
+    let err = stderr(&o);
+    assert!(
+        err.contains("is no longer the build registered as v7.7 (its UUIDs changed)"),
+        "{err}"
+    );
+    assert!(err.contains("another build of the fix loaded"), "{err}");
+}
+
 #[test]
 fn every_attempt_gets_its_own_file_and_must_confirm() {
     let e = env();

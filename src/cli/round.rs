@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -333,8 +333,20 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         let path = fix
             .path
             .with_context(|| format!("fix {name} was registered without a path"))?;
-        cfg.dylib = Some(PathBuf::from(path));
         cfg.fix_uuids = fix.slices.into_iter().map(|s| s.uuid).collect();
+        // A build rebuilt in place since `fix add` would fail every handshake as "another
+        // build"; say why before the round runs.
+        if let Ok(info) = agx_triage::fixes::inspect(Path::new(&path)) {
+            let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
+            if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
+                eprintln!(
+                    "agx-triage: warning: {path} is no longer the build registered as {name} \
+                     (its UUIDs changed): its handshakes will not confirm {name}; register it \
+                     again with `agx-triage fix add {path} --name NAME`"
+                );
+            }
+        }
+        cfg.dylib = Some(PathBuf::from(path));
         name.clone()
     } else if let Some(p) = &a.dylib {
         if !p.is_file() {
