@@ -192,6 +192,13 @@ impl CrashSource for StoreSource<'_> {
             })
             .collect())
     }
+
+    fn lists_image(&mut self, incident_id: &str, uuids: &[String]) -> bool {
+        // A lookup error leaves the attempt unconfirmed, the cautious side.
+        self.store
+            .report_lists_image(incident_id, uuids)
+            .unwrap_or(false)
+    }
 }
 
 pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
@@ -245,17 +252,14 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
         };
     };
-    let mut result = run_round(a.number, &cfg, &mut source, &mut sink)?;
-    // Issue 18: an attempt whose fix wrote no handshake still ran with it when a crash report
-    // attributed to it lists the build's image (the fix may have crashed it before hooking).
-    confirm_by_crash_reports(&store, &cfg.fix_uuids, &mut result);
+    let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
     let mut round = result.round;
     round.batch = a.batch.clone();
     round.fix = fix_name;
     round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
     // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
     // designs can be told apart; a value given with --set wins.
-    if let Some(mode) = fix_mode(&result.fix_checks) {
+    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
         round.config.entry("fix_mode".into()).or_insert(mode);
     }
     let outcome = round.outcome();
@@ -367,63 +371,6 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         );
     }
     Ok(Some(name))
-}
-
-/// The mode(s) the confirming attempts' fix reported, e.g. `global-lock`.
-fn fix_mode(checks: &[agx_triage::rounds::handshake::Check]) -> Option<String> {
-    let mut modes: Vec<&str> = Vec::new();
-    for c in checks {
-        if let agx_triage::rounds::handshake::Check::Confirmed { mode: Some(m), .. } = c {
-            if !modes.contains(&m.as_str()) {
-                modes.push(m);
-            }
-        }
-    }
-    (!modes.is_empty()).then(|| modes.join(", "))
-}
-
-/// For each attempt that wrote no handshake, accept a crash report attributed to it that lists
-/// one of the build's UUIDs as proof the fix was loaded, drop the attempt's "no handshake"
-/// warning, and decide the round again.
-fn confirm_by_crash_reports(
-    store: &Store,
-    uuids: &[String],
-    result: &mut agx_triage::rounds::RunResult,
-) {
-    use agx_triage::rounds::handshake::{self, Check};
-    use agx_triage::rounds::RunWarning;
-    if result.fix_checks.is_empty() {
-        return;
-    }
-    for (check, attempt) in result
-        .fix_checks
-        .iter_mut()
-        .zip(result.round.attempts.iter())
-    {
-        if *check != Check::NoHandshake {
-            continue;
-        }
-        let found = attempt.crash_reports.iter().find(|inc| {
-            // A lookup error leaves the attempt unconfirmed, the cautious side.
-            store.report_lists_image(inc, uuids).unwrap_or(false)
-        });
-        if let Some(inc) = found {
-            *check = Check::ConfirmedByCrashReport {
-                incident_id: inc.clone(),
-            };
-            let index = attempt.index;
-            result.warnings.retain(|w| {
-                !matches!(w, RunWarning::FixHandshake { attempt, kind: "no-handshake", .. }
-                    if *attempt == index)
-            });
-            result.warnings.push(RunWarning::FixHandshake {
-                attempt: index,
-                kind: "confirmed-by-crash-report",
-                message: check.to_string(),
-            });
-        }
-    }
-    result.round.fix_confirmed = Some(handshake::round_confirmed(&result.fix_checks));
 }
 
 fn shell_words(cmd: &[String]) -> String {

@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::model::Attempt;
 use crate::crash::normalize_uuid;
 
 /// The environment variable that tells the fix dylib where to write its handshake line.
@@ -358,6 +359,41 @@ pub fn judge(lines: &[Line], expected: &[String]) -> Check {
     }
 }
 
+/// For each attempt that wrote no handshake at all ([`Check::NoHandshake`]), accept a crash
+/// report attributed to it that lists the build (`lists_build(incident_id)`) as proof the fix
+/// was loaded. `checks[i]` belongs to `attempts[i]`. Other verdicts stay: a line of another
+/// build, a disabled or an idle fix is positive evidence against the round.
+pub fn confirm_by_crash_reports(
+    checks: &mut [Check],
+    attempts: &[Attempt],
+    mut lists_build: impl FnMut(&str) -> bool,
+) {
+    for (check, attempt) in checks.iter_mut().zip(attempts) {
+        if *check != Check::NoHandshake {
+            continue;
+        }
+        if let Some(inc) = attempt.crash_reports.iter().find(|i| lists_build(i)) {
+            *check = Check::ConfirmedByCrashReport {
+                incident_id: inc.clone(),
+            };
+        }
+    }
+}
+
+/// The locking mode(s) the confirming attempts' fix reported, e.g. `global-lock` (several
+/// joined with `, `), kept with the round so rounds of the two designs can be told apart.
+pub fn modes(checks: &[Check]) -> Option<String> {
+    let mut modes: Vec<&str> = Vec::new();
+    for c in checks {
+        if let Check::Confirmed { mode: Some(m), .. } = c {
+            if !modes.contains(&m.as_str()) {
+                modes.push(m);
+            }
+        }
+    }
+    (!modes.is_empty()).then(|| modes.join(", "))
+}
+
 /// Whether a round confirmed its fix: every attempt did (and it has at least one). A retry
 /// that ran without the fix would otherwise make an "eventual pass with the fix" of a pass
 /// without it.
@@ -608,6 +644,58 @@ mod tests {
         assert!(!round_confirmed(&[ok.clone(), Check::NoHandshake]));
         assert!(!round_confirmed(&[Check::NoHandshake, ok]));
         assert!(!round_confirmed(&[]));
+    }
+
+    #[test]
+    fn a_crash_report_listing_the_build_stands_in_only_for_a_missing_handshake() {
+        let attempt = |index: u32, reports: &[&str]| Attempt {
+            index,
+            crash_reports: reports.iter().map(|s| s.to_string()).collect(),
+            ..Attempt::default()
+        };
+        let attempts = vec![
+            attempt(1, &["A", "OURS-1"]),
+            attempt(2, &["B"]),
+            attempt(3, &["OURS-3"]),
+            attempt(4, &[]),
+        ];
+        let mut checks = vec![
+            Check::NoHandshake,
+            Check::NoHandshake,
+            Check::Disabled { pid: None },
+            Check::NoHandshake,
+        ];
+        confirm_by_crash_reports(&mut checks, &attempts, |inc| inc.starts_with("OURS"));
+        assert_eq!(
+            checks,
+            vec![
+                Check::ConfirmedByCrashReport {
+                    incident_id: "OURS-1".into()
+                },
+                Check::NoHandshake,
+                Check::Disabled { pid: None },
+                Check::NoHandshake,
+            ]
+        );
+    }
+
+    #[test]
+    fn modes_are_collected_once() {
+        let c = |mode: Option<&str>| Check::Confirmed {
+            uuid: OURS.into(),
+            pid: None,
+            hooked_classes: 1,
+            mode: mode.map(String::from),
+        };
+        assert_eq!(modes(&[c(None), Check::NoHandshake]), None);
+        assert_eq!(
+            modes(&[c(Some("global-lock")), c(None), c(Some("global-lock"))]).as_deref(),
+            Some("global-lock")
+        );
+        assert_eq!(
+            modes(&[c(Some("per-encoder")), c(Some("global-lock"))]).as_deref(),
+            Some("per-encoder, global-lock")
+        );
     }
 
     #[test]

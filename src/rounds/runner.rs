@@ -118,6 +118,13 @@ pub trait CrashSource {
     /// Reports captured (or appeared) at or after `since`. Returning a report more than once
     /// across calls is fine: reports are deduplicated by incident id.
     fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError>;
+
+    /// Whether the report `incident_id` lists an image with one of `uuids` among its loaded
+    /// images: proof that a fix build was in the crashed process (see
+    /// [`handshake::confirm_by_crash_reports`]). Default: not known.
+    fn lists_image(&mut self, _incident_id: &str, _uuids: &[String]) -> bool {
+        false
+    }
 }
 
 /// Errors that stop a run.
@@ -215,7 +222,8 @@ pub enum RunWarning {
     FixHandshake {
         /// 1-based attempt index.
         attempt: u32,
-        /// `no-handshake`, `wrong-build`, `disabled`, `nothing-hooked` or `handshake-file`.
+        /// `no-handshake`, `wrong-build`, `disabled`, `nothing-hooked`,
+        /// `confirmed-by-crash-report` (a note, not a failure) or `handshake-file`.
         kind: &'static str,
         /// What happened.
         message: String,
@@ -380,6 +388,20 @@ pub fn run_round(
     }
     round.finished_at = Some(Utc::now());
     if config.dylib.is_some() {
+        // Issue 18: with every report attributed, an attempt without a handshake still ran
+        // with the fix when one of its reports lists the build; then decide the round.
+        handshake::confirm_by_crash_reports(&mut fix_checks, &round.attempts, |inc| {
+            crashes.lists_image(inc, &config.fix_uuids)
+        });
+        for (check, attempt) in fix_checks.iter().zip(&round.attempts) {
+            if !matches!(check, handshake::Check::Confirmed { .. }) {
+                warnings.push(RunWarning::FixHandshake {
+                    attempt: attempt.index,
+                    kind: check.name(),
+                    message: check.to_string(),
+                });
+            }
+        }
         round.fix_confirmed = Some(handshake::round_confirmed(&fix_checks));
     }
     Ok(RunResult {
@@ -397,8 +419,8 @@ struct AttemptRun {
     metrics: BTreeMap<String, f64>,
 }
 
-/// Read and judge attempt `index`'s handshake file; problems and a failed check become
-/// warnings.
+/// Read and judge attempt `index`'s handshake file; problems with the file become warnings
+/// (the verdict's own warning comes at the end of the round, see [`run_round`]).
 fn check_handshake(
     index: u32,
     path: &Path,
@@ -413,15 +435,7 @@ fn check_handshake(
             message: format!("fix handshake file: {p}"),
         });
     }
-    let check = handshake::judge(&contents.lines, &config.fix_uuids);
-    if !check.confirmed() {
-        warnings.push(RunWarning::FixHandshake {
-            attempt: index,
-            kind: check.name(),
-            message: check.to_string(),
-        });
-    }
-    check
+    handshake::judge(&contents.lines, &config.fix_uuids)
 }
 
 fn run_attempt(
