@@ -335,9 +335,6 @@ pub fn run_round(
             sink,
             &mut warnings,
         )?;
-        if let Some(path) = &handshake_file {
-            fix_checks.push(check_handshake(index, path, config, &mut warnings));
-        }
         if let Some(e) = run.efficiency {
             round.efficiency = Some(e);
         }
@@ -345,6 +342,10 @@ pub fn run_round(
         round.attempts.push(run.attempt);
 
         thread::sleep(config.crash_wait);
+        if let Some(path) = &handshake_file {
+            // Read after the crash wait: a worker still starting up may write its line late.
+            fix_checks.push(check_handshake(index, path, config, &mut warnings));
+        }
         // Ask from the round's start, not the attempt's: a report of attempt 1 written late
         // must still be found (and goes to attempt 1 by pid).
         let found = crashes
