@@ -33,7 +33,7 @@ use std::io::Read as _;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::model::Attempt;
 use crate::crash::normalize_uuid;
@@ -83,25 +83,23 @@ impl HandshakeDir {
 }
 
 /// One handshake line, as the dylib writes it. Unknown keys are allowed (later builds may say
-/// more); a known key with the wrong type makes the line malformed.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// more). The keys the verdict rests on are strict (`uuid` a UUID string, `hooked_classes` an
+/// array of strings, `disabled` a boolean): a wrong type there makes the line malformed, so a
+/// doubtful line never confirms. The informative ones are lenient: `version` may be a string
+/// or a number (`2.4`), `pid` a number or a numeric string, and an odd value is dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Line {
-    /// The fix's version string, e.g. `2.4`.
-    #[serde(default)]
+    /// The fix's version, e.g. `2.4`.
     pub version: Option<String>,
     /// `LC_UUID` of the slice that loaded, normalised by [`read`] to lower case with dashes.
     pub uuid: String,
     /// The process that wrote the line.
-    #[serde(default)]
     pub pid: Option<i64>,
-    /// Classes whose methods were hooked.
-    #[serde(default)]
+    /// Classes whose methods were hooked (missing: none).
     pub hooked_classes: Vec<String>,
     /// `per-encoder` or `global-lock`.
-    #[serde(default)]
     pub mode: Option<String>,
     /// The fix loaded but was switched off (`AGX_FIX_DISABLE=1`).
-    #[serde(default)]
     pub disabled: Option<bool>,
 }
 
@@ -198,13 +196,53 @@ pub fn parse_lines(bytes: &[u8], problems: &mut Vec<String>) -> Vec<Line> {
 }
 
 fn parse_line(text: &str) -> Result<Line, String> {
-    let mut line: Line = serde_json::from_str(text).map_err(|e| {
-        // serde's message names the problem; the text itself may be anything, keep it short.
-        format!("not a handshake object ({e})")
-    })?;
-    line.uuid = normalize_uuid(&line.uuid)
-        .ok_or_else(|| format!("\"uuid\" {:?} is not a UUID", short(&line.uuid)))?;
-    Ok(line)
+    use serde_json::Value;
+    // serde's message names the problem; the text itself may be anything, so it is not echoed.
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("not a handshake object ({e})"))?;
+    let Value::Object(obj) = value else {
+        return Err("not a handshake object (not a JSON object)".into());
+    };
+    let uuid = match obj.get("uuid") {
+        Some(Value::String(u)) => {
+            normalize_uuid(u).ok_or_else(|| format!("\"uuid\" {:?} is not a UUID", short(u)))?
+        }
+        Some(_) => return Err("\"uuid\" is not a string".into()),
+        None => return Err("no \"uuid\"".into()),
+    };
+    let hooked_classes = match obj.get("hooked_classes") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("\"hooked_classes\" is not an array of strings")?,
+        Some(_) => return Err("\"hooked_classes\" is not an array of strings".into()),
+    };
+    let disabled = match obj.get("disabled") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err("\"disabled\" is not true or false".into()),
+    };
+    let version = match obj.get("version") {
+        Some(Value::String(v)) => Some(short(v)),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let pid = match obj.get("pid") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(p)) => p.trim().parse().ok(),
+        _ => None,
+    };
+    let mode = obj.get("mode").and_then(Value::as_str).map(short);
+    Ok(Line {
+        version,
+        uuid,
+        pid,
+        hooked_classes,
+        mode,
+        disabled,
+    })
 }
 
 fn short(s: &str) -> String {
@@ -612,6 +650,30 @@ mod tests {
             judge(&parse("{\"uuid\":\"x\"}").lines, &expected()),
             Check::NoHandshake
         );
+    }
+
+    #[test]
+    fn informative_keys_are_lenient_and_deciding_keys_strict() {
+        // version as a number, pid as a string, an odd mode: still our build, confirmed.
+        let c = parse(&format!(
+            "{{\"uuid\":\"{OURS}\",\"hooked_classes\":[\"A\"],\"version\":2.4,\"pid\":\"99\",\"mode\":7}}"
+        ));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.lines[0].version.as_deref(), Some("2.4"));
+        assert_eq!(c.lines[0].pid, Some(99));
+        assert_eq!(c.lines[0].mode, None);
+        assert!(judge(&c.lines, &expected()).confirmed());
+        // A doubtful deciding key never confirms.
+        for bad in [
+            format!("{{\"uuid\":\"{OURS}\",\"hooked_classes\":[\"A\"],\"disabled\":\"false\"}}"),
+            format!("{{\"uuid\":\"{OURS}\",\"hooked_classes\":[\"A\", 3]}}"),
+            format!("{{\"uuid\":[\"{OURS}\"],\"hooked_classes\":[\"A\"]}}"),
+            "{\"hooked_classes\":[\"A\"]}".to_string(),
+        ] {
+            let c = parse(&bad);
+            assert!(c.lines.is_empty(), "{bad}");
+            assert_eq!(c.problems.len(), 1, "{bad}");
+        }
     }
 
     #[test]
