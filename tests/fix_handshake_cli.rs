@@ -309,6 +309,16 @@ fn a_registered_fix_rebuilt_in_place_does_not_confirm() {
         "{err}"
     );
     assert!(err.contains("another build of the fix loaded"), "{err}");
+
+    // Deleted since: said before the run, and nothing confirms.
+    std::fs::remove_file(&e.dylib).unwrap();
+    let (o, r) = round_run(&e, 2, &["--fix", "v7.7"], "exit 0");
+    assert_eq!(r["fix_confirmed"], false);
+    assert!(
+        stderr(&o).contains("the fix will probably not load"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

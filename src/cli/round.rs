@@ -340,15 +340,21 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         cfg.fix_uuids = fix.slices.into_iter().map(|s| s.uuid).collect();
         // A build rebuilt in place since `fix add` would fail every handshake as "another
         // build"; say why before the round runs.
-        if let Ok(info) = agx_triage::fixes::inspect(Path::new(&path)) {
-            let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
-            if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
-                eprintln!(
-                    "agx-triage: warning: {path} is no longer the build registered as {name} \
-                     (its UUIDs changed): its handshakes will not confirm {name}; register it \
-                     again with `agx-triage fix add {path} --name NAME`"
-                );
+        match agx_triage::fixes::inspect(Path::new(&path)) {
+            Ok(info) => {
+                let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
+                if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
+                    eprintln!(
+                        "agx-triage: warning: {path} is no longer the build registered as \
+                         {name} (its UUIDs changed): its handshakes will not confirm {name}; \
+                         register it again with `agx-triage fix add {path} --name NAME`"
+                    );
+                }
             }
+            Err(e) => eprintln!(
+                "agx-triage: warning: fix {name}: {e}; the fix will probably not load and the \
+                 round not count as confirmed"
+            ),
         }
         cfg.dylib = Some(PathBuf::from(path));
         name.clone()
