@@ -165,6 +165,8 @@ fn a_right_handshake_confirms_the_registered_fix() {
     assert!(table.contains("yes"), "{table}");
 }
 
+// Regression: a "v2.4 round" whose program dropped DYLD_INSERT_LIBRARIES (SIP, hardened
+// runtime) was stored as a v2.4 round like any other.
 #[test]
 fn each_failed_handshake_is_unconfirmed_with_its_own_warning() {
     let e = env();
@@ -470,6 +472,7 @@ fn compare_fixture(e: &Env) {
 const LEFT_OUT: &str = "3 rounds of fix v7.7 left out: the fix never confirmed it loaded \
     (SIP-protected or hardened-runtime program?); --include-unconfirmed counts them";
 
+// Regression: rounds run without the fix counted in the fix's pass rate.
 #[test]
 fn compare_leaves_out_unconfirmed_rounds_unless_asked() {
     let e = env();
