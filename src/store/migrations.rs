@@ -7,6 +7,7 @@
 //! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
 //! - 4: image_lists, image_list_members, reports.image_list_id replace report_images; the
 //!   frames_image and frames_symbol indexes are dropped.
+//! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
 
 use rusqlite::Connection;
 
@@ -18,6 +19,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_buckets.sql"),
     include_str!("../../migrations/0003_rounds_fixes.sql"),
     include_str!("../../migrations/0004_image_lists.sql"),
+    // 0005 belongs to another branch (issue 12/17); until they merge, 0006 is applied fifth.
+    include_str!("../../migrations/0006_fix_confirmed.sql"),
 ];
 
 /// The schema version this build writes.
@@ -172,6 +175,38 @@ mod tests {
             )
             .unwrap();
         assert_eq!(old_table, 0);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_4_database_gets_fix_confirmed_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO rounds (number, fix_name, outcome, source, recorded_at)
+                 VALUES (1820, 'v2.4', 'raw-pass', 'run', 't'), (1821, NULL, 'fail', 'import', 't');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rounds = store.rounds(&crate::store::RoundSelector::All).unwrap();
+        let got: Vec<(i64, Option<bool>)> = rounds
+            .iter()
+            .map(|r| (r.round.number, r.round.fix_confirmed))
+            .collect();
+        // Rounds stored before the handshake existed are "not known", and so still counted.
+        assert_eq!(got, vec![(1820, None), (1821, None)]);
+        let bad = store.conn().execute(
+            "UPDATE rounds SET fix_confirmed = 2 WHERE number = 1820",
+            [],
+        );
+        assert!(bad.is_err(), "fix_confirmed only takes 0, 1 or NULL");
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 
