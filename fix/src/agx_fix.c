@@ -23,8 +23,8 @@
  *     the runtime lock held, and dyld's add-image callback runs before the
  *     runtime has registered the image's classes (macOS 12+). So both callbacks
  *     only RECORD the image; the classes are looked up and hooked later,
- *     outside the lock: by a helper thread started from the callback, at the
- *     next dyld callback, and at the next encoder creation.
+ *     outside the lock: by a helper thread started from the callback, and at
+ *     the next encoder creation.
  *  3. Every encoder created through a hooked command buffer has its class
  *     chain hooked on first sight.
  *
@@ -327,13 +327,13 @@ static void on_load_image(const struct mach_header *mh)
     kick_drainer();
 }
 
-/* dyld add-image callback: not under the runtime lock, but before the runtime
- * has registered this image's classes (macOS 12+). Hook what earlier callbacks
- * recorded, then record this one for later. */
+/* dyld add-image callback: before the runtime has registered this image's
+ * classes (macOS 12+), and possibly with dyld's own lock held: record only,
+ * like the load-image callback (which comes after registration and records
+ * the image again). The helper thread looks classes up holding neither lock. */
 static void on_add_image(const struct mach_header *mh, intptr_t slide)
 {
     (void)slide;
-    if (__atomic_load_n(&g_ctor_done, __ATOMIC_ACQUIRE)) drain_pending();
     record_image(mh);
     kick_drainer();
 }
