@@ -332,3 +332,23 @@ fn an_unwritable_handshake_path_is_reported_not_fatal() {
         stderr(&out)
     );
 }
+
+// Regression (issue 18, defect 6): a Mac without AGX classes (Intel, AMD) got nothing hooked,
+// MPSCommandBuffer included. Discovery hooks the classes of the real objects, whatever they are.
+#[test]
+fn a_driver_without_agx_classes_is_hooked_through_its_objects() {
+    let Some(g) = build("a_driver_without_agx_classes_is_hooked_through_its_objects") else {
+        return;
+    };
+    for (san, bin) in &g.bins {
+        let dir = tempfile::tempdir().unwrap();
+        let hs = dir.path().join("hs.jsonl");
+        let (out, _) = run(bin, &["amd"], &[("FAKE_GPU", "amd")], Some(&hs));
+        assert!(!stderr(&out).contains("WARNING"), "{san}: {}", stderr(&out));
+        let c = classes(&handshake_lines(&hs)[0]);
+        for want in ["AMDMTLBronzeCommandBuffer", "AMDMTLBronzeComputeContext"] {
+            assert!(c.iter().any(|x| x == want), "{san}: {want} not in {c:?}");
+        }
+        assert!(!c.iter().any(|x| x.starts_with("AGX")), "{san}: {c:?}");
+    }
+}

@@ -82,7 +82,7 @@ static struct fake_image {
     [IMG_OBJC] = {.path = "/usr/lib/libobjc.A.dylib"},
     [IMG_FIX] = {.path = "/fake/libagx_fix_v2_4.dylib"},
     [IMG_METAL] = {.path = "/System/Library/Frameworks/Metal.framework/Versions/A/Metal"},
-    [IMG_DRIVER] = {.path = "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X"},
+    [IMG_DRIVER] = {.path = NULL}, /* set at init */
     [IMG_MPS] = {.path = "/System/Library/Frameworks/MetalPerformanceShaders.framework/Versions/A/"
                          "MetalPerformanceShaders"},
 };
@@ -96,6 +96,26 @@ static void parse_uuid(const char *s, unsigned char out[16])
         out[k] = (unsigned char)v;
         s += 2;
     }
+}
+
+/* ---- driver class names: AGX, or (FAKE_GPU=amd) an AMD-like driver ---- */
+
+static int gpu_amd;
+static char amd_names[16][64];
+static const char *agx_names[16];
+static int nnames;
+
+/* The driver's class name for the AGX name used in this file. */
+static const char *N(const char *agx)
+{
+    if (!gpu_amd || strncmp(agx, "AGXG16X", 7) != 0) return agx;
+    for (int i = 0; i < nnames; i++)
+        if (strcmp(agx_names[i], agx) == 0) return amd_names[i];
+    const char *rest = agx + 7;
+    if (strncmp(rest, "Family", 6) == 0) rest += 6;
+    snprintf(amd_names[nnames], sizeof amd_names[0], "AMDMTLBronze%s", rest);
+    agx_names[nnames] = agx;
+    return amd_names[nnames++];
 }
 
 /* ---- classes ---- */
@@ -441,7 +461,7 @@ static id new_object(const char *cls, size_t size)
 
 static void root_dealloc(id self, SEL cmd) { (void)cmd; free(self); }
 
-static id MTLCreateSystemDefaultDevice(void) { return new_object("AGXG16XDevice", sizeof(struct objc_object)); }
+static id MTLCreateSystemDefaultDevice(void) { return new_object(N("AGXG16XDevice"), sizeof(struct objc_object)); }
 static id device_newCommandQueue(id self, SEL cmd)
 {
     (void)self, (void)cmd;
@@ -450,7 +470,7 @@ static id device_newCommandQueue(id self, SEL cmd)
 static id queue_commandBuffer(id self, SEL cmd)
 {
     (void)self, (void)cmd;
-    return autorelease(new_object("AGXG16XFamilyCommandBuffer", sizeof(struct fake_cb)));
+    return autorelease(new_object(N("AGXG16XFamilyCommandBuffer"), sizeof(struct fake_cb)));
 }
 
 id fake_new_command_buffer(void)
@@ -458,7 +478,7 @@ id fake_new_command_buffer(void)
     fake_load_metal(); /* what the application's own MTLCreateSystemDefaultDevice does */
     id dev = MTLCreateSystemDefaultDevice();
     id q = fake_send(dev, "newCommandQueue");
-    id cb = new_object("AGXG16XFamilyCommandBuffer", sizeof(struct fake_cb));
+    id cb = new_object(N("AGXG16XFamilyCommandBuffer"), sizeof(struct fake_cb));
     objc_release(q);
     objc_release(dev);
     return cb;
@@ -489,18 +509,18 @@ static id make_encoder(struct fake_cb *cb, const char *cls)
     return &e->o;
 }
 
-static id cb_compute(id self, SEL cmd) { (void)cmd; return make_encoder((struct fake_cb *)self, "AGXG16XFamilyComputeContext"); }
+static id cb_compute(id self, SEL cmd) { (void)cmd; return make_encoder((struct fake_cb *)self, N("AGXG16XFamilyComputeContext")); }
 static id cb_compute_type(id self, SEL cmd, uint64_t type)
 {
     (void)cmd, (void)type;
-    return make_encoder((struct fake_cb *)self, "AGXG16XFamilyComputeContext");
+    return make_encoder((struct fake_cb *)self, N("AGXG16XFamilyComputeContext"));
 }
 static id cb_resource_state(id self, SEL cmd)
 {
     (void)cmd;
-    return make_encoder((struct fake_cb *)self, "AGXG16XFamilyResourceStateContext");
+    return make_encoder((struct fake_cb *)self, N("AGXG16XFamilyResourceStateContext"));
 }
-static id cb_blit(id self, SEL cmd) { (void)cmd; return make_encoder((struct fake_cb *)self, "AGXG16XFamilyBlitContext"); }
+static id cb_blit(id self, SEL cmd) { (void)cmd; return make_encoder((struct fake_cb *)self, N("AGXG16XFamilyBlitContext")); }
 
 static void cb_commit(id self, SEL cmd)
 {
@@ -538,8 +558,8 @@ static void leaf_end(id self, SEL cmd, const char *def)
     free(ENC->state); /* a second run is a double free */
     super_v(self, def, "endEncoding");
 }
-static void compute_end(id self, SEL cmd) { leaf_end(self, cmd, "AGXG16XFamilyComputeContext"); }
-static void blit_end(id self, SEL cmd) { leaf_end(self, cmd, "AGXG16XFamilyBlitContext"); }
+static void compute_end(id self, SEL cmd) { leaf_end(self, cmd, N("AGXG16XFamilyComputeContext")); }
+static void blit_end(id self, SEL cmd) { leaf_end(self, cmd, N("AGXG16XFamilyBlitContext")); }
 static void base_end(id self, SEL cmd)
 {
     (void)cmd;
@@ -639,6 +659,11 @@ __attribute__((constructor(101))) static void fake_init(void)
     metal_late = late && strcmp(late, "1") == 0;
     const char *reuse = getenv("FAKE_REUSE");
     g_reuse = reuse && strcmp(reuse, "1") == 0;
+    const char *gpu = getenv("FAKE_GPU");
+    gpu_amd = gpu && strcmp(gpu, "amd") == 0;
+    images[IMG_DRIVER].path = gpu_amd ? "/System/Library/Extensions/AMDRadeonX6000MTLDriver.bundle/Contents/MacOS/"
+                                        "AMDRadeonX6000MTLDriver"
+                                      : "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X";
     const char *rf = getenv("FAKE_REGISTER_FIRST");
     register_first = rf && strcmp(rf, "1") == 0;
     static const char *const uuids[NIMG] = {"11111111-1111-1111-1111-111111111111", FAKE_FIX_UUID,
@@ -661,14 +686,14 @@ __attribute__((constructor(101))) static void fake_init(void)
     M(c, "dealloc", root_dealloc);
     def_class("_MTLCommandBuffer", "NSObject", IMG_METAL);
     def_class("_MTLCommandEncoder", "NSObject", IMG_METAL);
-    c = def_class("AGXG16XDevice", "NSObject", IMG_DRIVER);
+    c = def_class(N("AGXG16XDevice"), "NSObject", IMG_DRIVER);
     M(c, "newCommandQueue", device_newCommandQueue);
     c = def_class("IOGPUMetalCommandQueue", "NSObject", IMG_DRIVER);
     M(c, "commandBuffer", queue_commandBuffer);
     c = def_class("IOGPUMetalCommandBuffer", "_MTLCommandBuffer", IMG_DRIVER);
     M(c, "commit", cb_commit);
     M(c, "dealloc", cb_dealloc);
-    c = def_class("AGXG16XFamilyCommandBuffer", "IOGPUMetalCommandBuffer", IMG_DRIVER);
+    c = def_class(N("AGXG16XFamilyCommandBuffer"), "IOGPUMetalCommandBuffer", IMG_DRIVER);
     M(c, "computeCommandEncoder", cb_compute);
     M(c, "computeCommandEncoderWithDispatchType:", cb_compute_type);
     M(c, "blitCommandEncoder", cb_blit);
@@ -678,7 +703,7 @@ __attribute__((constructor(101))) static void fake_init(void)
     M(c, "setBuffer:offset:atIndex:", set_buffer);
     M(c, "destroyImpl", enc_destroy_impl);
     M(c, "dealloc", enc_dealloc);
-    c = def_class("AGXG16XFamilyComputeContext", "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
+    c = def_class(N("AGXG16XFamilyComputeContext"), "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
     M(c, "endEncoding", compute_end);
     M(c, "setComputePipelineState:", set_pipeline);
     M(c, "setBytes:length:atIndex:", set_bytes);
@@ -688,13 +713,13 @@ __attribute__((constructor(101))) static void fake_init(void)
     M(c, "setStageInRegion:", set_stage_in);
     M(c, "dispatchThreads:threadsPerThreadgroup:", dispatch_threads);
     M(c, "dispatchWaitFlush", dispatch_wait_flush); /* private, not in the table: logged */
-    c = def_class("AGXG16XFamilyBlitContext", "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
+    c = def_class(N("AGXG16XFamilyBlitContext"), "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
     M(c, "endEncoding", blit_end);
     M(c, "fillBuffer:range:value:", fill_buffer);
     M(c, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:", copy_buffer);
     /* Inherits endEncoding from IOGPUMetalComputeCommandEncoder: hooking it
      * hooks the superclass's endEncoding, under the compute context's own. */
-    def_class("AGXG16XFamilyResourceStateContext", "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
+    def_class(N("AGXG16XFamilyResourceStateContext"), "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);
     c = def_class("MPSCommandBuffer", "NSObject", IMG_MPS);
     M(c, "computeCommandEncoder", mps_compute);
     M(c, "commit", mps_commit);

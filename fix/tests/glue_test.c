@@ -16,6 +16,8 @@
  *   glue_test threads  workers share one encoder, one ends and commits at a
  *                      random moment (ROUNDS rounds); AGX_FIX_GLOBAL_LOCK=1
  *                      runs the same in the global-lock mode
+ *   glue_test amd      FAKE_GPU=amd: a driver without AGX classes is hooked through
+ *                      discovery, MPSCommandBuffer too
  *   glue_test late     Metal cannot load at launch (FAKE_METAL_LATE=1): the
  *                      warning is logged; the driver loaded later is hooked
  *
@@ -370,6 +372,30 @@ static void scenario_threads(void)
            (unsigned long long)s.calls_skipped);
 }
 
+/* ---- a Mac without AGX classes (FAKE_GPU=amd) ---- */
+
+/* Regression (issue 18, defect 6): on Intel and AMD Macs nothing was hooked,
+ * MPSCommandBuffer included. Discovery hooks whatever classes the real
+ * objects have. */
+static void scenario_amd(void)
+{
+    EXPECT(fake_is_hooked("AMDMTLBronzeCommandBuffer", "computeCommandEncoder"));
+    EXPECT(fake_is_hooked("IOGPUMetalCommandBuffer", "commit"));
+    EXPECT(fake_is_hooked("AMDMTLBronzeComputeContext", "endEncoding"));
+    EXPECT(fake_is_hooked("AMDMTLBronzeBlitContext", "fillBuffer:range:value:"));
+    EXPECT(fake_class("AGXG16XFamilyCommandBuffer") == NULL);
+    fake_load_mps();
+    id cb = fake_new_command_buffer();
+    id mps = fake_mps_command_buffer(cb);
+    id e = fake_send(mps, "computeCommandEncoder"); /* hooked AMD command buffer: drains, hooks MPS */
+    EXPECT(fake_is_hooked("MPSCommandBuffer", "commit"));
+    set_bytes(e, 1, 1);
+    fake_send_v(mps, "commit"); /* forced end through MPS and the driver's command buffer */
+    EXPECT(ENC(e)->leaf_end_calls == 1);
+    objc_release(mps);
+    objc_release(cb);
+}
+
 /* ---- late ---- */
 
 static void scenario_late(void)
@@ -402,8 +428,10 @@ int main(int argc, char **argv)
         scenario_threads();
     else if (!strcmp(what, "late"))
         scenario_late();
+    else if (!strcmp(what, "amd"))
+        scenario_amd();
     else {
-        fprintf(stderr, "usage: glue_test launch|encode|threads|late\n");
+        fprintf(stderr, "usage: glue_test launch|encode|threads|late|amd\n");
         return 2;
     }
     if (failures) {
