@@ -826,7 +826,10 @@ too_long:
 __attribute__((constructor)) static void agx_fix_load(void)
 {
     const char *hs = getenv("AGX_FIX_HANDSHAKE");
-    if (hs && strlen(hs) < sizeof g_handshake_path) memcpy(g_handshake_path, hs, strlen(hs) + 1);
+    if (hs && strlen(hs) < sizeof g_handshake_path)
+        memcpy(g_handshake_path, hs, strlen(hs) + 1);
+    else if (hs)
+        log_always("AGX_FIX_HANDSHAKE path too long; no handshake written");
     g_verbose = agx_env_truthy(getenv("AGX_FIX_VERBOSE"));
     g_global = agx_env_truthy(getenv("AGX_FIX_GLOBAL_LOCK"));
     if (agx_env_truthy(getenv("AGX_FIX_DISABLE"))) {
