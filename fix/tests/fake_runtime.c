@@ -629,6 +629,28 @@ static void copy_buffer(id self, SEL cmd, void *a, uint64_t ao, void *b, uint64_
     touch(self, ao + bo + size);
 }
 
+/* Shapes with many arguments, structs in the middle, BOOL and float: every
+ * argument folded in with its own weight, so a shifted one changes the sum. */
+static void get_counters(id self, SEL cmd, void *tex, struct agx_region_ r, uint64_t mip, uint64_t slice, uint8_t reset,
+                         void *buf, uint64_t off)
+{
+    (void)cmd, (void)tex, (void)buf;
+    touch(self, r.o.w + 2 * r.o.h + 3 * r.o.d + 4 * r.s.w + 5 * r.s.h + 6 * r.s.d + 7 * mip + 8 * slice + 9 * reset +
+                    10 * off);
+}
+static void copy_tex_to_tex(id self, SEL cmd, void *src, uint64_t sslice, uint64_t slevel, struct agx_size_ sorigin,
+                            struct agx_size_ ssize, void *dst, uint64_t dslice, uint64_t dlevel, struct agx_size_ dorigin)
+{
+    (void)cmd, (void)src, (void)dst;
+    touch(self, sslice + 2 * slevel + 3 * sorigin.w + 4 * sorigin.d + 5 * ssize.h + 6 * dslice + 7 * dlevel +
+                    8 * dorigin.w + 9 * dorigin.d);
+}
+static void copy_icb(id self, SEL cmd, void *src, struct agx_range_ r, void *dst, uint64_t idx)
+{
+    (void)cmd, (void)src, (void)dst;
+    touch(self, r.loc + 2 * r.len + 3 * idx);
+}
+
 /* MPSCommandBuffer: forwards to the driver's command buffer. */
 struct fake_mps {
     struct objc_object o;
@@ -717,6 +739,12 @@ __attribute__((constructor(101))) static void fake_init(void)
     M(c, "endEncoding", blit_end);
     M(c, "fillBuffer:range:value:", fill_buffer);
     M(c, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:", copy_buffer);
+    M(c, "getTextureAccessCounters:region:mipLevel:slice:resetCounters:countersBuffer:countersBufferOffset:",
+      get_counters);
+    M(c, "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:destinationLevel:"
+         "destinationOrigin:",
+      copy_tex_to_tex);
+    M(c, "copyIndirectCommandBuffer:sourceRange:destination:destinationIndex:", copy_icb);
     /* Inherits endEncoding from IOGPUMetalComputeCommandEncoder: hooking it
      * hooks the superclass's endEncoding, under the compute context's own. */
     def_class(N("AGXG16XFamilyResourceStateContext"), "IOGPUMetalComputeCommandEncoder", IMG_DRIVER);

@@ -239,6 +239,24 @@ static void scenario_encode(void)
             b, "copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:"))(
             b, S("copyFromBuffer:sourceOffset:toBuffer:destinationOffset:size:"), NULL, 1, NULL, 2, 3);
         EXPECT(ENC(b)->sum == 12);
+        ((void (*)(id, SEL, void *, struct region, uint64_t, uint64_t, uint8_t, void *, uint64_t))I(
+            b, "getTextureAccessCounters:region:mipLevel:slice:resetCounters:countersBuffer:countersBufferOffset:"))(
+            b, S("getTextureAccessCounters:region:mipLevel:slice:resetCounters:countersBuffer:countersBufferOffset:"),
+            NULL, (struct region){{1, 1, 1}, {1, 1, 1}}, 1, 1, 1, NULL, 1); /* 1+2+...+10 = 55 */
+        ((void (*)(id, SEL, void *, uint64_t, uint64_t, struct sz, struct sz, void *, uint64_t, uint64_t, struct sz))I(
+            b, "copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:"
+               "destinationLevel:destinationOrigin:"))(
+            b,
+            S("copyFromTexture:sourceSlice:sourceLevel:sourceOrigin:sourceSize:toTexture:destinationSlice:"
+              "destinationLevel:destinationOrigin:"),
+            NULL, 1, 1, (struct sz){1, 0, 1}, (struct sz){0, 1, 0}, NULL, 1, 1, (struct sz){1, 0, 1}); /* 45 */
+        ((void (*)(id, SEL, void *, struct rg, void *, uint64_t))I(
+            b, "copyIndirectCommandBuffer:sourceRange:destination:destinationIndex:"))(
+            b, S("copyIndirectCommandBuffer:sourceRange:destination:destinationIndex:"), NULL, (struct rg){1, 1}, NULL,
+            1); /* 6 */
+        EXPECT(ENC(b)->sum == 12 + 55 + 45 + 6);
+        EXPECT(fake_is_hooked("AGXG16XFamilyBlitContext", "copyIndirectCommandBuffer:sourceRange:destination:"
+                                                          "destinationIndex:"));
         end(b);
         commit(cb);
         objc_release(cb);
