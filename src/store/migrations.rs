@@ -7,6 +7,7 @@
 //! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
 //! - 4: image_lists, image_list_members, reports.image_list_id replace report_images; the
 //!   frames_image and frames_symbol indexes are dropped.
+//! - 5: dictionaries (zstd dictionaries for stored originals); files.dict_id.
 
 use rusqlite::Connection;
 
@@ -18,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_buckets.sql"),
     include_str!("../../migrations/0003_rounds_fixes.sql"),
     include_str!("../../migrations/0004_image_lists.sql"),
+    include_str!("../../migrations/0005_dictionaries.sql"),
 ];
 
 /// The schema version this build writes.
