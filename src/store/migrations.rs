@@ -178,6 +178,59 @@ mod tests {
     }
 
     #[test]
+    fn a_version_4_database_keeps_its_originals_readable_beside_dictionary_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let old = b"{\"bug_type\":\"309\"}\n{\"old\": \"report bytes\"}\n".to_vec();
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let data = zstd::bulk::compress(&old, 3).unwrap();
+            conn.execute(
+                "INSERT INTO files (sha256, size, compression, data) VALUES ('aa', ?1, 'zstd', ?2)",
+                rusqlite::params![old.len() as i64, data],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO reports (identity, kind, format, file_sha256, ingested_at)
+                 VALUES ('INC-1', 'crash', 'ips', 'aa', 't');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert!(store.latest_dictionary().unwrap().is_none());
+        // A file stored with a dictionary after the migration reads back beside the old one.
+        let mut content = crate::store::DICT_PREFIX.to_vec();
+        content.extend_from_slice(&old);
+        let new = b"{\"bug_type\":\"309\"}\n{\"new\": \"report bytes\"}\n".to_vec();
+        {
+            let tx = store.begin_write().unwrap();
+            let id = tx.put_dictionary(&content).unwrap();
+            let dict = crate::store::Dictionary {
+                id,
+                content: std::sync::Arc::new(content.clone()),
+            };
+            let mut c = crate::store::Compressor::with_dictionary(&dict).unwrap();
+            let data = c.compress(&new).unwrap();
+            tx.put_file_with("bb", new.len() as u64, &data, Some(id))
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert_eq!(store.file_bytes("bb").unwrap(), new);
+        let stats = store.file_stats().unwrap();
+        assert_eq!((stats.files, stats.with_dictionary), (2, 1));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
     fn a_newer_database_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.db");

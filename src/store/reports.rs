@@ -209,6 +209,21 @@ impl DictionaryBuilder {
     }
 }
 
+/// How the original files are stored ([`Store::file_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// Stored files.
+    pub files: i64,
+    /// Of those, compressed with a dictionary.
+    pub with_dictionary: i64,
+    /// Their bytes, uncompressed.
+    pub bytes: u64,
+    /// Their bytes as stored (compressed).
+    pub stored: u64,
+    /// Bytes of the stored dictionaries (compressed).
+    pub dictionaries: u64,
+}
+
 /// Decompressed dictionaries by id, kept by a [`Store`] for reads (`show`, `rebucket` and a
 /// full read-back load each one once).
 #[derive(Debug, Default)]
@@ -546,7 +561,8 @@ impl WriteTx<'_> {
         let warnings = json_array(&report.warnings);
         let term = report.termination.as_ref();
         let (image_list_id, image_ids) = self.image_list(&report.images)?;
-        const COLUMNS: &str = "identity, incident_id, kind, format, bug_type, file_sha256, file_index,
+        const COLUMNS: &str =
+            "identity, incident_id, kind, format, bug_type, file_sha256, file_index,
                     process, process_path, pid, parent_process, parent_pid, bundle_id,
                     bundle_version, captured_at, captured_at_raw, os_version, os_train, os_build,
                     hardware_model, cpu_type, translated, exception_type, signal,
@@ -565,58 +581,56 @@ impl WriteTx<'_> {
             None => format!("INSERT INTO reports (id, {COLUMNS}) VALUES (?48, {VALUES})"),
             Some(_) => format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48"),
         };
-        self.tx
-            .prepare_cached(&sql)?
-            .execute(params![
-                identity,
-                report.incident_id,
-                report.kind.as_str(),
-                report.format.as_str(),
-                report.bug_type,
-                file_sha256,
-                file_index as i64,
-                report.process.name,
-                report.process.path,
-                report.process.pid,
-                report.process.parent_name,
-                report.process.parent_pid,
-                report.process.bundle_id,
-                report.process.bundle_version,
-                report.captured_at.map(rfc3339),
-                report.captured_at_raw,
-                report.os.version,
-                report.os.train,
-                report.os.build,
-                report.hardware_model,
-                report.cpu_type,
-                report.translated,
-                report.exception.exc_type,
-                report.exception.signal,
-                report.exception.codes,
-                report.exception.subtype,
-                report.exception.message,
-                report.exception.fault_address.map(|a| a as i64),
-                report.exception.fault_address_stripped.map(|a| a as i64),
-                report.exception.pointer_auth_failure,
-                term.and_then(|t| t.namespace.clone()),
-                term.and_then(|t| t.code),
-                term.and_then(|t| t.indicator.clone()),
-                asi,
-                report.crashed_thread.map(|i| i as i64),
-                crashed.and_then(|t| t.name.clone()),
-                crashed.and_then(|t| t.queue.clone()),
-                report.threads.len() as i64,
-                crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
-                top,
-                warnings,
-                self.now,
-                image_list_id,
-                bucket.map(|b| &b.signature),
-                bucket.map(|b| b.signature_version),
-                bucket.and_then(|b| b.pattern.as_ref()),
-                bucket.and_then(|b| b.pattern_title.as_ref()),
-                id,
-            ])?;
+        self.tx.prepare_cached(&sql)?.execute(params![
+            identity,
+            report.incident_id,
+            report.kind.as_str(),
+            report.format.as_str(),
+            report.bug_type,
+            file_sha256,
+            file_index as i64,
+            report.process.name,
+            report.process.path,
+            report.process.pid,
+            report.process.parent_name,
+            report.process.parent_pid,
+            report.process.bundle_id,
+            report.process.bundle_version,
+            report.captured_at.map(rfc3339),
+            report.captured_at_raw,
+            report.os.version,
+            report.os.train,
+            report.os.build,
+            report.hardware_model,
+            report.cpu_type,
+            report.translated,
+            report.exception.exc_type,
+            report.exception.signal,
+            report.exception.codes,
+            report.exception.subtype,
+            report.exception.message,
+            report.exception.fault_address.map(|a| a as i64),
+            report.exception.fault_address_stripped.map(|a| a as i64),
+            report.exception.pointer_auth_failure,
+            term.and_then(|t| t.namespace.clone()),
+            term.and_then(|t| t.code),
+            term.and_then(|t| t.indicator.clone()),
+            asi,
+            report.crashed_thread.map(|i| i as i64),
+            crashed.and_then(|t| t.name.clone()),
+            crashed.and_then(|t| t.queue.clone()),
+            report.threads.len() as i64,
+            crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
+            top,
+            warnings,
+            self.now,
+            image_list_id,
+            bucket.map(|b| &b.signature),
+            bucket.map(|b| b.signature_version),
+            bucket.and_then(|b| b.pattern.as_ref()),
+            bucket.and_then(|b| b.pattern_title.as_ref()),
+            id,
+        ])?;
         let replacing = id.is_some();
         let id = id.unwrap_or_else(|| self.tx.last_insert_rowid());
         if replacing {
@@ -1034,9 +1048,9 @@ impl Store {
 
     /// The newest dictionary, which new files are compressed with (`None` before the first).
     pub fn latest_dictionary(&self) -> Result<Option<Dictionary>, StoreError> {
-        let id: Option<i64> = self
-            .conn()
-            .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))?;
+        let id: Option<i64> =
+            self.conn()
+                .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))?;
         match id {
             None => Ok(None),
             Some(id) => Ok(Some(Dictionary {
@@ -1044,6 +1058,26 @@ impl Store {
                 content: self.dictionary(id)?,
             })),
         }
+    }
+
+    /// How the original files are stored: counts and bytes.
+    pub fn file_stats(&self) -> Result<FileStats, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT count(*), count(dict_id), coalesce(sum(size), 0),
+                coalesce(sum(length(data)), 0),
+                (SELECT coalesce(sum(length(data)), 0) FROM dictionaries)
+             FROM files",
+            [],
+            |r| {
+                Ok(FileStats {
+                    files: r.get(0)?,
+                    with_dictionary: r.get(1)?,
+                    bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                    stored: r.get::<_, i64>(3)?.max(0) as u64,
+                    dictionaries: r.get::<_, i64>(4)?.max(0) as u64,
+                })
+            },
+        )?)
     }
 
     /// Every stored file's content hash, in no particular order (for a full read-back).
@@ -1346,6 +1380,82 @@ mod tests {
             )
             .unwrap();
         assert_eq!(frame_image, A);
+    }
+
+    #[test]
+    fn a_dictionary_version_is_due_on_evidence_and_keeps_the_newest_bytes() {
+        let report = |k: u32| {
+            let mut s = format!("{{\"incident\": \"{k:08}\", \"threads\": [");
+            for i in 0..400 {
+                s.push_str(&format!(
+                    "{{\"symbol\": \"frame_{i}_{}\"}},",
+                    i * 7919 % 1000
+                ));
+            }
+            s.push_str("]}\n");
+            s.into_bytes()
+        };
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&report(1)).unwrap();
+        assert!(b.due().is_none(), "one sample is no evidence yet");
+        for k in 2..2 + DictionaryBuilder::EVIDENCE as u32 {
+            b.offer(&report(k)).unwrap();
+        }
+        let content = b.due().expect("near-copies of a sample make a version due");
+        assert!(content.starts_with(DICT_PREFIX));
+        // Only the first copy is a sample: the others were covered by it.
+        assert_eq!(content.len(), DICT_PREFIX.len() + report(1).len());
+        let dict = Dictionary {
+            id: 7,
+            content: Arc::new(content),
+        };
+        b.installed(dict.clone());
+        assert!(b.due().is_none());
+        let mut c = Compressor::with_dictionary(&dict).unwrap();
+        let r = report(99);
+        let z = c.compress(&r).unwrap();
+        assert!(is_covered(r.len(), z.len()), "{} of {}", z.len(), r.len());
+        let back = zstd::bulk::Decompressor::with_dictionary(&dict.content)
+            .unwrap()
+            .decompress(&z, r.len())
+            .unwrap();
+        assert_eq!(back, r);
+
+        // Unrelated samples make a version once they reach MAX_PENDING, capped at
+        // MAX_DICT_BYTES and ending with the newest sample.
+        let mut b = DictionaryBuilder::new(Some(dict));
+        let mut k = 0u64;
+        let mut last = Vec::new();
+        while b.due().is_none() {
+            // Pseudo-random bytes: nothing covers them.
+            last = (0..100_000u64)
+                .map(|i| ((i + k * 100_000).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+                .collect();
+            b.offer(&last).unwrap();
+            k += 1;
+        }
+        let content = b.due().unwrap();
+        assert!(content.len() <= MAX_DICT_BYTES);
+        assert!(content.starts_with(DICT_PREFIX));
+        assert!(content.ends_with(&last));
+    }
+
+    #[test]
+    fn completeness_orders_parts_then_warnings_then_bytes() {
+        let mut whole = report("I1", &[A, B, C]);
+        let mut cut = whole.clone();
+        cut.images.truncate(1);
+        cut.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut, 100));
+        // A cut copy that still holds every part loses on its warning, even if longer.
+        let mut cut_late = whole.clone();
+        cut_late.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut_late, 200));
+        // Equal but longer wins; equal and same length is no improvement.
+        assert!(Completeness::of(&whole, 101) > Completeness::of(&whole, 100));
+        assert!(Completeness::of(&whole, 100) <= Completeness::of(&whole, 100));
+        whole.threads[0].frames.clear();
+        assert!(Completeness::of(&whole, 100) < Completeness::of(&cut_late, 100));
     }
 
     #[test]
