@@ -106,16 +106,19 @@ pub fn is_covered(size: usize, compressed: usize) -> bool {
 /// suite's reports is nearly the whole report; a dictionary holding one such report brings
 /// every later copy down to tens of bytes. So: a stored file the current dictionary does not
 /// cover ([`is_covered`]) is a candidate sample; a candidate that the pending samples already
-/// cover is evidence that a dictionary would pay; once there are [`Self::EVIDENCE`] such files
-/// (or [`Self::MAX_PENDING`] bytes of samples) a new dictionary version is made: the samples
-/// appended to the current content, the oldest content dropped beyond [`MAX_DICT_BYTES`].
-/// Unrelated reports (nothing in common beyond JSON keys) never give evidence, so they make a
-/// version at most every [`Self::MAX_PENDING`] bytes of samples.
+/// cover is evidence that a dictionary would pay. A new version (the samples appended to the
+/// current content, the oldest content dropped beyond [`MAX_DICT_BYTES`]) is due once there
+/// are [`Self::EVIDENCE`] such files and their bytes reach a quarter of the new version's: a
+/// version is stored whole, so it must be earned by the files it helps, and a suite that made
+/// a few near-copies makes many more. Unrelated reports (nothing in common beyond JSON keys)
+/// never give evidence and never make a version; their samples are kept up to
+/// [`Self::MAX_PENDING`] bytes, oldest dropped first.
 pub struct DictionaryBuilder {
     current: Option<Dictionary>,
-    pending: Vec<u8>,
-    pending_files: usize,
+    pending: std::collections::VecDeque<Vec<u8>>,
+    pending_bytes: usize,
     evidence: usize,
+    evidence_bytes: usize,
     /// Compresses against current content + pending samples; rebuilt when a sample is added.
     probe: Option<zstd::bulk::Compressor<'static>>,
 }
@@ -123,15 +126,16 @@ pub struct DictionaryBuilder {
 impl DictionaryBuilder {
     /// Near-copies of pending samples seen before a new version is made.
     pub const EVIDENCE: usize = 4;
-    /// Bytes of pending samples that make a new version without evidence.
+    /// Bytes of pending samples kept while waiting for evidence.
     pub const MAX_PENDING: usize = 512 * 1024;
 
     pub fn new(current: Option<Dictionary>) -> DictionaryBuilder {
         DictionaryBuilder {
             current,
-            pending: Vec::new(),
-            pending_files: 0,
+            pending: Default::default(),
+            pending_bytes: 0,
             evidence: 0,
+            evidence_bytes: 0,
             probe: None,
         }
     }
@@ -143,10 +147,10 @@ impl DictionaryBuilder {
 
     /// Look at a stored file the current dictionary did not cover.
     pub fn offer(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        if bytes.is_empty() || bytes.len() > MAX_DICT_BYTES / 2 {
+        if bytes.is_empty() || bytes.len() > Self::MAX_PENDING {
             return Ok(()); // an empty file teaches nothing; a huge one would crowd out the rest
         }
-        if self.pending_files > 0 {
+        if !self.pending.is_empty() {
             if self.probe.is_none() {
                 let content = self.content_with_pending();
                 self.probe = Some(
@@ -158,12 +162,19 @@ impl DictionaryBuilder {
                 let c = p.compress(bytes).map_err(StoreError::Compression)?;
                 if is_covered(bytes.len(), c.len()) {
                     self.evidence += 1;
+                    self.evidence_bytes += bytes.len();
                     return Ok(());
                 }
             }
         }
-        self.pending.extend_from_slice(bytes);
-        self.pending_files += 1;
+        self.pending_bytes += bytes.len();
+        self.pending.push_back(bytes.to_vec());
+        while self.pending_bytes > Self::MAX_PENDING {
+            match self.pending.pop_front() {
+                Some(old) => self.pending_bytes -= old.len(),
+                None => break,
+            }
+        }
         self.probe = None;
         Ok(())
     }
@@ -171,20 +182,20 @@ impl DictionaryBuilder {
     /// The content of the next version, when one is due: store it and then call
     /// [`Self::installed`] with its id.
     pub fn due(&self) -> Option<Vec<u8>> {
-        if self.pending_files == 0
-            || (self.evidence < Self::EVIDENCE && self.pending.len() < Self::MAX_PENDING)
-        {
+        if self.pending.is_empty() || self.evidence < Self::EVIDENCE {
             return None;
         }
-        Some(self.content_with_pending())
+        let content = self.content_with_pending();
+        (self.evidence_bytes.saturating_mul(4) >= content.len()).then_some(content)
     }
 
     /// The version made from [`Self::due`]'s content was committed with this id.
     pub fn installed(&mut self, dict: Dictionary) {
         self.current = Some(dict);
         self.pending.clear();
-        self.pending_files = 0;
+        self.pending_bytes = 0;
         self.evidence = 0;
+        self.evidence_bytes = 0;
         self.probe = None;
     }
 
@@ -198,13 +209,14 @@ impl DictionaryBuilder {
             .map(|d| d.content.get(DICT_PREFIX.len()..).unwrap_or(&[]))
             .unwrap_or(&[]);
         let room = MAX_DICT_BYTES - DICT_PREFIX.len();
-        let body_len = (old.len() + self.pending.len()).min(room);
+        let pending: Vec<u8> = self.pending.iter().flatten().copied().collect();
+        let body_len = (old.len() + pending.len()).min(room);
         let mut out = Vec::with_capacity(DICT_PREFIX.len() + body_len);
         out.extend_from_slice(DICT_PREFIX);
-        let from_pending = self.pending.len().min(body_len);
+        let from_pending = pending.len().min(body_len);
         let from_old = body_len - from_pending;
         out.extend_from_slice(&old[old.len() - from_old..]);
-        out.extend_from_slice(&self.pending[self.pending.len() - from_pending..]);
+        out.extend_from_slice(&pending[pending.len() - from_pending..]);
         out
     }
 }
@@ -1421,23 +1433,45 @@ mod tests {
             .unwrap();
         assert_eq!(back, r);
 
-        // Unrelated samples make a version once they reach MAX_PENDING, capped at
-        // MAX_DICT_BYTES and ending with the newest sample.
+        // Unrelated samples never make a version (it would cost more than it saves), and
+        // what is kept of them stays bounded.
         let mut b = DictionaryBuilder::new(Some(dict));
-        let mut k = 0u64;
-        let mut last = Vec::new();
-        while b.due().is_none() {
-            // Pseudo-random bytes: nothing covers them.
-            last = (0..100_000u64)
-                .map(|i| ((i + k * 100_000).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..40 {
+            // xorshift bytes: nothing covers them.
+            let junk: Vec<u8> = (0..100_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 32) as u8
+                })
                 .collect();
-            b.offer(&last).unwrap();
-            k += 1;
+            b.offer(&junk).unwrap();
+            assert!(b.due().is_none());
+            assert!(b.pending_bytes <= DictionaryBuilder::MAX_PENDING);
         }
-        let content = b.due().unwrap();
-        assert!(content.len() <= MAX_DICT_BYTES);
-        assert!(content.starts_with(DICT_PREFIX));
-        assert!(content.ends_with(&last));
+        assert!(b.content_with_pending().len() <= MAX_DICT_BYTES);
+    }
+
+    #[test]
+    fn a_version_must_be_earned_by_the_bytes_it_helps() {
+        // One big sample, then four small files that its start covers: not enough bytes.
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{{\"frame\": {}}},", i * 7919 % 100_003).into_bytes())
+            .take(200_000)
+            .collect();
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&big).unwrap();
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big[..8_000]).unwrap();
+        }
+        assert!(b.due().is_none());
+        // Copies of the whole sample earn it.
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big).unwrap();
+        }
+        assert!(b.due().is_some());
     }
 
     #[test]
