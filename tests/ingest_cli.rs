@@ -305,9 +305,9 @@ fn kill_9_mid_ingest_leaves_a_consistent_database() {
 fn concurrent_ingests_of_overlapping_folders() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
-    let a = t.path().join("a");
-    let b = t.path().join("b");
-    let c = t.path().join("c");
+    let a = t.path().join("in/a");
+    let b = t.path().join("in/b");
+    let c = t.path().join("in/c");
     write_reports(&a, "r", 0, 600, 10);
     write_reports(&b, "r", 400, 600, 10); // overlaps a in 400..600 (same content)
     write_reports(&c, "r", 900, 300, 10); // overlaps b in 900..1000
@@ -334,6 +334,8 @@ fn concurrent_ingests_of_overlapping_folders() {
     let n2 = json(&o2)["new"].as_u64().unwrap();
     assert_eq!(n1 + n2, 1_200, "every distinct report stored exactly once");
     assert_eq!(count_reports(&db), 1_200);
+    // Both writers made and used dictionaries of their own; every original reads back.
+    assert_every_original_kept(&db, &t.path().join("in"));
 }
 
 #[test]
