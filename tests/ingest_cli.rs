@@ -335,6 +335,8 @@ fn concurrent_ingests_of_overlapping_folders() {
     assert_eq!(n1 + n2, 1_200, "every distinct report stored exactly once");
     assert_eq!(count_reports(&db), 1_200);
     // Both writers made and used dictionaries of their own; every original reads back.
+    let stats = Store::open(&db).unwrap().file_stats().unwrap();
+    assert!(stats.with_dictionary > 0, "{stats:?}");
     assert_every_original_kept(&db, &t.path().join("in"));
 }
 
