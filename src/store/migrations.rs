@@ -7,6 +7,7 @@
 //! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
 //! - 4: image_lists, image_list_members, reports.image_list_id replace report_images; the
 //!   frames_image and frames_symbol indexes are dropped.
+//! - 5: dictionaries (zstd dictionaries for stored originals); files.dict_id.
 //! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
 
 use rusqlite::Connection;
@@ -19,7 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_buckets.sql"),
     include_str!("../../migrations/0003_rounds_fixes.sql"),
     include_str!("../../migrations/0004_image_lists.sql"),
-    // 0005 belongs to another branch (issue 12/17); until they merge, 0006 is applied fifth.
+    include_str!("../../migrations/0005_dictionaries.sql"),
     include_str!("../../migrations/0006_fix_confirmed.sql"),
 ];
 
@@ -175,6 +176,59 @@ mod tests {
             )
             .unwrap();
         assert_eq!(old_table, 0);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_4_database_keeps_its_originals_readable_beside_dictionary_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let old = b"{\"bug_type\":\"309\"}\n{\"old\": \"report bytes\"}\n".to_vec();
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let data = zstd::bulk::compress(&old, 3).unwrap();
+            conn.execute(
+                "INSERT INTO files (sha256, size, compression, data) VALUES ('aa', ?1, 'zstd', ?2)",
+                rusqlite::params![old.len() as i64, data],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO reports (identity, kind, format, file_sha256, ingested_at)
+                 VALUES ('INC-1', 'crash', 'ips', 'aa', 't');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert!(store.latest_dictionary().unwrap().is_none());
+        // A file stored with a dictionary after the migration reads back beside the old one.
+        let mut content = crate::store::DICT_PREFIX.to_vec();
+        content.extend_from_slice(&old);
+        let new = b"{\"bug_type\":\"309\"}\n{\"new\": \"report bytes\"}\n".to_vec();
+        {
+            let tx = store.begin_write().unwrap();
+            let id = tx.put_dictionary(&content).unwrap();
+            let dict = crate::store::Dictionary {
+                id,
+                content: std::sync::Arc::new(content.clone()),
+            };
+            let mut c = crate::store::Compressor::with_dictionary(&dict).unwrap();
+            let data = c.compress(&new).unwrap();
+            tx.put_file_with("bb", new.len() as u64, &data, Some(id))
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert_eq!(store.file_bytes("bb").unwrap(), new);
+        let stats = store.file_stats().unwrap();
+        assert_eq!((stats.files, stats.with_dictionary), (2, 1));
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 
