@@ -265,6 +265,10 @@ pub struct Frame {
     pub source_line: Option<u32>,
     /// Where `symbol` came from; `None` when there is no symbol.
     pub symbol_source: Option<SymbolSource>,
+    /// What was odd about this frame as written (an address that is not a 64-bit number,
+    /// e.g. `-0x10` or 17 hex digits); the frame is kept without that value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Register state of the crashed thread.
