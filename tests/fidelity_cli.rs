@@ -32,7 +32,7 @@ const CRASHED_FRAMES: &str = "0   libsystem_kernel.dylib        \t0x000000018b1a
 ";
 
 const IMAGES: &str = "Binary Images:
-       0x18b1a0000 -        0x18b1dffff libsystem_kernel.dylib arm64e  <11111111222233334444555555555501> /usr/lib/system/libsystem_kernel.dylib
+       0x18b1a0000 -        0x18b1affff libsystem_kernel.dylib arm64e  <11111111222233334444555555555501> /usr/lib/system/libsystem_kernel.dylib
        0x1a0000000 -        0x1a00fffff com.apple.AGXMetalG13X (1.0) <11111111222233334444555555555502> /System/Library/Extensions/AGXMetalG13X.bundle/Contents/MacOS/AGXMetalG13X
        0x110000000 -        0x11fffffff libtorch_cpu.dylib arm64  <11111111222233334444555555555503> /opt/torch/lib/libtorch_cpu.dylib
 ";
@@ -270,4 +270,101 @@ fn every_table_header_matches_its_rows() {
         }
         check_table(&args.join(" "), &out);
     }
+}
+
+const IPS: &str = r#"{"app_name":"Python","timestamp":"2026-04-01 12:40:07.00 -0700","app_version":"","slice_uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","build_version":"","platform":1,"bug_type":"309","os_version":"macOS 26.3 (25D125)","name":"Python","incident_id":"33218F9D-FEB7-4525-92E3-5CF9934D6B87"}
+{
+  "procName" : "Python",
+  "procPath" : "\/opt\/homebrew\/bin\/python3.12",
+  "pid" : 34188,
+  "cpuType" : "ARM-64",
+  "modelCode" : "Mac16,5",
+  "incident" : "33218F9D-FEB7-4525-92E3-5CF9934D6B87",
+  "captureTime" : "2026-04-01 12:39:56.0657 -0700",
+  "osVersion" : {"train" : "macOS 26.3", "build" : "25D125"},
+  "exception" : {"codes" : "0x0000000000000000, 0x0000000000000000", "type" : "EXC_CRASH", "signal" : "SIGABRT"},
+  "termination" : {"code" : 6, "namespace" : "SIGNAL", "indicator" : "Abort trap: 6", "byProc" : "Python"},
+  "asi" : {"libsystem_c.dylib" : ["abort() called"]},
+  "faultingThread" : 1,
+  "threads" : [
+    {"id" : 100, "queue" : "com.apple.main-thread", "frames" : [{"imageOffset" : 4096, "symbol" : "mach_msg2_trap", "symbolLocation" : 8, "imageIndex" : 1}]},
+    {"triggered" : true, "id" : 101, "threadState" : {"x" : [{"value" : 1}, {"value" : 2}], "flavor" : "ARM_THREAD_STATE64", "pc" : {"value" : 4385295640}, "far" : {"value" : 0}},
+     "frames" : [{"imageOffset" : 1552, "symbol" : "__pthread_kill", "symbolLocation" : 8, "imageIndex" : 1}, {"imageOffset" : 2000, "symbol" : "abort", "symbolLocation" : 124, "imageIndex" : 1}, {"imageOffset" : 3000, "symbol" : "-[MTLDebugComputeCommandEncoder setBuffer:offset:atIndex:]", "symbolLocation" : 40, "imageIndex" : 0}]}
+  ],
+  "usedImages" : [
+    {"arch" : "arm64e", "base" : 8589934592, "size" : 65536, "uuid" : "2f5ccac7-cf4f-3f87-8689-7c673e90e595", "name" : "MetalTools", "path" : "\/System\/Library\/PrivateFrameworks\/MetalTools.framework\/MetalTools"},
+    {"arch" : "arm64e", "base" : 4294967296, "size" : 8192, "uuid" : "a308656d-31e2-38dc-9b95-54f3287f3899", "name" : "libsystem_kernel.dylib"}
+  ],
+  "lastExceptionBacktrace" : [{"imageOffset" : 10, "symbol" : "__exceptionPreprocess", "symbolLocation" : 164, "imageIndex" : 1}, {"imageOffset" : 3000, "symbol" : "-[MTLDebugComputeCommandEncoder setBuffer:offset:atIndex:]", "symbolLocation" : 40, "imageIndex" : 0}]
+}
+"#;
+
+fn show_text(name: &str, text: &str, all_threads: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, o) = ingest(dir.path(), name, text);
+    assert!(o.status.code() == Some(0), "{}", stderr(&o));
+    let mut args = vec!["show", "1"];
+    if all_threads {
+        args.push("--all-threads");
+    }
+    let o = run(&db, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o).replace(dir.path().to_str().unwrap(), "<dir>")
+}
+
+// Regression: `show` dropped the Last Exception Backtrace, the crashed thread's line and state,
+// "(Translated)" and every other thread, and printed a legacy subtype twice.
+#[test]
+fn show_ips_with_last_exception_backtrace() {
+    let out = show_text("a.ips", IPS, false);
+    assert!(out.contains("Last Exception Backtrace:"), "{out}");
+    assert!(out.contains("Crashed Thread:       1"), "{out}");
+    assert!(out.contains("crashed with ARM_THREAD_STATE64"), "{out}");
+    insta::assert_snapshot!("show_ips_last_exception_backtrace", out);
+    let all = show_text("a.ips", IPS, true);
+    assert!(all.contains("\nThread 0:"), "{all}");
+    assert!(all.contains("mach_msg2_trap"), "{all}");
+}
+
+#[test]
+fn show_legacy_report() {
+    let text = format!(
+        "{}Thread 0:\n0   libsystem_kernel.dylib        \t0x000000018b1a0010 mach_msg2_trap + 8\n\nThread 1 Crashed:\n{CRASHED_FRAMES}\nThread 1 crashed with ARM Thread State (64-bit):\n    x0: 0x0000000000000000   x1: 0x0000000000000000   x2: 0x0000000000000000\n    fp: 0x000000016fdfe9f0   lr: 0x000000018b1dcc20   sp: 0x000000016fdfe9d0   pc: 0x000000018b1a5a60\n\n{IMAGES}",
+        HEADER.replace(
+            "Exception Codes:       0x0000000000000000, 0x0000000000000000",
+            "Exception Codes:       KERN_INVALID_ADDRESS at 0x0000000000000098"
+        ).replace("EXC_CRASH (SIGABRT)", "EXC_BAD_ACCESS (SIGSEGV)")
+    );
+    let out = show_text("l.crash", &text, false);
+    assert_eq!(out.matches("KERN_INVALID_ADDRESS").count(), 1, "{out}");
+    assert!(!out.contains("mach_msg2_trap"), "{out}");
+    insta::assert_snapshot!("show_legacy", out);
+    let all = show_text("l.crash", &text, true);
+    assert!(
+        all.contains("\nThread 0:\n0   libsystem_kernel.dylib"),
+        "{all}"
+    );
+}
+
+#[test]
+fn show_rosetta_report() {
+    let text = format!(
+        "{}Thread 0 Crashed:\n{CRASHED_FRAMES}\n{IMAGES}",
+        HEADER.replace("ARM-64 (Native)", "X86-64 (Translated)")
+    );
+    let out = show_text("r.crash", &text, false);
+    assert!(
+        out.contains("Code Type:            X86-64 (Translated)"),
+        "{out}"
+    );
+    insta::assert_snapshot!("show_rosetta", out);
+}
+
+#[test]
+fn show_excerpt() {
+    let text = format!("Thread 4 Crashed::  Dispatch queue: com.Metal.CompletionQueueDispatch\n{CRASHED_FRAMES}6   libtorch_cpu.dylib   \t0x00000001100");
+    let out = show_text("e.txt", &text, false);
+    assert!(out.contains("Thread 4 Crashed"), "{out}");
+    assert!(out.contains("cut short"), "{out}");
+    insta::assert_snapshot!("show_excerpt", out);
 }
