@@ -368,3 +368,53 @@ fn show_excerpt() {
     assert!(out.contains("cut short"), "{out}");
     insta::assert_snapshot!("show_excerpt", out);
 }
+
+// Regression: a duplicate key or a number out of range (`"pid": 1e400`) stopped the whole
+// `.ips` body there: threads, images and the rest were lost.
+#[test]
+fn ips_bad_fields_drop_only_themselves() {
+    let cases = [
+        (
+            IPS.replace("\"pid\" : 34188,", "\"pid\" : 34188,\n  \"pid\" : 1,"),
+            Some(34188),
+            "duplicate key `pid`",
+        ),
+        (
+            IPS.replace("\"pid\" : 34188,", "\"pid\" : 1e400,"),
+            None,
+            "1e400 is out of range",
+        ),
+        (
+            IPS.replace("\"code\" : 6,", "\"code\" : -1E+999,"),
+            Some(34188),
+            "-1E+999 is out of range",
+        ),
+    ];
+    for (text, pid, warning) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, o) = ingest(dir.path(), "b.ips", &text);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = show_json(&db);
+        assert_eq!(v["pid"].as_i64(), pid, "{warning}");
+        assert_eq!(
+            v["report"]["threads"].as_array().unwrap().len(),
+            2,
+            "{warning}"
+        );
+        assert_eq!(
+            v["report"]["images"].as_array().unwrap().len(),
+            2,
+            "{warning}"
+        );
+        assert_eq!(
+            v["report"]["last_exception_backtrace"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(v["report"]["termination"]["indicator"], "Abort trap: 6");
+        let w = warnings(&v);
+        assert!(w.iter().any(|x| x.contains(warning)), "{w:?}");
+    }
+}
