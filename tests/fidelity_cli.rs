@@ -20,6 +20,7 @@ Report Version:        12
 
 Exception Type:        EXC_CRASH (SIGABRT)
 Exception Codes:       0x0000000000000000, 0x0000000000000000
+Exception Note:        EXC_CORPSE_NOTIFY
 
 ";
 
@@ -277,6 +278,7 @@ const IPS: &str = r#"{"app_name":"Python","timestamp":"2026-04-01 12:40:07.00 -0
   "procName" : "Python",
   "procPath" : "\/opt\/homebrew\/bin\/python3.12",
   "pid" : 34188,
+  "isCorpse" : 1,
   "cpuType" : "ARM-64",
   "modelCode" : "Mac16,5",
   "incident" : "33218F9D-FEB7-4525-92E3-5CF9934D6B87",
@@ -320,6 +322,10 @@ fn show_ips_with_last_exception_backtrace() {
     assert!(out.contains("Last Exception Backtrace:"), "{out}");
     assert!(out.contains("Crashed Thread:       1"), "{out}");
     assert!(out.contains("crashed with ARM_THREAD_STATE64"), "{out}");
+    assert!(
+        out.contains("Exception Note:       EXC_CORPSE_NOTIFY"),
+        "{out}"
+    );
     insta::assert_snapshot!("show_ips_last_exception_backtrace", out);
     let all = show_text("a.ips", IPS, true);
     assert!(all.contains("\nThread 0:"), "{all}");
@@ -337,6 +343,10 @@ fn show_legacy_report() {
     );
     let out = show_text("l.crash", &text, false);
     assert_eq!(out.matches("KERN_INVALID_ADDRESS").count(), 1, "{out}");
+    assert!(
+        out.contains("Exception Note:       EXC_CORPSE_NOTIFY"),
+        "{out}"
+    );
     assert!(!out.contains("mach_msg2_trap"), "{out}");
     insta::assert_snapshot!("show_legacy", out);
     let all = show_text("l.crash", &text, true);

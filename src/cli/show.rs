@@ -215,6 +215,7 @@ pub fn text_view_with(s: &StoredReport, all_threads: bool) -> String {
         field(&mut o, "Exception Subtype", e.subtype.clone());
     }
     field(&mut o, "Exception Codes", e.codes.clone());
+    field(&mut o, "Exception Note", e.note.clone());
     field(&mut o, "Exception Message", e.message.clone());
     if let Some(t) = &r.termination {
         let parts: Vec<String> = [

@@ -1112,6 +1112,9 @@ struct Doc<'a> {
     cpu_type: Scalar<'a>,
     #[serde(borrow)]
     translated: Scalar<'a>,
+    /// Apple renders it as `Exception Note: EXC_CORPSE_NOTIFY`.
+    #[serde(rename = "isCorpse", borrow)]
+    is_corpse: Scalar<'a>,
     #[serde(borrow)]
     exception: Obj<ExceptionJ<'a>>,
     #[serde(borrow)]
@@ -1873,6 +1876,9 @@ fn build(
         r.cpu_type = b.cpu_type.text(w, "cpuType");
         r.translated = b.translated.bool(w, "translated");
         fill_body(&mut r, b, arrays.unwrap_or_default(), w);
+        if b.is_corpse.bool(w, "isCorpse") == Some(true) {
+            r.exception.note = Some("EXC_CORPSE_NOTIFY".into());
+        }
     }
 
     r.warnings = std::mem::take(w).into_vec();

@@ -439,6 +439,7 @@ impl Parser {
             "exception subtype" => set_once(&mut r.exception.subtype, value),
             "exception codes" => exception_codes(&mut r.exception, value),
             "exception message" => set_once(&mut r.exception.message, value),
+            "exception note" => set_once(&mut r.exception.note, value),
             // iOS 15+ text exports: `Exception Reason: *** -[__NSArrayM insertObject:...]`.
             "exception reason" => set_once(&mut r.exception.message, value),
             "termination reason" => {

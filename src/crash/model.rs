@@ -185,6 +185,9 @@ pub struct ExceptionInfo {
     pub subtype: Option<String>,
     /// `Exception Message:` / `exception.message`, where present.
     pub message: Option<String>,
+    /// `Exception Note:` (`EXC_CORPSE_NOTIFY`; an `.ips` says `isCorpse`), where present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The faulting address: for a pointer-authentication failure, the address as written
     /// first (`0x00009ba36e2f2650` in `... at 0x00009ba36e2f2650 -> 0x00001ba36e2f2650`).
     pub fault_address: Option<u64>,
