@@ -320,7 +320,7 @@ fn show_text(name: &str, text: &str, all_threads: bool) -> String {
 fn show_ips_with_last_exception_backtrace() {
     let out = show_text("a.ips", IPS, false);
     assert!(out.contains("Last Exception Backtrace:"), "{out}");
-    assert!(out.contains("Crashed Thread:       1"), "{out}");
+    assert!(out.contains("Triggered by Thread:  1"), "{out}");
     assert!(out.contains("crashed with ARM_THREAD_STATE64"), "{out}");
     assert!(
         out.contains("Exception Note:       EXC_CORPSE_NOTIFY"),

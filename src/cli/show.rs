@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::json;
 
-use agx_triage::crash::{CrashReport, Frame, SymbolSource};
+use agx_triage::crash::{CrashReport, Frame, SourceFormat, SymbolSource};
 use agx_triage::store::StoredReport;
 
 use super::{open_store, Cli, Exit};
@@ -197,7 +197,12 @@ pub fn text_view_with(s: &StoredReport, all_threads: bool) -> String {
         if let Some(q) = &t.queue {
             v.push_str(&format!("  Dispatch queue: {q}"));
         }
-        field(&mut o, "Crashed Thread", Some(v));
+        // `.ips` reports (macOS 12+) say "Triggered by Thread"; legacy text "Crashed Thread".
+        let label = match r.format {
+            SourceFormat::Ips | SourceFormat::TranslatedIps => "Triggered by Thread",
+            SourceFormat::JsonHeaderLegacy | SourceFormat::Legacy => "Crashed Thread",
+        };
+        field(&mut o, label, Some(v));
     }
     let _ = writeln!(o);
     let e = &r.exception;

@@ -330,8 +330,12 @@ impl Parser {
             None => (false, after),
         };
         let after = after.trim_start();
-        let Some(label) = after.strip_prefix(':') else {
-            return false;
+        // Quirk: pastes lose the colon (`Thread 4 Crashed`); with `Crashed` it is still the
+        // header of a backtrace.
+        let label = match after.strip_prefix(':') {
+            Some(label) => label,
+            None if crashed && after.is_empty() => "",
+            None => return false,
         };
         // `Thread 1 Crashed:: Dispatch queue: q` / `Thread 5:: com.apple.NSEventThread`.
         let label = label.trim_start_matches(':');
@@ -1454,6 +1458,36 @@ Graphics: Apple M1 Pro, Apple M1 Pro, Built-In
         );
         assert_eq!(regs.get("pc"), Some(0x1a0000198));
         assert_eq!(regs.get("esr"), Some(0x92000006));
+    }
+
+    #[test]
+    fn line_endings() {
+        let lines: Vec<&str> = split_lines("a\rb\r\nc\nd\r\re").collect();
+        assert_eq!(lines, ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(split_lines("").count(), 0);
+        assert_eq!(split_lines("x\n").collect::<Vec<_>>(), ["x"]);
+    }
+
+    #[test]
+    fn cut_and_odd_frame_lines() {
+        assert!(frame_line_is_cut("4   AGXMetalG13X   0x00000001a00022"));
+        assert!(frame_line_is_cut("4   AGXMetalG1"));
+        assert!(!frame_line_is_cut(
+            "4   AGXMetalG13X   0x00000001a0002234 ???"
+        ));
+        assert!(!frame_line_is_cut(
+            "4   x   0x00000001a0002234 0x1a0000000 + 8756"
+        ));
+        let (f, _) = parse_frame("3   AGXMetalG13X   -0x10 foo + 4").unwrap();
+        assert_eq!(f.address, None);
+        assert_eq!(f.symbol.as_deref(), Some("foo"));
+        assert!(f.note.unwrap().contains("-0x10"));
+        let (f, _) = parse_frame("3   AGXMetalG13X   0x1000000000000000000 foo + 4").unwrap();
+        assert_eq!(f.address, None);
+        assert!(f.note.unwrap().contains("64 bits"));
+        // A crash header without its colon.
+        let r = ok("Thread 3 Crashed\n0   libfoo.dylib   0x0000000100000010 foo + 4\n");
+        assert_eq!(r.crashed().map(|t| t.index), Some(3));
     }
 
     // Regression: reports written before `Hardware Model:` existed name the machine only in
