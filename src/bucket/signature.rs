@@ -2,8 +2,9 @@
 //!
 //! The method follows Mozilla's signature generation (SPEC §5): walk the crashed thread's
 //! first [`MAX_FRAMES`] frames, drop *irrelevant* frames, keep *prefix* frames and go on past
-//! them, stop after the first frame that is neither; normalise each name
-//! ([`normalize_symbol`]), join with `" | "`, cap the length at a frame boundary. The frame
+//! them, stop after the first symbolicated frame that is neither; normalise each name
+//! ([`normalize_symbol`]); an unsymbolicated frame is `module@0xOFFSET` and is walked past like
+//! a prefix frame; join with `" | "`, cap the length at a frame boundary. The frame
 //! lists are data ([`FrameLists`], embedded `irrelevant.txt` / `prefix.txt`). Every signature
 //! carries [`SIGNATURE_ALGORITHM_VERSION`]; docs/BUCKETS.md keeps the version history.
 //! Pure: no I/O.
