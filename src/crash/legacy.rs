@@ -167,7 +167,7 @@ impl Parser {
             Section::Top => {
                 // Quirk: people paste the numbered frame lines alone into issues, without the
                 // `Thread 0 Crashed:` line over them; they are read as the crashed thread.
-                if !self.in_body && parse_frame(t).is_some() {
+                if !self.in_body && looks_like_frame_line(t) {
                     self.headerless_frames = true;
                     self.in_body = true;
                     self.report.threads.push(Thread {
@@ -804,6 +804,20 @@ fn address_token(rest: &str) -> Option<(usize, usize, Option<u64>, Option<String
         });
     }
     None
+}
+
+/// A numbered frame line as Apple writes it, strictly enough that prose with a number and a
+/// hex value (`1 see 0x10`) is not taken for a backtrace: an image name, then a pc padded to 8
+/// or 16 hex digits.
+fn looks_like_frame_line(t: &str) -> bool {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &t[digits..];
+    match (parse_frame(t), address_token(rest)) {
+        (Some((_, Some(_))), Some((pos, len, Some(_), _))) => {
+            len >= 10 && !rest[..pos].trim().is_empty()
+        }
+        _ => false,
+    }
 }
 
 /// A frame line with nothing after its pc (`4   AGXMetalG13X   0x00000001a00022`): Apple always
@@ -1485,6 +1499,15 @@ Graphics: Apple M1 Pro, Apple M1 Pro, Built-In
         let (f, _) = parse_frame("3   AGXMetalG13X   0x1000000000000000000 foo + 4").unwrap();
         assert_eq!(f.address, None);
         assert!(f.note.unwrap().contains("64 bits"));
+        assert!(looks_like_frame_line(
+            "0   libsystem_kernel.dylib        \t0x000000018b1a5a60 __pthread_kill + 8"
+        ));
+        assert!(!looks_like_frame_line("1 see 0x10 for details"));
+        assert!(!looks_like_frame_line("2   0x000000018b1a5a60"));
+        assert!(
+            parse("1 see 0x10 for details\n2 then 0xff\n").is_err(),
+            "prose is not a report"
+        );
         // A crash header without its colon.
         let r = ok("Thread 3 Crashed\n0   libfoo.dylib   0x0000000100000010 foo + 4\n");
         assert_eq!(r.crashed().map(|t| t.index), Some(3));
