@@ -13,7 +13,7 @@ use agx_triage::ingest::Bucketer;
 use agx_triage::store::{BucketFields, BucketFilter};
 
 use super::round::parse_range;
-use super::{ellipsize, open_store, parse_since, table, Cli, Exit};
+use super::{ellipsize, open_store, open_store_read, parse_since, table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -41,7 +41,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let f = BucketFilter {
         since: a
             .since

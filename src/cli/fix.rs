@@ -41,7 +41,7 @@ use anyhow::Context;
 use agx_triage::fixes;
 use agx_triage::store::{FixRecord, FixSlice};
 
-use super::{open_store, table, Cli, Exit};
+use super::{open_store, open_store_read, table, Cli, Exit};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum FixCmd {
@@ -164,7 +164,7 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         FixCmd::List { json } => {
-            let store = open_store(cli)?;
+            let store = open_store_read(cli)?;
             let list = store.list_fixes()?;
             if *json {
                 serde_json::to_writer_pretty(&mut out, &list)?;
