@@ -194,8 +194,7 @@ pub const MAX_INPUT_FILE: u64 = 64 * 1024 * 1024;
 /// block for ever, `/dev/zero` never ends) of at most [`MAX_INPUT_FILE`] bytes.
 pub fn read_regular_file(path: &Path) -> Result<String> {
     use std::io::Read;
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
     if !meta.is_file() {
         bail!("{} is not a regular file", path.display());
     }
@@ -220,7 +219,10 @@ pub fn read_regular_file(path: &Path) -> Result<String> {
         .read_to_string(&mut text)
         .with_context(|| format!("reading {}", path.display()))?;
     if n as u64 > MAX_INPUT_FILE {
-        bail!("{} is too large (more than {MAX_INPUT_FILE} bytes)", path.display());
+        bail!(
+            "{} is too large (more than {MAX_INPUT_FILE} bytes)",
+            path.display()
+        );
     }
     Ok(text)
 }
@@ -240,8 +242,12 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Symbolicate(a) => symbols::symbolicate(&cli, a),
         Command::Report(a) => report::run(&cli, a),
         Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics when its writer fails (a closed
+            // pipe), the write below returns the error instead.
             let mut cmd = Cli::command();
-            clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut script);
+            std::io::stdout().write_all(&script)?;
             Ok(Exit::Ok)
         }
     }
@@ -347,7 +353,12 @@ mod tests {
     #[test]
     fn absurd_ages_are_errors() {
         let now = Utc::now();
-        for s in ["99999999999999d", "15250285w", "9223372036854775807s", "99999999999999999999d"] {
+        for s in [
+            "99999999999999d",
+            "15250285w",
+            "9223372036854775807s",
+            "99999999999999999999d",
+        ] {
             assert!(parse_since_at(s, now).is_err(), "{s}");
         }
     }

@@ -232,9 +232,7 @@ pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
 
 /// What to say about a round number that is stored already.
 fn exists_hint(number: i64) -> String {
-    format!(
-        "round {number} is already stored; choose another number, or --replace to overwrite it"
-    )
+    format!("round {number} is already stored; choose another number, or --replace to overwrite it")
 }
 
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
@@ -622,7 +620,17 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
     let mut out = std::io::stdout().lock();
     if a.json {
-        let v: Vec<_> = rounds.iter().map(|r| round_json(&r.round)).collect();
+        let v: Vec<_> = rounds
+            .iter()
+            .map(|r| {
+                let mut j = round_json(&r.round);
+                // Only rounds agx-triage ran have output; recorded and imported ones have none.
+                if let (Some(tail), Some(obj)) = (&r.output_tail, j.as_object_mut()) {
+                    obj.insert("output_tail".into(), tail.clone().into());
+                }
+                j
+            })
+            .collect();
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
         return Ok(Exit::Ok);

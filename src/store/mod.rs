@@ -310,9 +310,7 @@ fn uri_path(path: &Path) -> String {
 }
 
 /// Run `f` again while SQLite answers busy or locked, up to [`BUSY_TIMEOUT`].
-pub(crate) fn retry_busy<T>(
-    mut f: impl FnMut() -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+pub(crate) fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {

@@ -113,9 +113,7 @@ impl Store {
             .optional()?;
         if let Some(id) = old {
             let stored = read_rounds(&tx.tx, " AND ro.id = ?", vec![Box::new(id)])?;
-            let same = stored
-                .first()
-                .is_some_and(|s| s.round == as_stored(round));
+            let same = stored.first().is_some_and(|s| s.round == as_stored(round));
             if same {
                 return Ok(SavedRound::Unchanged);
             }
@@ -306,7 +304,8 @@ fn read_rounds(
 }
 
 fn round_config(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
     let rows = stmt
         .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<BTreeMap<_, _>, _>>()?;
