@@ -55,6 +55,11 @@ pub const TAIL_BYTES: usize = 64 * 1024;
 /// sink, e.g. a slow terminal) falls behind, the readers wait and the command's pipe fills.
 const CHANNEL_DEPTH: usize = 64;
 
+/// An upper bound on the output a command can have written before it exited that is not read
+/// yet when its exit is seen: the channel, a line in each reader, and a pipe buffer (at most
+/// 1 MiB on Linux, less on macOS).
+const BACKLOG: usize = (CHANNEL_DEPTH + 2) * MAX_LINE + (1 << 20);
+
 /// How often to check whether the command exited while waiting for output.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -543,19 +548,25 @@ fn run_attempt(
     };
     let deadline = config.timeout.and_then(|t| started.checked_add(t));
     let mut exited: Option<(ExitStatus, Instant, DateTime<Utc>)> = None;
-    // When the group was ended because the output stayed open after the exit.
-    let mut ended_for_output: Option<Instant> = None;
+    // After the exit: when the current wait for the end of the output began, how many bytes
+    // came since, and whether the group was ended already because the output stayed open.
+    let mut waiting_since: Option<Instant> = None;
+    let mut drained = 0usize;
+    let mut group_ended = false;
+    let mut idle;
     let mut interrupted = false;
     let mut last_poll = Instant::now();
     loop {
         match rx.recv_timeout(POLL) {
             Ok((stream, line)) => {
+                idle = false;
+                drained = drained.saturating_add(line.len() + 1);
                 scan_line(&line, index, config, &mut run, warnings);
                 tail.push(&line);
                 sink(stream, &line);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => idle = true,
         }
         if last_poll.elapsed() < POLL {
             continue;
@@ -566,24 +577,36 @@ fn run_attempt(
             end_group(pgid);
             warnings.push(RunWarning::Interrupted(index));
         }
-        match (exited, ended_for_output) {
-            (None, _) => {
-                exited = poll_exit(&mut child, pgid, index, deadline, warnings)?;
+        if exited.is_none() {
+            exited = poll_exit(&mut child, pgid, index, deadline, warnings)?;
+            if exited.is_some() {
+                waiting_since = Some(Instant::now());
+                drained = 0;
             }
-            (Some((_, at, _)), None) if at.elapsed() > OUTPUT_GRACE => {
-                // The command exited, but something it started still holds the output open.
-                // Ending the group closes it; what is already in the pipe is still read.
-                end_group(pgid);
-                warnings.push(RunWarning::OutputLeftOpen(index));
-                ended_for_output = Some(Instant::now());
-            }
-            (Some(_), Some(at)) if at.elapsed() > OUTPUT_GRACE => {
-                // A process that left the group (setsid) holds the output: stop reading. The
-                // reader threads finish on their own when it closes.
-                warnings.push(RunWarning::OutputAbandoned(index));
-                break;
-            }
-            _ => {}
+            continue;
+        }
+        // The command exited and the output is still open. What it wrote before exiting may
+        // still be on its way (pipe, readers, channel: at most BACKLOG bytes) and a slow sink
+        // may take a while over it; the output is only "held open" once the grace has passed
+        // and either nothing arrives or more than that backlog has come since.
+        let held_open = waiting_since.is_some_and(|at| at.elapsed() > OUTPUT_GRACE)
+            && (idle || drained > BACKLOG);
+        if !held_open {
+            continue;
+        }
+        if !group_ended {
+            // Something it started still holds the output open. Ending the group closes it;
+            // what is already in the pipe is still read.
+            end_group(pgid);
+            warnings.push(RunWarning::OutputLeftOpen(index));
+            group_ended = true;
+            waiting_since = Some(Instant::now());
+            drained = 0;
+        } else {
+            // A process that left the group (setsid) holds the output: stop reading. The
+            // reader threads finish on their own when it closes.
+            warnings.push(RunWarning::OutputAbandoned(index));
+            break;
         }
     }
     // The output closed before the exit was seen: keep polling so the timeout (and an
