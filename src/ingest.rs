@@ -201,6 +201,17 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
             }
             continue;
         }
+        // A FIFO, device or socket named on the command line is an error of its own (reading
+        // one blocks or never ends), not something to skip in silence.
+        if !meta.is_dir() {
+            if !out(Err(FileError {
+                path: root.display().to_string(),
+                error: format!("not a regular file or folder ({})", special_kind(&meta)),
+            })) {
+                return;
+            }
+            continue;
+        }
         // follow_links: DiagnosticReports folders are often symlinked; walkdir detects loops
         // and reports them as errors, which become per-file errors here.
         for entry in walkdir::WalkDir::new(root)
@@ -236,6 +247,29 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
             }
         }
     }
+}
+
+/// What kind of special file `meta` is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -893,3 +893,121 @@ fn the_demo_runs_twice_and_leaves_the_users_database_unchanged() {
         );
     }
 }
+
+// Regression: a planted `DIR/report.md -> ../victim.txt` got the writeup written into
+// `victim.txt`.
+#[test]
+fn report_out_replaces_links_in_the_folder_instead_of_writing_through_them() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let file = t.path().join("r.jsonl");
+    write_rounds(
+        &file,
+        &["{\"round\": 1, \"efficiency\": 14.6, \"attempts\": [{\"exit_code\": 0}]}".to_string()],
+    );
+    assert!(run(&db, &["round", "import", file.to_str().unwrap()])
+        .status
+        .success());
+    let out = t.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = t.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink("../victim.txt", out.join("report.md")).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("report.json")).unwrap();
+    let o = run(
+        &db,
+        &["report", "--rounds", "1", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    for name in ["report.md", "report.json"] {
+        let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
+        assert!(meta.file_type().is_file(), "{name} is a file now");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left");
+}
+
+/// Run with a limit: a command that hangs is killed and the test fails instead of hanging.
+fn run_with_limit(db: &Path, args: &[&str], secs: u64) -> Output {
+    let mut child = bin()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if !wait_for(|| child.try_wait().unwrap().is_some(), secs) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{args:?} hung");
+    }
+    child.wait_with_output().unwrap()
+}
+
+// Regression: a FIFO or device named on the command line was skipped in silence ("scanned 0",
+// exit 0); `--rules` on a FIFO hung and on /dev/zero grew to 7.8 GB.
+#[test]
+fn fifos_and_devices_named_on_the_command_line_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    create_db(&db);
+    let fifo = t.path().join("pipe.ips");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let reports = t.path().join("reports");
+    write_reports(&reports, "r", 0, 1, 0);
+    let mut specials = vec!["/dev/null".to_string()];
+    if made {
+        specials.push(fifo.display().to_string());
+    }
+    for special in &specials {
+        let o = run_with_limit(
+            &db,
+            &["ingest", "--json", special, reports.to_str().unwrap()],
+            30,
+        );
+        assert_eq!(o.status.code(), Some(1), "{special}: {}", stderr(&o));
+        let s = json(&o);
+        assert_eq!(s["failed"][0]["path"], special.as_str(), "{s}");
+        assert!(
+            s["failed"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a regular file"),
+            "{s}"
+        );
+        assert_eq!(
+            s["new"].as_u64().unwrap() + s["duplicates"].as_u64().unwrap(),
+            1,
+            "{s}"
+        );
+    }
+    let big = t.path().join("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(17 << 20)
+        .unwrap();
+    let mut rules = vec!["/dev/zero".to_string(), big.display().to_string()];
+    if made {
+        rules.push(fifo.display().to_string());
+    }
+    for r in &rules {
+        let o = run_with_limit(
+            &db,
+            &["--rules", r, "ingest", reports.to_str().unwrap()],
+            30,
+        );
+        assert_eq!(o.status.code(), Some(2), "{r}: {}", stderr(&o));
+        assert!(stderr(&o).contains("rules file"), "{}", stderr(&o));
+    }
+    let o = run_with_limit(&db, &["round", "import", "/dev/zero"], 30);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

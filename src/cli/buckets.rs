@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use agx_triage::bucket::{self, diff};
@@ -130,8 +130,8 @@ pub fn bucketer(cli: &Cli) -> Result<Bucketer> {
         files.push(r.clone());
     }
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .with_context(|| format!("reading rules {}", f.display()))?;
+        // A regular file under a size cap: a FIFO hung here and /dev/zero grew without end.
+        let text = super::read_regular_file("rules file", &f, super::MAX_RULES_FILE)?;
         let set = bucket::RuleSet::from_toml(&text, &f.display().to_string())?;
         b.rules.extend(set);
     }

@@ -187,42 +187,43 @@ pub fn parse_secs(s: &str, positive: bool) -> Result<Duration, String> {
 /// The longest wait or timeout accepted: one year, in seconds.
 pub const MAX_SECS: u64 = 366 * 86_400;
 
-/// Largest rules or rounds file read whole (64 MiB).
-pub const MAX_INPUT_FILE: u64 = 64 * 1024 * 1024;
+/// Largest rounds file read whole (256 MiB, about a million rounds).
+pub const MAX_ROUNDS_FILE: u64 = 256 * 1024 * 1024;
+
+/// Largest rules file (16 MiB: some 50,000 rules).
+pub const MAX_RULES_FILE: u64 = 16 * 1024 * 1024;
 
 /// Read a file named on the command line as text: it must be a regular file (a FIFO would
-/// block for ever, `/dev/zero` never ends) of at most [`MAX_INPUT_FILE`] bytes.
-pub fn read_regular_file(path: &Path) -> Result<String> {
+/// block for ever, `/dev/zero` never ends) of at most `max` bytes. `what` names it in errors
+/// (`rules file`).
+pub fn read_regular_file(what: &str, path: &Path, max: u64) -> Result<String> {
     use std::io::Read;
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let p = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {p}"))?;
     if !meta.is_file() {
-        bail!("{} is not a regular file", path.display());
+        bail!("{what} {p} is not a regular file");
     }
-    if meta.len() > MAX_INPUT_FILE {
+    if meta.len() > max {
         bail!(
-            "{} is too large ({} bytes; at most {MAX_INPUT_FILE})",
-            path.display(),
+            "{what} {p} is too large ({} bytes; at most {max})",
             meta.len()
         );
     }
-    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {what} {p}"))?;
     // Checked again on the open file: the name may have been swapped since.
     let meta = file
         .metadata()
-        .with_context(|| format!("reading {}", path.display()))?;
+        .with_context(|| format!("reading {what} {p}"))?;
     if !meta.is_file() {
-        bail!("{} is not a regular file", path.display());
+        bail!("{what} {p} is not a regular file");
     }
     let mut text = String::new();
     let n = file
-        .take(MAX_INPUT_FILE + 1)
+        .take(max + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", path.display()))?;
-    if n as u64 > MAX_INPUT_FILE {
-        bail!(
-            "{} is too large (more than {MAX_INPUT_FILE} bytes)",
-            path.display()
-        );
+        .with_context(|| format!("reading {what} {p}"))?;
+    if n as u64 > max {
+        bail!("{what} {p} is too large (more than {max} bytes)");
     }
     Ok(text)
 }

@@ -442,7 +442,7 @@ fn import(cli: &Cli, file: &PathBuf, json: bool, replace: bool) -> Result<Exit> 
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
-        super::read_regular_file(file)?
+        super::read_regular_file("rounds file", file, super::MAX_ROUNDS_FILE)?
     };
     let (rounds, mut errors) = parse_jsonl_lines(&text);
     let mut store = open_store(cli)?;
