@@ -161,6 +161,21 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                     o.joined_rounds
                 )?;
             }
+            if !o.other_builds.is_empty() {
+                eprintln!(
+                    "agx-triage: warning: {} report(s) loaded a different build under this                      file name (other UUIDs); they are not {name}, and its checksums and UUIDs                      do not describe them:",
+                    o.other_builds.len()
+                );
+                for b in &o.other_builds {
+                    eprintln!(
+                        "  report {} ({}): {} UUID {}",
+                        b.report_id,
+                        b.incident_id,
+                        b.image,
+                        b.uuid.as_deref().unwrap_or("(none)")
+                    );
+                }
+            }
             Ok(Exit::Ok)
         }
         FixCmd::List { json } => {
