@@ -204,10 +204,11 @@ fn children_max_rss() -> u64 {
 fn a_hundred_megabytes_of_output_keep_the_figure_the_tail_and_flat_memory() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
-    // 100 MB on stderr in 101-byte lines, one 200 kB line without a newline, then the figure.
-    let script = "yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -c 100000000 >&2; \
+    // 100 MB on stderr in 101-byte lines, one 200 kB line without a newline, then the figure,
+    // all on stderr (the order of lines across stdout and stderr is not kept).
+    let script = "{ yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -c 100000000; \
                   head -c 200000 /dev/zero | tr '\\0' z; echo; \
-                  echo 'CONFIRMED: 14.6% efficiency at 8 threads'; echo the-last-line";
+                  echo 'CONFIRMED: 14.6% efficiency at 8 threads'; echo the-last-line; } >&2";
     let o = bin()
         .arg("--db")
         .arg(&db)
