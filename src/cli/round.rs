@@ -438,7 +438,7 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn import(cli: &Cli, file: &PathBuf, json: bool, replace: bool) -> Result<Exit> {
+fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Result<Exit> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
