@@ -445,4 +445,28 @@ fn fix_add_names_reports_that_loaded_another_build_of_the_same_name() {
     );
     assert_eq!(rows[&2001]["unregistered_fix"], file_name);
     assert_eq!(rows[&2002]["fix"], "v9.9");
+
+    // A round run as v9.9 whose crash report loaded the other build: the writeup says the
+    // registered checksums are not those of the build that crashed.
+    let o = run(
+        &db,
+        &[
+            "round",
+            "record",
+            "--round",
+            "1",
+            "--fix",
+            "v9.9",
+            "--attempt",
+            "signal=SIGSEGV,reports=00000000-0000-4000-8000-0000000fe001",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&db, &["report", "--rounds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("**Not the build that crashed:** 1 crash report(s)"),
+        "{}",
+        stdout(&o)
+    );
 }
