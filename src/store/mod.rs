@@ -344,16 +344,25 @@ fn identify(conn: &Connection, path: &Path) -> Result<Kind, StoreError> {
         path: path.to_path_buf(),
         why,
     };
+    // One read transaction, so the three reads see one state: another process may be creating
+    // the schema of this new file right now (seen apart, its tables could show up without its
+    // mark).
     let header = retry_busy(|| {
-        let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )?;
-        let tables = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((app, version, tables))
+        conn.execute_batch("BEGIN")?;
+        let read = (|| {
+            let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let mut stmt = conn.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?;
+            let tables = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((app, version, tables))
+        })();
+        // Ending a read transaction cannot lose anything; its error is the read's.
+        let _ = conn.execute_batch("COMMIT");
+        read
     });
     let (app, version, tables) = match header {
         Ok(h) => h,
