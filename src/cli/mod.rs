@@ -381,6 +381,21 @@ mod tests {
         let e = anyhow::Error::new(std::io::Error::new(io.kind(), io.to_string()))
             .context(format!("cannot create x: {io}"));
         assert_eq!(error_text(&e), format!("cannot create x: {io}"));
+
+        // Regression: "database is locked: database is locked: Error code 5: The database
+        // file is locked".
+        let locked = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(5),
+            Some("database is locked".into()),
+        );
+        let e = anyhow::Error::new(agx_triage::store::StoreError::Open {
+            path: "x.db".into(),
+            source: locked,
+        });
+        assert_eq!(
+            error_text(&e),
+            "cannot open database x.db: database is locked"
+        );
     }
 
     #[test]
