@@ -43,6 +43,10 @@ pub struct Args {
     /// Batches of N consecutive rounds instead of the rounds' batch labels.
     #[arg(long, value_name = "N")]
     batch_size: Option<u32>,
+    /// Count rounds whose fix never confirmed it loaded (left out by default; the writeup
+    /// says how many either way).
+    #[arg(long)]
+    include_unconfirmed: bool,
     /// The writeup's date (RFC 3339), for reproducible output. Default: now.
     #[arg(long, value_name = "T", hide = true, env = "AGX_TRIAGE_NOW")]
     now: Option<DateTime<Utc>>,
@@ -62,8 +66,12 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         batch_size: a.batch_size,
         now: a.now.unwrap_or_else(Utc::now),
         stack_frames: 12,
+        include_unconfirmed: a.include_unconfirmed,
     };
     let mut w = gather(&store, &opts)?;
+    for note in &w.notes {
+        eprintln!("agx-triage: warning: {note}");
+    }
     if a.redact {
         redact_writeup(&mut w);
     }

@@ -124,6 +124,8 @@ pub struct Store {
     path: PathBuf,
     /// Row ids the writer has met in committed transactions (see [`reports::IdCache`]).
     ids: reports::IdCache,
+    /// Dictionaries read so far (see [`reports::DictCache`]).
+    dicts: reports::DictCache,
 }
 
 impl Store {
@@ -163,6 +165,7 @@ impl Store {
                         conn,
                         path: path.to_path_buf(),
                         ids: Default::default(),
+                        dicts: Default::default(),
                     });
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
@@ -193,6 +196,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             ids: Default::default(),
+            dicts: Default::default(),
         })
     }
 
@@ -204,6 +208,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             ids: Default::default(),
+            dicts: Default::default(),
         })
     }
 

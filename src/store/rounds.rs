@@ -130,8 +130,8 @@ impl Store {
         tx.tx.execute(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
-                output_tail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                output_tail, fix_confirmed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 round.number,
                 round.batch,
@@ -147,6 +147,8 @@ impl Store {
                 meta.source,
                 tx.now,
                 meta.output_tail,
+                // A native round has nothing to confirm, whatever the caller set.
+                round.fix_confirmed.filter(|_| round.fix.is_some()),
             ],
         )?;
         let id = tx.tx.last_insert_rowid();
@@ -223,6 +225,8 @@ impl Store {
                 outcome: sr.outcome,
                 efficiency: sr.round.efficiency,
                 crashes,
+                fix: sr.round.fix,
+                fix_confirmed: sr.round.fix_confirmed,
             });
         }
         Ok(out)
@@ -233,6 +237,7 @@ impl Store {
 /// upper-case, sorted and once each, the results JSON through its text form.
 fn as_stored(round: &Round) -> Round {
     let mut r = round.clone();
+    r.fix_confirmed = r.fix_confirmed.filter(|_| r.fix.is_some());
     let cut = |t: Option<DateTime<Utc>>| parse_ts(ts(t));
     r.started_at = cut(r.started_at);
     r.finished_at = cut(r.finished_at);
@@ -264,7 +269,7 @@ fn read_rounds(
     let sql = format!(
         "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
                 ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
-                ro.results, ro.source, ro.output_tail
+                ro.results, ro.source, ro.output_tail, ro.fix_confirmed
          FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -288,6 +293,7 @@ fn read_rounds(
                 .unwrap_or_default(),
             attempts: attempts(conn, id)?,
             results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
+            fix_confirmed: r.get(14)?,
         };
         out.push(StoredRound {
             outcome: outcome

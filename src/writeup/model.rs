@@ -66,6 +66,10 @@ pub struct Writeup {
     /// `agx-triage show ID` command.
     #[serde(default)]
     pub report_links: Option<String>,
+    /// Caveats on what the figures count, shown under the header: e.g. rounds left out
+    /// because their fix never confirmed it loaded (`rounds::handshake`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A named range of rounds.
