@@ -209,6 +209,17 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
             }
             continue;
         }
+        // A FIFO, device or socket named on the command line is an error of its own (reading
+        // one blocks or never ends), not something to skip in silence.
+        if !meta.is_dir() {
+            if !out(Err(FileError {
+                path: root.display().to_string(),
+                error: format!("not a regular file or folder ({})", special_kind(&meta)),
+            })) {
+                return;
+            }
+            continue;
+        }
         // follow_links: DiagnosticReports folders are often symlinked; walkdir detects loops
         // and reports them as errors, which become per-file errors here.
         for entry in walkdir::WalkDir::new(root)
@@ -244,6 +255,29 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
             }
         }
     }
+}
+
+/// What kind of special file `meta` is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = meta;
+    "a special file"
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -715,30 +749,94 @@ fn flush(
 /// Polling watcher state for `ingest --watch`: remembers each file's size and modification
 /// time so an unchanged file is not read again. Polling (rather than FSEvents/inotify) works
 /// the same on every platform and on network folders, and a crash folder changes rarely.
+///
+/// A file is handed over only once it has stopped changing: the same size and modification
+/// time on two polls in a row and, for `.ips`, a body that is complete JSON. ReportCrash and
+/// device syncs write reports in pieces; ingesting the first 20 KB of one stored a truncated
+/// report without its images, and the complete file then counted as its duplicate. A file that
+/// stays incomplete for [`WATCH_GIVE_UP`] is handed over anyway, to be reported as failing.
 #[derive(Default)]
 pub struct WatchState {
-    seen: HashMap<PathBuf, (u64, Option<SystemTime>)>,
+    seen: HashMap<PathBuf, Watched>,
+}
+
+/// How long an `.ips` that no longer changes may stay incomplete before it is ingested anyway
+/// (and reported as a failure).
+pub const WATCH_GIVE_UP: Duration = Duration::from_secs(30);
+
+/// What the watcher knows of one file.
+struct Watched {
+    /// Size and modification time at the last poll.
+    key: (u64, Option<SystemTime>),
+    /// When the file last changed (or was first seen).
+    since: Instant,
+    /// The key it had when it was handed over, if it was.
+    handed: Option<(u64, Option<SystemTime>)>,
 }
 
 impl WatchState {
-    /// Files under `paths` that are new or changed since the last call.
+    /// Files under `paths` that are new or changed since the last call and have stopped
+    /// changing (see the type's doc).
     pub fn changed_files(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
         let out = std::cell::RefCell::new(Vec::new());
         let seen = std::cell::RefCell::new(&mut self.seen);
         walk(paths, &|item| {
-            if let Ok(p) = item {
-                if let Ok(m) = std::fs::metadata(&p) {
-                    let key = (m.len(), m.modified().ok());
-                    let mut seen = seen.borrow_mut();
-                    if seen.get(&p) != Some(&key) {
-                        seen.insert(p.clone(), key);
-                        out.borrow_mut().push(p);
-                    }
-                }
+            let Ok(p) = item else { return true };
+            let Ok(m) = std::fs::metadata(&p) else {
+                return true;
+            };
+            let key = (m.len(), m.modified().ok());
+            let mut seen = seen.borrow_mut();
+            let Some(w) = seen.get_mut(&p) else {
+                // First sighting: wait one poll to see whether it is still being written.
+                seen.insert(
+                    p,
+                    Watched {
+                        key,
+                        since: Instant::now(),
+                        handed: None,
+                    },
+                );
+                return true;
+            };
+            if w.key != key {
+                w.key = key;
+                w.since = Instant::now();
+                return true;
+            }
+            if w.handed == Some(key) {
+                return true;
+            }
+            if looks_complete(&p) || w.since.elapsed() >= WATCH_GIVE_UP {
+                w.handed = Some(key);
+                out.borrow_mut().push(p);
             }
             true
         });
         out.into_inner()
+    }
+}
+
+/// Whether a file looks completely written: an `.ips` must be a JSON header line followed by a
+/// complete JSON body (or one complete JSON object); other files cannot tell.
+fn looks_complete(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !(name.ends_with(".ips") || name.ends_with(".ips.synced")) {
+        return true;
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        // Unreadable: ingest reports why.
+        return true;
+    };
+    let json = |b: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok();
+    match bytes.iter().position(|&b| b == b'\n') {
+        Some(i) if !bytes[i + 1..].iter().all(u8::is_ascii_whitespace) => {
+            json(&bytes[..i]) && json(&bytes[i + 1..])
+        }
+        _ => json(&bytes),
     }
 }
 

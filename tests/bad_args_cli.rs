@@ -24,6 +24,7 @@ fn fatal(o: &std::process::Output, needle: &str) {
 fn selections_with_no_rounds_are_errors() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
+    create_db(&db);
     fatal(&run(&db, &["report", "--rounds", "1-10"]), "no rounds");
     fatal(
         &run(&db, &["compare", "--a", "rounds:1-2", "--b", "native"]),
@@ -40,6 +41,7 @@ fn selections_with_no_rounds_are_errors() {
 fn files_that_are_not_what_they_should_be() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
+    create_db(&db);
     let text = t.path().join("notes.txt");
     std::fs::write(&text, "not a Mach-O file").unwrap();
     let o = run(&db, &["fix", "inspect", text.to_str().unwrap()]);

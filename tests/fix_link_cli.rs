@@ -345,3 +345,76 @@ fn replacing_a_fix_build_turns_its_old_reports_into_unregistered_fixes() {
     assert_eq!(want["unregistered_fix"], IMAGE_NAME);
     assert_eq!(row["unregistered_fix"], want["unregistered_fix"], "{row}");
 }
+
+// Regression: `fix add` of a build whose file name matched reports that had loaded a different
+// build (other UUIDs) said nothing, so the local build could pass for the one that crashed.
+#[test]
+fn fix_add_names_reports_that_loaded_another_build_of_the_same_name() {
+    let Some(dylib) = fix_dylib() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let info = inspect(&db, dylib);
+    let arm = slice_uuid(&info, "arm64");
+    let file_name = dylib.file_name().unwrap().to_str().unwrap();
+    let other_uuid = "0badc0de-0000-4000-8000-000000000001";
+    ingest_report(&db, tmp.path(), 1, &[(file_name, other_uuid)]);
+    ingest_report(&db, tmp.path(), 2, &[(file_name, &arm)]);
+    let o = run(
+        &db,
+        &[
+            "fix",
+            "add",
+            dylib.to_str().unwrap(),
+            "--name",
+            "v9.9",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let added = json(&o);
+    assert_eq!(added["linked_reports"], 1);
+    let others = added["other_builds"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{added}");
+    assert_eq!(
+        others[0]["uuid"].as_str().unwrap().to_lowercase(),
+        other_uuid
+    );
+    assert!(
+        stderr(&o).contains("loaded a different build"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains(&format!("report {}", others[0]["report_id"])));
+    let rows = reports_by_pid(&db);
+    assert_eq!(
+        rows[&2001]["fix"],
+        serde_json::Value::Null,
+        "not linked to v9.9"
+    );
+    assert_eq!(rows[&2001]["unregistered_fix"], file_name);
+    assert_eq!(rows[&2002]["fix"], "v9.9");
+
+    // A round run as v9.9 whose crash report loaded the other build: the writeup says the
+    // registered checksums are not those of the build that crashed.
+    let o = run(
+        &db,
+        &[
+            "round",
+            "record",
+            "--round",
+            "1",
+            "--fix",
+            "v9.9",
+            "--attempt",
+            "signal=SIGSEGV,reports=00000000-0000-4000-8000-0000000fe001",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&db, &["report", "--rounds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("**Not the build that crashed:** 1 crash report(s)"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -363,16 +363,27 @@ fn broken_pipe_is_quiet() {
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
 
+// Regression: `--db /no/such/dir/x.db reports` created the folders and an empty database.
 #[test]
-fn missing_database_folder_is_created_and_bad_db_is_fatal() {
+fn read_commands_create_nothing_and_a_file_that_is_not_a_database_is_fatal() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("deep/er/t.db");
-    assert!(run(&db, &["reports", "--json"]).status.success());
+    let o = run(&db, &["reports", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no database at"), "{}", stderr(&o));
+    assert!(!t.path().join("deep").exists());
     let notdb = t.path().join("not.db");
     std::fs::write(&notdb, vec![b'x'; 4096]).unwrap();
-    let o = run(&notdb, &["reports"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error:"), "{}", stderr(&o));
+    for args in [&["reports"][..], &["ingest", t.path().to_str().unwrap()]] {
+        let o = run(&notdb, args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("not an agx-triage database"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read(&notdb).unwrap(), vec![b'x'; 4096]);
+    }
 }
 
 /// The sha256 of every file under `dir`, with its bytes.

@@ -343,3 +343,99 @@ fn hung_attempt_is_killed_after_the_timeout() {
     assert!(r.warnings.contains(&RunWarning::TimedOut(1)));
     assert_eq!(r.warnings[0].name(), "timed-out");
 }
+
+// Regression: the readers queued output without bound and the runner stopped reading 2 s after
+// the command exited, so a slow sink lost the end of the output (and the efficiency line).
+#[test]
+fn a_slow_sink_still_sees_every_line_and_the_figure_at_the_end() {
+    let s = setup();
+    let cfg = script(
+        &s,
+        "many.sh",
+        "seq 1 30000\necho 'CONFIRMED: 14.6% efficiency at 8 threads'",
+    );
+    let mut source = FolderSource {
+        dir: s.reports.clone(),
+        calls: 0,
+    };
+    let mut count = 0usize;
+    let mut last = String::new();
+    // About 3 s of sink time in all, more than the 2 s grace after the exit.
+    let mut sink = |_: OutputStream, line: &str| {
+        count += 1;
+        last = line.to_string();
+        std::thread::sleep(Duration::from_micros(100));
+    };
+    let r = run_round(1820, &cfg, &mut source, &mut sink).unwrap();
+    assert_eq!(count, 30001);
+    assert_eq!(last, "CONFIRMED: 14.6% efficiency at 8 threads");
+    assert_eq!(r.round.efficiency, Some(14.6));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(r
+        .output_tail
+        .ends_with("30000\nCONFIRMED: 14.6% efficiency at 8 threads\n"));
+}
+
+// Regression: output without a newline was gathered into one line of any size.
+#[test]
+fn a_line_without_end_is_cut_and_the_tail_is_bounded() {
+    use agx_triage::rounds::runner::{MAX_LINE, TAIL_BYTES};
+    let s = setup();
+    let cfg = script(
+        &s,
+        "long.sh",
+        "head -c 1000000 /dev/zero | tr '\\0' x\necho\necho 'CONFIRMED: 9.5% efficiency'",
+    );
+    let mut source = FolderSource {
+        dir: s.reports.clone(),
+        calls: 0,
+    };
+    let mut longest = 0;
+    let mut sink = |_: OutputStream, line: &str| longest = longest.max(line.len());
+    let r = run_round(1820, &cfg, &mut source, &mut sink).unwrap();
+    assert_eq!(longest, MAX_LINE);
+    assert_eq!(r.round.efficiency, Some(9.5));
+    assert!(r.output_tail.len() <= TAIL_BYTES);
+    assert!(r.output_tail.starts_with('x') && r.output_tail.ends_with("9.5% efficiency\n"));
+}
+
+#[test]
+fn every_attempt_gets_a_heading_in_the_tail() {
+    let s = setup();
+    let mut cfg = script(&s, "twice.sh", "echo try; exit 3");
+    cfg.max_attempts = 2;
+    cfg.retry_on = RetryOn::Fail;
+    let (r, _, _) = run(&s, &cfg);
+    assert_eq!(
+        r.output_tail,
+        "--- attempt 1 ---\ntry\n--- attempt 2 ---\ntry\n"
+    );
+}
+
+#[test]
+fn an_interrupted_round_stops_and_says_so() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let s = setup();
+    let mut cfg = script(&s, "hang.sh", "sleep 30");
+    cfg.max_attempts = 3;
+    cfg.retry_on = RetryOn::Fail;
+    let flag = Arc::new(AtomicBool::new(false));
+    cfg.interrupt = Some(Arc::clone(&flag));
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let started = std::time::Instant::now();
+    let (r, _, _) = run(&s, &cfg);
+    setter.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(r.interrupted);
+    assert_eq!(
+        r.round.attempts.len(),
+        1,
+        "no attempt after the interruption"
+    );
+    assert_eq!(r.round.attempts[0].signal, Some(9));
+    assert!(r.warnings.contains(&RunWarning::Interrupted(1)));
+}

@@ -109,6 +109,7 @@ fn fix_v23(path: &str) -> FixInfo {
         current_version: Some("2.3.0".into()),
         registered: true,
         in_block: true,
+        other_build_reports: 0,
     }
 }
 
@@ -914,4 +915,23 @@ fn the_table_check_catches_bad_rows() {
     assert!(std::panic::catch_unwind(|| assert_tables_well_formed(extra)).is_err());
     assert!(std::panic::catch_unwind(|| assert_tables_well_formed(pipe)).is_err());
     assert_eq!(assert_tables_well_formed(good), 1);
+}
+
+// Regression: a registered build whose name the rounds used was presented with its checksums
+// and UUIDs as the build that crashed, though the crash reports had loaded another build.
+#[test]
+fn a_fix_whose_reports_loaded_another_build_says_so() {
+    let mut w = realistic();
+    let plain = render_markdown(&w, &[]);
+    assert!(!plain.contains("Not the build that crashed"));
+    w.fixes[0].other_build_reports = 3;
+    let md = render_markdown(&w, &[]);
+    assert!(
+        md.contains("**Not the build that crashed:** 3 crash report(s) of rounds run as"),
+        "{md}"
+    );
+    assert_eq!(
+        render_json(&w).unwrap()["fixes"][0]["other_build_reports"],
+        3
+    );
 }

@@ -61,6 +61,19 @@ impl FrameMatcher {
 
 /// Compile several globs into one anchored alternation: a match of any of them.
 pub(crate) fn compile_globs<S: AsRef<str>>(patterns: &[S]) -> Result<Regex, RuleError> {
+    let re = globs_regex_text(patterns)?;
+    Regex::new(&re).map_err(|e| RuleError::Glob {
+        pattern: patterns
+            .iter()
+            .map(|p| p.as_ref())
+            .collect::<Vec<_>>()
+            .join(", "),
+        message: e.to_string(),
+    })
+}
+
+/// The regex text [`compile_globs`] compiles (for callers that compile it later).
+pub(crate) fn globs_regex_text<S: AsRef<str>>(patterns: &[S]) -> Result<String, RuleError> {
     // `(?s)`: `*` spans any character, newlines included.
     let mut re = String::from("(?s)^(?:");
     for (n, p) in patterns.iter().enumerate() {
@@ -72,14 +85,7 @@ pub(crate) fn compile_globs<S: AsRef<str>>(patterns: &[S]) -> Result<Regex, Rule
         re.push(')');
     }
     re.push_str(")$");
-    Regex::new(&re).map_err(|e| RuleError::Glob {
-        pattern: patterns
-            .iter()
-            .map(|p| p.as_ref())
-            .collect::<Vec<_>>()
-            .join(", "),
-        message: e.to_string(),
-    })
+    Ok(re)
 }
 
 fn glob_to_regex(pattern: &str, out: &mut String) -> Result<(), RuleError> {

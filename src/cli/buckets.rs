@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use agx_triage::bucket::{self, diff};
@@ -13,7 +13,7 @@ use agx_triage::ingest::Bucketer;
 use agx_triage::store::{BucketFields, BucketFilter};
 
 use super::round::parse_range;
-use super::{ellipsize, open_store, parse_since, table, Cli, Exit};
+use super::{ellipsize, open_store, open_store_read, parse_since, table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -44,7 +44,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let f = BucketFilter {
         since: a
             .since
@@ -150,8 +150,8 @@ pub fn bucketer(cli: &Cli) -> Result<Bucketer> {
         files.push(r.clone());
     }
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .with_context(|| format!("reading rules {}", f.display()))?;
+        // A regular file under a size cap: a FIFO hung here and /dev/zero grew without end.
+        let text = super::read_regular_file("rules file", &f, super::MAX_RULES_FILE)?;
         let set = bucket::RuleSet::from_toml(&text, &f.display().to_string())?;
         b.rules.extend(set);
     }

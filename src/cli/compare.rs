@@ -11,7 +11,7 @@ use agx_triage::store::{RoundSelector, Store};
 use agx_triage::writeup::wording::{ci, p_value as p_text, pct};
 
 use super::round::parse_selector;
-use super::{ellipsize, open_store, table, Cli, Exit};
+use super::{ellipsize, open_store_read, table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -97,7 +97,7 @@ fn verdict_text(v: &Verdict) -> String {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let (c, unconfirmed) = compare_selectors(&store, &args.a, &args.b, args.include_unconfirmed)?;
     if let Some(w) = unconfirmed.warning() {
         eprintln!("agx-triage: warning: {w}");

@@ -41,7 +41,7 @@ use anyhow::Context;
 use agx_triage::fixes;
 use agx_triage::store::{FixRecord, FixSlice};
 
-use super::{open_store, table, Cli, Exit};
+use super::{open_store, open_store_read, table, Cli, Exit};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum FixCmd {
@@ -161,10 +161,25 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                     o.joined_rounds
                 )?;
             }
+            if !o.other_builds.is_empty() {
+                eprintln!(
+                    "agx-triage: warning: {} report(s) loaded a different build under this                      file name (other UUIDs); they are not {name}, and its checksums and UUIDs                      do not describe them:",
+                    o.other_builds.len()
+                );
+                for b in &o.other_builds {
+                    eprintln!(
+                        "  report {} ({}): {} UUID {}",
+                        b.report_id,
+                        b.incident_id,
+                        b.image,
+                        b.uuid.as_deref().unwrap_or("(none)")
+                    );
+                }
+            }
             Ok(Exit::Ok)
         }
         FixCmd::List { json } => {
-            let store = open_store(cli)?;
+            let store = open_store_read(cli)?;
             let list = store.list_fixes()?;
             if *json {
                 serde_json::to_writer_pretty(&mut out, &list)?;

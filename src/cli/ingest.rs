@@ -24,12 +24,17 @@ pub struct Args {
     /// Keep running and ingest reports as they land (polls every --interval seconds).
     #[arg(long)]
     watch: bool,
-    /// Seconds between polls with --watch.
-    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
-    interval: f64,
+    /// Seconds between polls with --watch (at least 0.1).
+    #[arg(long, default_value = "2", value_name = "SECS", value_parser = parse_interval)]
+    interval: Duration,
     /// Worker threads (default: number of CPUs).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+}
+
+/// `--interval`: finite seconds, more than 0 (`inf` panicked).
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    super::parse_secs(s, true)
 }
 
 struct Bar(ProgressBar);
@@ -150,7 +155,7 @@ fn watch(
     args: &Args,
 ) -> Result<Exit> {
     let mut state = WatchState::default();
-    let interval = Duration::from_secs_f64(args.interval.max(0.1));
+    let interval = args.interval.max(Duration::from_millis(100));
     let mut any_failed = false;
     eprintln!(
         "watching {} (Ctrl-C to stop)",

@@ -12,9 +12,10 @@ mod show;
 mod symbols;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -118,17 +119,113 @@ pub fn main() -> i32 {
             if is_broken_pipe(&e) {
                 return 0;
             }
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", error_text(&e));
             EXIT_FATAL
         }
     }
 }
 
+/// Whether the error comes from writing to a closed pipe (`agx-triage ... | head -1`), which is
+/// not an error: the reader had what it wanted. serde_json wraps the I/O error in its own
+/// error, whose `source()` skips it, so that one is asked for its I/O kind.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
+}
+
+/// The error and its causes, joined with `: `, each thing said once. Error types that print
+/// their cause in their own message (`cannot open {path}: {source}`) and also return it as
+/// `source()` would otherwise repeat it ("database is locked: database is locked"), and
+/// SQLite's own code line (`Error code 5: The database file is locked`) adds nothing to
+/// rusqlite's message.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        if cause.downcast_ref::<rusqlite::ffi::Error>().is_some() && !text.is_empty() {
+            continue;
+        }
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// Parse a number of seconds: finite, not negative (more than 0 when `positive`), at most
+/// [`MAX_SECS`]. `nan`, `inf` and `1e20` are argument errors, never a panic or "at once".
+pub fn parse_secs(s: &str, positive: bool) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() {
+        return Err(format!("`{s}` is not a finite number of seconds"));
+    }
+    if v < 0.0 || (positive && v == 0.0) {
+        return Err(format!(
+            "`{s}`: seconds must be {}",
+            if positive { "more than 0" } else { "0 or more" }
+        ));
+    }
+    if v > MAX_SECS as f64 {
+        return Err(format!(
+            "`{s}` seconds is more than a year ({MAX_SECS} s); use a smaller figure"
+        ));
+    }
+    Duration::try_from_secs_f64(v).map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// The longest wait or timeout accepted: one year, in seconds.
+pub const MAX_SECS: u64 = 366 * 86_400;
+
+/// Largest rounds file read whole (256 MiB, about a million rounds).
+pub const MAX_ROUNDS_FILE: u64 = 256 * 1024 * 1024;
+
+/// Largest rules file (16 MiB: some 50,000 rules).
+pub const MAX_RULES_FILE: u64 = 16 * 1024 * 1024;
+
+/// Read a file named on the command line as text: it must be a regular file (a FIFO would
+/// block for ever, `/dev/zero` never ends) of at most `max` bytes. `what` names it in errors
+/// (`rules file`).
+pub fn read_regular_file(what: &str, path: &Path, max: u64) -> Result<String> {
+    use std::io::Read;
+    let p = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {p}"))?;
+    if !meta.is_file() {
+        bail!("{what} {p} is not a regular file");
+    }
+    if meta.len() > max {
+        bail!(
+            "{what} {p} is too large ({} bytes; at most {max})",
+            meta.len()
+        );
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("reading {what} {p}"))?;
+    // Checked again on the open file: the name may have been swapped since.
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {what} {p}"))?;
+    if !meta.is_file() {
+        bail!("{what} {p} is not a regular file");
+    }
+    let mut text = String::new();
+    let n = file
+        .take(max + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {what} {p}"))?;
+    if n as u64 > max {
+        bail!("{what} {p} is too large (more than {max} bytes)");
+    }
+    Ok(text)
 }
 
 fn run(cli: Cli) -> Result<Exit> {
@@ -146,18 +243,37 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Symbolicate(a) => symbols::symbolicate(&cli, a),
         Command::Report(a) => report::run(&cli, a),
         Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics when its writer fails (a closed
+            // pipe), the write below returns the error instead.
             let mut cmd = Cli::command();
-            clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "agx-triage", &mut script);
+            std::io::stdout().write_all(&script)?;
             Ok(Exit::Ok)
         }
     }
 }
 
-/// Open the database named by the global options.
+/// Open the database named by the global options for a command that writes: it is created if
+/// missing, with its folder only when it is the default database (an explicit `--db` in a
+/// folder that does not exist is a typo, not a request).
 fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
+    use agx_triage::store::{Create, Store};
     let path = cli.db_path()?;
-    agx_triage::store::Store::open(&path)
-        .with_context(|| format!("opening database {}", path.display()))
+    let create = if cli.db.is_some() {
+        Create::File
+    } else {
+        Create::FileAndFolders
+    };
+    Ok(Store::open_with(&path, create)?)
+}
+
+/// Open the database named by the global options for a command that only reads: nothing is
+/// created, a missing database is an error.
+fn open_store_read(cli: &Cli) -> Result<agx_triage::store::Store> {
+    use agx_triage::store::{Create, Store};
+    let path = cli.db_path()?;
+    Ok(Store::open_with(&path, Create::Nothing)?)
 }
 
 /// Parse a `--since` value: RFC 3339 (`2026-11-02T10:00:00Z`), a date (`2026-11-02`, UTC
@@ -180,7 +296,7 @@ fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> 
     let n: i64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a time: use 2026-11-02, RFC 3339 or an age like 7d"))?;
-    let secs = match unit {
+    let secs: i64 = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
@@ -188,7 +304,10 @@ fn parse_since_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> 
         "w" => 7 * 86_400,
         _ => return Err(format!("`{s}`: age unit must be s, m, h, d or w")),
     };
-    Ok(now - chrono::Duration::seconds(n.saturating_mul(secs)))
+    n.checked_mul(secs)
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|age| now.checked_sub_signed(age))
+        .ok_or_else(|| format!("`{s}` is too far back"))
 }
 
 /// Shorten `s` to at most `max` characters, marking the cut.
@@ -229,6 +348,54 @@ mod tests {
         );
         assert!(parse_since_at("yesterday", now).is_err());
         assert!(parse_since_at("5y", now).is_err());
+    }
+
+    // Regression: these ages panicked (exit 101) on overflow.
+    #[test]
+    fn absurd_ages_are_errors() {
+        let now = Utc::now();
+        for s in [
+            "99999999999999d",
+            "15250285w",
+            "9223372036854775807s",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_since_at(s, now).is_err(), "{s}");
+        }
+    }
+
+    // Regression: `--timeout nan` killed at once, `1e20` panicked.
+    #[test]
+    fn seconds_are_finite_and_bounded() {
+        for bad in ["nan", "NaN", "inf", "-inf", "1e20", "-1", "x", ""] {
+            assert!(parse_secs(bad, false).is_err(), "{bad}");
+        }
+        assert!(parse_secs("0", true).is_err());
+        assert_eq!(parse_secs("0", false), Ok(Duration::ZERO));
+        assert_eq!(parse_secs("2.5", true), Ok(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let io = std::io::Error::from_raw_os_error(17);
+        let e = anyhow::Error::new(std::io::Error::new(io.kind(), io.to_string()))
+            .context(format!("cannot create x: {io}"));
+        assert_eq!(error_text(&e), format!("cannot create x: {io}"));
+
+        // Regression: "database is locked: database is locked: Error code 5: The database
+        // file is locked".
+        let locked = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(5),
+            Some("database is locked".into()),
+        );
+        let e = anyhow::Error::new(agx_triage::store::StoreError::Open {
+            path: "x.db".into(),
+            source: locked,
+        });
+        assert_eq!(
+            error_text(&e),
+            "cannot open database x.db: database is locked"
+        );
     }
 
     #[test]

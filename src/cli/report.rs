@@ -10,7 +10,7 @@ use agx_triage::writeup::gather::{gather, Against, GatherOptions};
 use agx_triage::writeup::{self, redact_writeup};
 
 use super::round::parse_range;
-use super::{open_store, Cli, Exit};
+use super::{open_store_read, Cli, Exit};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -53,7 +53,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let against = match (&a.against, &a.against_fix) {
         (Some((c, d)), _) => Against::Rounds(*c, *d),
         (None, Some(f)) => Against::Fix(f.clone()),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use agx_triage::store::ReportFilter;
 
-use super::{ellipsize, open_store, parse_since, table, Cli, Exit};
+use super::{ellipsize, open_store_read, parse_since, table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let ids = match &args.frame {
         Some(g) => {
             let m = agx_triage::bucket::frame_glob(g)?;

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -12,14 +13,14 @@ use regex::Regex;
 
 use agx_triage::ingest::{self, IngestOptions, NoProgress};
 use agx_triage::rounds::attribute::ReportRef;
-use agx_triage::rounds::import::parse_jsonl;
+use agx_triage::rounds::import::parse_jsonl_lines;
 use agx_triage::rounds::model::{signal_name, signal_number, Attempt, Round};
 use agx_triage::rounds::runner::{
     run_round, CrashSource, CrashSourceError, OutputStream, RetryOn, RunConfig,
 };
-use agx_triage::store::{RoundMeta, RoundSelector, Store};
+use agx_triage::store::{RoundMeta, RoundSelector, SavedRound, Store, StoreError};
 
-use super::{open_store, table, Cli, Exit};
+use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum RoundCmd {
@@ -34,14 +35,22 @@ pub enum RoundCmd {
         /// Print a JSON summary.
         #[arg(long)]
         json: bool,
+        /// Overwrite stored rounds with the same number and different content (without it,
+        /// such a line is a conflict and the stored round is kept).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Round number (unique; a stored round with this number is replaced).
+    /// Round number (unique: a stored round with this number is refused before anything runs,
+    /// unless --replace).
     #[arg(long = "round", value_name = "N")]
     number: i64,
+    /// Replace a stored round with this number.
+    #[arg(long)]
+    replace: bool,
     /// Batch label (e.g. 1820-1829).
     #[arg(long)]
     batch: Option<String>,
@@ -61,11 +70,12 @@ pub struct RunArgs {
     #[arg(long = "reports-dir", value_name = "DIR")]
     reports_dirs: Vec<PathBuf>,
     /// Seconds to wait after an attempt for ReportCrash to write its reports.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    crash_wait: f64,
-    /// Kill an attempt that runs longer than this many seconds (counts as a crash).
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<f64>,
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = parse_wait)]
+    crash_wait: Duration,
+    /// Kill an attempt (and everything it started) that runs longer than this many seconds
+    /// (counts as a crash).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
     /// Configuration key=value recorded with the round (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_kv)]
     set: Vec<(String, String)>,
@@ -97,6 +107,9 @@ pub struct RecordArgs {
     /// Round number.
     #[arg(long = "round", value_name = "N")]
     number: i64,
+    /// Replace a stored round with this number and different content.
+    #[arg(long)]
+    replace: bool,
     #[arg(long)]
     batch: Option<String>,
     /// Fix version name (omit for native).
@@ -111,6 +124,17 @@ pub struct RecordArgs {
     /// `exit=0,reports=INCIDENT+INCIDENT`.
     #[arg(long = "attempt", required = true, value_name = "SPEC", value_parser = parse_attempt)]
     attempts: Vec<Attempt>,
+}
+
+/// `--crash-wait`: seconds, 0 or more.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    parse_secs(s, false)
+}
+
+/// `--timeout`: seconds, more than 0 (`nan`, `inf` and absurd figures are refused, not turned
+/// into "kill at once").
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_secs(s, true)
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -205,20 +229,34 @@ pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
     match cmd {
         RoundCmd::Run(a) => run_cmd(cli, a),
         RoundCmd::Record(a) => record(cli, a),
-        RoundCmd::Import { file, json } => import(cli, file, *json),
+        RoundCmd::Import {
+            file,
+            json,
+            replace,
+        } => import(cli, file, *json, *replace),
     }
+}
+
+/// What to say about a round number that is stored already.
+fn exists_hint(number: i64) -> String {
+    format!("round {number} is already stored; choose another number, or --replace to overwrite it")
 }
 
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     let mut store = open_store(cli)?;
+    // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
+    if !a.replace && store.has_round(a.number)? {
+        eprintln!("error: {}", exists_hint(a.number));
+        return Ok(Exit::Partial);
+    }
     let mut cfg = RunConfig::new(a.command.clone());
     cfg.max_attempts = a.max_attempts.max(1);
     cfg.retry_on = match a.retry_on {
         RetryPolicy::Crash => RetryOn::Crash,
         RetryPolicy::Fail => RetryOn::Fail,
     };
-    cfg.crash_wait = Duration::from_secs_f64(a.crash_wait.max(0.0));
-    cfg.timeout = a.timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+    cfg.crash_wait = a.crash_wait;
+    cfg.timeout = a.timeout;
     cfg.results_file = a.results.clone();
     if let Some(p) = &a.efficiency_pattern {
         cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
@@ -241,18 +279,37 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
              DiagnosticReports folder here): crashes can only be seen by signal"
         );
     }
+    // Ctrl-C (and SIGTERM) end the running attempt's whole process group; the attempts run in
+    // groups of their own, so the terminal's Ctrl-C reaches only this process.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupt);
+        // Fails only when a handler is already set, which this process never does twice.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    cfg.interrupt = Some(Arc::clone(&interrupt));
     let mut source = StoreSource {
         store: &mut store,
         dirs,
     };
     let mut sink = |stream: OutputStream, line: &str| {
-        // Stream the command's output through as it comes, on the stream it came on.
+        // Stream the command's output through as it comes, on the stream it came on. A closed
+        // terminal or pipe must not stop the round.
         let _ = match stream {
             OutputStream::Stdout => writeln!(std::io::stdout(), "{line}"),
             OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
         };
     };
     let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
+    for w in &result.warnings {
+        eprintln!("agx-triage: warning: {w}");
+    }
+    if result.interrupted {
+        bail!(
+            "interrupted: round {} was not stored (its processes were ended)",
+            a.number
+        );
+    }
     let mut round = result.round;
     round.batch = a.batch.clone();
     round.fix = fix_name;
@@ -263,17 +320,24 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         round.config.entry("fix_mode".into()).or_insert(mode);
     }
     let outcome = round.outcome();
-    let replaced = store.save_round(
-        &round,
-        &RoundMeta {
-            source: "run".into(),
-            command: Some(shell_words(&a.command)),
-            max_attempts: Some(cfg.max_attempts),
-        },
-    )?;
-    for w in &result.warnings {
-        eprintln!("agx-triage: warning: {w}");
-    }
+    let meta = RoundMeta {
+        source: "run".into(),
+        command: Some(shell_words(&a.command)),
+        max_attempts: Some(cfg.max_attempts),
+        output_tail: Some(result.output_tail),
+    };
+    let saved = match store.save_round(&round, &meta, a.replace) {
+        Ok(saved) => saved,
+        Err(StoreError::RoundExists(n)) => {
+            // Stored by someone else while this round ran: keep theirs, show ours.
+            eprintln!("error: {}; this run was not stored:", exists_hint(n));
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
+            writeln!(out)?;
+            return Ok(Exit::Partial);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut out = std::io::stdout().lock();
     if a.json {
         let mut v = round_json(&round);
@@ -289,7 +353,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             "round {}: {}{} ({} attempt(s){})",
             round.number,
             outcome,
-            if replaced {
+            if saved == SavedRound::Replaced {
                 ", replaced the stored round"
             } else {
                 ""
@@ -407,54 +471,84 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
         attempts,
         ..Round::default()
     };
-    let replaced = store.save_round(
-        &round,
-        &RoundMeta {
-            source: "record".into(),
-            command: None,
-            max_attempts: None,
-        },
-    )?;
+    let meta = RoundMeta {
+        source: "record".into(),
+        ..RoundMeta::default()
+    };
+    let saved = match store.save_round(&round, &meta, a.replace) {
+        Ok(saved) => saved,
+        Err(StoreError::RoundExists(n)) => {
+            eprintln!(
+                "error: round {n} is already stored with different content; kept it \
+                 (--replace overwrites it)"
+            );
+            return Ok(Exit::Partial);
+        }
+        Err(e) => return Err(e.into()),
+    };
     writeln!(
         std::io::stdout(),
         "round {}: {}{}",
         round.number,
         round.outcome(),
-        if replaced {
-            " (replaced the stored round)"
-        } else {
-            ""
+        match saved {
+            SavedRound::Inserted => "",
+            SavedRound::Unchanged => " (already stored, unchanged)",
+            SavedRound::Replaced => " (replaced the stored round)",
         }
     )?;
     Ok(Exit::Ok)
 }
 
-fn import(cli: &Cli, file: &PathBuf, json: bool) -> Result<Exit> {
+fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Result<Exit> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        super::read_regular_file("rounds file", file, super::MAX_ROUNDS_FILE)?
     };
-    let (rounds, errors) = parse_jsonl(&text);
+    let (rounds, mut errors) = parse_jsonl_lines(&text);
     let mut store = open_store(cli)?;
-    let mut replaced = 0;
-    for r in &rounds {
-        if store.save_round(
-            r,
-            &RoundMeta {
-                source: "import".into(),
-                command: None,
-                max_attempts: None,
-            },
-        )? {
-            replaced += 1;
+    let (mut inserted, mut unchanged, mut replaced, mut conflicts) = (0, 0, 0, 0);
+    let meta = RoundMeta {
+        source: "import".into(),
+        ..RoundMeta::default()
+    };
+    for (line, r) in &rounds {
+        match store.save_round(r, &meta, replace) {
+            Ok(SavedRound::Inserted) => inserted += 1,
+            Ok(SavedRound::Unchanged) => unchanged += 1,
+            Ok(SavedRound::Replaced) => replaced += 1,
+            Err(StoreError::RoundExists(n)) => {
+                conflicts += 1;
+                errors.push(agx_triage::rounds::ImportError {
+                    line: *line,
+                    message: format!(
+                        "round {n} is already stored with different content; kept the stored \
+                         one (--replace overwrites it)"
+                    ),
+                });
+            }
+            Err(e) => {
+                // A full disk or a lost database: what was stored stays stored (each round is
+                // its own transaction); say how far it got.
+                let stored = inserted + replaced;
+                return Err(anyhow::Error::new(e).context(format!(
+                    "{}:{line}: stopped storing rounds after {stored} of {} \
+                     ({unchanged} already stored)",
+                    file.display(),
+                    rounds.len()
+                )));
+            }
         }
     }
+    errors.sort_by_key(|e| e.line);
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::json!({
-            "imported": rounds.len(),
+            "imported": inserted + replaced,
+            "unchanged": unchanged,
             "replaced": replaced,
+            "conflicts": conflicts,
             "failed": errors.iter().map(|e| serde_json::json!({"line": e.line, "error": e.message})).collect::<Vec<_>>(),
         });
         serde_json::to_writer_pretty(&mut out, &v)?;
@@ -462,10 +556,13 @@ fn import(cli: &Cli, file: &PathBuf, json: bool) -> Result<Exit> {
     } else {
         writeln!(
             out,
-            "imported {} round(s) ({} replaced stored rounds), {} bad line(s)",
-            rounds.len(),
+            "imported {} round(s) ({} replaced), {} already stored unchanged, {} conflict(s), \
+             {} bad line(s)",
+            inserted + replaced,
             replaced,
-            errors.len()
+            unchanged,
+            conflicts,
+            errors.len() - conflicts
         )?;
     }
     drop(out);
@@ -582,11 +679,21 @@ pub fn parse_range(r: &str) -> Result<(i64, i64), String> {
 }
 
 pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
     let mut out = std::io::stdout().lock();
     if a.json {
-        let v: Vec<_> = rounds.iter().map(|r| round_json(&r.round)).collect();
+        let v: Vec<_> = rounds
+            .iter()
+            .map(|r| {
+                let mut j = round_json(&r.round);
+                // Only rounds agx-triage ran have output; recorded and imported ones have none.
+                if let (Some(tail), Some(obj)) = (&r.output_tail, j.as_object_mut()) {
+                    obj.insert("output_tail".into(), tail.clone().into());
+                }
+                j
+            })
+            .collect();
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
         return Ok(Exit::Ok);

@@ -9,7 +9,7 @@ use serde_json::json;
 use agx_triage::crash::{CrashReport, Frame, SourceFormat, SymbolSource};
 use agx_triage::store::StoredReport;
 
-use super::{open_store, Cli, Exit};
+use super::{open_store_read, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
-    let store = open_store(cli)?;
+    let store = open_store_read(cli)?;
     let stored = store.load_report(args.id)?;
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -48,6 +48,13 @@ const ATTEMPT_KEYS: &[&str] = &[
 /// Parse JSON lines into rounds. Blank lines and lines starting with `#` (after leading
 /// whitespace) are skipped. A round number seen twice is an error on the later line.
 pub fn parse_jsonl(text: &str) -> (Vec<Round>, Vec<ImportError>) {
+    let (rounds, errors) = parse_jsonl_lines(text);
+    (rounds.into_iter().map(|(_, r)| r).collect(), errors)
+}
+
+/// [`parse_jsonl`], each round with its 1-based line number (to report a conflict or a failed
+/// write of that round by line).
+pub fn parse_jsonl_lines(text: &str) -> (Vec<(usize, Round)>, Vec<ImportError>) {
     let mut rounds = Vec::new();
     let mut errors = Vec::new();
     let mut first_line_of: HashMap<i64, usize> = HashMap::new();
@@ -71,7 +78,7 @@ pub fn parse_jsonl(text: &str) -> (Vec<Round>, Vec<ImportError>) {
                 }),
                 None => {
                     first_line_of.insert(round.number, line);
-                    rounds.push(round);
+                    rounds.push((line, round));
                 }
             },
             Err(message) => errors.push(ImportError { line, message }),

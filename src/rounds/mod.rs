@@ -18,7 +18,7 @@ pub use compare::{
     compare, side_stats, verdict, BucketCount, CompareError, Comparison, CrashBucket, RoundSummary,
     Side, SideStats, Verdict, VerdictKind,
 };
-pub use import::{parse_jsonl, ImportError};
+pub use import::{parse_jsonl, parse_jsonl_lines, ImportError};
 pub use model::{signal_name, signal_number, Attempt, Outcome, Round};
 pub use runner::{
     run_round, CrashSource, CrashSourceError, OutputStream, RetryOn, RunConfig, RunError,

@@ -3,17 +3,29 @@
 //! attributes them ([`attribute`](mod@super::attribute)) and retries according to the policy.
 //!
 //! It never prints: output lines go to the caller's sink, and problems that do not stop the
-//! round (a stale results file, an unattributed report) come back as [`RunWarning`]s. A crash
+//! round (a stale results file, an unattributed report) come back as [`RunWarning`]s.
+//!
+//! Output is streamed: the figure patterns are applied line by line as the lines arrive, only a
+//! bounded tail is kept ([`TAIL_BYTES`]), lines are cut at [`MAX_LINE`] bytes and the readers
+//! hand lines over through a bounded channel, so a command that prints without end makes its
+//! own pipe fill up instead of this process's memory grow. Output is read to end of file.
+//!
+//! Each attempt runs in a process group of its own. The whole group is ended (SIGKILL) on
+//! timeout, on interruption (Ctrl-C, through [`RunConfig::interrupt`]), when the command has
+//! exited but something it started still holds the output open after [`OUTPUT_GRACE`], and
+//! when the attempt is over, so no process of a round outlives it. A crash
 //! source that fails stops the run with an error, because a round whose reports could not be
 //! checked might be counted as a pass that is not one.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,8 +42,24 @@ use super::model::{Attempt, Round};
 pub const DEFAULT_EFFICIENCY_PATTERN: &str = r"CONFIRMED:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*efficiency";
 
 /// How long to keep reading output after the command exited, when a background process it
-/// started still holds the pipes open.
-const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// started still holds the pipes open; then its process group is ended.
+pub const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+/// The longest line handed to the sink and the patterns whole; a longer run of bytes without a
+/// newline (a progress bar redrawn with `\r`, a binary dump) is handed over in pieces this size.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// How much of the output (the last lines, across attempts) a round keeps.
+pub const TAIL_BYTES: usize = 64 * 1024;
+
+/// Lines in flight between the reader threads and the runner. Bounded: when the runner (or the
+/// sink, e.g. a slow terminal) falls behind, the readers wait and the command's pipe fills.
+const CHANNEL_DEPTH: usize = 64;
+
+/// An upper bound on the output a command can have written before it exited that is not read
+/// yet when its exit is seen: the channel, a line in each reader, and a pipe buffer (at most
+/// 1 MiB on Linux, less on macOS).
+const BACKLOG: usize = (CHANNEL_DEPTH + 2) * MAX_LINE + (1 << 20);
 
 /// How often to check whether the command exited while waiting for output.
 const POLL: Duration = Duration::from_millis(50);
@@ -75,9 +103,12 @@ pub struct RunConfig {
     pub metrics: Vec<(String, Regex)>,
     /// JSON file the suite writes, read after the last attempt.
     pub results_file: Option<PathBuf>,
-    /// Kill an attempt (SIGKILL) that runs longer than this. The attempt then carries signal 9
-    /// and counts as crashed. `None`: no limit.
+    /// Kill an attempt (SIGKILL to its process group) that runs longer than this. The attempt
+    /// then carries signal 9 and counts as crashed. `None`: no limit.
     pub timeout: Option<Duration>,
+    /// Set (e.g. by a Ctrl-C handler) to stop the round: the running attempt's process group is
+    /// ended, no further attempt starts and the result says [`RunResult::interrupted`].
+    pub interrupt: Option<Arc<AtomicBool>>,
     /// Slice UUIDs of the build in `dylib`, which its handshake must name (see
     /// [`handshake`]). Empty: no attempt can confirm the fix.
     pub fix_uuids: Vec<String>,
@@ -97,8 +128,15 @@ impl RunConfig {
             metrics: Vec::new(),
             results_file: None,
             timeout: None,
+            interrupt: None,
             fix_uuids: Vec::new(),
         }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst))
     }
 }
 
@@ -208,11 +246,19 @@ pub enum RunWarning {
         /// What went wrong.
         message: String,
     },
-    /// The command exited but something it started kept the output open; reading stopped.
+    /// The command exited but something it started kept the output open; its process group was
+    /// ended.
     #[error(
-        "attempt {0}: output still open {OUTPUT_GRACE:?} after the command exited; stopped reading"
+        "attempt {0}: output still open {OUTPUT_GRACE:?} after the command exited; ended the processes it left"
     )]
     OutputLeftOpen(u32),
+    /// Something outside the attempt's process group kept the output open even after the group
+    /// was ended; reading stopped.
+    #[error("attempt {0}: output still open after its process group was ended; stopped reading")]
+    OutputAbandoned(u32),
+    /// The round was interrupted during this attempt; its processes were ended.
+    #[error("attempt {0} was interrupted; its processes were ended")]
+    Interrupted(u32),
     /// The attempt ran past the timeout and was killed.
     #[error("attempt {0} exceeded the timeout and was killed")]
     TimedOut(u32),
@@ -249,6 +295,8 @@ impl RunWarning {
             RunWarning::ResultsFileStale(_) => "results-file-stale",
             RunWarning::ResultsFileInvalid { .. } => "results-file-invalid",
             RunWarning::OutputLeftOpen(_) => "output-left-open",
+            RunWarning::OutputAbandoned(_) => "output-abandoned",
+            RunWarning::Interrupted(_) => "interrupted",
             RunWarning::TimedOut(_) => "timed-out",
             RunWarning::FixHandshake { kind, .. } => kind,
             RunWarning::BadFigure { .. } => "bad-figure",
@@ -265,6 +313,12 @@ pub struct RunResult {
     pub reports: Vec<ReportRef>,
     /// Problems worth recording.
     pub warnings: Vec<RunWarning>,
+    /// The last lines of output (at most [`TAIL_BYTES`]), each attempt's introduced by a
+    /// `--- attempt N ---` line.
+    pub output_tail: String,
+    /// The round was stopped through [`RunConfig::interrupt`]: its last attempt did not run to
+    /// its end, so the round says nothing about the fix.
+    pub interrupted: bool,
     /// With a fix injected: the handshake verdict on each attempt, in order (empty without).
     pub fix_checks: Vec<handshake::Check>,
 }
@@ -316,6 +370,7 @@ pub fn run_round(
     };
     let mut reports: Vec<ReportRef> = Vec::new();
     let mut warnings = Vec::new();
+    let mut tail = Tail::new(TAIL_BYTES);
     // Fix handshake (issue 18): a private folder with one fresh file per attempt.
     let handshake_dir = match config.dylib {
         Some(_) => Some(HandshakeDir::new().map_err(RunError::Handshake)?),
@@ -324,16 +379,21 @@ pub fn run_round(
     let mut fix_checks = Vec::new();
 
     for index in 1..=config.max_attempts {
+        if config.interrupted() {
+            break;
+        }
         let handshake_file = match &handshake_dir {
             Some(d) => Some(d.file_for(index).map_err(RunError::Handshake)?),
             None => None,
         };
+        tail.push(&format!("--- attempt {index} ---"));
         let run = run_attempt(
             index,
             config,
             handshake_file.as_deref(),
             sink,
             &mut warnings,
+            &mut tail,
         )?;
         if let Some(e) = run.efficiency {
             round.efficiency = Some(e);
@@ -341,7 +401,7 @@ pub fn run_round(
         round.metrics.extend(run.metrics);
         round.attempts.push(run.attempt);
 
-        thread::sleep(config.crash_wait);
+        sleep_unless_interrupted(config.crash_wait, config);
         if let Some(path) = &handshake_file {
             // Read after the crash wait: a worker still starting up may write its line late.
             fix_checks.push(check_handshake(index, path, config, &mut warnings));
@@ -409,8 +469,71 @@ pub fn run_round(
         round,
         reports,
         warnings,
+        output_tail: tail.text(),
+        interrupted: config.interrupted(),
         fix_checks,
     })
+}
+
+/// Sleep `d` in short steps, returning early once the round is interrupted.
+fn sleep_unless_interrupted(d: Duration, config: &RunConfig) {
+    let until = Instant::now().checked_add(d);
+    loop {
+        if config.interrupted() {
+            return;
+        }
+        let left = match until {
+            Some(u) => u.saturating_duration_since(Instant::now()),
+            None => POLL,
+        };
+        if left.is_zero() {
+            return;
+        }
+        thread::sleep(left.min(POLL));
+    }
+}
+
+/// The last lines of output, at most `cap` bytes in all.
+struct Tail {
+    lines: std::collections::VecDeque<String>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl Tail {
+    fn new(cap: usize) -> Tail {
+        Tail {
+            lines: Default::default(),
+            bytes: 0,
+            cap,
+        }
+    }
+
+    fn push(&mut self, line: &str) {
+        // A line longer than the whole tail keeps its end (on a character boundary).
+        let mut start = line.len().saturating_sub(self.cap);
+        while !line.is_char_boundary(start) {
+            start += 1;
+        }
+        let line = &line[start..];
+        self.bytes += line.len() + 1;
+        self.lines.push_back(line.to_string());
+        while self.bytes > self.cap {
+            match self.lines.pop_front() {
+                Some(old) => self.bytes -= old.len() + 1,
+                None => break,
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::with_capacity(self.bytes);
+        for l in &self.lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// What one attempt produced besides its record.
@@ -439,13 +562,10 @@ fn check_handshake(
     handshake::judge(&contents.lines, &config.fix_uuids)
 }
 
-fn run_attempt(
-    index: u32,
-    config: &RunConfig,
-    handshake_file: Option<&Path>,
-    sink: &mut dyn FnMut(OutputStream, &str),
-    warnings: &mut Vec<RunWarning>,
-) -> Result<AttemptRun, RunError> {
+/// The command of one attempt: the configured program in a process group of its own, with no
+/// input, its output piped to us, the fix dylib (if any) injected and told where to write its
+/// handshake.
+fn attempt_command(config: &RunConfig, handshake_file: Option<&Path>) -> Result<Command, RunError> {
     let (program, args) = match config.command.split_first() {
         Some(split) => split,
         None => return Err(RunError::EmptyCommand),
@@ -454,7 +574,10 @@ fn run_attempt(
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group (pgid = its pid): the terminal's Ctrl-C reaches only us, and
+        // the group can be ended as a whole, background children included.
+        .process_group(0);
     if let Some(dylib) = &config.dylib {
         let existing = std::env::var_os("DYLD_INSERT_LIBRARIES");
         cmd.env(
@@ -466,15 +589,40 @@ fn run_attempt(
         // Where the fix writes its proof of loading (issue 18, `handshake`).
         cmd.env(handshake::ENV_VAR, path);
     }
+    Ok(cmd)
+}
+
+/// SIGKILL every process of the group `pgid`. A group that is already empty is fine.
+fn end_group(pgid: u32) {
+    if let Ok(raw) = i32::try_from(pgid) {
+        if raw > 0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(raw),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn run_attempt(
+    index: u32,
+    config: &RunConfig,
+    handshake_file: Option<&Path>,
+    sink: &mut dyn FnMut(OutputStream, &str),
+    warnings: &mut Vec<RunWarning>,
+    tail: &mut Tail,
+) -> Result<AttemptRun, RunError> {
+    let mut cmd = attempt_command(config, handshake_file)?;
     let started_at = Utc::now();
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
-        program: program.clone(),
+        program: config.command.first().cloned().unwrap_or_default(),
         source,
     })?;
-    let pid = i64::from(child.id());
+    let pgid = child.id();
+    let pid = i64::from(pgid);
 
-    let (tx, rx) = mpsc::channel::<(OutputStream, String)>();
+    let (tx, rx) = mpsc::sync_channel::<(OutputStream, String)>(CHANNEL_DEPTH);
     if let Some(out) = child.stdout.take() {
         spawn_reader(out, OutputStream::Stdout, tx.clone());
     }
@@ -493,53 +641,99 @@ fn run_attempt(
         efficiency: None,
         metrics: BTreeMap::new(),
     };
+    let deadline = config.timeout.and_then(|t| started.checked_add(t));
     let mut exited: Option<(ExitStatus, Instant, DateTime<Utc>)> = None;
+    // After the exit: when the current wait for the end of the output began, how many bytes
+    // came since, and whether the group was ended already because the output stayed open.
+    let mut waiting_since: Option<Instant> = None;
+    let mut drained = 0usize;
+    let mut group_ended = false;
+    let mut idle;
+    let mut interrupted = false;
     let mut last_poll = Instant::now();
     loop {
         match rx.recv_timeout(POLL) {
             Ok((stream, line)) => {
+                idle = false;
+                drained = drained.saturating_add(line.len() + 1);
                 scan_line(&line, index, config, &mut run, warnings);
+                tail.push(&line);
                 sink(stream, &line);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => idle = true,
         }
         if last_poll.elapsed() < POLL {
             continue;
         }
         last_poll = Instant::now();
-        match exited {
-            None => exited = poll_exit(&mut child, index, started, config.timeout, warnings)?,
-            Some((_, at, _)) if at.elapsed() > OUTPUT_GRACE => {
-                // The reader threads are left to finish on their own when the pipes close.
-                warnings.push(RunWarning::OutputLeftOpen(index));
-                break;
+        if !interrupted && config.interrupted() {
+            interrupted = true;
+            end_group(pgid);
+            warnings.push(RunWarning::Interrupted(index));
+        }
+        if exited.is_none() {
+            exited = poll_exit(&mut child, pgid, index, deadline, warnings)?;
+            if exited.is_some() {
+                waiting_since = Some(Instant::now());
+                drained = 0;
             }
-            Some(_) => {}
+            continue;
+        }
+        // The command exited and the output is still open. What it wrote before exiting may
+        // still be on its way (pipe, readers, channel: at most BACKLOG bytes) and a slow sink
+        // may take a while over it; the output is only "held open" once the grace has passed
+        // and either nothing arrives or more than that backlog has come since.
+        let held_open = waiting_since.is_some_and(|at| at.elapsed() > OUTPUT_GRACE)
+            && (idle || drained > BACKLOG);
+        if !held_open {
+            continue;
+        }
+        if !group_ended {
+            // Something it started still holds the output open. Ending the group closes it;
+            // what is already in the pipe is still read.
+            end_group(pgid);
+            warnings.push(RunWarning::OutputLeftOpen(index));
+            group_ended = true;
+            waiting_since = Some(Instant::now());
+            drained = 0;
+        } else {
+            // A process that left the group (setsid) holds the output: stop reading. The
+            // reader threads finish on their own when it closes.
+            warnings.push(RunWarning::OutputAbandoned(index));
+            break;
         }
     }
-    // The output closed (or was abandoned) before the exit was seen: keep polling so the
-    // timeout still applies to a command that closed its pipes and hung.
+    // The output closed before the exit was seen: keep polling so the timeout (and an
+    // interruption) still apply to a command that closed its pipes and hung.
     let (status, finished_at) = loop {
         if let Some((status, _, at)) = exited {
             break (status, at);
         }
+        if !interrupted && config.interrupted() {
+            interrupted = true;
+            end_group(pgid);
+            warnings.push(RunWarning::Interrupted(index));
+        }
         thread::sleep(POLL);
-        exited = poll_exit(&mut child, index, started, config.timeout, warnings)?;
+        exited = poll_exit(&mut child, pgid, index, deadline, warnings)?;
     };
+    // Whatever the command left running in its group (a daemon with its output redirected)
+    // ends with the attempt.
+    end_group(pgid);
     run.attempt.finished_at = Some(finished_at);
     run.attempt.exit_code = status.code();
     run.attempt.signal = status.signal();
     Ok(run)
 }
 
-/// The exit status with the moment it was seen, once the child has exited (killing it first
-/// when it ran past `timeout`).
+/// The exit status with the moment it was seen, once the child has exited (ending its process
+/// group first when it ran past `deadline`).
 fn poll_exit(
     child: &mut Child,
+    pgid: u32,
     index: u32,
-    started: Instant,
-    timeout: Option<Duration>,
+    deadline: Option<Instant>,
     warnings: &mut Vec<RunWarning>,
 ) -> Result<Option<(ExitStatus, Instant, DateTime<Utc>)>, RunError> {
     let wait_err = |source| RunError::Wait {
@@ -549,7 +743,8 @@ fn poll_exit(
     if let Some(status) = child.try_wait().map_err(wait_err)? {
         return Ok(Some((status, Instant::now(), Utc::now())));
     }
-    if timeout.is_some_and(|t| started.elapsed() > t) {
+    if deadline.is_some_and(|d| Instant::now() > d) {
+        end_group(pgid);
         // The child may have exited between the check and the kill; that error is harmless
         // and the wait below reports the real status either way.
         let _ = child.kill();
@@ -563,24 +758,47 @@ fn poll_exit(
 fn spawn_reader<R: Read + Send + 'static>(
     source: R,
     stream: OutputStream,
-    tx: mpsc::Sender<(OutputStream, String)>,
+    tx: mpsc::SyncSender<(OutputStream, String)>,
 ) {
     thread::spawn(move || {
-        let mut reader = BufReader::new(source);
-        let mut buf = Vec::new();
+        let mut reader = BufReader::with_capacity(MAX_LINE, source);
+        let mut line: Vec<u8> = Vec::new();
+        let send = |line: &mut Vec<u8>| {
+            // Test suites print progress bars and stray bytes; keep going lossily.
+            let text = String::from_utf8_lossy(line);
+            let text = text.trim_end_matches(['\n', '\r']).to_string();
+            line.clear();
+            tx.send((stream, text)).is_ok()
+        };
         loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    // Test suites print progress bars and stray bytes; keep going lossily.
-                    let text = String::from_utf8_lossy(&buf);
-                    let line = text.trim_end_matches(['\n', '\r']).to_string();
-                    if tx.send((stream, line)).is_err() {
-                        break;
+            let buf = match reader.fill_buf() {
+                Ok([]) => break,
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let room = MAX_LINE.saturating_sub(line.len()).max(1);
+            let window = &buf[..buf.len().min(room)];
+            match window.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    line.extend_from_slice(&window[..i]);
+                    reader.consume(i + 1);
+                    if !send(&mut line) {
+                        return;
+                    }
+                }
+                None => {
+                    let n = window.len();
+                    line.extend_from_slice(window);
+                    reader.consume(n);
+                    if line.len() >= MAX_LINE && !send(&mut line) {
+                        return;
                     }
                 }
             }
+        }
+        if !line.is_empty() {
+            let _ = send(&mut line);
         }
     });
 }

@@ -35,7 +35,7 @@ pub struct FixRecord {
 }
 
 /// What registering a fix did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterOutcome {
     pub fix_id: i64,
     /// The name was registered before and has been replaced.
@@ -44,6 +44,22 @@ pub struct RegisterOutcome {
     pub linked_reports: i64,
     /// Rounds recorded with this fix name before it was registered, now joined to it.
     pub joined_rounds: i64,
+    /// Reports that loaded an image with this build's file name (or install name) but another
+    /// UUID: a different build of the same name, which this registration does not describe.
+    pub other_builds: Vec<OtherBuild>,
+}
+
+/// A report that loaded a different build under the registered build's file name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherBuild {
+    /// The report's row id (`show ID`).
+    pub report_id: i64,
+    /// Its incident id.
+    pub incident_id: String,
+    /// The image name it lists.
+    pub image: String,
+    /// The UUID of that image, if the report gives one.
+    pub uuid: Option<String>,
 }
 
 impl Store {
@@ -129,6 +145,41 @@ impl Store {
         for id in ids.iter().chain(relink.iter()) {
             tx.link_fix(*id)?;
         }
+        // Same file name, other UUID: a different build that crashed under this name. Its
+        // reports stay unlinked, and the caller says so rather than let them pass as this build.
+        let names: Vec<String> = [fix.path.as_deref(), fix.install_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                std::path::Path::new(p)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .collect();
+        let mut other_builds = Vec::new();
+        if !names.is_empty() {
+            let mut stmt = tx.tx.prepare(
+                "SELECT DISTINCT r.id, r.identity, i.name, i.uuid FROM reports r
+                 JOIN image_list_members m ON m.list_id = r.image_list_id
+                 JOIN images i ON i.id = m.image_id
+                 WHERE i.name IN (?1, ?2)
+                   AND (i.uuid IS NULL
+                        OR i.uuid NOT IN (SELECT uuid FROM fix_slices WHERE fix_id = ?3))
+                 ORDER BY r.id",
+            )?;
+            let first = names[0].clone();
+            let second = names.get(1).cloned().unwrap_or_else(|| first.clone());
+            other_builds = stmt
+                .query_map(params![first, second, fix_id], |r| {
+                    Ok(OtherBuild {
+                        report_id: r.get(0)?,
+                        incident_id: r.get(1)?,
+                        image: r.get(2)?,
+                        uuid: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
         let joined_rounds: i64 = tx.tx.query_row(
             "SELECT count(*) FROM rounds WHERE fix_name = ?1",
             [&fix.name],
@@ -140,6 +191,7 @@ impl Store {
             replaced: old.is_some(),
             linked_reports: ids.len() as i64,
             joined_rounds,
+            other_builds,
         })
     }
 

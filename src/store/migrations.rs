@@ -9,10 +9,13 @@
 //!   frames_image and frames_symbol indexes are dropped.
 //! - 5: dictionaries (zstd dictionaries for stored originals); files.dict_id.
 //! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
+//! - 7: rounds.output_tail (the last lines of a round's output).
+
+use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use super::{retry_busy, StoreError, APPLICATION_ID};
 
 /// Every migration, in order. Never edit a released one: add a new file.
 const MIGRATIONS: &[&str] = &[
@@ -22,12 +25,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_image_lists.sql"),
     include_str!("../../migrations/0005_dictionaries.sql"),
     include_str!("../../migrations/0006_fix_confirmed.sql"),
+    include_str!("../../migrations/0007_round_output_tail.sql"),
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let current = user_version(conn)?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -35,18 +39,18 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
             known: SCHEMA_VERSION,
         });
     }
-    if current == SCHEMA_VERSION {
+    if current == SCHEMA_VERSION && application_id(conn)? == APPLICATION_ID {
         return Ok(());
     }
     // Two processes opening a new database at once must not both apply migration 1. Taking
     // the write lock first (`BEGIN IMMEDIATE`) and re-reading the version inside the lock makes
     // the second opener wait, then find nothing to do. (rusqlite_migration opens a deferred
     // transaction, which lets both read version 0 and the second fail; hence this small runner.)
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = apply_pending(conn);
+    retry_busy(|| conn.execute_batch("BEGIN IMMEDIATE"))?;
+    let result = apply_pending(conn, path);
     match result {
         Ok(()) => {
-            conn.execute_batch("COMMIT")?;
+            retry_busy(|| conn.execute_batch("COMMIT"))?;
             Ok(())
         }
         Err(e) => {
@@ -56,14 +60,33 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-fn apply_pending(conn: &Connection) -> Result<(), StoreError> {
+fn apply_pending(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    // Another process may have created tables between the first look and the lock: look again.
+    let app = application_id(conn)?;
+    if app != 0 && app != APPLICATION_ID {
+        return Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+            why: format!("its application_id is {app:#x}"),
+        });
+    }
     let version = user_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         conn.execute_batch(sql)
             .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
     }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     Ok(())
+}
+
+fn application_id(conn: &Connection) -> Result<i32, StoreError> {
+    Ok(conn.query_row("PRAGMA application_id", [], |r| r.get(0))?)
 }
 
 fn user_version(conn: &Connection) -> Result<i64, StoreError> {
@@ -271,6 +294,8 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
                 .unwrap();
         }
         match Store::open(&path) {

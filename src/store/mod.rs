@@ -6,6 +6,19 @@
 //! overlapping folders never both insert the same report and never hit "database is locked"
 //! on a read-to-write upgrade. A kill -9 at any point leaves the last committed state.
 //!
+//! Opening rules (docs/GUIDE.md, "The database"):
+//! - An agx-triage database is marked with `PRAGMA application_id` ([`APPLICATION_ID`]). Any
+//!   other non-empty SQLite file (or a file that is not SQLite) is refused as
+//!   [`StoreError::NotOurs`] before anything is written to it: no WAL switch, no migration, so it
+//!   stays byte-for-byte unchanged. A database made before the mark (its tables are ours) is
+//!   adopted and marked on its next write.
+//! - Read commands ([`Create::Nothing`]) never create anything: a missing file is
+//!   [`StoreError::Missing`]. A database in a folder this user cannot write is still read.
+//! - Write commands create the file ([`Create::File`]); the parent folders only for the
+//!   default database ([`Create::FileAndFolders`]).
+//! - Two processes creating the schema of a new file at once both succeed: the setup waits
+//!   (up to [`BUSY_TIMEOUT`]) where SQLite answers "busy" without calling the busy handler.
+//!
 //! No other module writes SQL; this one never prints.
 
 mod buckets;
@@ -20,9 +33,23 @@ pub use reports::*;
 pub use rounds::*;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+/// `PRAGMA application_id` of an agx-triage database: "AGXT" in ASCII.
+pub const APPLICATION_ID: i32 = 0x4147_5854;
+
+/// What opening may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Nothing: the database must exist (read commands).
+    Nothing,
+    /// The file, in a folder that exists (write commands with an explicit `--db`).
+    File,
+    /// The file and its missing parent folders (write commands on the default database).
+    FileAndFolders,
+}
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +66,14 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("no database at {0} (read commands never create one; `agx-triage ingest` or `round import` does)")]
+    Missing(PathBuf),
+    #[error("the folder of {0} does not exist (it is created only for the default database)")]
+    NoFolder(PathBuf),
+    #[error("{path} is not an agx-triage database ({why}); refusing to touch it")]
+    NotOurs { path: PathBuf, why: String },
+    #[error("database {0} has no agx-triage data yet")]
+    Empty(PathBuf),
     #[error("database schema migration failed: {0}")]
     Migrate(String),
     #[error("database schema version {found} is newer than this agx-triage understands ({known}); upgrade agx-triage")]
@@ -53,6 +88,8 @@ pub enum StoreError {
     NoSuchReport(i64),
     #[error("{0}")]
     Conflict(String),
+    #[error("round {0} is already stored with different content")]
+    RoundExists(i64),
 }
 
 impl StoreError {
@@ -61,6 +98,10 @@ impl StoreError {
         match self {
             StoreError::Open { .. } => "open",
             StoreError::CreateDir { .. } => "create-dir",
+            StoreError::Missing(_) => "missing",
+            StoreError::NoFolder(_) => "no-folder",
+            StoreError::NotOurs { .. } => "not-ours",
+            StoreError::Empty(_) => "empty",
             StoreError::Migrate(_) => "migrate",
             StoreError::TooNew { .. } => "too-new",
             StoreError::Sql(_) => "sql",
@@ -68,6 +109,7 @@ impl StoreError {
             StoreError::Corrupt(_) => "corrupt",
             StoreError::NoSuchReport(_) => "no-such-report",
             StoreError::Conflict(_) => "conflict",
+            StoreError::RoundExists(_) => "round-exists",
         }
     }
 }
@@ -87,18 +129,69 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    /// Open (creating it and its folders if needed) the database at `path` and bring its
+    /// schema up to date. Same as [`Store::open_with`] with [`Create::FileAndFolders`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
+        Store::open_with(path, Create::FileAndFolders)
+    }
+
+    /// Open the database at `path` under the opening rules (module doc): refuse files that are
+    /// not agx-triage databases, create only what `create` allows, bring the schema up to date.
+    /// With [`Create::Nothing`] the database is opened for reading only, unless its schema is
+    /// older and must be upgraded first.
+    pub fn open_with(path: &Path, create: Create) -> Result<Store, StoreError> {
+        let exists = path.exists();
+        if !exists {
+            if create == Create::Nothing {
+                return Err(StoreError::Missing(path.to_path_buf()));
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if !dir.exists() {
+                    if create == Create::File {
+                        return Err(StoreError::NoFolder(path.to_path_buf()));
+                    }
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
             }
         }
-        let conn = open_connection(path, false)?;
-        migrations::migrate(&conn)?;
+        if create == Create::Nothing {
+            let conn = open_for_reading(path)?;
+            match identify(&conn, path)? {
+                Kind::Ours { version } if version == migrations::SCHEMA_VERSION => {
+                    return Ok(Store {
+                        conn,
+                        path: path.to_path_buf(),
+                        ids: Default::default(),
+                        dicts: Default::default(),
+                    });
+                }
+                Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
+                Kind::Empty => return Err(StoreError::Empty(path.to_path_buf())),
+            }
+        }
+        let conn = open_connection(path, false, create != Create::Nothing)?;
+        if let Kind::Empty = identify(&conn, path)? {
+            if create == Create::Nothing {
+                return Err(StoreError::Empty(path.to_path_buf()));
+            }
+        }
+        let wrap = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        // WAL lets readers run beside the one writer; NORMAL sync is durable across process
+        // crashes (kill -9), which is what we promise; a power cut may lose the last commit.
+        // Switching to WAL needs a moment alone with the file: another process setting up the
+        // same new file answers "busy" at once, without the busy handler, hence the retry.
+        retry_busy(|| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+        })
+        .map_err(wrap)?;
+        migrations::migrate(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -110,7 +203,7 @@ impl Store {
     /// Open an existing database for reading only (no migration). Used by ingest workers to
     /// skip files that are already stored.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let conn = open_connection(path, true)?;
+        let conn = open_connection(path, true, false)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -143,13 +236,15 @@ impl Store {
     }
 }
 
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+fn open_connection(path: &Path, read_only: bool, create: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
+    } else if create {
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let wrap = |source| StoreError::Open {
         path: path.to_path_buf(),
@@ -157,17 +252,160 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     };
     let conn = Connection::open_with_flags(path, flags).map_err(wrap)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
-    if !read_only {
-        // WAL lets readers run beside the one writer; NORMAL sync is durable across process
-        // crashes (kill -9), which is what we promise; a power cut may lose the last commit.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(wrap)?;
-    }
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(wrap)?;
     Ok(conn)
+}
+
+/// A read-only connection that works in a folder this user cannot write. SQLite needs the WAL
+/// index (`-shm`) beside a WAL database to read it; when the folder is read-only and the last
+/// writer removed it on a clean close, the database file holds every commit (no `-wal` either),
+/// so it is opened as immutable.
+fn open_for_reading(path: &Path) -> Result<Connection, StoreError> {
+    let conn = open_connection(path, true, false)?;
+    let probe = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    match probe {
+        Err(e) if is_cant_open(&e) && !wal_file(path).exists() => {
+            let mut uri = std::ffi::OsString::from("file:");
+            uri.push(uri_path(path));
+            uri.push("?immutable=1");
+            let wrap = |source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            };
+            let conn = Connection::open_with_flags(
+                std::path::Path::new(&uri),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(wrap)?;
+            Ok(conn)
+        }
+        _ => Ok(conn),
+    }
+}
+
+fn is_cant_open(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+fn wal_file(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// `path` escaped for a `file:` URI (`%`, `?` and `#` would end or change it).
+fn uri_path(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Run `f` again while SQLite answers busy or locked, up to [`BUSY_TIMEOUT`].
+pub(crate) fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What a file holds, as far as opening it is concerned.
+enum Kind {
+    /// Nothing yet: a new (or 0-byte) file.
+    Empty,
+    /// An agx-triage database at this schema version.
+    Ours { version: i64 },
+}
+
+/// Tell an agx-triage database from anything else, reading only (nothing is written to a file
+/// that turns out not to be ours).
+fn identify(conn: &Connection, path: &Path) -> Result<Kind, StoreError> {
+    let not_ours = |why: String| StoreError::NotOurs {
+        path: path.to_path_buf(),
+        why,
+    };
+    // One read transaction, so the three reads see one state: another process may be creating
+    // the schema of this new file right now (seen apart, its tables could show up without its
+    // mark).
+    let header = retry_busy(|| {
+        conn.execute_batch("BEGIN")?;
+        let read = (|| {
+            let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let mut stmt = conn.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?;
+            let tables = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((app, version, tables))
+        })();
+        // Ending a read transaction cannot lose anything; its error is the read's.
+        let _ = conn.execute_batch("COMMIT");
+        read
+    });
+    let (app, version, tables) = match header {
+        Ok(h) => h,
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::NotADatabase) => {
+            return Err(not_ours("not an SQLite file".into()))
+        }
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    if app == APPLICATION_ID {
+        return Ok(Kind::Ours { version });
+    }
+    if app != 0 {
+        return Err(not_ours(format!("its application_id is {app:#x}")));
+    }
+    if tables.is_empty() && version == 0 {
+        return Ok(Kind::Empty);
+    }
+    // Made before databases were marked: adopt it when it has our core tables.
+    let ours = ["reports", "files", "sources"]
+        .iter()
+        .all(|t| tables.iter().any(|n| n == t));
+    if ours && version >= 1 {
+        return Ok(Kind::Ours { version });
+    }
+    Err(not_ours(format!(
+        "it holds other tables ({})",
+        tables
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 /// The platform's default database path (`~/.local/share/agx-triage/agx-triage.db` on Linux,

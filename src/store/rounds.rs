@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 use crate::rounds::compare::{CrashBucket, RoundSummary};
@@ -48,6 +48,19 @@ pub struct RoundMeta {
     pub command: Option<String>,
     /// The retry budget.
     pub max_attempts: Option<u32>,
+    /// The last lines of output, when agx-triage ran the round.
+    pub output_tail: Option<String>,
+}
+
+/// What [`Store::save_round`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedRound {
+    /// No round had this number; it is stored.
+    Inserted,
+    /// The same round was stored already; nothing changed.
+    Unchanged,
+    /// A different round with this number was replaced (only when asked to).
+    Replaced,
 }
 
 /// A stored round with its recorded extras.
@@ -58,6 +71,7 @@ pub struct StoredRound {
     pub source: String,
     pub command: Option<String>,
     pub max_attempts: Option<u32>,
+    pub output_tail: Option<String>,
 }
 
 fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -70,9 +84,24 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 impl Store {
-    /// Store a round, replacing any stored round with the same number. Returns whether one
-    /// was replaced. Incident ids are kept upper-case, as report identities are.
-    pub fn save_round(&mut self, round: &Round, meta: &RoundMeta) -> Result<bool, StoreError> {
+    /// Whether a round with this number is stored.
+    pub fn has_round(&self, number: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM rounds WHERE number = ?1")?
+            .exists([number])?)
+    }
+
+    /// Store a round. A stored round with the same number and the same content (as stored:
+    /// times to the millisecond, incident ids upper-case) makes this a no-op; one with different
+    /// content is a [`StoreError::RoundExists`] and stays as it is, unless `replace` is set.
+    /// How the round was recorded (`meta`) is not part of its content.
+    pub fn save_round(
+        &mut self,
+        round: &Round,
+        meta: &RoundMeta,
+        replace: bool,
+    ) -> Result<SavedRound, StoreError> {
         let tx = self.begin_write()?;
         let old: Option<i64> = tx
             .tx
@@ -83,6 +112,14 @@ impl Store {
             )
             .optional()?;
         if let Some(id) = old {
+            let stored = read_rounds(&tx.tx, " AND ro.id = ?", vec![Box::new(id)])?;
+            let same = stored.first().is_some_and(|s| s.round == as_stored(round));
+            if same {
+                return Ok(SavedRound::Unchanged);
+            }
+            if !replace {
+                return Err(StoreError::RoundExists(round.number));
+            }
             tx.tx.execute("DELETE FROM rounds WHERE id = ?1", [id])?;
         }
         let metrics = if round.metrics.is_empty() {
@@ -93,8 +130,8 @@ impl Store {
         tx.tx.execute(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
-                fix_confirmed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                output_tail, fix_confirmed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 round.number,
                 round.batch,
@@ -109,6 +146,7 @@ impl Store {
                 round.results_json.as_ref().map(|v| v.to_string()),
                 meta.source,
                 tx.now,
+                meta.output_tail,
                 // A native round has nothing to confirm, whatever the caller set.
                 round.fix_confirmed.filter(|_| round.fix.is_some()),
             ],
@@ -143,95 +181,17 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(old.is_some())
+        Ok(if old.is_some() {
+            SavedRound::Replaced
+        } else {
+            SavedRound::Inserted
+        })
     }
 
     /// Rounds matching `sel`, by number.
     pub fn rounds(&self, sel: &RoundSelector) -> Result<Vec<StoredRound>, StoreError> {
         let (cond, args) = sel.sql();
-        let sql = format!(
-            "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
-                    ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
-                    ro.results, ro.source, ro.fix_confirmed
-             FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let outcome: String = r.get(7)?;
-            let metrics: Option<String> = r.get(10)?;
-            let results: Option<String> = r.get(11)?;
-            let round = Round {
-                number: r.get(1)?,
-                batch: r.get(2)?,
-                fix: r.get(3)?,
-                started_at: parse_ts(r.get(4)?),
-                finished_at: parse_ts(r.get(5)?),
-                config: self.round_config(id)?,
-                efficiency: r.get(6)?,
-                metrics: metrics
-                    .and_then(|m| serde_json::from_str(&m).ok())
-                    .unwrap_or_default(),
-                attempts: self.attempts(id)?,
-                results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
-                fix_confirmed: r.get(13)?,
-            };
-            out.push(StoredRound {
-                outcome: outcome
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("round {}: {e}", round.number)))?,
-                round,
-                max_attempts: r.get::<_, Option<i64>>(8)?.map(|m| m as u32),
-                command: r.get(9)?,
-                source: r.get(12)?,
-            });
-        }
-        Ok(out)
-    }
-
-    fn round_config(&self, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
-        let rows = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-        Ok(rows)
-    }
-
-    fn attempts(&self, id: i64) -> Result<Vec<Attempt>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT idx, started_at, finished_at, exit_code, signal, pid FROM attempts
-             WHERE round_id = ?1 ORDER BY idx",
-        )?;
-        let mut attempts = stmt
-            .query_map([id], |r| {
-                Ok(Attempt {
-                    index: r.get(0)?,
-                    started_at: parse_ts(r.get(1)?),
-                    finished_at: parse_ts(r.get(2)?),
-                    exit_code: r.get(3)?,
-                    signal: r.get(4)?,
-                    pid: r.get(5)?,
-                    crash_reports: Vec::new(),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT attempt_idx, incident_id FROM attempt_reports WHERE round_id = ?1
-             ORDER BY attempt_idx, incident_id",
-        )?;
-        let links = stmt
-            .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        for (idx, inc) in links {
-            if let Some(a) = attempts.iter_mut().find(|a| a.index == idx) {
-                a.crash_reports.push(inc);
-            }
-        }
-        Ok(attempts)
+        read_rounds(self.conn(), &cond, args)
     }
 
     /// What a comparison needs of each selected round: outcome, efficiency and the buckets of
@@ -271,4 +231,122 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// `round` as it reads back once stored: times cut to the millisecond, incident ids trimmed,
+/// upper-case, sorted and once each, the results JSON through its text form.
+fn as_stored(round: &Round) -> Round {
+    let mut r = round.clone();
+    r.fix_confirmed = r.fix_confirmed.filter(|_| r.fix.is_some());
+    let cut = |t: Option<DateTime<Utc>>| parse_ts(ts(t));
+    r.started_at = cut(r.started_at);
+    r.finished_at = cut(r.finished_at);
+    r.results_json = r
+        .results_json
+        .as_ref()
+        .and_then(|v| serde_json::from_str(&v.to_string()).ok());
+    for a in &mut r.attempts {
+        a.started_at = cut(a.started_at);
+        a.finished_at = cut(a.finished_at);
+        let mut ids: Vec<String> = a
+            .crash_reports
+            .iter()
+            .map(|i| i.trim().to_ascii_uppercase())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        a.crash_reports = ids;
+    }
+    r
+}
+
+/// Rounds whose row matches `cond` (SQL starting with ` AND`, on `ro`), by number.
+fn read_rounds(
+    conn: &Connection,
+    cond: &str,
+    args: Vec<Box<dyn rusqlite::ToSql>>,
+) -> Result<Vec<StoredRound>, StoreError> {
+    let sql = format!(
+        "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
+                ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
+                ro.results, ro.source, ro.output_tail, ro.fix_confirmed
+         FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let outcome: String = r.get(7)?;
+        let metrics: Option<String> = r.get(10)?;
+        let results: Option<String> = r.get(11)?;
+        let round = Round {
+            number: r.get(1)?,
+            batch: r.get(2)?,
+            fix: r.get(3)?,
+            started_at: parse_ts(r.get(4)?),
+            finished_at: parse_ts(r.get(5)?),
+            config: round_config(conn, id)?,
+            efficiency: r.get(6)?,
+            metrics: metrics
+                .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or_default(),
+            attempts: attempts(conn, id)?,
+            results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
+            fix_confirmed: r.get(14)?,
+        };
+        out.push(StoredRound {
+            outcome: outcome
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("round {}: {e}", round.number)))?,
+            round,
+            max_attempts: r.get::<_, Option<i64>>(8)?.map(|m| m as u32),
+            command: r.get(9)?,
+            source: r.get(12)?,
+            output_tail: r.get(13)?,
+        });
+    }
+    Ok(out)
+}
+
+fn round_config(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
+    let rows = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    Ok(rows)
+}
+
+fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT idx, started_at, finished_at, exit_code, signal, pid FROM attempts
+         WHERE round_id = ?1 ORDER BY idx",
+    )?;
+    let mut attempts = stmt
+        .query_map([id], |r| {
+            Ok(Attempt {
+                index: r.get(0)?,
+                started_at: parse_ts(r.get(1)?),
+                finished_at: parse_ts(r.get(2)?),
+                exit_code: r.get(3)?,
+                signal: r.get(4)?,
+                pid: r.get(5)?,
+                crash_reports: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT attempt_idx, incident_id FROM attempt_reports WHERE round_id = ?1
+         ORDER BY attempt_idx, incident_id",
+    )?;
+    let links = stmt
+        .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (idx, inc) in links {
+        if let Some(a) = attempts.iter_mut().find(|a| a.index == idx) {
+            a.crash_reports.push(inc);
+        }
+    }
+    Ok(attempts)
 }

@@ -385,6 +385,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     let mut fix_names: BTreeSet<String> = BTreeSet::new();
     let block_fixes: BTreeSet<String> = rounds.iter().filter_map(|r| r.round.fix.clone()).collect();
     let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
+    // Per fix name: crash reports that loaded another build than the one registered under it.
+    let mut other_build: BTreeMap<String, u64> = BTreeMap::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
         if let Some(f) = &r.round.fix {
@@ -392,10 +394,18 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         }
         for inc in r.round.crash_reports() {
             let key = match store.report_by_identity(inc)? {
-                Some(row) => bucket_label(
-                    row.signature.as_deref().unwrap_or("(not bucketed)"),
-                    &row.pattern,
-                ),
+                Some(row) => {
+                    if let Some(f) = &r.round.fix {
+                        let loaded_fix = row.fix.is_some() || row.unregistered_fix.is_some();
+                        if loaded_fix && row.fix.as_deref() != Some(f.as_str()) {
+                            *other_build.entry(f.clone()).or_default() += 1;
+                        }
+                    }
+                    bucket_label(
+                        row.signature.as_deref().unwrap_or("(not bucketed)"),
+                        &row.pattern,
+                    )
+                }
                 None => "(not ingested)".into(),
             };
             *by_fix.entry((fname.clone(), key)).or_default() += 1;
@@ -415,6 +425,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 current_version: None,
                 registered: false,
                 in_block,
+                other_build_reports: other_build.get(name).copied().unwrap_or(0),
             });
             continue;
         };
@@ -436,6 +447,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                     .collect(),
                 registered: true,
                 in_block,
+                other_build_reports: other_build.get(name).copied().unwrap_or(0),
             });
         }
     }

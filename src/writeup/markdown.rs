@@ -101,6 +101,16 @@ fn fixes(md: &mut String, w: &Writeup) {
         for s in &f.slices {
             let _ = writeln!(md, "  - UUID ({}): {}", text(&s.arch), code(&s.uuid));
         }
+        if f.other_build_reports > 0 {
+            let _ = writeln!(
+                md,
+                "  - **Not the build that crashed:** {} crash report(s) of rounds run as {} \
+                 loaded a different build (other UUIDs); the checksums and UUIDs above are \
+                 those of the build registered under this name.",
+                f.other_build_reports,
+                text(&f.name)
+            );
+        }
     }
     md.push('\n');
 }

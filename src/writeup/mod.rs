@@ -142,6 +142,10 @@ impl Renderer for JsonRenderer {
 /// Write a writeup folder: `report.md`, `report.json` and the charts, creating `dir` if
 /// needed. The writeup is rendered as given (redact it first to publish). Returns the files
 /// written.
+///
+/// Each file is written to a temporary name in `dir` and renamed over its target, so a link
+/// planted in `dir` (`report.md -> ../victim.txt`) is replaced, never written through, and a
+/// reader never sees a half-written file.
 pub fn write_folder(w: &Writeup, dir: &Path) -> Result<Vec<PathBuf>, WriteupError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -153,14 +157,33 @@ pub fn write_folder(w: &Writeup, dir: &Path) -> Result<Vec<PathBuf>, WriteupErro
     let mut written = Vec::new();
     for c in &charts {
         let p = dir.join(&c.file_name);
-        std::fs::write(&p, &c.svg).map_err(io(&p))?;
+        replace_file(dir, &p, c.svg.as_bytes()).map_err(io(&p))?;
         written.push(p);
     }
     let renderers: [&dyn Renderer; 2] = [&MarkdownRenderer, &JsonRenderer];
     for r in renderers {
         let p = dir.join(r.file_name());
-        std::fs::write(&p, r.render(w, &refs)?).map_err(io(&p))?;
+        replace_file(dir, &p, r.render(w, &refs)?.as_bytes()).map_err(io(&p))?;
         written.push(p);
     }
     Ok(written)
+}
+
+/// Write `bytes` to a new temporary file in `dir` and rename it to `target` (which replaces a
+/// file or link of that name; the link itself, not what it points to).
+fn replace_file(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".agx-triage-");
+    // Readable like any file this user writes (the umask applies), not tempfile's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -116,10 +116,19 @@ pub struct FixInfo {
     /// Used by the block written up (not only by the block it is compared with).
     #[serde(default = "yes")]
     pub in_block: bool,
+    /// Crash reports of rounds run under this name that loaded a different build (a fix
+    /// image with other UUIDs): the checksums and UUIDs here are then not those of the build
+    /// that crashed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_build_reports: u64,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One architecture slice of a (possibly fat) Mach-O file.

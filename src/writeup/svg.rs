@@ -341,6 +341,10 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
     let pad = ((hi - lo) * 0.15).max(0.5);
     lo -= pad;
     hi += pad;
+    // Stored figures may be absurd (±1e308): keep the axis span finite so the ticks stay a
+    // handful (an infinite span asked for i64::MAX of them); such points land off the chart.
+    lo = lo.max(-f64::MAX / 4.0);
+    hi = hi.min(f64::MAX / 4.0);
     let step = nice_step(hi - lo, 5.0);
     let lo = (lo / step).floor() * step;
     let hi = (hi / step).ceil() * step;
@@ -374,7 +378,7 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
     let inner_r = W - RIGHT - 16.0;
     let x = |r: f64| inner_l + (inner_r - inner_l) * (r - x0) / (x1 - x0);
     let decimals: usize = if step < 1.0 { 1 } else { 0 };
-    let n_ticks = ((hi - lo) / step).round() as i64;
+    let n_ticks = ((hi - lo) / step).round().clamp(0.0, 50.0) as i64;
     let ticks: Vec<(f64, String)> = (0..=n_ticks)
         .map(|i| {
             let v = lo + step * i as f64;

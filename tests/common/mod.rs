@@ -121,3 +121,13 @@ pub fn corpus_dir() -> Option<PathBuf> {
         None
     }
 }
+
+/// Create an empty agx-triage database at `db` (read commands never create one): ingest an
+/// empty folder.
+pub fn create_db(db: &Path) {
+    let empty = db.with_extension("empty-folder");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = run(db, &["ingest", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_dir(&empty).unwrap();
+}
