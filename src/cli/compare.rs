@@ -79,7 +79,7 @@ fn verdict_text(v: &Verdict) -> String {
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store(cli)?;
     let c = compare_selectors(&store, &args.a, &args.b)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(args.json);
     if args.json {
         serde_json::to_writer_pretty(&mut out, &c)?;
         writeln!(out)?;

@@ -68,7 +68,10 @@ pub enum FixCmd {
 }
 
 pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
-    let mut out = std::io::stdout().lock();
+    let json = match cmd {
+        FixCmd::Inspect { json, .. } | FixCmd::Add { json, .. } | FixCmd::List { json } => *json,
+    };
+    let mut out = super::term::stdout(json);
     match cmd {
         FixCmd::Inspect { path, json } => {
             let info = fixes::inspect(path)?;
@@ -107,7 +110,7 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                 }
             }
             for w in &info.warnings {
-                eprintln!("agx-triage: warning: {w}");
+                let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
             }
             Ok(Exit::Ok)
         }

@@ -73,13 +73,13 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             if files.is_empty() {
                 bail!("nothing written to {}", dir.display());
             }
-            let mut out = std::io::stdout().lock();
+            let mut out = super::term::stdout(false);
             for f in files {
                 writeln!(out, "wrote {}", f.display())?;
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::term::stdout(a.format == Format::Json);
             match a.format {
                 Format::Md => write!(out, "{}", writeup::render_markdown(&w, &[]))?,
                 Format::Json => {

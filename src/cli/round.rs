@@ -170,7 +170,7 @@ impl CrashSource for StoreSource<'_> {
                 &AtomicBool::new(false),
             )?;
             for f in &s.failed {
-                eprintln!("agx-triage: {}: {}", f.path, f.error);
+                let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
             }
         }
         // Report capture times come from another clock and are written with second-ish
@@ -260,9 +260,9 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         },
     )?;
     for w in &result.warnings {
-        eprintln!("agx-triage: warning: {w}");
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
         writeln!(out)?;
@@ -354,7 +354,7 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
         },
     )?;
     writeln!(
-        std::io::stdout(),
+        super::term::stdout(false),
         "round {}: {}{}",
         round.number,
         round.outcome(),
@@ -388,7 +388,7 @@ fn import(cli: &Cli, file: &PathBuf, json: bool) -> Result<Exit> {
             replaced += 1;
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(json);
     if json {
         let v = serde_json::json!({
             "imported": rounds.len(),
@@ -408,7 +408,13 @@ fn import(cli: &Cli, file: &PathBuf, json: bool) -> Result<Exit> {
     }
     drop(out);
     for e in &errors {
-        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        let _ = writeln!(
+            super::term::stderr(),
+            "{}:{}: {}",
+            file.display(),
+            e.line,
+            e.message
+        );
     }
     Ok(if errors.is_empty() {
         Exit::Ok
@@ -521,7 +527,7 @@ pub fn parse_range(r: &str) -> Result<(i64, i64), String> {
 pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     let store = open_store(cli)?;
     let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         let v: Vec<_> = rounds.iter().map(|r| round_json(&r.round)).collect();
         serde_json::to_writer_pretty(&mut out, &v)?;
