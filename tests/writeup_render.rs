@@ -317,6 +317,7 @@ fn realistic() -> Writeup {
             ("Hardware".into(), "Apple M4 Max (Mac16,5)".into()),
         ],
         report_links: Some("https://crash.example.org/reports/".into()),
+        redacted: None,
     }
 }
 

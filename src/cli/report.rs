@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
 use agx_triage::writeup::gather::{gather, Against, GatherOptions};
-use agx_triage::writeup::{self, redact_writeup};
+use agx_triage::writeup;
 
 use super::round::parse_range;
 use super::{open_store, Cli, Exit};
@@ -37,7 +37,9 @@ pub struct Args {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Md)]
     format: Format,
-    /// Replace user names, host names and e-mail addresses, consistently, for publishing.
+    /// Replace what identifies a person or a machine (user and host names, e-mail, IP and MAC
+    /// addresses, serial numbers, crashReporterKey, sleepWakeUUID, userID) with consistent
+    /// pseudonyms, for publishing (docs/WRITEUPS.md lists what is kept).
     #[arg(long)]
     redact: bool,
     /// Batches of N consecutive rounds instead of the rounds' batch labels.
@@ -62,11 +64,9 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         batch_size: a.batch_size,
         now: a.now.unwrap_or_else(Utc::now),
         stack_frames: 12,
+        redact: a.redact,
     };
-    let mut w = gather(&store, &opts)?;
-    if a.redact {
-        redact_writeup(&mut w);
-    }
+    let w = gather(&store, &opts)?;
     match &a.out {
         Some(dir) => {
             let files = writeup::write_folder(&w, dir)?;

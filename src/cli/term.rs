@@ -9,7 +9,8 @@
 //! - [`stdout`] and [`stderr`] wrap the standard streams in a [`TermWriter`] that escapes, as
 //!   Rust does (`\u{1b}`), every C0 and C1 control character except newline and tab, DEL,
 //!   the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and
-//!   the line and paragraph separators (U+2028, U+2029). `--json` output is passed through
+//!   the line and paragraph separators (U+2028, U+2029) and the noncharacters (U+FFFE...),
+//!   the set [`agx_triage::writeup::is_unsafe_char`] defines for writeups too. `--json` output is passed through
 //!   untouched: serde_json already writes control characters as `\u001b`, and a JSON reader
 //!   must get every other character exactly.
 //! - [`Table`], the one table builder every command uses, escapes each cell completely
@@ -28,10 +29,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// True for the characters a terminal must never receive from report data (newline and tab
 /// excepted; see [`escape_cell`] for text that must stay on one line).
 fn is_dangerous(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
-        | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    c != '\n' && c != '\t' && agx_triage::writeup::is_unsafe_char(c)
 }
 
 fn push_escaped(out: &mut String, c: char) {

@@ -12,6 +12,7 @@ use super::model::{
     Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket, SideFigures,
     Slice, Summary, Verdict, VerdictKind, Writeup,
 };
+use super::redact::{Class, Redactor};
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::stats;
@@ -26,6 +27,8 @@ pub enum GatherError {
     Compare(#[from] CompareError),
     #[error("no rounds in {0}")]
     NoRounds(String),
+    #[error(transparent)]
+    Redact(#[from] super::redact::RedactError),
 }
 
 /// What to compare the block with.
@@ -50,6 +53,11 @@ pub struct GatherOptions {
     pub now: DateTime<Utc>,
     /// Frames of the representative stack to show per bucket.
     pub stack_frames: usize,
+    /// Redact for publishing ([`super::redact`]): the redactor learns user and host names,
+    /// keys and addresses from every report and round behind the writeup (process, image and
+    /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
+    /// Nothing stored is changed.
+    pub redact: bool,
 }
 
 fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
@@ -184,6 +192,11 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     let (lo, hi) = opts.rounds;
     let sel = RoundSelector::Range(lo, hi);
     let rounds = store.rounds(&sel)?;
+    let mut redactor = if opts.redact {
+        Some(Redactor::new()?)
+    } else {
+        None
+    };
     let label = format!("{lo}-{hi}");
     if rounds.is_empty() {
         return Err(GatherError::NoRounds(format!("rounds {label}")));
@@ -272,6 +285,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 continue;
             }
             if let Ok(sr) = store.load_report(h.report_id) {
+                if let Some(r) = &mut redactor {
+                    learn(r, &sr.report)?;
+                    learn(r, &sr.sources)?;
+                }
                 if let Some(t) = sr.report.crashed() {
                     for f in &t.frames {
                         if let Some(op) = f.symbol.as_deref().and_then(pytorch_op) {
@@ -350,8 +367,18 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         if let Some(f) = &r.round.fix {
             fix_names.insert(f.clone());
         }
+        if let Some(red) = &mut redactor {
+            learn(red, &r.round)?;
+            if let Some(c) = &r.command {
+                red.learn(c, Class::Text)?;
+            }
+        }
         for inc in r.round.crash_reports() {
-            let key = match store.report_by_identity(inc)? {
+            let row = store.report_by_identity(inc)?;
+            if let (Some(red), Some(row)) = (&mut redactor, &row) {
+                learn(red, row)?;
+            }
+            let key = match row {
                 Some(row) => bucket_label(
                     row.signature.as_deref().unwrap_or("(not bucketed)"),
                     &row.pattern,
@@ -423,7 +450,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         .map(|(k, v)| (k, v.into_iter().collect::<Vec<_>>().join(", ")))
         .collect();
 
-    Ok(Writeup {
+    let mut w = Writeup {
         title: opts
             .title
             .clone()
@@ -447,7 +474,26 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             .collect(),
         config,
         report_links: None,
-    })
+        redacted: None,
+    };
+    if let Some(r) = &mut redactor {
+        r.redact_writeup(&mut w)?;
+    }
+    Ok(w)
+}
+
+/// Let the redactor learn from any stored data (a report, a round, source paths).
+fn learn<T: serde::Serialize>(r: &mut Redactor, v: &T) -> Result<(), GatherError> {
+    // Serialising plain data cannot fail; if it ever did, learning less must not pass
+    // silently, so it is an error like a rule that does not build.
+    let v = serde_json::to_value(v).map_err(|e| {
+        GatherError::Redact(super::redact::RedactError::Pattern {
+            name: "learn",
+            message: e.to_string(),
+        })
+    })?;
+    r.learn_json(&v)?;
+    Ok(())
 }
 
 fn unreachable_none() -> (RoundSelector, String) {
