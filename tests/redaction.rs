@@ -129,10 +129,18 @@ const SYMBOLS: &[&str] = &[
 
 /// Ingest `reports` (name, text) into a fresh database with one round per report in `rounds`,
 /// then write the writeup of rounds 1-N, redacted or not; returns (markdown, json, svgs).
-fn writeup(dir: &Path, reports: &[String], config: serde_json::Value, redact: bool) -> (String, String, Vec<String>) {
+fn writeup(
+    dir: &Path,
+    reports: &[String],
+    config: serde_json::Value,
+    redact: bool,
+) -> (String, String, Vec<String>) {
     let db = dir.join("db.sqlite");
     // The report files live under a home folder too (the `sources` of each report).
-    let rdir: PathBuf = dir.join("Users").join(P.home_user).join("DiagnosticReports");
+    let rdir: PathBuf = dir
+        .join("Users")
+        .join(P.home_user)
+        .join("DiagnosticReports");
     std::fs::create_dir_all(&rdir).unwrap();
     let mut rounds = String::new();
     for (i, text) in reports.iter().enumerate() {
@@ -189,8 +197,18 @@ fn planted_identifiers_do_not_leak() {
     let t = tempfile::tempdir().unwrap();
     let extra = json!({"crashReporterKey": P.reporter_key, "sleepWakeUUID": P.sleep_wake});
     let reports = vec![
-        ips("00000000-0000-4000-8000-000000000001", P.user, SYMBOLS, extra.clone()),
-        ips("00000000-0000-4000-8000-000000000002", P.user, SYMBOLS, extra),
+        ips(
+            "00000000-0000-4000-8000-000000000001",
+            P.user,
+            SYMBOLS,
+            extra.clone(),
+        ),
+        ips(
+            "00000000-0000-4000-8000-000000000002",
+            P.user,
+            SYMBOLS,
+            extra,
+        ),
     ];
     let (md, js, svgs) = writeup(t.path(), &reports, planted_config(), true);
     let mut outputs = vec![("report.md", md.clone()), ("report.json", js.clone())];
@@ -198,16 +216,39 @@ fn planted_identifiers_do_not_leak() {
     for (name, text) in &outputs {
         let lower = text.to_lowercase();
         for leak in P.leaks() {
-            assert!(!lower.contains(&leak.to_lowercase()), "{name} leaks {leak}:\n{text}");
+            assert!(
+                !lower.contains(&leak.to_lowercase()),
+                "{name} leaks {leak}:\n{text}"
+            );
         }
     }
     serde_json::from_str::<serde_json::Value>(&js).unwrap();
     // Pseudonyms of each kind, and the footer that counts them.
-    for p in ["user1", "host1", "ip1", "ip2", "mac1", "serial1", "crkey1", "sleepwake1", "email1@example.invalid"] {
+    for p in [
+        "user1",
+        "host1",
+        "ip1",
+        "ip2",
+        "mac1",
+        "serial1",
+        "crkey1",
+        "sleepwake1",
+        "email1@example.invalid",
+    ] {
         assert!(md.contains(p), "{p} missing:\n{md}");
     }
-    let footer = md.lines().find(|l| l.starts_with("Redacted for publishing:")).expect("footer");
-    for kind in ["user names", "host names", "IP addresses", "MAC address", "serial number", "e-mail address"] {
+    let footer = md
+        .lines()
+        .find(|l| l.starts_with("Redacted for publishing:"))
+        .expect("footer");
+    for kind in [
+        "user names",
+        "host names",
+        "IP addresses",
+        "MAC address",
+        "serial number",
+        "e-mail address",
+    ] {
         assert!(footer.contains(kind), "{kind} not counted: {footer}");
     }
     // Symbols are untouched by the redaction of the same user in paths.
@@ -222,7 +263,14 @@ fn look_alike_user_names_change_no_symbol() {
     let reports: Vec<String> = ["mps", "lib", "system"]
         .iter()
         .enumerate()
-        .map(|(i, u)| ips(&format!("00000000-0000-4000-8000-{:012}", i + 1), u, SYMBOLS, json!({})))
+        .map(|(i, u)| {
+            ips(
+                &format!("00000000-0000-4000-8000-{:012}", i + 1),
+                u,
+                SYMBOLS,
+                json!({}),
+            )
+        })
         .collect();
     let config = json!({"notes": "mps ran this; lib and system were idle", "op": "at::native::mps::gatherViewTensor"});
     let (plain_md, plain_js, _) = writeup(&t.path().join("a"), &reports, config.clone(), false);
@@ -231,13 +279,28 @@ fn look_alike_user_names_change_no_symbol() {
     let red: serde_json::Value = serde_json::from_str(&js).unwrap();
     // Every symbol-bearing field is the same, redacted or not.
     for b in ["signature", "stack", "pytorch_ops", "pattern"] {
-        let a: Vec<_> = plain["buckets"].as_array().unwrap().iter().map(|x| &x[b]).collect();
-        let r: Vec<_> = red["buckets"].as_array().unwrap().iter().map(|x| &x[b]).collect();
+        let a: Vec<_> = plain["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &x[b])
+            .collect();
+        let r: Vec<_> = red["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &x[b])
+            .collect();
         assert_eq!(a, r, "{b} changed");
     }
     assert!(plain_md.contains("libsystem_kernel.dylib") && md.contains("libsystem_kernel.dylib"));
     let cfg = red["config"].to_string();
     assert!(cfg.contains("at::native::mps::gatherViewTensor"), "{cfg}");
     // In prose the names are words and do go.
-    assert!(cfg.contains("user1 ran this") || cfg.contains("user2 ran this") || cfg.contains("user3 ran this"), "{cfg}");
+    assert!(
+        cfg.contains("user1 ran this")
+            || cfg.contains("user2 ran this")
+            || cfg.contains("user3 ran this"),
+        "{cfg}"
+    );
 }

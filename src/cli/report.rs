@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
-use agx_triage::writeup::gather::{gather, Against, GatherOptions};
 use agx_triage::writeup;
+use agx_triage::writeup::gather::{gather, Against, GatherOptions};
 
 use super::round::parse_range;
 use super::{open_store, Cli, Exit};

@@ -308,8 +308,21 @@ const NOT_ACCOUNTS: &[&str] = &[
 
 /// E-mail local parts and `user@` names that are roles, not people.
 const NOT_PEOPLE: &[&str] = &[
-    "git", "root", "admin", "noreply", "no-reply", "support", "info", "mail", "postmaster",
-    "www", "ubuntu", "ec2-user", "nobody", "user", "test",
+    "git",
+    "root",
+    "admin",
+    "noreply",
+    "no-reply",
+    "support",
+    "info",
+    "mail",
+    "postmaster",
+    "www",
+    "ubuntu",
+    "ec2-user",
+    "nobody",
+    "user",
+    "test",
 ];
 
 /// Private and special top-level names: a dotted name ending in one is a machine.
@@ -329,10 +342,10 @@ const PRIVATE_TLDS: &[&str] = &[
 /// extensions that are also country codes (`.py`, `.sh`, `.rs`, `.md`, `.so`, `.pt`, `.cc`,
 /// `.mm`, `.in`, `.am`, `.ac`, `.pl`), so `torch.nn.functional.py` is no host.
 const PUBLIC_TLDS: &[&str] = &[
-    "com", "net", "org", "edu", "gov", "mil", "int", "io", "dev", "app", "cloud", "ai", "co",
-    "us", "uk", "de", "fr", "jp", "cn", "kr", "tw", "ca", "au", "nl", "se", "ch", "at", "be",
-    "dk", "fi", "no", "es", "it", "ie", "nz", "br", "ru", "eu", "arpa", "tech", "site", "xyz",
-    "biz", "info", "example", "test",
+    "com", "net", "org", "edu", "gov", "mil", "int", "io", "dev", "app", "cloud", "ai", "co", "us",
+    "uk", "de", "fr", "jp", "cn", "kr", "tw", "ca", "au", "nl", "se", "ch", "at", "be", "dk", "fi",
+    "no", "es", "it", "ie", "nz", "br", "ru", "eu", "arpa", "tech", "site", "xyz", "biz", "info",
+    "example", "test",
 ];
 
 /// Public services whose names are not anybody's machine.
@@ -478,8 +491,7 @@ impl Redactor {
     /// A value that is an identifier as a whole (a config value under `hostname`).
     fn learn_whole(&mut self, kind: Kind, value: &str) {
         let v = value.trim();
-        if v.is_empty() || v.len() > 128 || v.contains(char::is_whitespace) || is_pseudonym(v)
-        {
+        if v.is_empty() || v.len() > 128 || v.contains(char::is_whitespace) || is_pseudonym(v) {
             return;
         }
         // A user id of 0 or a host called `localhost` identifies nobody.
@@ -494,7 +506,9 @@ impl Redactor {
             Kind::User | Kind::Host => has_letter && v.len() >= 2,
             Kind::UserId => v.bytes().all(|b| b.is_ascii_digit()),
             Kind::Serial | Kind::ReporterKey | Kind::SleepWake | Kind::DeviceId => {
-                v.len() >= 6 && has_digit && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                v.len() >= 6
+                    && has_digit
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             }
             Kind::Mac | Kind::Ip => has_digit,
             Kind::Email => v.contains('@'),
@@ -692,9 +706,13 @@ impl Redactor {
                 if host.chars().any(|c| c.is_ascii_alphabetic()) && !is_pseudonym(host) {
                     let host_part = host.strip_suffix(".local").unwrap_or(host);
                     match host_kind(host, true) {
-                        Some(Kind::Host) => {
-                            add(h.start(), h.start() + host_part.len(), 2, Kind::Host, host_part)
-                        }
+                        Some(Kind::Host) => add(
+                            h.start(),
+                            h.start() + host_part.len(),
+                            2,
+                            Kind::Host,
+                            host_part,
+                        ),
                         Some(k) => add(h.start(), h.end(), 2, k, host),
                         None => {}
                     }
@@ -702,7 +720,11 @@ impl Redactor {
             }
         }
         // Home folders of every platform.
-        for c in p.home_unix.captures_iter(s).chain(p.home_windows.captures_iter(s)) {
+        for c in p
+            .home_unix
+            .captures_iter(s)
+            .chain(p.home_windows.captures_iter(s))
+        {
             if let Some(u) = c.get(2) {
                 if !NOT_USERS.contains(&u.as_str().to_ascii_lowercase().as_str()) {
                     add(u.start(), u.end(), 1, Kind::User, u.as_str());
@@ -767,7 +789,9 @@ impl Redactor {
                 let Ok(ip) = addr.parse::<std::net::Ipv6Addr>() else {
                     continue;
                 };
-                if ip.is_loopback() || ip.is_unspecified() || !addr.bytes().any(|b| b.is_ascii_digit())
+                if ip.is_loopback()
+                    || ip.is_unspecified()
+                    || !addr.bytes().any(|b| b.is_ascii_digit())
                 {
                     continue;
                 }
@@ -778,7 +802,11 @@ impl Redactor {
                     add(h.start(), h.end(), 4, Kind::Host, h.as_str());
                 }
             }
-            for m in p.host_model.find_iter(s).chain(p.host_possessive.find_iter(s)) {
+            for m in p
+                .host_model
+                .find_iter(s)
+                .chain(p.host_possessive.find_iter(s))
+            {
                 add(m.start(), m.end(), 4, Kind::Host, m.as_str());
             }
             for c in p.fqdn.captures_iter(s) {
@@ -833,7 +861,11 @@ impl Redactor {
         }
         // Higher priority first, then leftmost, then longest; keep what does not overlap.
         found.sort_by(|a, b| {
-            (a.prio, a.start, std::cmp::Reverse(a.end)).cmp(&(b.prio, b.start, std::cmp::Reverse(b.end)))
+            (a.prio, a.start, std::cmp::Reverse(a.end)).cmp(&(
+                b.prio,
+                b.start,
+                std::cmp::Reverse(b.end),
+            ))
         });
         let mut kept: Vec<Span> = Vec::new();
         for sp in found {
@@ -1052,7 +1084,10 @@ mod tests {
         assert_eq!(red(&mut r, "/home/bob/venv"), "/home/user2/venv");
         assert_eq!(red(&mut r, r"C:\Users\carol\py"), r"C:\Users\user3\py");
         assert_eq!(red(&mut r, "see ~dave/src"), "see ~user4/src");
-        assert_eq!(red(&mut r, "run by alice on /Users/alice"), "run by user1 on /Users/user1");
+        assert_eq!(
+            red(&mut r, "run by alice on /Users/alice"),
+            "run by user1 on /Users/user1"
+        );
         assert_eq!(red(&mut r, "/Users/Shared/x"), "/Users/Shared/x");
         assert_eq!(red(&mut r, "Foo::~Foo()"), "Foo::~Foo()");
     }
@@ -1070,27 +1105,45 @@ mod tests {
             "mail email1@example.invalid or email1@example.invalid"
         );
         assert_eq!(
-            red(&mut r, "at 192.168.1.23, fe80::1c2b:3d4e:5f60:7a8b%en0 and a4:83:e7:12:34:56."),
+            red(
+                &mut r,
+                "at 192.168.1.23, fe80::1c2b:3d4e:5f60:7a8b%en0 and a4:83:e7:12:34:56."
+            ),
             "at ip1, ip2 and mac1."
         );
         assert_eq!(red(&mut r, "on build-7.corp.example.com"), "on host2");
         assert_eq!(red(&mut r, "build-7 again"), "host2 again");
-        assert_eq!(red(&mut r, "version 2.9.1 and 15.7.3 (24G419)"), "version 2.9.1 and 15.7.3 (24G419)");
-        assert_eq!(red(&mut r, "torch.nn.functional.py"), "torch.nn.functional.py");
+        assert_eq!(
+            red(&mut r, "version 2.9.1 and 15.7.3 (24G419)"),
+            "version 2.9.1 and 15.7.3 (24G419)"
+        );
+        assert_eq!(
+            red(&mut r, "torch.nn.functional.py"),
+            "torch.nn.functional.py"
+        );
     }
 
     #[test]
     fn keys_and_serials() {
         let mut r = Redactor::new().unwrap();
         assert_eq!(
-            red(&mut r, "crashReporterKey: 3F2A9C1B-77E0-4B8F-9D1A-6C5E4B3A2F10"),
+            red(
+                &mut r,
+                "crashReporterKey: 3F2A9C1B-77E0-4B8F-9D1A-6C5E4B3A2F10"
+            ),
             "crashReporterKey: crkey1"
         );
         assert_eq!(
-            red(&mut r, "\"sleepWakeUUID\" : \"0E2F5D3C-1A2B-4C5D-8E9F-A0B1C2D3E4F5\""),
+            red(
+                &mut r,
+                "\"sleepWakeUUID\" : \"0E2F5D3C-1A2B-4C5D-8E9F-A0B1C2D3E4F5\""
+            ),
             "\"sleepWakeUUID\" : \"sleepwake1\""
         );
-        assert_eq!(red(&mut r, "Serial Number (system): C02XL0GHJGH5"), "Serial Number (system): serial1");
+        assert_eq!(
+            red(&mut r, "Serial Number (system): C02XL0GHJGH5"),
+            "Serial Number (system): serial1"
+        );
         assert_eq!(red(&mut r, "again C02XL0GHJGH5"), "again serial1");
         assert_eq!(red(&mut r, "userID=501"), "userID=uid1");
         assert_eq!(red(&mut r, "hostname=alices-mac-mini"), "hostname=host1");

@@ -550,7 +550,10 @@ mod tests {
             "a&lt;b &amp; &apos;c&apos; &quot;d&quot;&gt;"
         );
         assert_eq!(esc("x\u{1}y"), "x\\u{1}y");
-        assert_eq!(esc("a\u{fffe}\u{202e}</svg>\nb"), "a\\u{fffe}\\u{202e}&lt;/svg&gt; b");
+        assert_eq!(
+            esc("a\u{fffe}\u{202e}</svg>\nb"),
+            "a\\u{fffe}\\u{202e}&lt;/svg&gt; b"
+        );
     }
 
     #[test]
