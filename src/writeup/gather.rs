@@ -486,12 +486,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 fn learn<T: serde::Serialize>(r: &mut Redactor, v: &T) -> Result<(), GatherError> {
     // Serialising plain data cannot fail; if it ever did, learning less must not pass
     // silently, so it is an error like a rule that does not build.
-    let v = serde_json::to_value(v).map_err(|e| {
-        GatherError::Redact(super::redact::RedactError::Pattern {
-            name: "learn",
-            message: e.to_string(),
-        })
-    })?;
+    let v = serde_json::to_value(v)
+        .map_err(|e| GatherError::Redact(super::redact::RedactError::Learn(e.to_string())))?;
     r.learn_json(&v)?;
     Ok(())
 }

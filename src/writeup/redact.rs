@@ -42,6 +42,10 @@ pub enum RedactError {
         /// The regex error.
         message: String,
     },
+    /// Data to learn names from could not be read (`learn`): learning less must not pass
+    /// silently.
+    #[error("cannot read data to learn identifiers from: {0}")]
+    Learn(String),
 }
 
 impl RedactError {
@@ -49,6 +53,7 @@ impl RedactError {
     pub fn kind(&self) -> &'static str {
         match self {
             RedactError::Pattern { .. } => "pattern",
+            RedactError::Learn(_) => "learn",
         }
     }
 }
@@ -275,6 +280,7 @@ fn patterns() -> Result<&'static Patterns, RedactError> {
             name,
             message: message.clone(),
         },
+        RedactError::Learn(m) => RedactError::Learn(m.clone()),
     })
 }
 
