@@ -245,10 +245,7 @@ fn writeups_and_charts_carry_no_live_markup() {
     for c in tag.captures_iter(&html) {
         let (name, attrs) = (c[2].to_ascii_lowercase(), c[3].to_ascii_lowercase());
         assert!(OURS.contains(&name.as_str()), "live <{name}> in:\n{html}");
-        assert!(
-            !event.is_match(&attrs),
-            "event attribute {attrs}"
-        );
+        assert!(!event.is_match(&attrs), "event attribute {attrs}");
         assert!(!attrs.contains("javascript:"), "javascript: in {attrs}");
         if name == "img" {
             assert!(

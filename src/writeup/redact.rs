@@ -174,6 +174,8 @@ pub enum Class {
 struct Patterns {
     email: Regex,
     url_user: Regex,
+    url_host: Regex,
+    unc_host: Regex,
     account: Regex,
     user_at_host: Regex,
     home_unix: Regex,
@@ -210,6 +212,13 @@ fn patterns() -> Result<&'static Patterns, RedactError> {
                 "url_user",
                 r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s/@:?#]+)(?::([^\s/@]*))?@([a-z0-9._-]+)",
             )?,
+            // The host of any URL: `https://build-7.corp.example.com/x`, `http://buildbox:8080`.
+            url_host: re(
+                "url_host",
+                r"(?i)\b[a-z][a-z0-9+.-]*://(?:[^\s/@]*@)?([a-z0-9][a-z0-9._-]*)",
+            )?,
+            // Windows shares: `\\buildbox\logs`.
+            unc_host: re("unc_host", r#"(?:^|[\s"'=(])\\\\([A-Za-z0-9][A-Za-z0-9._-]*)\\"#)?,
             // `github.com/frank`, `git@github.com:frank/repo.git`: the account is group 1.
             account: re(
                 "account",
@@ -238,7 +247,7 @@ fn patterns() -> Result<&'static Patterns, RedactError> {
             // `hostname=X`, `userID 501`: key 1, value 2.
             key_value: re(
                 "key_value",
-                r#"(?i)\b(crash[ _-]?reporter[ _-]?key|sleep[ _/-]?wake[ _-]?uuid|anonymous[ _-]?uuid|hardware[ _-]?uuid|platform[ _-]?uuid|provisioning[ _-]?udid|boot[ _-]?session[ _-]?uuid|io[ _-]?platform[ _-]?serial[ _-]?number|(?:hardware[ _-]?|platform[ _-]?|system[ _-]?)?serial(?:[ _-]?(?:number|no|num))?(?:[ _-]?\(system\))?|user[ _-]?id|uid|(?:local[ _-]?)?host[ _-]?name|computer[ _-]?name|machine[ _-]?name|node[ _-]?name)["']?\s*[:=]?\s*["']?([A-Za-z0-9][A-Za-z0-9._-]*)"#,
+                r#"(?i)\b(crash[ _-]?reporter[ _-]?key|sleep[ _/-]?wake[ _-]?uuid|anonymous[ _-]?uuid|hardware[ _-]?uuid|platform[ _-]?uuid|provisioning[ _-]?udid|boot[ _-]?session[ _-]?uuid|io[ _-]?platform[ _-]?serial[ _-]?number|(?:hardware[ _-]?|platform[ _-]?|system[ _-]?)?serial(?:[ _-]?(?:number|no|num))?(?:[ _-]?\(system\))?|user[ _-]?id|uid|(?:local[ _-]?)?host[ _-]?name|computer[ _-]?name|machine[ _-]?name|node[ _-]?name|user[ _-]?name|user|logname|login|owner)["']?\s*[:=]?\s*["']?([A-Za-z0-9][A-Za-z0-9._-]*)"#,
             )?,
             mac: re(
                 "mac",
@@ -254,7 +263,7 @@ fn patterns() -> Result<&'static Patterns, RedactError> {
             )?,
             ipv6: re(
                 "ipv6",
-                r"(^|[^0-9A-Za-z:_.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[A-Za-z0-9]+)?)",
+                r"(^|[^0-9A-Za-z:_.])([0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}\.\d{1,3}\.\d{1,3})?(?:%[A-Za-z0-9]+)?)",
             )?,
             host_local: re("host_local", r"(?i)\b([a-z0-9][a-z0-9-]*)\.local\b")?,
             fqdn: re(
@@ -738,6 +747,21 @@ impl Redactor {
             }
         }
         if class == Class::Text {
+            for c in p.url_host.captures_iter(s) {
+                if let Some(h) = c.get(1) {
+                    let host = h.as_str().trim_end_matches('.');
+                    if let Some(kind) = host_kind(host, true) {
+                        add(h.start(), h.start() + host.len(), 0, kind, host);
+                    }
+                }
+            }
+            for c in p.unc_host.captures_iter(s) {
+                if let Some(h) = c.get(1) {
+                    if let Some(kind) = host_kind(h.as_str(), true) {
+                        add(h.start(), h.end(), 0, kind, h.as_str());
+                    }
+                }
+            }
             for c in p.tilde.captures_iter(s) {
                 if let Some(u) = c.get(2) {
                     add(u.start(), u.end(), 1, Kind::User, u.as_str());
@@ -756,8 +780,10 @@ impl Redactor {
                 let has_sep = between.contains([':', '=']);
                 let ok = match kind {
                     Kind::UserId => v.as_str().bytes().all(|b| b.is_ascii_digit()),
-                    // A host key needs `:` or `=` (`hostname=mini`), not just a space.
+                    // A host or user key needs `:` or `=` (`hostname=mini`, `USER=alice`), not
+                    // just a space ("the user ran").
                     Kind::Host => has_sep,
+                    Kind::User => has_sep && looks_like_person(v.as_str()),
                     _ => has_sep || v.as_str().len() >= 8,
                 };
                 if ok && !matches!(v.as_str(), "0" | "localhost") {
@@ -814,6 +840,17 @@ impl Redactor {
                 .chain(p.host_possessive.find_iter(s))
             {
                 add(m.start(), m.end(), 4, Kind::Host, m.as_str());
+                // The owner's name the computer is named after: `Alice's MacBook Pro`,
+                // `Alices-MacBook-Pro` (macOS drops the apostrophe) → `alice`.
+                let first = m.as_str().split(['\'', '’', '-', ' ']).next().unwrap_or("");
+                let owner = if m.as_str().contains(['\'', '’']) {
+                    first
+                } else {
+                    first.strip_suffix(['s', 'S']).unwrap_or("")
+                };
+                if owner.len() >= 3 && looks_like_person(owner) {
+                    learn_users.push(owner.to_string());
+                }
             }
             for c in p.fqdn.captures_iter(s) {
                 let Some(h) = c.get(2) else { continue };
@@ -1127,6 +1164,19 @@ mod tests {
             red(&mut r, "torch.nn.functional.py"),
             "torch.nn.functional.py"
         );
+        assert_eq!(
+            red(
+                &mut r,
+                "https://veltrona.io/x http://buildbox:8080 \\\\nas7\\logs"
+            ),
+            "https://host3/x http://host1:8080 \\\\host4\\logs"
+        );
+        assert_eq!(red(&mut r, "::ffff:10.1.2.3"), "ip3");
+        assert_eq!(
+            red(&mut r, "env USER=gwendal HOME=x"),
+            "env USER=user4 HOME=x"
+        );
+        assert_eq!(red(&mut r, "the user ran it"), "the user ran it");
     }
 
     #[test]
@@ -1153,6 +1203,9 @@ mod tests {
         assert_eq!(red(&mut r, "again C02XL0GHJGH5"), "again serial1");
         assert_eq!(red(&mut r, "userID=501"), "userID=uid1");
         assert_eq!(red(&mut r, "hostname=alices-mac-mini"), "hostname=host1");
+        assert_eq!(red(&mut r, "Bob's MacBook Air"), "host2");
+        // `alices-mac-mini` above taught `alice` (user1).
+        assert_eq!(red(&mut r, "Bob said hi"), "user2 said hi");
     }
 
     #[test]
