@@ -10,6 +10,15 @@
 //! process to ingest 300 and 3000 reports and compares peak resident memory (VmHWM).
 //!
 //! `AGX_BENCH_REPORTS` overrides the report count (default 3000).
+//!
+//! Then the real-derived set, when `../shared/corpus/real` (or `$AGX_TRIAGE_CORPUS/real`) is
+//! there: every `.ips` in it whose body has threads, each written 1,000 times
+//! (`AGX_BENCH_REAL_COPIES`) with a new incident id. On it, runs interleaved (floor, ingest,
+//! origin script; three times, medians): the floor, `agx_triage::ingest` with the default
+//! workers, and the origin project's `check_crashes.py --sync` on the same files (when
+//! `python3` and `../shared/anchors/check_crashes.py` are there); the store's bytes over the
+//! input's; every original read back and compared byte for byte; peak memory ingesting a tenth
+//! of the copies and all of them.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -123,6 +132,7 @@ fn floor(dir: &Path) -> (f64, usize) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ips"))
         .collect();
     files.sort();
     for f in files {
@@ -256,6 +266,241 @@ fn breakdown(dir: &Path, tmp: &Path, t_floor: f64) -> f64 {
     t_bucket
 }
 
+/// The shared corpus's `real/` folder, when this checkout has one.
+fn real_corpus() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = match std::env::var_os("AGX_TRIAGE_CORPUS") {
+        Some(p) => root.join(p),
+        None => root.join("../shared/corpus"),
+    };
+    let real = corpus.join("real");
+    real.is_dir().then_some(real)
+}
+
+/// Every `.ips` in `real` whose body has threads (a crash, not a panic or jetsam report): its
+/// name, bytes and incident id.
+fn real_crashes(real: &Path) -> Vec<(String, Vec<u8>, Option<String>)> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(real)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ips"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for p in names {
+        let bytes = std::fs::read(&p).unwrap();
+        let Some(nl) = bytes.iter().position(|b| *b == b'\n') else {
+            continue;
+        };
+        let header: Option<serde_json::Value> = serde_json::from_slice(&bytes[..nl]).ok();
+        let body: Option<serde_json::Value> = serde_json::from_slice(&bytes[nl + 1..]).ok();
+        let (Some(header), Some(body)) = (header, body) else {
+            continue;
+        };
+        if body["threads"].as_array().is_none_or(|t| t.is_empty()) {
+            continue;
+        }
+        let incident = header["incident_id"]
+            .as_str()
+            .or(body["incident"].as_str())
+            .map(str::to_string);
+        let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+        out.push((stem, bytes, incident));
+    }
+    out
+}
+
+/// Write `copies` copies of each real crash into `dir`, each with a new incident id (same
+/// length, every occurrence replaced). Returns the bytes written.
+fn write_real_set(crashes: &[(String, Vec<u8>, Option<String>)], dir: &Path, copies: usize) -> u64 {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut total = 0;
+    for (n, (stem, bytes, incident)) in crashes.iter().enumerate() {
+        let text = String::from_utf8_lossy(bytes);
+        for k in 0..copies {
+            let new_id = format!("{n:08X}-0000-4000-8000-{k:012X}");
+            let out = match incident {
+                Some(id) if id.len() == new_id.len() => text.replace(id.as_str(), &new_id),
+                _ => text.to_string(),
+            };
+            total += out.len() as u64;
+            std::fs::write(dir.join(format!("{stem}-{k:05}.ips")), out).unwrap();
+        }
+    }
+    total
+}
+
+/// Bytes of the database and everything beside it that belongs to it (`-wal`, `-shm`).
+fn store_bytes(db: &Path) -> u64 {
+    let name = db.file_name().unwrap().to_string_lossy().to_string();
+    std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&name))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// Read every file of `dir` back from the store at `db` and compare: (matching, total).
+fn read_back(db: &Path, dir: &Path) -> (usize, usize) {
+    let store = agx_triage::store::Store::open(db).unwrap();
+    let (mut ok, mut total) = (0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|e| e != "ips") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        let sha: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        total += 1;
+        if store.file_bytes(&sha).is_ok_and(|b| b == bytes) {
+            ok += 1;
+        }
+    }
+    (ok, total)
+}
+
+/// Peak memory (KB) of a child process ingesting `dir`.
+fn child_peak_kb(dir: &Path, db: &Path) -> u64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("AGX_BENCH_CHILD_DIR", dir)
+        .env("AGX_BENCH_CHILD_DB", db)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// The real-derived set: floor, ingest, the origin script, store size, read-back, memory.
+fn real_derived(tmp: &Path) {
+    let Some(real) = real_corpus() else {
+        println!("real-derived set: skipped (no ../shared/corpus/real)");
+        return;
+    };
+    let copies: usize = std::env::var("AGX_BENCH_REAL_COPIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let crashes = real_crashes(&real);
+    // The origin script reads `<its folder>/../crash_logs/`: the set is written there.
+    let origin = tmp.join("origin");
+    let dir = origin.join("crash_logs");
+    let bytes = write_real_set(&crashes, &dir, copies);
+    let n = crashes.len() * copies;
+    let mb = bytes as f64 / 1e6;
+    println!();
+    println!(
+        "real-derived set: {} real crashes with threads x {copies} copies = {n} reports, {mb:.1} MB",
+        crashes.len()
+    );
+    let script_src = real.join("../../anchors/check_crashes.py");
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let script = (python && script_src.is_file()).then(|| {
+        let s = origin.join("scripts/check_crashes.py");
+        std::fs::create_dir_all(s.parent().unwrap()).unwrap();
+        std::fs::copy(&script_src, &s).unwrap();
+        s
+    });
+    let db = tmp.join("real.db");
+    let workers = IngestOptions::default().threads;
+    let _ = floor(&dir);
+    let (mut tf, mut ti, mut tp) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        tf.push(floor(&dir).0);
+        ti.push(run_ingest(&dir, &db, workers));
+        if let Some(s) = &script {
+            let start = Instant::now();
+            let o = std::process::Command::new("python3")
+                .arg(s)
+                .arg("--sync")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(o.success(), "check_crashes.py --sync failed");
+            tp.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let t_floor = med(tf);
+    let t_ingest = med(ti);
+    let row = |name: &str, t: f64| {
+        println!(
+            "{name:<52} {:>8.3} s {:>8.1} MB/s {:>8.0} reports/s  {:>5.2}x floor",
+            t,
+            mb / t,
+            n as f64 / t,
+            t / t_floor
+        )
+    };
+    row("floor: read + serde_json IgnoredAny (1 thread)", t_floor);
+    row(&format!("agx-triage ingest, {workers} workers"), t_ingest);
+    if tp.is_empty() {
+        println!("origin script: skipped (no python3 or ../shared/anchors/check_crashes.py)");
+    } else {
+        let t_py = med(tp);
+        row("origin: python3 check_crashes.py --sync", t_py);
+        println!(
+            "origin script time / ingest time: {:.2}x (goal >= 3x); ingest / floor: {:.2}x \
+             (goal <= 3.0x)",
+            t_py / t_ingest,
+            t_ingest / t_floor
+        );
+    }
+    let stored = store_bytes(&db);
+    println!(
+        "store: {:.1} MB for {mb:.1} MB of input = {:.1}% (goal <= 15%)",
+        stored as f64 / 1e6,
+        stored as f64 / bytes as f64 * 100.0
+    );
+    let stats = agx_triage::store::Store::open(&db)
+        .unwrap()
+        .file_stats()
+        .unwrap();
+    println!(
+        "  of which originals: {:.1} MB compressed ({} of {} files with a dictionary), \
+         dictionaries {:.2} MB",
+        stats.stored as f64 / 1e6,
+        stats.with_dictionary,
+        stats.files,
+        stats.dictionaries as f64 / 1e6
+    );
+    let (ok, total) = read_back(&db, &dir);
+    println!("originals read back byte-exact: {ok} / {total}");
+    assert_eq!(ok, total, "an original did not read back byte for byte");
+
+    let small = tmp.join("real-tenth");
+    write_real_set(&crashes, &small, copies / 10);
+    let kb_small = child_peak_kb(&small, &tmp.join("mem-real-small.db"));
+    let kb_all = child_peak_kb(&dir, &tmp.join("mem-real-all.db"));
+    println!(
+        "peak RSS ingesting {:>5} reports: {:>7.1} MB",
+        crashes.len() * (copies / 10),
+        kb_small as f64 / 1024.0
+    );
+    println!(
+        "peak RSS ingesting {n:>5} reports: {:>7.1} MB",
+        kb_all as f64 / 1024.0
+    );
+    if kb_small > 0 {
+        println!(
+            "memory ratio {n}/{} reports: {:.2}x (goal <= 1.5x)",
+            crashes.len() * (copies / 10),
+            kb_all as f64 / kb_small as f64
+        );
+    }
+}
+
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -285,6 +530,11 @@ fn main() {
         return;
     }
     if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if std::env::var_os("AGX_BENCH_REAL_ONLY").is_some() {
+        let tmp = tempfile::tempdir().unwrap();
+        real_derived(tmp.path());
         return;
     }
     let n: usize = std::env::var("AGX_BENCH_REPORTS")
@@ -393,4 +643,5 @@ fn main() {
             peaks[1] as f64 / peaks[0] as f64
         );
     }
+    real_derived(tmp.path());
 }

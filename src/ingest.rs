@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -51,6 +51,10 @@ pub struct IngestSummary {
     pub new: u64,
     /// Copies of reports already stored (their paths were recorded as further sources).
     pub duplicates: u64,
+    /// Of `duplicates`: copies more complete than the stored one, which now describes them
+    /// (the whole file after its first 20 KB, say; see `store::Completeness`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub replaced: u64,
     /// New reports that are not crashes (GPU events and other diagnostics).
     pub non_crash: u64,
     /// Of `non_crash`: GPU events.
@@ -66,6 +70,10 @@ pub struct IngestSummary {
     /// Ids of the reports stored by this run (new ones only), in insertion order.
     #[serde(skip)]
     pub new_ids: Vec<i64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Progress notifications for a caller that wants to draw a bar (the library never prints).
@@ -259,6 +267,11 @@ enum Work {
         sha: String,
         size: u64,
         compressed: Vec<u8>,
+        /// The dictionary `compressed` was made with.
+        dict_id: Option<i64>,
+        /// The file's bytes, kept only when that dictionary did not cover them: a candidate
+        /// for the next dictionary (see `store::DictionaryBuilder`).
+        uncovered: Option<Vec<u8>>,
         reports: Vec<(CrashReport, Option<BucketFields>)>,
     },
     Failed(FileError),
@@ -313,14 +326,16 @@ fn process_file(
         Ok(r) => r,
         Err(e) => return fail(e.to_string()),
     };
-    let compressed = match compressor {
-        Some(c) => c.compress(&bytes),
-        None => store::compress(&bytes),
+    let (compressed, dict_id) = match compressor {
+        Some(c) => (c.compress(&bytes), c.dict_id()),
+        None => (store::compress(&bytes), None),
     };
     let compressed = match compressed {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
+    let size = bytes.len() as u64;
+    let uncovered = (!store::is_covered(bytes.len(), compressed.len())).then_some(bytes);
     if let Some(sym) = symbols {
         for r in reports.iter_mut() {
             crate::symbols::symbolicate_crashed(r, sym, false);
@@ -336,8 +351,10 @@ fn process_file(
     Work::Parsed {
         path: shown,
         sha,
-        size: bytes.len() as u64,
+        size,
         compressed,
+        dict_id,
+        uncovered,
         reports,
     }
 }
@@ -380,6 +397,7 @@ pub fn ingest_into(
     // behind it (measured on the bench; 16 about halves that).
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 16);
     let mut summary = IngestSummary::default();
+    let dicts = DictState::new(store.latest_dictionary()?);
 
     std::thread::scope(|s| -> Result<(), IngestError> {
         // Named threads, so a profiler or a hang dump says which stage is which.
@@ -390,6 +408,7 @@ pub fn ingest_into(
             let db_path = db_path.clone();
             let bucketer = opts.bucketer.clone();
             let symbols = opts.symbols.clone();
+            let dicts = &dicts;
             let worker = std::thread::Builder::new().name(format!("ingest-worker-{n}"));
             let spawned = worker.spawn_scoped(s, move || {
                 // A reader connection per worker lets it skip files stored already without
@@ -397,8 +416,15 @@ pub fn ingest_into(
                 let reader = Store::open_read_only(&db_path).ok();
                 // Failing to make one (no memory) leaves each file to compress on its own,
                 // where a failure becomes that file's error.
-                let mut compressor = store::Compressor::new().ok();
+                let mut compressor = None;
+                let mut generation = None;
                 loop {
+                    // A new dictionary version since the last file: compress with it.
+                    let now = dicts.generation.load(Ordering::Acquire);
+                    if generation != Some(now) {
+                        generation = Some(now);
+                        compressor = dicts.compressor();
+                    }
                     let item = match rx.lock() {
                         Ok(guard) => guard.recv(),
                         Err(_) => return,
@@ -451,9 +477,45 @@ pub fn ingest_into(
         }
         // On an early return the receiver is dropped here, which unblocks the workers; the
         // walker then sees its channel close.
-        write_all(store, work_rx, opts, progress, stop, &mut summary)
+        write_all(store, work_rx, opts, progress, stop, &dicts, &mut summary)
     })?;
     Ok(summary)
+}
+
+/// The dictionary the workers compress with, and how the writer grows it.
+struct DictState {
+    /// Bumped after each new version is committed; workers compare it before every file.
+    generation: AtomicU64,
+    current: Mutex<Option<store::Dictionary>>,
+    /// The writer's: decides when a new version is due.
+    builder: Mutex<store::DictionaryBuilder>,
+}
+
+impl DictState {
+    fn new(current: Option<store::Dictionary>) -> DictState {
+        DictState {
+            generation: AtomicU64::new(0),
+            current: Mutex::new(current.clone()),
+            builder: Mutex::new(store::DictionaryBuilder::new(current)),
+        }
+    }
+
+    /// A compressor for the current version. Failing to make one (no memory) leaves each file
+    /// to compress on its own, where a failure becomes that file's error.
+    fn compressor(&self) -> Option<store::Compressor> {
+        let current = self.current.lock().ok()?.clone();
+        match current {
+            Some(d) => store::Compressor::with_dictionary(&d).ok(),
+            None => store::Compressor::new().ok(),
+        }
+    }
+
+    fn publish(&self, dict: store::Dictionary) {
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some(dict);
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
 }
 
 fn write_all(
@@ -462,8 +524,14 @@ fn write_all(
     opts: &IngestOptions,
     progress: &dyn Progress,
     stop: &AtomicBool,
+    dicts: &DictState,
     summary: &mut IngestSummary,
 ) -> Result<(), IngestError> {
+    let mut writer = Writer {
+        dicts,
+        compressor: None,
+        generation: None,
+    };
     let mut pending: Vec<Work> = Vec::with_capacity(opts.batch_files);
     let mut batch_started = Instant::now();
     loop {
@@ -478,23 +546,67 @@ fn write_all(
                 }
                 pending.push(w);
                 if pending.len() >= opts.batch_files || batch_started.elapsed() >= opts.batch_time {
-                    flush(store, &mut pending, progress, summary)?;
+                    flush(store, &mut pending, &mut writer, progress, summary)?;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                flush(store, &mut pending, progress, summary)?;
+                flush(store, &mut pending, &mut writer, progress, summary)?;
                 batch_started = Instant::now();
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    flush(store, &mut pending, progress, summary)?;
+    flush(store, &mut pending, &mut writer, progress, summary)?;
     Ok(())
+}
+
+/// The writer's side of the dictionaries: its own compressor for the current version.
+struct Writer<'a> {
+    dicts: &'a DictState,
+    compressor: Option<store::Compressor>,
+    generation: Option<u64>,
+}
+
+impl Writer<'_> {
+    /// A file the dictionary it was compressed with did not cover. If a newer version covers
+    /// it, store it compressed with that one instead; else it is a sample for the next.
+    fn uncovered(
+        &mut self,
+        bytes: &[u8],
+        compressed: &mut Vec<u8>,
+        dict_id: &mut Option<i64>,
+    ) -> Result<(), IngestError> {
+        let now = self.dicts.generation.load(Ordering::Acquire);
+        if self.generation != Some(now) {
+            self.generation = Some(now);
+            self.compressor = self.dicts.compressor();
+        }
+        if let Some(c) = self.compressor.as_mut() {
+            if c.dict_id() != *dict_id && c.dict_id().is_some() {
+                let again = c.compress(bytes)?;
+                if again.len() < compressed.len() {
+                    *compressed = again;
+                    *dict_id = c.dict_id();
+                }
+                if store::is_covered(bytes.len(), compressed.len()) {
+                    return Ok(());
+                }
+            }
+        }
+        let mut builder = self
+            .dicts
+            .builder
+            .lock()
+            .map_err(|_| IngestError::Worker("dictionary state poisoned".into()))?;
+        builder.offer(bytes)?;
+        Ok(())
+    }
 }
 
 fn flush(
     store: &mut Store,
     pending: &mut Vec<Work>,
+    writer: &mut Writer<'_>,
     progress: &dyn Progress,
     summary: &mut IngestSummary,
 ) -> Result<(), IngestError> {
@@ -520,11 +632,16 @@ fn flush(
                 path,
                 sha,
                 size,
-                compressed,
+                mut compressed,
+                mut dict_id,
+                uncovered,
                 reports,
             } => {
                 batch.bytes += size;
-                tx.put_file(&sha, size, &compressed)?;
+                if let Some(bytes) = &uncovered {
+                    writer.uncovered(bytes, &mut compressed, &mut dict_id)?;
+                }
+                tx.put_file_with(&sha, size, &compressed, dict_id)?;
                 for (i, (report, bucket)) in reports.iter().enumerate() {
                     match tx.insert_report(report, &sha, i, &path, bucket.as_ref())? {
                         InsertOutcome::New(id) => {
@@ -545,17 +662,43 @@ fn flush(
                             }
                         }
                         InsertOutcome::Duplicate(_) => batch.duplicates += 1,
+                        InsertOutcome::Replaced(_) => {
+                            batch.duplicates += 1;
+                            batch.replaced += 1;
+                        }
                     }
                 }
                 done_paths.push(PathBuf::from(path));
             }
         }
     }
+    // A new dictionary version goes in with the batch that made it due; the workers get it
+    // only once it is committed, so no stored file ever names a dictionary that is not.
+    let due = writer
+        .dicts
+        .builder
+        .lock()
+        .map_err(|_| IngestError::Worker("dictionary state poisoned".into()))?
+        .due();
+    let new_dict = match due {
+        Some(content) => Some(store::Dictionary {
+            id: tx.put_dictionary(&content)?,
+            content: Arc::new(content),
+        }),
+        None => None,
+    };
     tx.commit()?;
+    if let Some(d) = new_dict {
+        if let Ok(mut b) = writer.dicts.builder.lock() {
+            b.installed(d.clone());
+        }
+        writer.dicts.publish(d);
+    }
     // Counts are merged only after the commit, so a summary never claims uncommitted work.
     summary.scanned += batch.scanned;
     summary.new += batch.new;
     summary.duplicates += batch.duplicates;
+    summary.replaced += batch.replaced;
     summary.non_crash += batch.non_crash;
     summary.gpu_events += batch.gpu_events;
     summary.other += batch.other;

@@ -1,6 +1,8 @@
 //! The fix dylib's portable thread-safety core under ThreadSanitizer and AddressSanitizer:
 //! `make -C fix test` builds the host stress test, checks it is clean with the core's locking,
 //! and checks that the sanitizers DO catch the same test built without it (so it can fail).
+//! `make test` also runs the glue harness (`fix/tests/glue_test.c` against the fake runtime);
+//! `tests/fix_glue.rs` runs those scenarios one by one and checks their output.
 //! Run here so that the README's one test command covers the fix too.
 
 use std::path::Path;

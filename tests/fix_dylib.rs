@@ -388,3 +388,37 @@ fn inspect_thin_and_fat_test_dylibs_built_from_c() {
         ["arch", "compatibility_version", "current_version", "uuid"]
     );
 }
+
+/// The handshake's uuid is read by the dylib from its own mach header
+/// (`agx_macho_uuid` in fix/src/core.c, via dladdr on a Mac). The same function, run on each
+/// cross-built thin slice, must give what `inspect` and llvm-objdump read from the file.
+#[test]
+fn fix_reads_its_own_lc_uuid_like_inspect_does() {
+    let Some(t) = tools("fix_reads_its_own_lc_uuid_like_inspect_does") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let version = std::fs::read_to_string(repo().join("fix/VERSION")).unwrap();
+    let name = format!("libagx_fix_v{}.dylib", version.trim().replace('.', "_"));
+    let tool = dir.path().join("host/macho_uuid");
+    make_fix(dir.path(), &[], &[]);
+    make_fix(dir.path(), &[tool.to_str().unwrap()], &[]);
+    for arch in ["arm64", "x86_64"] {
+        let thin = dir.path().join(arch).join(&name);
+        let info = inspect(&thin).unwrap();
+        let out = run(Command::new(&tool).arg(&thin));
+        let got = out.trim();
+        assert_eq!(got.len(), 36, "{arch}: {got}");
+        assert_eq!(
+            got,
+            got.to_uppercase(),
+            "{arch}: the handshake form is uppercase"
+        );
+        assert_eq!(
+            Some(got.to_lowercase()),
+            info.slices[0].uuid.as_ref().map(|u| u.to_lowercase()),
+            "{arch}"
+        );
+        assert_agrees(&info, &t["OBJDUMP"], &thin);
+    }
+}

@@ -21,65 +21,13 @@ const VERSION: &str = "9.9";
 /// the registered name: linking goes by UUID, never by file name.
 const IMAGE_NAME: &str = "libagx_fix_v2_4.dylib";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "common/fix_build.rs"]
+mod fix_build;
+use fix_build::tools;
 
-/// Tool paths as the fix Makefile resolves them (`make -s -C fix tools`), or `None` (skip).
-fn tools() -> Option<&'static BTreeMap<String, String>> {
-    static TOOLS: OnceLock<Option<BTreeMap<String, String>>> = OnceLock::new();
-    TOOLS
-        .get_or_init(|| {
-            let out = Command::new("make")
-                .args(["-s", "-C"])
-                .arg(repo().join("fix"))
-                .arg("tools")
-                .output();
-            match out {
-                Ok(o) if o.status.success() => Some(
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .filter_map(|l| l.split_once('='))
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                ),
-                other => {
-                    let why = match other {
-                        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-                        Err(e) => format!("cannot run make: {e}"),
-                    };
-                    if std::env::var_os("CI").is_some() {
-                        panic!("toolchain missing in CI ({why}); install clang lld llvm");
-                    }
-                    eprintln!(
-                        "skipping: toolchain missing ({why}); apt-get install clang lld llvm"
-                    );
-                    None
-                }
-            }
-        })
-        .as_ref()
-}
-
-/// Build the fix at `version` into the test's temp folder (once per version and test run).
+/// Build the fix at `version` into this test's temp folder.
 fn build_fix(version: &str) -> PathBuf {
-    let build = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("fix_link_cli")
-        .join(version);
-    let out = Command::new("make")
-        .args(["-s", "-C"])
-        .arg(repo().join("fix"))
-        .arg(format!("BUILD={}", build.display()))
-        .arg(format!("VERSION={version}"))
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make -C fix VERSION={version} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    build.join(format!("libagx_fix_v{}.dylib", version.replace('.', "_")))
+    fix_build::build_fix("fix_link_cli", version)
 }
 
 /// The fix dylib at [`VERSION`], or `None` when the tools are missing (skip).

@@ -296,15 +296,18 @@ fn kill_9_mid_ingest_leaves_a_consistent_database() {
     assert_eq!(store.integrity_check().unwrap(), "ok");
     // Every report has exactly one source (its one path), none lost or doubled.
     assert_eq!(store.source_count().unwrap(), 3_000);
+    drop(store);
+    // Every original, whichever batch and dictionary version it went in with, reads back.
+    assert_every_original_kept(&db, &dir);
 }
 
 #[test]
 fn concurrent_ingests_of_overlapping_folders() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("t.db");
-    let a = t.path().join("a");
-    let b = t.path().join("b");
-    let c = t.path().join("c");
+    let a = t.path().join("in/a");
+    let b = t.path().join("in/b");
+    let c = t.path().join("in/c");
     write_reports(&a, "r", 0, 600, 10);
     write_reports(&b, "r", 400, 600, 10); // overlaps a in 400..600 (same content)
     write_reports(&c, "r", 900, 300, 10); // overlaps b in 900..1000
@@ -331,6 +334,10 @@ fn concurrent_ingests_of_overlapping_folders() {
     let n2 = json(&o2)["new"].as_u64().unwrap();
     assert_eq!(n1 + n2, 1_200, "every distinct report stored exactly once");
     assert_eq!(count_reports(&db), 1_200);
+    // Both writers made and used dictionaries of their own; every original reads back.
+    let stats = Store::open(&db).unwrap().file_stats().unwrap();
+    assert!(stats.with_dictionary > 0, "{stats:?}");
+    assert_every_original_kept(&db, &t.path().join("in"));
 }
 
 #[test]
@@ -366,4 +373,195 @@ fn missing_database_folder_is_created_and_bad_db_is_fatal() {
     let o = run(&notdb, &["reports"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("error:"), "{}", stderr(&o));
+}
+
+/// The sha256 of every file under `dir`, with its bytes.
+fn files_by_hash(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            let sha: String = sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            out.push((sha, bytes));
+        }
+    }
+    out
+}
+
+/// Every file under `dir` reads back from the store byte for byte, and the store holds no
+/// other file.
+fn assert_every_original_kept(db: &Path, dir: &Path) {
+    let store = Store::open(db).unwrap();
+    let files = files_by_hash(dir);
+    let mut stored = store.file_hashes().unwrap();
+    stored.sort();
+    let mut expected: Vec<String> = files.iter().map(|(s, _)| s.clone()).collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(
+        stored, expected,
+        "the stored files are exactly the input files"
+    );
+    for (sha, bytes) in &files {
+        assert!(
+            store.file_bytes(sha).unwrap() == *bytes,
+            "file {sha} does not read back byte for byte"
+        );
+    }
+}
+
+// Regression: with dictionary compression (migration 5), every original still reads back
+// exactly, whether it was compressed without a dictionary, with the first version or with a
+// later one, and the near-copies of a stress suite are stored in a fraction of their size.
+#[test]
+fn every_original_reads_back_byte_exact_with_dictionaries() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let dir = t.path().join("r");
+    // Three kinds of report (different frame counts), 200 near-copies of each, then a few
+    // odd files: empty-ish, binary junk that is still a parse error, a report cut short.
+    write_reports(&dir.join("a"), "a", 0, 200, 10);
+    write_reports(&dir.join("b"), "b", 1000, 200, 300);
+    write_reports(&dir.join("c"), "c", 2000, 200, 3);
+    let odd = dir.join("odd");
+    std::fs::create_dir_all(&odd).unwrap();
+    // A report whose first bytes are zstd's dictionary magic number: it must never be taken
+    // for a trained dictionary if it becomes a sample.
+    let mut magic = vec![0x37, 0xA4, 0x30, 0xEC];
+    magic.extend_from_slice(synth_ips("00000000-0000-4000-8000-000000009999", 9, 50).as_bytes());
+    std::fs::write(odd.join("magic.ips"), &magic).unwrap();
+    let full = synth_ips("00000000-0000-4000-8000-000000009998", 9, 400);
+    std::fs::write(odd.join("cut.ips"), &full.as_bytes()[..full.len() / 3]).unwrap();
+    let o = run(&db, &["ingest", "--json", dir.to_str().unwrap()]);
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{}",
+        stderr(&o)
+    );
+    let store = Store::open(&db).unwrap();
+    assert!(
+        store.latest_dictionary().unwrap().is_some(),
+        "near-copies made a dictionary"
+    );
+    drop(store);
+    // Keep only the files that were stored (the magic-number file fails to parse).
+    let failed: Vec<String> = json(&o)["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    for f in &failed {
+        std::fs::remove_file(f).unwrap();
+    }
+    assert_every_original_kept(&db, &dir);
+    let input: u64 = files_by_hash(&dir)
+        .iter()
+        .map(|(_, b)| b.len() as u64)
+        .sum();
+    let stats = Store::open(&db).unwrap().file_stats().unwrap();
+    assert_eq!(stats.bytes, input);
+    assert!(
+        stats.with_dictionary > 500,
+        "most near-copies went in with a dictionary: {stats:?}"
+    );
+    // Without dictionaries these reports compress to ~10% of their size.
+    assert!(
+        stats.stored * 30 < stats.bytes,
+        "near-copies stored in {} bytes for {} bytes",
+        stats.stored,
+        stats.bytes
+    );
+}
+
+// Regression (issue 12 item 4): the first 20 KB of a report, then the complete file, kept the
+// truncated copy (without its images) and counted the complete one as a duplicate.
+#[test]
+fn a_more_complete_copy_replaces_a_truncated_one_and_both_sources_stay() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let full = synth_ips("00000000-0000-4000-8000-00000000abcd", 77, 600);
+    assert!(full.len() > 40_000, "{}", full.len());
+    let cut = t.path().join("in/partial/Python.ips");
+    let whole = t.path().join("in/whole/Python.ips");
+    for (p, b) in [
+        (&cut, &full.as_bytes()[..20_000]),
+        (&whole, full.as_bytes()),
+    ] {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b).unwrap();
+    }
+    let o = run(&db, &["ingest", "--json", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["new"], 1);
+    let o = run(&db, &["ingest", "--json", whole.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(
+        (s["new"].as_u64(), s["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(s["replaced"], 1);
+    let id = json(&run(&db, &["reports", "--json"]))[0]["id"].clone();
+    let id = id.to_string();
+    let shown = json(&run(&db, &["show", &id, "--json"]));
+    assert_eq!(shown["report"]["images"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        shown["crashed_thread"]["frames"].as_array().unwrap().len(),
+        602
+    );
+    assert!(
+        shown["report"]["warnings"]
+            .as_array()
+            .is_none_or(|w| w.is_empty()),
+        "{}",
+        shown["report"]["warnings"]
+    );
+    let sources = shown["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    // Both files stay stored; the cut copy again changes nothing now.
+    let o = run(
+        &db,
+        &["ingest", "--json", t.path().join("in").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["replaced"], serde_json::Value::Null);
+    let shown = json(&run(&db, &["show", &id, "--json"]));
+    assert_eq!(shown["report"]["images"].as_array().unwrap().len(), 3);
+    assert_every_original_kept(&db, t.path().join("in").as_path());
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+// The other order: the complete copy first, then a cut one, keeps the complete one.
+#[test]
+fn a_less_complete_copy_never_replaces_the_stored_one() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let full = synth_ips("00000000-0000-4000-8000-00000000abce", 77, 600);
+    let whole = t.path().join("a/Python.ips");
+    let cut = t.path().join("b/Python.ips");
+    for (p, b) in [
+        (&whole, full.as_bytes()),
+        (&cut, &full.as_bytes()[..full.len() - 5]),
+    ] {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b).unwrap();
+    }
+    for p in [&whole, &cut] {
+        let o = run(&db, &["ingest", "--json", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let id = json(&run(&db, &["reports", "--json"]))[0]["id"].to_string();
+    let shown = json(&run(&db, &["show", &id, "--json"]));
+    assert_eq!(shown["report"]["images"].as_array().unwrap().len(), 3);
+    assert!(shown["report"]["warnings"]
+        .as_array()
+        .is_none_or(|w| w.is_empty()));
+    assert_eq!(shown["sources"].as_array().unwrap().len(), 2);
 }

@@ -318,6 +318,7 @@ fn realistic() -> Writeup {
         ],
         report_links: Some("https://crash.example.org/reports/".into()),
         redacted: None,
+        notes: Vec::new(),
     }
 }
 

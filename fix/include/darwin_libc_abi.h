@@ -22,11 +22,14 @@ typedef long ssize_t;
 
 typedef struct { long __sig; char __opaque[56]; } pthread_mutex_t;
 typedef struct { long __sig; char __opaque[8]; } pthread_mutexattr_t;
+typedef struct { long __sig; char __opaque[56]; } pthread_attr_t;
 typedef struct _opaque_pthread_t *pthread_t;
+typedef int pid_t;
 typedef unsigned long pthread_key_t;
 
 #define PTHREAD_MUTEX_RECURSIVE 2
 #define PTHREAD_MUTEX_INITIALIZER {0x32AAABA7, {0}}
+#define PTHREAD_CREATE_DETACHED 2
 
 int pthread_mutex_init(pthread_mutex_t *, const pthread_mutexattr_t *);
 int pthread_mutex_destroy(pthread_mutex_t *);
@@ -36,6 +39,10 @@ int pthread_mutex_unlock(pthread_mutex_t *);
 int pthread_mutexattr_init(pthread_mutexattr_t *);
 int pthread_mutexattr_settype(pthread_mutexattr_t *, int);
 int pthread_mutexattr_destroy(pthread_mutexattr_t *);
+int pthread_attr_init(pthread_attr_t *);
+int pthread_attr_destroy(pthread_attr_t *);
+int pthread_attr_setdetachstate(pthread_attr_t *, int);
+int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 int pthread_key_create(pthread_key_t *, void (*)(void *));
 void *pthread_getspecific(pthread_key_t);
 int pthread_setspecific(pthread_key_t, const void *);
@@ -52,6 +59,14 @@ void free(void *);
 char *getenv(const char *);
 int atexit(void (*)(void));
 ssize_t write(int, const void *, size_t);
+int open(const char *, int, ...);
+int close(int);
+pid_t getpid(void);
+#define O_WRONLY 0x0001
+#define O_APPEND 0x0008
+#define O_CREAT 0x0200
+#define O_CLOEXEC 0x01000000
+char *strstr(const char *, const char *);
 size_t strlen(const char *);
 int strcmp(const char *, const char *);
 int strncmp(const char *, const char *, size_t);

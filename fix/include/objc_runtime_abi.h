@@ -37,8 +37,16 @@ void objc_release(id obj);
 /* Never called through this prototype: always cast to the exact signature first. */
 void objc_msgSend(void);
 
-/* macOS 13+: called for every image once the runtime has registered its classes
- * (weak: NULL on macOS 12, where only the dyld callback below is used). */
+void *objc_autoreleasePoolPush(void);
+void objc_autoreleasePoolPop(void *pool);
+
+/* macOS 10.15+ (objc4-781; <objc/runtime.h> marks it API_AVAILABLE(macos(10.15))):
+ * calls func at once for every image already loaded and then for every new
+ * one, after the runtime has registered the image's classes, WITH THE
+ * RUNTIME'S LOCK HELD ("Be VERY careful"): func must not call the runtime
+ * (objc_copyClassNamesForImage, class_getInstanceMethod... take the same
+ * non-recursive lock and abort). The fix only records the image there. Weak
+ * import, so a missing symbol is NULL rather than a launch failure. */
 struct mach_header;
 typedef void (*objc_func_loadImage)(const struct mach_header *header);
 #if defined(__APPLE__)
@@ -48,7 +56,8 @@ typedef void (*objc_func_loadImage)(const struct mach_header *header);
 #endif
 void objc_addLoadImageFunc(objc_func_loadImage func) AGX_WEAK_IMPORT;
 
-/* dyld: called once for every image already loaded, then for each new one. */
+/* dyld: called once for every image already loaded, then for each new one;
+ * on macOS 12+ BEFORE the runtime has registered the new image's classes. */
 void _dyld_register_func_for_add_image(void (*func)(const struct mach_header *mh, intptr_t slide));
 
 typedef struct {
@@ -58,5 +67,24 @@ typedef struct {
     void *dli_saddr;
 } Dl_info;
 int dladdr(const void *addr, Dl_info *info);
+void *dlopen(const char *path, int mode);
+void *dlsym(void *handle, const char *symbol);
+#define AGX_RTLD_LAZY 0x1   /* <dlfcn.h> on Darwin */
+#define AGX_RTLD_GLOBAL 0x8
+
+/* open(2) flags: the host's when its <fcntl.h> is in (SDK build, Linux
+ * harness), else Darwin's (darwin_libc_abi.h). */
+#define AGX_O_WRONLY O_WRONLY
+#define AGX_O_APPEND O_APPEND
+#define AGX_O_CREAT O_CREAT
+#define AGX_O_CLOEXEC O_CLOEXEC
+
+/* os_log without <os/log.h> (libsystem_trace, re-exported by libSystem): the
+ * entry point the os_log() macro expands to, and OS_LOG_DEFAULT's object.
+ * __dso_handle is the image's own mach header (the linker defines it). */
+struct agx_os_log_s;
+extern struct agx_os_log_s _os_log_default;
+void _os_log_impl(void *dso, void *log, uint8_t type, const char *format, uint8_t *buf, uint32_t size);
+extern const struct mach_header __dso_handle;
 
 #endif /* AGX_OBJC_RUNTIME_ABI_H */

@@ -56,6 +56,7 @@ static uint64_t g_warn_ns;
 static uint64_t s_tracked, s_released, s_forced, s_waits, s_longest, s_double, s_skipped;
 static uint64_t s_live; /* g_mu */
 static uint64_t s_open; /* atomic: entries in state OPEN, lets commit skip the scan */
+static uint64_t s_reopened; /* atomic: ENDED entries handed out again by the driver */
 
 #define ADD(v, n) __atomic_fetch_add(&(v), (n), __ATOMIC_RELAXED)
 #define LOAD(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
@@ -194,11 +195,26 @@ int agx_core_encoder_created(void *enc, void *cmdbuf)
     pthread_mutex_lock(&g_mu);
     struct agx_entry *e = find_locked(enc);
     if (e && !e->released) {
-        /* Already ours: an outer hook (MPSCommandBuffer) sees the encoder its
-         * inner call (the driver's command buffer) has just registered. */
+        if (get_state(e) == ST_OPEN) {
+            /* Already ours and open: an outer hook (MPSCommandBuffer) sees the
+             * encoder its inner call (the driver's command buffer) has just
+             * registered. */
+            pthread_mutex_unlock(&g_mu);
+            entry_free(n);
+            return 0;
+        }
+        /* Regression (issue 18, defect 3): the driver handed out the same
+         * encoder object again while a skipped call on another thread still
+         * held the ENDED entry (so the fix had not released it yet). Decide by
+         * state: an encoder handed out is open, whatever the entry said. The
+         * fix's retain is still held (released is 0), so nothing to retain. */
+        e->cmdbuf = cmdbuf;
+        __atomic_store_n(&e->state, ST_OPEN, __ATOMIC_RELEASE);
+        ADD(s_open, 1);
+        ADD(s_reopened, 1);
         pthread_mutex_unlock(&g_mu);
         entry_free(n);
-        return 0;
+        return 1;
     }
     if (e) {
         /* Address reuse: the old encoder was released by us and has died
@@ -230,7 +246,7 @@ enum agx_decision agx_core_call_begin(void *enc, enum agx_call_kind kind, struct
 
     lock_entry(e);
 #if !defined(AGX_FIX_TEST_NO_LOCK)
-    if (get_state(e) == ST_ENDED) {
+    if (kind != AGX_CALL_DESTROY && get_state(e) == ST_ENDED) {
         if (kind == AGX_CALL_END)
             ADD(s_double, 1);
         else
@@ -249,7 +265,7 @@ void agx_core_call_end(struct agx_call *call)
     struct agx_entry *e = call->entry;
     if (!e) return;
     call->entry = NULL;
-    if (call->kind == AGX_CALL_END) mark_ended(e);
+    if (call->kind == AGX_CALL_END || call->kind == AGX_CALL_DESTROY) mark_ended(e);
     unlock_entry(e);
     entry_put(e);
 }
@@ -328,6 +344,8 @@ void agx_core_stats(struct agx_fix_stats *out)
     pthread_mutex_unlock(&g_mu);
 }
 
+uint64_t agx_core_reopened(void) { return LOAD(s_reopened); }
+
 int agx_env_truthy(const char *v)
 {
     if (!v) return 0;
@@ -355,4 +373,67 @@ int agx_is_cmdbuf_class_name(const char *name)
     size_t n = strlen(name), s = sizeof suffix - 1;
     /* "AGX" + a GPU family (at least one character, e.g. G13X) + suffix */
     return n > 3 + s && strncmp(name, "AGX", 3) == 0 && strcmp(name + n - s, suffix) == 0;
+}
+
+/* Mach-O: mach_header_64 is 32 bytes (magic, cputype, cpusubtype, filetype,
+ * ncmds, sizeofcmds, flags, reserved); each load command starts with
+ * (cmd, cmdsize); LC_UUID (0x1b) is cmd, cmdsize, then 16 bytes. */
+int agx_macho_uuid(const void *mh, unsigned long size, char out[37])
+{
+    const unsigned char *p = mh;
+    uint32_t hdr[8];
+    if (!p || (size && size < sizeof hdr)) return -1;
+    memcpy(hdr, p, sizeof hdr);
+    if (hdr[0] != 0xFEEDFACFu) return -1; /* MH_MAGIC_64, host (little) endian */
+    uint32_t ncmds = hdr[4], sizeofcmds = hdr[5];
+    unsigned long end = 32ul + sizeofcmds;
+    if (size && end > size) end = size;
+    unsigned long off = 32;
+    for (uint32_t i = 0; i < ncmds && off + 8 <= end; i++) {
+        uint32_t lc[2];
+        memcpy(lc, p + off, sizeof lc);
+        if (lc[1] < 8 || off + lc[1] > end) return -1;
+        if (lc[0] == 0x1bu && lc[1] >= 24) {
+            static const char hex[] = "0123456789ABCDEF";
+            const unsigned char *u = p + off + 8;
+            unsigned o = 0;
+            for (unsigned k = 0; k < 16; k++) {
+                if (k == 4 || k == 6 || k == 8 || k == 10) out[o++] = '-';
+                out[o++] = hex[u[k] >> 4];
+                out[o++] = hex[u[k] & 15];
+            }
+            out[o] = 0;
+            return 0;
+        }
+        off += lc[1];
+    }
+    return -1;
+}
+
+unsigned long agx_json_escape(char *buf, unsigned long len, unsigned long cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char tmp[6];
+        unsigned k = 0;
+        if (c == '"' || c == '\\') {
+            tmp[k++] = '\\';
+            tmp[k++] = (char)c;
+        } else if (c < 0x20) {
+            tmp[k++] = '\\';
+            tmp[k++] = 'u';
+            tmp[k++] = '0';
+            tmp[k++] = '0';
+            tmp[k++] = hex[c >> 4];
+            tmp[k++] = hex[c & 15];
+        } else {
+            tmp[k++] = (char)c;
+        }
+        if (len + k >= cap) return (unsigned long)-1;
+        memcpy(buf + len, tmp, k);
+        len += k;
+    }
+    if (len < cap) buf[len] = 0;
+    return len;
 }

@@ -8,9 +8,13 @@
  *   created  --agx_core_encoder_created-->  OPEN (the fix holds one retain)
  *   OPEN     --call_begin/call_end------->  OPEN (each call runs under the
  *                                           encoder's own recursive lock)
- *   OPEN     --END call or agx_core_end_open (commit / event)--> ENDED
+ *   OPEN     --END call, DESTROY call or agx_core_end_open (commit / event /
+ *              a new encoder on the same command buffer)--> ENDED
  *   ENDED    --last holder leaves-------->  released (the fix drops its retain,
  *                                           outside every lock)
+ *   ENDED    --handed out again by the driver (agx_core_encoder_created)-->
+ *                                           OPEN again (decided by state: a
+ *                                           reused encoder is a live encoder)
  *   any      --agx_core_forget (dealloc)->  removed from the table
  *
  * Calls on an ENDED encoder are skipped (the driver has freed its state), a
@@ -29,7 +33,8 @@ extern "C" {
 /* What the caller of an encoder method intends. */
 enum agx_call_kind {
     AGX_CALL_USE = 0, /* any encoding call */
-    AGX_CALL_END = 1  /* endEncoding */
+    AGX_CALL_END = 1, /* endEncoding */
+    AGX_CALL_DESTROY = 2 /* destroyImpl: never skipped, waits for calls in flight, ends the entry */
 };
 
 /* What call_begin decided. */
@@ -56,9 +61,11 @@ struct agx_call {
 /* Set callbacks and the lock-wait warning threshold (0 = never warn). Call once. */
 void agx_core_init(const struct agx_core_ops *ops, unsigned lock_warn_ms);
 
-/* A new encoder from cmdbuf. Returns 1 when newly tracked (and retained), 0 when
- * it was already tracked (e.g. MPSCommandBuffer forwarding to the driver's
- * command buffer, both hooked), -1 on allocation failure (not tracked). */
+/* A new encoder from cmdbuf. Returns 1 when newly tracked (and retained) or
+ * reopened (an ENDED entry the driver handed out again: the same object reused
+ * on a command buffer), 0 when it was already tracked and open (e.g.
+ * MPSCommandBuffer forwarding to the driver's command buffer, both hooked), -1
+ * on allocation failure (not tracked). */
 int agx_core_encoder_created(void *enc, void *cmdbuf);
 
 /* Before calling an encoder method. On AGX_PROCEED the encoder's lock is held
@@ -74,6 +81,21 @@ unsigned agx_core_end_open(void *cmdbuf);
 void agx_core_forget(void *enc);
 
 void agx_core_stats(struct agx_fix_stats *out);
+
+/* Counters of the core not in the public struct (tests). */
+uint64_t agx_core_reopened(void);
+
+/* The LC_UUID of a 64-bit Mach-O image in memory (a loaded image's header, or
+ * the start of a thin file), as uppercase 8-4-4-4-12 into out[37]. Returns 0,
+ * or -1 when mh is not a 64-bit Mach-O header or has no LC_UUID. `size` bounds
+ * the reads (a file's length; for a loaded image pass the header + load
+ * commands size, i.e. 0 to trust sizeofcmds). Pure: host-tested. */
+int agx_macho_uuid(const void *mh, unsigned long size, char out[37]);
+
+/* Appends s to buf as the body of a JSON string (quotes not included), escaping
+ * '"', '\\' and control characters. Returns the new length, or (size_t)-1
+ * when it does not fit in cap (buf then holds a prefix; the caller drops it). */
+unsigned long agx_json_escape(char *buf, unsigned long len, unsigned long cap, const char *s);
 
 /* Environment helpers (pure functions, host-tested). */
 int agx_env_truthy(const char *value);                  /* "1","true","yes","on" */

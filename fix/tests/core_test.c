@@ -189,6 +189,88 @@ static void commit_waits_for_the_call_in_flight(void)
     EXPECT(stats().encoders_live == before.encoders_live);
 }
 
+/* Regression (issue 18, defect 3): an ENDED entry that a call still holds is
+ * handed out again by the driver (same object, same command buffer). Decided
+ * by state, it is open again: its calls and its endEncoding reach the driver.
+ * Before: the entry stayed ENDED, every later call was dropped and the
+ * commit saw an open encoder. Deterministic here: the holder is an outer call
+ * on this thread. */
+static void reused_encoder_is_reopened(void)
+{
+    struct agx_fix_stats before = stats();
+    int cb;
+    struct sim_encoder *e = sim_create();
+    sim_retain(e); /* the driver's cache keeps the object for reuse */
+    shim_created(e, &cb);
+    struct agx_call outer;
+    EXPECT(agx_core_call_begin(e, AGX_CALL_USE, &outer) == AGX_PROCEED); /* a call in flight */
+    EXPECT(shim_end(e) == 1); /* ended; not released: the outer call holds the entry */
+    EXPECT(stats().encoders_released == before.encoders_released);
+    /* The driver hands the same object out again, with new state. */
+    e->state = calloc(1, SIM_STATE_SIZE);
+    sim_retain(e); /* the command buffer's reference for the new life */
+    EXPECT(agx_core_encoder_created(e, &cb) == 1);
+    EXPECT(agx_core_reopened() >= 1);
+    struct agx_call c;
+    EXPECT(agx_core_call_begin(e, AGX_CALL_USE, &c) == AGX_PROCEED); /* not dropped */
+    if (c.entry) agx_core_call_end(&c);
+    agx_core_call_end(&outer);
+    EXPECT(shim_end(e) == 1); /* the second life's end reaches the driver */
+    EXPECT(stats().calls_skipped == before.calls_skipped);
+    EXPECT(stats().encoders_released == before.encoders_released + 1);
+    sim_release(e); /* the driver's cache */
+    EXPECT(stats().encoders_live == before.encoders_live);
+}
+
+/* destroyImpl: never skipped (teardown must run even after the end), and
+ * the entry is ended by it: later calls are dropped. */
+static void destroy_is_never_skipped_and_ends(void)
+{
+    int cb;
+    struct sim_encoder *e = sim_create();
+    sim_retain(e);
+    shim_created(e, &cb);
+    struct agx_call c;
+    EXPECT(agx_core_call_begin(e, AGX_CALL_DESTROY, &c) == AGX_PROCEED);
+    agx_core_call_end(&c);
+    EXPECT(agx_core_call_begin(e, AGX_CALL_USE, &c) == AGX_SKIP);
+    EXPECT(agx_core_call_begin(e, AGX_CALL_DESTROY, &c) == AGX_PROCEED); /* again: still runs */
+    agx_core_call_end(&c);
+    sim_end(e); /* the driver's own end (state, command buffer's reference) */
+    sim_release(e);
+}
+
+/* LC_UUID from a mach header in memory, as the handshake reads its own. */
+static void macho_uuid_from_memory(void)
+{
+    uint32_t img[8 + 2 + 4 + 2 + 4] = {0xFEEDFACFu, 0x0100000Cu, 0, 6, 2, 16 + 24, 0, 0,
+                                       /* a load command before it (LC_SEGMENT-ish, 16 bytes) */ 0x19, 16, 0, 0,
+                                       /* LC_UUID */ 0x1b, 24};
+    unsigned char *u = (unsigned char *)&img[8 + 4 + 2];
+    for (unsigned i = 0; i < 16; i++) u[i] = (unsigned char)(0xA0 + i);
+    char out[37];
+    EXPECT(agx_macho_uuid(img, sizeof img, out) == 0);
+    EXPECT(strcmp(out, "A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF") == 0);
+    EXPECT(agx_macho_uuid(img, 0, out) == 0);
+    img[4] = 1; /* only the first command: no LC_UUID */
+    EXPECT(agx_macho_uuid(img, sizeof img, out) == -1);
+    img[4] = 2;
+    img[9] = 4; /* a command size under 8: malformed */
+    EXPECT(agx_macho_uuid(img, sizeof img, out) == -1);
+    img[9] = 16;
+    EXPECT(agx_macho_uuid(img, 40, out) == -1); /* truncated file */
+    img[0] = 0xFEEDFACEu;                       /* 32-bit: not ours */
+    EXPECT(agx_macho_uuid(img, sizeof img, out) == -1);
+}
+
+static void json_escape(void)
+{
+    char buf[32];
+    EXPECT(agx_json_escape(buf, 0, sizeof buf, "a\"b\\c\n") == 13);
+    EXPECT(strcmp(buf, "a\\\"b\\\\c\\u000a") == 0);
+    EXPECT(agx_json_escape(buf, 0, 4, "abcdef") == (unsigned long)-1);
+}
+
 static void env_and_names(void)
 {
     EXPECT(agx_env_truthy("1") && agx_env_truthy("true") && agx_env_truthy("TRUE") && agx_env_truthy("yes"));
@@ -215,6 +297,10 @@ int main(void)
     untracked_encoder_passes_through();
     address_reuse_after_release_is_a_new_encoder();
     commit_waits_for_the_call_in_flight();
+    reused_encoder_is_reopened();
+    destroy_is_never_skipped_and_ends();
+    macho_uuid_from_memory();
+    json_escape();
     env_and_names();
     struct agx_fix_stats s = stats();
     EXPECT(s.encoders_live == 0);

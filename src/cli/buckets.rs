@@ -39,6 +39,9 @@ pub struct Args {
     /// Only reports of this fix version (linked by UUID, or attributed to its rounds).
     #[arg(long, value_name = "NAME")]
     fix: Option<String>,
+    /// With --fix: also count reports of its rounds whose fix never confirmed it loaded.
+    #[arg(long, requires = "fix")]
+    include_unconfirmed: bool,
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
@@ -51,8 +54,25 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         pattern: a.pattern.clone(),
         rounds: a.rounds.or(a.round.map(|n| (n, n))),
         fix: a.fix.clone(),
+        include_unconfirmed: a.include_unconfirmed,
     };
     let rows = store.buckets(&f)?;
+    if let Some(fix) = &a.fix {
+        // Say how many of the fix's rounds had their reports left out (or counted) as
+        // unconfirmed; a report that lists the build still counts through its UUID.
+        let rounds = store.rounds(&agx_triage::store::RoundSelector::Fix(fix.clone()))?;
+        let (_, unconfirmed) =
+            agx_triage::rounds::handshake::partition(rounds, a.include_unconfirmed, |r| {
+                (
+                    r.round.number,
+                    r.round.fix.as_deref(),
+                    r.round.fix_confirmed,
+                )
+            });
+        if let Some(w) = unconfirmed.warning() {
+            let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
+        }
+    }
     let mut out = super::term::stdout(a.json);
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;

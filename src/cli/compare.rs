@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use agx_triage::rounds::compare::{compare, Comparison, Side, Verdict, VerdictKind};
+use agx_triage::rounds::handshake::{self, Unconfirmed};
 use agx_triage::store::{RoundSelector, Store};
 use agx_triage::writeup::wording::{ci, p_value as p_text, pct};
 
@@ -23,6 +24,9 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Count rounds whose fix never confirmed it loaded (left out by default).
+    #[arg(long)]
+    include_unconfirmed: bool,
 }
 
 /// A human label for a selector.
@@ -37,26 +41,42 @@ pub fn selector_label(s: &RoundSelector) -> String {
     }
 }
 
-/// Gather both sides from the store and compare them.
+/// Gather both sides from the store and compare them. Rounds whose fix never confirmed it
+/// loaded are left out unless `include_unconfirmed`; the record of them comes back for the
+/// warning.
 pub fn compare_selectors(
     store: &Store,
     a: &RoundSelector,
     b: &RoundSelector,
-) -> Result<Comparison> {
-    let side = |s: &RoundSelector| -> Result<Side> {
-        let rounds = store.round_summaries(s)?;
+    include_unconfirmed: bool,
+) -> Result<(Comparison, Unconfirmed)> {
+    let mut unconfirmed = Unconfirmed::default();
+    let mut side = |s: &RoundSelector| -> Result<Side> {
+        let (rounds, left) =
+            handshake::partition(store.round_summaries(s)?, include_unconfirmed, |r| {
+                (r.number, r.fix.as_deref(), r.fix_confirmed)
+            });
         if rounds.is_empty() {
+            let why = match left.rounds.len() {
+                0 => String::new(),
+                n => format!(
+                    "; {n} matching round(s) were left out because their fix never confirmed \
+                     it loaded (--include-unconfirmed counts them)"
+                ),
+            };
             bail!(
-                "no rounds match {} (see `agx-triage rounds`)",
+                "no rounds match {} (see `agx-triage rounds`){why}",
                 selector_label(s)
             );
         }
+        unconfirmed.extend(left);
         Ok(Side {
             label: selector_label(s),
             rounds,
         })
     };
-    Ok(compare(&side(a)?, &side(b)?)?)
+    let (sa, sb) = (side(a)?, side(b)?);
+    Ok((compare(&sa, &sb)?, unconfirmed))
 }
 
 fn verdict_text(v: &Verdict) -> String {
@@ -78,10 +98,19 @@ fn verdict_text(v: &Verdict) -> String {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store(cli)?;
-    let c = compare_selectors(&store, &args.a, &args.b)?;
+    let (c, unconfirmed) = compare_selectors(&store, &args.a, &args.b, args.include_unconfirmed)?;
+    if let Some(w) = unconfirmed.warning() {
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
+    }
     let mut out = super::term::stdout(args.json);
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &c)?;
+        let mut v = serde_json::to_value(&c)?;
+        // Round numbers left out (or counted with --include-unconfirmed) as unconfirmed.
+        v["unconfirmed"] = serde_json::json!({
+            "rounds": unconfirmed.rounds,
+            "counted": unconfirmed.included,
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
         return Ok(Exit::Ok);
     }

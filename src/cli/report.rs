@@ -45,6 +45,10 @@ pub struct Args {
     /// Batches of N consecutive rounds instead of the rounds' batch labels.
     #[arg(long, value_name = "N")]
     batch_size: Option<u32>,
+    /// Count rounds whose fix never confirmed it loaded (left out by default; the writeup
+    /// says how many either way).
+    #[arg(long)]
+    include_unconfirmed: bool,
     /// The writeup's date (RFC 3339), for reproducible output. Default: now.
     #[arg(long, value_name = "T", hide = true, env = "AGX_TRIAGE_NOW")]
     now: Option<DateTime<Utc>>,
@@ -64,9 +68,13 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         batch_size: a.batch_size,
         now: a.now.unwrap_or_else(Utc::now),
         stack_frames: 12,
+        include_unconfirmed: a.include_unconfirmed,
         redact: a.redact,
     };
     let w = gather(&store, &opts)?;
+    for note in &w.notes {
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {note}");
+    }
     match &a.out {
         Some(dir) => {
             let files = writeup::write_folder(&w, dir)?;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -192,6 +192,13 @@ impl CrashSource for StoreSource<'_> {
             })
             .collect())
     }
+
+    fn lists_image(&mut self, incident_id: &str, uuids: &[String]) -> bool {
+        // A lookup error leaves the attempt unconfirmed, the cautious side.
+        self.store
+            .report_lists_image(incident_id, uuids)
+            .unwrap_or(false)
+    }
 }
 
 pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
@@ -250,6 +257,11 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     round.batch = a.batch.clone();
     round.fix = fix_name;
     round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
+    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
+    // designs can be told apart; a value given with --set wins.
+    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
+        round.config.entry("fix_mode".into()).or_insert(mode);
+    }
     let outcome = round.outcome();
     let replaced = store.save_round(
         &round,
@@ -264,7 +276,12 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     }
     let mut out = super::term::stdout(a.json);
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
+        let mut v = round_json(&round);
+        if !result.fix_checks.is_empty() {
+            // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
+            v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
+        }
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
         writeln!(
@@ -283,8 +300,24 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 .map(|e| format!(", efficiency {e}%"))
                 .unwrap_or_default()
         )?;
-        for at in &round.attempts {
-            writeln!(out, "  attempt {}: {}", at.index, attempt_text(at))?;
+        for (i, at) in round.attempts.iter().enumerate() {
+            let fix = result
+                .fix_checks
+                .get(i)
+                .map(|c| format!("; {c}"))
+                .unwrap_or_default();
+            writeln!(out, "  attempt {}: {}{fix}", at.index, attempt_text(at))?;
+        }
+        if let (Some(fix), Some(confirmed)) = (&round.fix, round.fix_confirmed) {
+            if confirmed {
+                writeln!(out, "  fix {fix}: confirmed it loaded in every attempt")?;
+            } else {
+                writeln!(
+                    out,
+                    "  fix {fix}: NOT confirmed (see the warnings); this round is left out of \
+                     compare and report unless --include-unconfirmed"
+                )?;
+            }
         }
     }
     Ok(if outcome.is_eventual_pass() {
@@ -294,27 +327,56 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     })
 }
 
-/// The fix name for the round, and the dylib to inject.
+/// The fix name for the round, the dylib to inject and the slice UUIDs its handshake must
+/// name: the registered build's for `--fix`, the file's own (read now) for `--dylib`.
 fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option<String>> {
-    if let Some(name) = &a.fix {
+    let name = if let Some(name) = &a.fix {
         let fix = store
             .fix(name)?
             .with_context(|| format!("no fix registered as {name} (see `agx-triage fix list`)"))?;
         let path = fix
             .path
             .with_context(|| format!("fix {name} was registered without a path"))?;
+        cfg.fix_uuids = fix.slices.into_iter().map(|s| s.uuid).collect();
+        // A build rebuilt in place since `fix add` would fail every handshake as "another
+        // build"; say why before the round runs.
+        match agx_triage::fixes::inspect(Path::new(&path)) {
+            Ok(info) => {
+                let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
+                if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
+                    eprintln!(
+                        "agx-triage: warning: {path} is no longer the build registered as \
+                         {name} (its UUIDs changed): its handshakes will not confirm {name}; \
+                         register it again with `agx-triage fix add {path} --name NAME`"
+                    );
+                }
+            }
+            Err(e) => eprintln!(
+                "agx-triage: warning: fix {name}: {e}; the fix will probably not load and the \
+                 round not count as confirmed"
+            ),
+        }
         cfg.dylib = Some(PathBuf::from(path));
-        return Ok(Some(name.clone()));
-    }
-    if let Some(p) = &a.dylib {
+        name.clone()
+    } else if let Some(p) = &a.dylib {
         if !p.is_file() {
             bail!("--dylib {}: no such file", p.display());
         }
         let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        let info = agx_triage::fixes::inspect(&abs)?;
+        cfg.fix_uuids = info.slices.into_iter().filter_map(|s| s.uuid).collect();
         cfg.dylib = Some(abs.clone());
-        return Ok(Some(super::fix::name_for_dylib(store, &abs)?));
+        super::fix::name_for_dylib(store, &abs)?
+    } else {
+        return Ok(None);
+    };
+    if cfg.fix_uuids.is_empty() {
+        eprintln!(
+            "agx-triage: warning: fix {name} has no LC_UUID, so its handshake cannot be checked \
+             and the round will not count as confirmed"
+        );
     }
-    Ok(None)
+    Ok(Some(name))
 }
 
 fn shell_words(cmd: &[String]) -> String {
@@ -450,6 +512,7 @@ pub fn round_json(r: &Round) -> serde_json::Value {
         "round": r.number,
         "batch": r.batch,
         "fix": r.fix,
+        "fix_confirmed": r.fix_confirmed,
         "outcome": r.outcome().as_str(),
         "efficiency": r.efficiency,
         "metrics": r.metrics,
@@ -539,6 +602,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
         "round",
         "batch",
         "fix",
+        "fix loaded",
         "outcome",
         "attempts",
         "efficiency",
@@ -551,6 +615,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
             rd.number.to_string(),
             rd.batch.clone().unwrap_or_default(),
             rd.fix.clone().unwrap_or_else(|| "native".into()),
+            fix_loaded_text(rd).into(),
             r.outcome.to_string(),
             rd.attempts
                 .iter()
@@ -574,6 +639,18 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     writeln!(out, "{t}")?;
     writeln!(out, "{} round(s)", rounds.len())?;
     Ok(Exit::Ok)
+}
+
+/// The rounds table's "fix loaded" cell: `yes`, `NO` (left out by default), `?` (a fix round
+/// nobody checked: recorded by hand, imported without the key, or stored before the handshake
+/// existed), empty for native.
+fn fix_loaded_text(r: &Round) -> &'static str {
+    match (&r.fix, r.fix_confirmed) {
+        (None, _) => "",
+        (Some(_), Some(true)) => "yes",
+        (Some(_), Some(false)) => "NO",
+        (Some(_), None) => "?",
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ pub struct RoundSummary {
     pub efficiency: Option<f64>,
     /// One entry per crash report attributed to any of its attempts.
     pub crashes: Vec<CrashBucket>,
+    /// Its fix name (`None`: native); with `fix_confirmed`, what decides whether it is left
+    /// out as unconfirmed ([`super::handshake::partition`]).
+    pub fix: Option<String>,
+    /// Whether the fix confirmed it loaded (`None`: native or not known).
+    pub fix_confirmed: Option<bool>,
 }
 
 /// One side of a comparison.
@@ -277,6 +282,8 @@ mod tests {
                     outcome,
                     efficiency: None,
                     crashes: Vec::new(),
+                    fix: None,
+                    fix_confirmed: None,
                 });
             }
         }

@@ -33,6 +33,7 @@ const ROUND_KEYS: &[&str] = &[
     "started_at",
     "finished_at",
     "results",
+    "fix_confirmed",
 ];
 
 const ATTEMPT_KEYS: &[&str] = &[
@@ -106,10 +107,27 @@ fn parse_line(text: &str) -> Result<Round, String> {
         metrics: metrics(&obj)?,
         attempts: Vec::new(),
         results_json: obj.get("results").filter(|v| !v.is_null()).cloned(),
+        fix_confirmed: fix_confirmed(&obj)?,
     };
+    if round.fix.is_none() && round.fix_confirmed.is_some() {
+        return Err("\"fix_confirmed\" is given for a round without a fix (native)".into());
+    }
     check_order(round.started_at, round.finished_at, "")?;
     round.attempts = attempts(&obj)?;
     Ok(round)
+}
+
+/// `fix_confirmed` (issue 18): `true`, `false`, or absent/`null` for "not known" (the round
+/// then counts, as rounds recorded before the fix handshake existed do).
+fn fix_confirmed(obj: &Map<String, Value>) -> Result<Option<bool>, String> {
+    match obj.get("fix_confirmed") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(format!(
+            "\"fix_confirmed\" must be true or false, found {}",
+            show(v)
+        )),
+    }
 }
 
 fn check_keys(obj: &Map<String, Value>, allowed: &[&str], ctx: &str) -> Result<(), String> {
@@ -390,6 +408,37 @@ mod tests {
         assert_eq!(r2.attempts[1].pid, Some(4242));
         assert_eq!(r2.metrics["iters_per_s"], 31.5);
         assert_eq!(r2.results_json, Some(serde_json::json!({"passed": 7})));
+    }
+
+    #[test]
+    fn fix_confirmed_is_optional_and_checked() {
+        let text = [
+            r#"{"round": 1, "fix": "v2.4", "fix_confirmed": true, "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 2, "fix": "v2.4", "fix_confirmed": false, "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 3, "fix": "v2.4", "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 4, "fix": "v2.4", "fix_confirmed": null, "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 5, "fix": "v2.4", "fix_confirmed": "yes", "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 6, "fix": "native", "fix_confirmed": true, "attempts": [{"exit_code": 0}]}"#,
+            r#"{"round": 7, "fix_confirmed": 1, "attempts": [{"exit_code": 0}]}"#,
+        ]
+        .join("\n");
+        let (rounds, errors) = parse_jsonl(&text);
+        let got: Vec<(i64, Option<bool>)> =
+            rounds.iter().map(|r| (r.number, r.fix_confirmed)).collect();
+        // Absent or null: not known (imported rounds were not run by us), counted.
+        assert_eq!(
+            got,
+            vec![(1, Some(true)), (2, Some(false)), (3, None), (4, None)]
+        );
+        let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "line 5: \"fix_confirmed\" must be true or false, found a string (\"yes\")",
+                "line 6: \"fix_confirmed\" is given for a round without a fix (native)",
+                "line 7: \"fix_confirmed\" must be true or false, found a number (1)",
+            ]
+        );
     }
 
     #[test]

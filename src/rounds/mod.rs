@@ -1,12 +1,14 @@
 //! Verification rounds: the round model and its outcome rules ([`model`]), JSON-lines import
 //! ([`import`]), the retrying runner ([`runner`]), attribution of crash reports to attempts
-//! ([`attribute`](mod@attribute)) and the comparison of two sets of rounds ([`compare`](mod@compare)).
+//! ([`attribute`](mod@attribute)), the comparison of two sets of rounds ([`compare`](mod@compare))
+//! and the proof that an injected fix loaded ([`handshake`]).
 //!
 //! No SQL and no printing here: the store persists rounds, the CLI shows them. See
 //! `docs/ROUNDS.md` for the import schema and the rules.
 
 pub mod attribute;
 pub mod compare;
+pub mod handshake;
 pub mod import;
 pub mod model;
 pub mod runner;

@@ -35,6 +35,12 @@ pub struct Round {
     pub attempts: Vec<Attempt>,
     /// The suite's own results file, if one was read (e.g. `complete_story_results.json`).
     pub results_json: Option<serde_json::Value>,
+    /// Whether the fix confirmed it loaded in every attempt (see [`super::handshake`]):
+    /// `Some(false)` rounds are left out of comparisons and writeups by default. `None` for a
+    /// native round, and for a round recorded by hand, imported without the key or stored
+    /// before the handshake existed (unknown; counted).
+    #[serde(default)]
+    pub fix_confirmed: Option<bool>,
 }
 
 /// One attempt (try) of a round.

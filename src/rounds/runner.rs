@@ -22,6 +22,7 @@ use regex::Regex;
 use thiserror::Error;
 
 use super::attribute::{self, ReportRef};
+use super::handshake::{self, HandshakeDir};
 use super::model::{Attempt, Round};
 
 /// Default pattern for the efficiency line, e.g. `CONFIRMED: 14.6% efficiency at 8 threads`.
@@ -77,6 +78,9 @@ pub struct RunConfig {
     /// Kill an attempt (SIGKILL) that runs longer than this. The attempt then carries signal 9
     /// and counts as crashed. `None`: no limit.
     pub timeout: Option<Duration>,
+    /// Slice UUIDs of the build in `dylib`, which its handshake must name (see
+    /// [`handshake`]). Empty: no attempt can confirm the fix.
+    pub fix_uuids: Vec<String>,
 }
 
 impl RunConfig {
@@ -93,6 +97,7 @@ impl RunConfig {
             metrics: Vec::new(),
             results_file: None,
             timeout: None,
+            fix_uuids: Vec::new(),
         }
     }
 }
@@ -113,6 +118,13 @@ pub trait CrashSource {
     /// Reports captured (or appeared) at or after `since`. Returning a report more than once
     /// across calls is fine: reports are deduplicated by incident id.
     fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError>;
+
+    /// Whether the report `incident_id` lists an image with one of `uuids` among its loaded
+    /// images: proof that a fix build was in the crashed process (see
+    /// [`handshake::confirm_by_crash_reports`]). Default: not known.
+    fn lists_image(&mut self, _incident_id: &str, _uuids: &[String]) -> bool {
+        false
+    }
 }
 
 /// Errors that stop a run.
@@ -132,6 +144,9 @@ pub enum RunError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The private folder or file for the fix handshake could not be created.
+    #[error("cannot create the fix handshake file: {0}")]
+    Handshake(#[source] std::io::Error),
     /// Waiting for the command failed.
     #[error("waiting for attempt {attempt} failed: {source}")]
     Wait {
@@ -157,6 +172,7 @@ impl RunError {
             RunError::EmptyCommand => "empty-command",
             RunError::NoAttempts => "no-attempts",
             RunError::Spawn { .. } => "spawn",
+            RunError::Handshake(_) => "handshake",
             RunError::Wait { .. } => "wait",
             RunError::CrashSource { .. } => "crash-source",
         }
@@ -200,6 +216,18 @@ pub enum RunWarning {
     /// The attempt ran past the timeout and was killed.
     #[error("attempt {0} exceeded the timeout and was killed")]
     TimedOut(u32),
+    /// The injected fix did not confirm it loaded in this attempt, or its handshake file had
+    /// problems (the message says which; see [`handshake::Check`]).
+    #[error("attempt {attempt}: {message}")]
+    FixHandshake {
+        /// 1-based attempt index.
+        attempt: u32,
+        /// `no-handshake`, `wrong-build`, `disabled`, `nothing-hooked`,
+        /// `confirmed-by-crash-report` (a note, not a failure) or `handshake-file`.
+        kind: &'static str,
+        /// What happened.
+        message: String,
+    },
     /// A line matched a figure pattern but the captured text is not a number.
     #[error("attempt {attempt}: {name} pattern matched but {text:?} is not a number")]
     BadFigure {
@@ -222,6 +250,7 @@ impl RunWarning {
             RunWarning::ResultsFileInvalid { .. } => "results-file-invalid",
             RunWarning::OutputLeftOpen(_) => "output-left-open",
             RunWarning::TimedOut(_) => "timed-out",
+            RunWarning::FixHandshake { kind, .. } => kind,
             RunWarning::BadFigure { .. } => "bad-figure",
         }
     }
@@ -236,6 +265,8 @@ pub struct RunResult {
     pub reports: Vec<ReportRef>,
     /// Problems worth recording.
     pub warnings: Vec<RunWarning>,
+    /// With a fix injected: the handshake verdict on each attempt, in order (empty without).
+    pub fix_checks: Vec<handshake::Check>,
 }
 
 /// The `DYLD_INSERT_LIBRARIES` value that adds `dylib` to `existing` (colon-separated), without
@@ -285,9 +316,25 @@ pub fn run_round(
     };
     let mut reports: Vec<ReportRef> = Vec::new();
     let mut warnings = Vec::new();
+    // Fix handshake (issue 18): a private folder with one fresh file per attempt.
+    let handshake_dir = match config.dylib {
+        Some(_) => Some(HandshakeDir::new().map_err(RunError::Handshake)?),
+        None => None,
+    };
+    let mut fix_checks = Vec::new();
 
     for index in 1..=config.max_attempts {
-        let run = run_attempt(index, config, sink, &mut warnings)?;
+        let handshake_file = match &handshake_dir {
+            Some(d) => Some(d.file_for(index).map_err(RunError::Handshake)?),
+            None => None,
+        };
+        let run = run_attempt(
+            index,
+            config,
+            handshake_file.as_deref(),
+            sink,
+            &mut warnings,
+        )?;
         if let Some(e) = run.efficiency {
             round.efficiency = Some(e);
         }
@@ -295,6 +342,10 @@ pub fn run_round(
         round.attempts.push(run.attempt);
 
         thread::sleep(config.crash_wait);
+        if let Some(path) = &handshake_file {
+            // Read after the crash wait: a worker still starting up may write its line late.
+            fix_checks.push(check_handshake(index, path, config, &mut warnings));
+        }
         // Ask from the round's start, not the attempt's: a report of attempt 1 written late
         // must still be found (and goes to attempt 1 by pid).
         let found = crashes
@@ -337,10 +388,28 @@ pub fn run_round(
         round.results_json = read_results(path, round_start_sys, &mut warnings);
     }
     round.finished_at = Some(Utc::now());
+    if config.dylib.is_some() {
+        // Issue 18: with every report attributed, an attempt without a handshake still ran
+        // with the fix when one of its reports lists the build; then decide the round.
+        handshake::confirm_by_crash_reports(&mut fix_checks, &round.attempts, |inc| {
+            crashes.lists_image(inc, &config.fix_uuids)
+        });
+        for (check, attempt) in fix_checks.iter().zip(&round.attempts) {
+            if !matches!(check, handshake::Check::Confirmed { .. }) {
+                warnings.push(RunWarning::FixHandshake {
+                    attempt: attempt.index,
+                    kind: check.name(),
+                    message: check.to_string(),
+                });
+            }
+        }
+        round.fix_confirmed = Some(handshake::round_confirmed(&fix_checks));
+    }
     Ok(RunResult {
         round,
         reports,
         warnings,
+        fix_checks,
     })
 }
 
@@ -351,9 +420,29 @@ struct AttemptRun {
     metrics: BTreeMap<String, f64>,
 }
 
+/// Read and judge attempt `index`'s handshake file; problems with the file become warnings
+/// (the verdict's own warning comes at the end of the round, see [`run_round`]).
+fn check_handshake(
+    index: u32,
+    path: &Path,
+    config: &RunConfig,
+    warnings: &mut Vec<RunWarning>,
+) -> handshake::Check {
+    let contents = handshake::read(path);
+    for p in contents.problems {
+        warnings.push(RunWarning::FixHandshake {
+            attempt: index,
+            kind: "handshake-file",
+            message: format!("fix handshake file: {p}"),
+        });
+    }
+    handshake::judge(&contents.lines, &config.fix_uuids)
+}
+
 fn run_attempt(
     index: u32,
     config: &RunConfig,
+    handshake_file: Option<&Path>,
     sink: &mut dyn FnMut(OutputStream, &str),
     warnings: &mut Vec<RunWarning>,
 ) -> Result<AttemptRun, RunError> {
@@ -372,6 +461,10 @@ fn run_attempt(
             "DYLD_INSERT_LIBRARIES",
             dyld_insert_value(existing.as_deref(), dylib),
         );
+    }
+    if let Some(path) = handshake_file {
+        // Where the fix writes its proof of loading (issue 18, `handshake`).
+        cmd.env(handshake::ENV_VAR, path);
     }
     let started_at = Utc::now();
     let started = Instant::now();

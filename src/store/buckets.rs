@@ -27,7 +27,11 @@ pub struct BucketFilter {
     /// Only reports attributed to a round numbered in this inclusive range.
     pub rounds: Option<(i64, i64)>,
     /// Only reports linked to this fix version (by image UUID) or attributed to its rounds.
+    /// Rounds whose fix never confirmed it loaded do not count here (a report that does not
+    /// list the build is not the fix's crash) unless `include_unconfirmed`.
     pub fix: Option<String>,
+    /// With `fix`: also count reports attributed to its unconfirmed rounds.
+    pub include_unconfirmed: bool,
 }
 
 /// One bucket.
@@ -101,10 +105,12 @@ pub(crate) fn filter_sql(f: &BucketFilter) -> (String, Vec<Box<dyn rusqlite::ToS
         sql.push_str(
             " AND (r.fix_id IN (SELECT id FROM fixes WHERE name = ?)
                 OR r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
-                   JOIN rounds ro ON ro.id = ar.round_id WHERE ro.fix_name = ?))",
+                   JOIN rounds ro ON ro.id = ar.round_id WHERE ro.fix_name = ?
+                   AND (? OR ro.fix_confirmed IS NOT 0)))",
         );
         args.push(Box::new(fix.clone()));
         args.push(Box::new(fix.clone()));
+        args.push(Box::new(f.include_unconfirmed));
     }
     (sql, args)
 }

@@ -200,4 +200,23 @@ impl Store {
     pub fn fix(&self, name: &str) -> Result<Option<FixRecord>, StoreError> {
         Ok(self.list_fixes()?.into_iter().find(|f| f.name == name))
     }
+
+    /// Whether the stored report `identity` (an incident id, any case) lists an image with
+    /// one of `uuids` (any form): proof that this build was loaded in the crashed process
+    /// (used for an attempt whose fix wrote no handshake, see `rounds::handshake`).
+    pub fn report_lists_image(&self, identity: &str, uuids: &[String]) -> Result<bool, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT 1 FROM reports r
+             JOIN image_list_members m ON m.list_id = r.image_list_id
+             JOIN images i ON i.id = m.image_id
+             WHERE r.identity = ?1 AND i.uuid = ?2 LIMIT 1",
+        )?;
+        let identity = identity.trim().to_ascii_uppercase();
+        for uuid in uuids.iter().filter_map(|u| crate::crash::normalize_uuid(u)) {
+            if stmt.exists(rusqlite::params![identity, uuid])? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }

@@ -7,6 +7,8 @@
 //! - 3: fixes, fix_slices, rounds, round_config, attempts, attempt_reports; reports.fix_id.
 //! - 4: image_lists, image_list_members, reports.image_list_id replace report_images; the
 //!   frames_image and frames_symbol indexes are dropped.
+//! - 5: dictionaries (zstd dictionaries for stored originals); files.dict_id.
+//! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
 
 use rusqlite::Connection;
 
@@ -18,6 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_buckets.sql"),
     include_str!("../../migrations/0003_rounds_fixes.sql"),
     include_str!("../../migrations/0004_image_lists.sql"),
+    include_str!("../../migrations/0005_dictionaries.sql"),
+    include_str!("../../migrations/0006_fix_confirmed.sql"),
 ];
 
 /// The schema version this build writes.
@@ -172,6 +176,91 @@ mod tests {
             )
             .unwrap();
         assert_eq!(old_table, 0);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_4_database_keeps_its_originals_readable_beside_dictionary_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let old = b"{\"bug_type\":\"309\"}\n{\"old\": \"report bytes\"}\n".to_vec();
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let data = zstd::bulk::compress(&old, 3).unwrap();
+            conn.execute(
+                "INSERT INTO files (sha256, size, compression, data) VALUES ('aa', ?1, 'zstd', ?2)",
+                rusqlite::params![old.len() as i64, data],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO reports (identity, kind, format, file_sha256, ingested_at)
+                 VALUES ('INC-1', 'crash', 'ips', 'aa', 't');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert!(store.latest_dictionary().unwrap().is_none());
+        // A file stored with a dictionary after the migration reads back beside the old one.
+        let mut content = crate::store::DICT_PREFIX.to_vec();
+        content.extend_from_slice(&old);
+        let new = b"{\"bug_type\":\"309\"}\n{\"new\": \"report bytes\"}\n".to_vec();
+        {
+            let tx = store.begin_write().unwrap();
+            let id = tx.put_dictionary(&content).unwrap();
+            let dict = crate::store::Dictionary {
+                id,
+                content: std::sync::Arc::new(content.clone()),
+            };
+            let mut c = crate::store::Compressor::with_dictionary(&dict).unwrap();
+            let data = c.compress(&new).unwrap();
+            tx.put_file_with("bb", new.len() as u64, &data, Some(id))
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.file_bytes("aa").unwrap(), old);
+        assert_eq!(store.file_bytes("bb").unwrap(), new);
+        let stats = store.file_stats().unwrap();
+        assert_eq!((stats.files, stats.with_dictionary), (2, 1));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_4_database_gets_fix_confirmed_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO rounds (number, fix_name, outcome, source, recorded_at)
+                 VALUES (1820, 'v2.4', 'raw-pass', 'run', 't'), (1821, NULL, 'fail', 'import', 't');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rounds = store.rounds(&crate::store::RoundSelector::All).unwrap();
+        let got: Vec<(i64, Option<bool>)> = rounds
+            .iter()
+            .map(|r| (r.round.number, r.round.fix_confirmed))
+            .collect();
+        // Rounds stored before the handshake existed are "not known", and so still counted.
+        assert_eq!(got, vec![(1820, None), (1821, None)]);
+        let bad = store.conn().execute(
+            "UPDATE rounds SET fix_confirmed = 2 WHERE number = 1820",
+            [],
+        );
+        assert!(bad.is_err(), "fix_confirmed only takes 0, 1 or NULL");
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 

@@ -82,6 +82,8 @@ pub struct Store {
     path: PathBuf,
     /// Row ids the writer has met in committed transactions (see [`reports::IdCache`]).
     ids: reports::IdCache,
+    /// Dictionaries read so far (see [`reports::DictCache`]).
+    dicts: reports::DictCache,
 }
 
 impl Store {
@@ -101,6 +103,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             ids: Default::default(),
+            dicts: Default::default(),
         })
     }
 
@@ -112,6 +115,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             ids: Default::default(),
+            dicts: Default::default(),
         })
     }
 

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -16,24 +17,65 @@ use crate::crash::{self, CrashReport, Frame, Image, ReportKind, SymbolSource};
 /// corpus: 153,860 vs 154,288 bytes from 822,766) and level 1 is ~20% faster.
 const ZSTD_LEVEL: i32 = 1;
 
-/// Compresses files the way the store keeps them. One per ingest worker: reusing the zstd
-/// context spares an allocation and a table reset per file. Callable from any thread, so the
-/// workers compress in parallel and the single writer only inserts.
-pub struct Compressor(zstd::bulk::Compressor<'static>);
+/// Every dictionary's content starts with this line. zstd reads a dictionary that begins with
+/// its magic number (`37 A4 30 EC`) as a trained dictionary and anything else as raw content;
+/// a report whose first bytes were that number would otherwise be misread as one.
+pub const DICT_PREFIX: &[u8] = b"agx-triage zstd raw-content dictionary v1\n";
+
+/// The most a dictionary holds. Bigger dictionaries cover more kinds of report but cost more to
+/// load into each compression context and to store with every new version.
+pub const MAX_DICT_BYTES: usize = 1 << 20;
+
+/// A stored zstd dictionary: its row id and its content (raw content: whole reports, see
+/// [`DictionaryBuilder`]).
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    pub id: i64,
+    pub content: Arc<Vec<u8>>,
+}
+
+/// Compresses files the way the store keeps them, with the dictionary it was made with (if
+/// any). One per ingest worker: reusing the zstd context spares an allocation and a table
+/// reset per file, and loads the dictionary once. Callable from any thread, so the workers
+/// compress in parallel and the single writer only inserts.
+pub struct Compressor {
+    inner: zstd::bulk::Compressor<'static>,
+    dict_id: Option<i64>,
+}
 
 impl Compressor {
     pub fn new() -> Result<Compressor, StoreError> {
         zstd::bulk::Compressor::new(ZSTD_LEVEL)
-            .map(Compressor)
+            .map(|inner| Compressor {
+                inner,
+                dict_id: None,
+            })
             .map_err(StoreError::Compression)
     }
 
+    /// A compressor using a stored dictionary: what it makes must be stored with
+    /// `dict_id = dict.id` ([`WriteTx::put_file_with`]).
+    pub fn with_dictionary(dict: &Dictionary) -> Result<Compressor, StoreError> {
+        zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict.content)
+            .map(|inner| Compressor {
+                inner,
+                dict_id: Some(dict.id),
+            })
+            .map_err(StoreError::Compression)
+    }
+
+    /// The dictionary this compressor uses (`None`: none).
+    pub fn dict_id(&self) -> Option<i64> {
+        self.dict_id
+    }
+
     pub fn compress(&mut self, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.0.compress(bytes).map_err(StoreError::Compression)
+        self.inner.compress(bytes).map_err(StoreError::Compression)
     }
 }
 
-/// Compress one file's bytes the way the store keeps them (a [`Compressor`] for one use).
+/// Compress one file's bytes the way the store keeps them without a dictionary (a
+/// [`Compressor`] for one use).
 pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     Compressor::new()?.compress(bytes)
 }
@@ -46,6 +88,159 @@ fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+/// Is a file that compressed to `compressed` bytes from `size` already covered by the
+/// dictionary it was compressed with? A report with a near-copy in the dictionary compresses
+/// to well under 1% of its size (30 bytes of a 20 KB report); without one, the real corpus's
+/// crashes compress to 10-30% (a 136 KB report with 27 threads to 10%), and another crash of
+/// the same app against the first to ~4%. 1/32 takes the first as covered and the others as
+/// samples for the next dictionary.
+pub fn is_covered(size: usize, compressed: usize) -> bool {
+    compressed.saturating_mul(32) <= size
+}
+
+/// Decides, during an ingest, when the originals deserve a new dictionary and what it holds.
+///
+/// The dictionary is raw content: whole reports. zstd's trainer (`ZDICT`) was measured on the
+/// reports of the bench's real-derived set and saves little (6.4 KB per report instead of
+/// 8.3 KB), because it keeps short frequent fragments while what repeats across a stress
+/// suite's reports is nearly the whole report; a dictionary holding one such report brings
+/// every later copy down to tens of bytes. So: a stored file the current dictionary does not
+/// cover ([`is_covered`]) is a candidate sample; a candidate that the pending samples already
+/// cover is evidence that a dictionary would pay. A new version (the samples appended to the
+/// current content, the oldest content dropped beyond [`MAX_DICT_BYTES`]) is due once there
+/// are [`Self::EVIDENCE`] such files and their bytes reach a quarter of the new version's: a
+/// version is stored whole, so it must be earned by the files it helps, and a suite that made
+/// a few near-copies makes many more. Unrelated reports (nothing in common beyond JSON keys)
+/// never give evidence and never make a version; their samples are kept up to
+/// [`Self::MAX_PENDING`] bytes, oldest dropped first.
+pub struct DictionaryBuilder {
+    current: Option<Dictionary>,
+    pending: std::collections::VecDeque<Vec<u8>>,
+    pending_bytes: usize,
+    evidence: usize,
+    evidence_bytes: usize,
+    /// Compresses against current content + pending samples; rebuilt when a sample is added.
+    probe: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl DictionaryBuilder {
+    /// Near-copies of pending samples seen before a new version is made.
+    pub const EVIDENCE: usize = 4;
+    /// Bytes of pending samples kept while waiting for evidence.
+    pub const MAX_PENDING: usize = 512 * 1024;
+
+    pub fn new(current: Option<Dictionary>) -> DictionaryBuilder {
+        DictionaryBuilder {
+            current,
+            pending: Default::default(),
+            pending_bytes: 0,
+            evidence: 0,
+            evidence_bytes: 0,
+            probe: None,
+        }
+    }
+
+    /// The dictionary new files should be compressed with.
+    pub fn current(&self) -> Option<&Dictionary> {
+        self.current.as_ref()
+    }
+
+    /// Look at a stored file the current dictionary did not cover.
+    pub fn offer(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if bytes.is_empty() || bytes.len() > Self::MAX_PENDING {
+            return Ok(()); // an empty file teaches nothing; a huge one would crowd out the rest
+        }
+        if !self.pending.is_empty() {
+            if self.probe.is_none() {
+                let content = self.content_with_pending();
+                self.probe = Some(
+                    zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &content)
+                        .map_err(StoreError::Compression)?,
+                );
+            }
+            if let Some(p) = self.probe.as_mut() {
+                let c = p.compress(bytes).map_err(StoreError::Compression)?;
+                if is_covered(bytes.len(), c.len()) {
+                    self.evidence += 1;
+                    self.evidence_bytes += bytes.len();
+                    return Ok(());
+                }
+            }
+        }
+        self.pending_bytes += bytes.len();
+        self.pending.push_back(bytes.to_vec());
+        while self.pending_bytes > Self::MAX_PENDING {
+            match self.pending.pop_front() {
+                Some(old) => self.pending_bytes -= old.len(),
+                None => break,
+            }
+        }
+        self.probe = None;
+        Ok(())
+    }
+
+    /// The content of the next version, when one is due: store it and then call
+    /// [`Self::installed`] with its id.
+    pub fn due(&self) -> Option<Vec<u8>> {
+        if self.pending.is_empty() || self.evidence < Self::EVIDENCE {
+            return None;
+        }
+        let content = self.content_with_pending();
+        (self.evidence_bytes.saturating_mul(4) >= content.len()).then_some(content)
+    }
+
+    /// The version made from [`Self::due`]'s content was committed with this id.
+    pub fn installed(&mut self, dict: Dictionary) {
+        self.current = Some(dict);
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.evidence = 0;
+        self.evidence_bytes = 0;
+        self.probe = None;
+    }
+
+    /// The prefix, then the current content (without its prefix) and the pending samples,
+    /// keeping the newest bytes: zstd reaches the end of a dictionary with the shortest
+    /// offsets, and the newest samples are what the next files most resemble.
+    fn content_with_pending(&self) -> Vec<u8> {
+        let old = self
+            .current
+            .as_ref()
+            .map(|d| d.content.get(DICT_PREFIX.len()..).unwrap_or(&[]))
+            .unwrap_or(&[]);
+        let room = MAX_DICT_BYTES - DICT_PREFIX.len();
+        let pending: Vec<u8> = self.pending.iter().flatten().copied().collect();
+        let body_len = (old.len() + pending.len()).min(room);
+        let mut out = Vec::with_capacity(DICT_PREFIX.len() + body_len);
+        out.extend_from_slice(DICT_PREFIX);
+        let from_pending = pending.len().min(body_len);
+        let from_old = body_len - from_pending;
+        out.extend_from_slice(&old[old.len() - from_old..]);
+        out.extend_from_slice(&pending[pending.len() - from_pending..]);
+        out
+    }
+}
+
+/// How the original files are stored ([`Store::file_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// Stored files.
+    pub files: i64,
+    /// Of those, compressed with a dictionary.
+    pub with_dictionary: i64,
+    /// Their bytes, uncompressed.
+    pub bytes: u64,
+    /// Their bytes as stored (compressed).
+    pub stored: u64,
+    /// Bytes of the stored dictionaries (compressed).
+    pub dictionaries: u64,
+}
+
+/// Decompressed dictionaries by id, kept by a [`Store`] for reads (`show`, `rebucket` and a
+/// full read-back load each one once).
+#[derive(Debug, Default)]
+pub(crate) struct DictCache(RefCell<HashMap<i64, Arc<Vec<u8>>>>);
+
 /// What happened to one report handed to [`WriteTx::insert_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -54,6 +249,34 @@ pub enum InsertOutcome {
     /// A copy of a stored report (same identity); the stored id. The path was recorded as a
     /// further source.
     Duplicate(i64),
+    /// A copy of a stored report that is more complete than the stored one (see
+    /// [`Completeness`]): the row now describes this copy, under the same id; every path
+    /// stays a source and the file of the other copy stays stored.
+    Replaced(i64),
+}
+
+/// How much of a report came through, to choose between two copies of one report (the first
+/// 20 KB of a file still being written and the whole file, say). Compared in order: the
+/// threads, crashed-thread frames and images the copy holds, counted together (a cut copy
+/// lacks some); then fewer parse warnings (a copy cut in its last bytes holds as much but
+/// says it ends early); then more bytes. Equal copies keep the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Completeness {
+    pub parts: i64,
+    pub fewer_warnings: std::cmp::Reverse<i64>,
+    pub bytes: i64,
+}
+
+impl Completeness {
+    /// The completeness of a parsed copy from a file of `bytes` bytes.
+    pub fn of(report: &CrashReport, bytes: u64) -> Completeness {
+        let frames = report.crashed().map(|t| t.frames.len()).unwrap_or(0);
+        Completeness {
+            parts: (report.threads.len() + frames + report.images.len()) as i64,
+            fewer_warnings: std::cmp::Reverse(report.warnings.len() as i64),
+            bytes: bytes as i64,
+        }
+    }
 }
 
 /// The identity that makes copies of one report one report: the incident id, or for reports
@@ -185,15 +408,42 @@ impl WriteTx<'_> {
         has_file(&self.tx, sha256)
     }
 
-    /// Store a file's compressed bytes (no-op when already stored).
+    /// Store a file's bytes compressed without a dictionary (no-op when already stored).
     pub fn put_file(&self, sha256: &str, size: u64, compressed: &[u8]) -> Result<(), StoreError> {
+        self.put_file_with(sha256, size, compressed, None)
+    }
+
+    /// Store a file's compressed bytes and the dictionary they were compressed with (no-op
+    /// when already stored). The dictionary must be committed already or stored in this
+    /// transaction.
+    pub fn put_file_with(
+        &self,
+        sha256: &str,
+        size: u64,
+        compressed: &[u8],
+        dict_id: Option<i64>,
+    ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO files (sha256, size, compression, data)
-                 VALUES (?1, ?2, 'zstd', ?3)",
+                "INSERT OR IGNORE INTO files (sha256, size, compression, data, dict_id)
+                 VALUES (?1, ?2, 'zstd', ?3, ?4)",
             )?
-            .execute(params![sha256, size as i64, compressed])?;
+            .execute(params![sha256, size as i64, compressed, dict_id])?;
         Ok(())
+    }
+
+    /// Store a new dictionary version; its id. Files compressed with it may be stored in this
+    /// transaction or later ones.
+    pub fn put_dictionary(&self, content: &[u8]) -> Result<i64, StoreError> {
+        // Level 3: a dictionary is written once per version and is mostly whole reports.
+        let data = zstd::bulk::compress(content, 3).map_err(StoreError::Compression)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO dictionaries (kind, size, data, created_at)
+                 VALUES ('zstd-raw', ?1, ?2, ?3)",
+            )?
+            .execute(params![content.len() as i64, data, self.now])?;
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Record `path` as a further source of every report stored from file `sha256`.
@@ -239,8 +489,82 @@ impl WriteTx<'_> {
             .optional()?;
         if let Some(id) = existing {
             self.add_source(id, path, file_sha256)?;
+            if self.more_complete_than_stored(id, report, file_sha256)? {
+                self.write_report(Some(id), &identity, report, file_sha256, file_index, bucket)?;
+                return Ok(InsertOutcome::Replaced(id));
+            }
             return Ok(InsertOutcome::Duplicate(id));
         }
+        let id = self.write_report(None, &identity, report, file_sha256, file_index, bucket)?;
+        self.add_source(id, path, file_sha256)?;
+        Ok(InsertOutcome::New(id))
+    }
+
+    /// Is this copy of stored report `id` more complete than the stored one?
+    fn more_complete_than_stored(
+        &self,
+        id: i64,
+        report: &CrashReport,
+        file_sha256: &str,
+    ) -> Result<bool, StoreError> {
+        let (stored_sha, threads, frames, images, warnings, bytes): (
+            String,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            i64,
+        ) = self
+            .tx
+            .prepare_cached(
+                "SELECT r.file_sha256, r.thread_count, r.frame_count,
+                    coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0)
+                 FROM reports r LEFT JOIN image_lists l ON l.id = r.image_list_id
+                    LEFT JOIN files f ON f.sha256 = r.file_sha256
+                 WHERE r.id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?;
+        if stored_sha == file_sha256 {
+            return Ok(false); // the same bytes (a second report of a multi-report file...)
+        }
+        let warnings = warnings
+            .and_then(|w| serde_json::from_str::<Vec<String>>(&w).ok())
+            .map(|w| w.len())
+            .unwrap_or(0);
+        let stored = Completeness {
+            parts: threads + frames + images,
+            fewer_warnings: std::cmp::Reverse(warnings as i64),
+            bytes,
+        };
+        let size: i64 = self
+            .tx
+            .prepare_cached("SELECT size FROM files WHERE sha256 = ?1")?
+            .query_row([file_sha256], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        Ok(Completeness::of(report, size.max(0) as u64) > stored)
+    }
+
+    /// Write a report's row and frames: a new row (`id` `None`; returns its id), or over the
+    /// stored row `id` (a more complete copy: its frames are replaced, its sources kept).
+    fn write_report(
+        &self,
+        id: Option<i64>,
+        identity: &str,
+        report: &CrashReport,
+        file_sha256: &str,
+        file_index: usize,
+        bucket: Option<&super::BucketFields>,
+    ) -> Result<i64, StoreError> {
         let crashed = report.crashed();
         let top = crashed
             .and_then(|t| t.frames.first())
@@ -249,10 +573,8 @@ impl WriteTx<'_> {
         let warnings = json_array(&report.warnings);
         let term = report.termination.as_ref();
         let (image_list_id, image_ids) = self.image_list(&report.images)?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO reports (
-                    identity, incident_id, kind, format, bug_type, file_sha256, file_index,
+        const COLUMNS: &str =
+            "identity, incident_id, kind, format, bug_type, file_sha256, file_index,
                     process, process_path, pid, parent_process, parent_pid, bundle_id,
                     bundle_version, captured_at, captured_at_raw, os_version, os_train, os_build,
                     hardware_model, cpu_type, translated, exception_type, signal,
@@ -261,63 +583,73 @@ impl WriteTx<'_> {
                     termination_code, termination_indicator, asi, crashed_thread,
                     crashed_thread_name, crashed_thread_queue, thread_count, frame_count,
                     top_frame, warnings, ingested_at, image_list_id, signature,
-                    signature_version, pattern, pattern_title)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                    ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46,
-                    ?47)",
-            )?
-            .execute(params![
-                identity,
-                report.incident_id,
-                report.kind.as_str(),
-                report.format.as_str(),
-                report.bug_type,
-                file_sha256,
-                file_index as i64,
-                report.process.name,
-                report.process.path,
-                report.process.pid,
-                report.process.parent_name,
-                report.process.parent_pid,
-                report.process.bundle_id,
-                report.process.bundle_version,
-                report.captured_at.map(rfc3339),
-                report.captured_at_raw,
-                report.os.version,
-                report.os.train,
-                report.os.build,
-                report.hardware_model,
-                report.cpu_type,
-                report.translated,
-                report.exception.exc_type,
-                report.exception.signal,
-                report.exception.codes,
-                report.exception.subtype,
-                report.exception.message,
-                report.exception.fault_address.map(|a| a as i64),
-                report.exception.fault_address_stripped.map(|a| a as i64),
-                report.exception.pointer_auth_failure,
-                term.and_then(|t| t.namespace.clone()),
-                term.and_then(|t| t.code),
-                term.and_then(|t| t.indicator.clone()),
-                asi,
-                report.crashed_thread.map(|i| i as i64),
-                crashed.and_then(|t| t.name.clone()),
-                crashed.and_then(|t| t.queue.clone()),
-                report.threads.len() as i64,
-                crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
-                top,
-                warnings,
-                self.now,
-                image_list_id,
-                bucket.map(|b| &b.signature),
-                bucket.map(|b| b.signature_version),
-                bucket.and_then(|b| b.pattern.as_ref()),
-                bucket.and_then(|b| b.pattern_title.as_ref()),
-            ])?;
-        let id = self.tx.last_insert_rowid();
-        self.add_source(id, path, file_sha256)?;
+                    signature_version, pattern, pattern_title";
+        const VALUES: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                    ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
+                    ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,
+                    ?46, ?47";
+        let sql = match id {
+            // ?48 is NULL: SQLite picks the new row's id.
+            None => format!("INSERT INTO reports (id, {COLUMNS}) VALUES (?48, {VALUES})"),
+            Some(_) => format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48"),
+        };
+        self.tx.prepare_cached(&sql)?.execute(params![
+            identity,
+            report.incident_id,
+            report.kind.as_str(),
+            report.format.as_str(),
+            report.bug_type,
+            file_sha256,
+            file_index as i64,
+            report.process.name,
+            report.process.path,
+            report.process.pid,
+            report.process.parent_name,
+            report.process.parent_pid,
+            report.process.bundle_id,
+            report.process.bundle_version,
+            report.captured_at.map(rfc3339),
+            report.captured_at_raw,
+            report.os.version,
+            report.os.train,
+            report.os.build,
+            report.hardware_model,
+            report.cpu_type,
+            report.translated,
+            report.exception.exc_type,
+            report.exception.signal,
+            report.exception.codes,
+            report.exception.subtype,
+            report.exception.message,
+            report.exception.fault_address.map(|a| a as i64),
+            report.exception.fault_address_stripped.map(|a| a as i64),
+            report.exception.pointer_auth_failure,
+            term.and_then(|t| t.namespace.clone()),
+            term.and_then(|t| t.code),
+            term.and_then(|t| t.indicator.clone()),
+            asi,
+            report.crashed_thread.map(|i| i as i64),
+            crashed.and_then(|t| t.name.clone()),
+            crashed.and_then(|t| t.queue.clone()),
+            report.threads.len() as i64,
+            crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
+            top,
+            warnings,
+            self.now,
+            image_list_id,
+            bucket.map(|b| &b.signature),
+            bucket.map(|b| b.signature_version),
+            bucket.and_then(|b| b.pattern.as_ref()),
+            bucket.and_then(|b| b.pattern_title.as_ref()),
+            id,
+        ])?;
+        let replacing = id.is_some();
+        let id = id.unwrap_or_else(|| self.tx.last_insert_rowid());
+        if replacing {
+            self.tx
+                .prepare_cached("DELETE FROM frames WHERE report_id = ?1")?
+                .execute([id])?;
+        }
         if let Some(t) = crashed {
             self.insert_frames(id, "crashed", &t.frames, &image_ids)?;
         }
@@ -327,10 +659,11 @@ impl WriteTx<'_> {
             &report.last_exception_backtrace,
             &image_ids,
         )?;
-        if self.may_load_a_fix(&report.images)? {
+        // A replaced row may have linked a fix its new image list does not load: relink.
+        if replacing || self.may_load_a_fix(&report.images)? {
             self.link_fix(id)?;
         }
-        Ok(InsertOutcome::New(id))
+        Ok(id)
     }
 
     /// The id of an image's row, inserting it when new.
@@ -674,18 +1007,98 @@ impl Store {
             .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))?)
     }
 
-    /// The stored bytes of a file, decompressed.
+    /// The stored bytes of a file, decompressed (byte for byte the file that was ingested).
     pub fn file_bytes(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let (size, data, dict_id): (i64, Vec<u8>, Option<i64>) = self
+            .conn()
+            .prepare_cached("SELECT size, data, dict_id FROM files WHERE sha256 = ?1")?
+            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
+        let out = match dict_id {
+            None => decompress(&data, size.max(0) as usize)?,
+            Some(d) => {
+                let dict = self.dictionary(d)?;
+                let capacity = usize::try_from(size)
+                    .ok()
+                    .filter(|n| *n as u64 <= crate::ingest::MAX_FILE_SIZE)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("file {sha256} has an impossible size {size}"))
+                    })?;
+                zstd::bulk::Decompressor::with_dictionary(&dict)
+                    .and_then(|mut z| z.decompress(&data, capacity))
+                    .map_err(StoreError::Compression)?
+            }
+        };
+        if out.len() as i64 != size {
+            return Err(StoreError::Corrupt(format!(
+                "file {sha256} decompresses to {} bytes, {size} were stored",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// A stored dictionary's content, by id (cached for the life of this store).
+    pub fn dictionary(&self, id: i64) -> Result<Arc<Vec<u8>>, StoreError> {
+        if let Some(d) = self.dicts.0.borrow().get(&id) {
+            return Ok(Arc::clone(d));
+        }
         let (size, data): (i64, Vec<u8>) = self
             .conn()
             .query_row(
-                "SELECT size, data FROM files WHERE sha256 = ?1",
-                [sha256],
+                "SELECT size, data FROM dictionaries WHERE id = ?1",
+                [id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
-            .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
-        decompress(&data, size.max(0) as usize)
+            .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
+        let content = Arc::new(decompress(&data, size.max(0) as usize)?);
+        self.dicts.0.borrow_mut().insert(id, Arc::clone(&content));
+        Ok(content)
+    }
+
+    /// The newest dictionary, which new files are compressed with (`None` before the first).
+    pub fn latest_dictionary(&self) -> Result<Option<Dictionary>, StoreError> {
+        let id: Option<i64> =
+            self.conn()
+                .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))?;
+        match id {
+            None => Ok(None),
+            Some(id) => Ok(Some(Dictionary {
+                id,
+                content: self.dictionary(id)?,
+            })),
+        }
+    }
+
+    /// How the original files are stored: counts and bytes.
+    pub fn file_stats(&self) -> Result<FileStats, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT count(*), count(dict_id), coalesce(sum(size), 0),
+                coalesce(sum(length(data)), 0),
+                (SELECT coalesce(sum(length(data)), 0) FROM dictionaries)
+             FROM files",
+            [],
+            |r| {
+                Ok(FileStats {
+                    files: r.get(0)?,
+                    with_dictionary: r.get(1)?,
+                    bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                    stored: r.get::<_, i64>(3)?.max(0) as u64,
+                    dictionaries: r.get::<_, i64>(4)?.max(0) as u64,
+                })
+            },
+        )?)
+    }
+
+    /// Every stored file's content hash, in no particular order (for a full read-back).
+    pub fn file_hashes(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare("SELECT sha256 FROM files")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(rows)
     }
 
     /// One report with its sources and full model.
@@ -979,6 +1392,104 @@ mod tests {
             )
             .unwrap();
         assert_eq!(frame_image, A);
+    }
+
+    #[test]
+    fn a_dictionary_version_is_due_on_evidence_and_keeps_the_newest_bytes() {
+        let report = |k: u32| {
+            let mut s = format!("{{\"incident\": \"{k:08}\", \"threads\": [");
+            for i in 0..400 {
+                s.push_str(&format!(
+                    "{{\"symbol\": \"frame_{i}_{}\"}},",
+                    i * 7919 % 1000
+                ));
+            }
+            s.push_str("]}\n");
+            s.into_bytes()
+        };
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&report(1)).unwrap();
+        assert!(b.due().is_none(), "one sample is no evidence yet");
+        for k in 2..2 + DictionaryBuilder::EVIDENCE as u32 {
+            b.offer(&report(k)).unwrap();
+        }
+        let content = b.due().expect("near-copies of a sample make a version due");
+        assert!(content.starts_with(DICT_PREFIX));
+        // Only the first copy is a sample: the others were covered by it.
+        assert_eq!(content.len(), DICT_PREFIX.len() + report(1).len());
+        let dict = Dictionary {
+            id: 7,
+            content: Arc::new(content),
+        };
+        b.installed(dict.clone());
+        assert!(b.due().is_none());
+        let mut c = Compressor::with_dictionary(&dict).unwrap();
+        let r = report(99);
+        let z = c.compress(&r).unwrap();
+        assert!(is_covered(r.len(), z.len()), "{} of {}", z.len(), r.len());
+        let back = zstd::bulk::Decompressor::with_dictionary(&dict.content)
+            .unwrap()
+            .decompress(&z, r.len())
+            .unwrap();
+        assert_eq!(back, r);
+
+        // Unrelated samples never make a version (it would cost more than it saves), and
+        // what is kept of them stays bounded.
+        let mut b = DictionaryBuilder::new(Some(dict));
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..40 {
+            // xorshift bytes: nothing covers them.
+            let junk: Vec<u8> = (0..100_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 32) as u8
+                })
+                .collect();
+            b.offer(&junk).unwrap();
+            assert!(b.due().is_none());
+            assert!(b.pending_bytes <= DictionaryBuilder::MAX_PENDING);
+        }
+        assert!(b.content_with_pending().len() <= MAX_DICT_BYTES);
+    }
+
+    #[test]
+    fn a_version_must_be_earned_by_the_bytes_it_helps() {
+        // One big sample, then four small files that its start covers: not enough bytes.
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{{\"frame\": {}}},", i * 7919 % 100_003).into_bytes())
+            .take(200_000)
+            .collect();
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&big).unwrap();
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big[..8_000]).unwrap();
+        }
+        assert!(b.due().is_none());
+        // Copies of the whole sample earn it.
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big).unwrap();
+        }
+        assert!(b.due().is_some());
+    }
+
+    #[test]
+    fn completeness_orders_parts_then_warnings_then_bytes() {
+        let mut whole = report("I1", &[A, B, C]);
+        let mut cut = whole.clone();
+        cut.images.truncate(1);
+        cut.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut, 100));
+        // A cut copy that still holds every part loses on its warning, even if longer.
+        let mut cut_late = whole.clone();
+        cut_late.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut_late, 200));
+        // Equal but longer wins; equal and same length is no improvement.
+        assert!(Completeness::of(&whole, 101) > Completeness::of(&whole, 100));
+        assert!(Completeness::of(&whole, 100) <= Completeness::of(&whole, 100));
+        whole.threads[0].frames.clear();
+        assert!(Completeness::of(&whole, 100) < Completeness::of(&cut_late, 100));
     }
 
     #[test]

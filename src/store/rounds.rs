@@ -92,8 +92,9 @@ impl Store {
         };
         tx.tx.execute(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
-                outcome, max_attempts, command, metrics, results, source, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                outcome, max_attempts, command, metrics, results, source, recorded_at,
+                fix_confirmed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 round.number,
                 round.batch,
@@ -108,6 +109,8 @@ impl Store {
                 round.results_json.as_ref().map(|v| v.to_string()),
                 meta.source,
                 tx.now,
+                // A native round has nothing to confirm, whatever the caller set.
+                round.fix_confirmed.filter(|_| round.fix.is_some()),
             ],
         )?;
         let id = tx.tx.last_insert_rowid();
@@ -149,7 +152,7 @@ impl Store {
         let sql = format!(
             "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
                     ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
-                    ro.results, ro.source
+                    ro.results, ro.source, ro.fix_confirmed
              FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
         );
         let mut stmt = self.conn().prepare(&sql)?;
@@ -173,6 +176,7 @@ impl Store {
                     .unwrap_or_default(),
                 attempts: self.attempts(id)?,
                 results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
+                fix_confirmed: r.get(13)?,
             };
             out.push(StoredRound {
                 outcome: outcome
@@ -261,6 +265,8 @@ impl Store {
                 outcome: sr.outcome,
                 efficiency: sr.round.efficiency,
                 crashes,
+                fix: sr.round.fix,
+                fix_confirmed: sr.round.fix_confirmed,
             });
         }
         Ok(out)

@@ -15,6 +15,7 @@ use super::model::{
 use super::redact::{Class, Redactor};
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
+use crate::rounds::handshake;
 use crate::stats;
 use crate::store::{RoundSelector, Store, StoreError, StoredRound};
 
@@ -53,6 +54,8 @@ pub struct GatherOptions {
     pub now: DateTime<Utc>,
     /// Frames of the representative stack to show per bucket.
     pub stack_frames: usize,
+    /// Count rounds whose fix never confirmed it loaded (left out by default, with a note).
+    pub include_unconfirmed: bool,
     /// Redact for publishing ([`super::redact`]): the redactor learns user and host names,
     /// keys and addresses from every report and round behind the writeup (process, image and
     /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
@@ -187,19 +190,44 @@ fn bucket_label(sig: &str, pattern: &Option<String>) -> String {
     pattern.clone().unwrap_or_else(|| sig.to_string())
 }
 
+/// Why a selection came out empty, when unconfirmed rounds were left out of it.
+fn left_out_text(u: &handshake::Unconfirmed) -> String {
+    match u.rounds.len() {
+        0 => String::new(),
+        n => format!(
+            " ({n} left out: their fix never confirmed it loaded; --include-unconfirmed \
+             counts them)"
+        ),
+    }
+}
+
+/// What [`handshake::partition`] needs of a stored round.
+fn round_key(r: &StoredRound) -> (i64, Option<&str>, Option<bool>) {
+    (
+        r.round.number,
+        r.round.fix.as_deref(),
+        r.round.fix_confirmed,
+    )
+}
+
 /// Gather everything a writeup of `opts.rounds` needs.
 pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherError> {
     let (lo, hi) = opts.rounds;
     let sel = RoundSelector::Range(lo, hi);
-    let rounds = store.rounds(&sel)?;
     let mut redactor = if opts.redact {
         Some(Redactor::new()?)
     } else {
         None
     };
     let label = format!("{lo}-{hi}");
+    // Issue 18: rounds whose fix never confirmed it loaded are left out (or counted, noted).
+    let (rounds, mut unconfirmed) =
+        handshake::partition(store.rounds(&sel)?, opts.include_unconfirmed, round_key);
     if rounds.is_empty() {
-        return Err(GatherError::NoRounds(format!("rounds {label}")));
+        return Err(GatherError::NoRounds(format!(
+            "rounds {label}{}",
+            left_out_text(&unconfirmed)
+        )));
     }
     let n = rounds.len() as u64;
     let count = |v: &[&StoredRound], f: fn(&StoredRound) -> bool| -> u64 {
@@ -327,17 +355,29 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 Against::Fix(f) => (RoundSelector::Fix(f.clone()), format!("fix {f}")),
                 Against::None => unreachable_none(),
             };
-            let orounds = store.rounds(&osel)?;
+            let (orounds, left) =
+                handshake::partition(store.rounds(&osel)?, opts.include_unconfirmed, round_key);
             if orounds.is_empty() {
-                return Err(GatherError::NoRounds(olabel));
+                return Err(GatherError::NoRounds(format!(
+                    "{olabel}{}",
+                    left_out_text(&left)
+                )));
             }
+            unconfirmed.extend(left);
+            let summaries = |s: &RoundSelector| -> Result<_, GatherError> {
+                let all = store.round_summaries(s)?;
+                Ok(handshake::partition(all, opts.include_unconfirmed, |r| {
+                    (r.number, r.fix.as_deref(), r.fix_confirmed)
+                })
+                .0)
+            };
             let a_side = Side {
                 label: olabel.clone(),
-                rounds: store.round_summaries(&osel)?,
+                rounds: summaries(&osel)?,
             };
             let b_side = Side {
                 label: label.clone(),
-                rounds: store.round_summaries(&sel)?,
+                rounds: summaries(&sel)?,
             };
             let c = compare::compare(&a_side, &b_side)?;
             (
@@ -475,6 +515,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         config,
         report_links: None,
         redacted: None,
+        notes: unconfirmed.warning().into_iter().collect(),
     };
     if let Some(r) = &mut redactor {
         r.redact_writeup(&mut w)?;

@@ -66,6 +66,7 @@ mod tests {
             config: vec![],
             report_links: None,
             redacted: None,
+            notes: Vec::new(),
         }
     }
 

@@ -90,6 +90,9 @@ fn header(md: &mut String, w: &Writeup) {
         "- **Generated:** {} UTC\n",
         w.generated_at.format("%Y-%m-%d %H:%M")
     );
+    for note in &w.notes {
+        let _ = writeln!(md, "> **Note:** {}\n", text(note));
+    }
 }
 
 fn fixes(md: &mut String, w: &Writeup) {

@@ -66,6 +66,10 @@ pub struct Writeup {
     /// `agx-triage show ID` command.
     #[serde(default)]
     pub report_links: Option<String>,
+    /// Caveats on what the figures count, shown under the header: e.g. rounds left out
+    /// because their fix never confirmed it loaded (`rounds::handshake`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// What `--redact` replaced, by kind (distinct values); `None` when the writeup was not
     /// redacted. The footer of the markdown says it.
     #[serde(default)]

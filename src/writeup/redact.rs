@@ -1101,6 +1101,9 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
     if let Some(l) = &mut w.report_links {
         f(l, Text);
     }
+    for n in &mut w.notes {
+        f(n, Text);
+    }
 }
 
 #[cfg(test)]
