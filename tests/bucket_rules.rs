@@ -645,8 +645,11 @@ fn shipped_rule_signatures_snapshot() {
     insta::assert_snapshot!(out);
 }
 
+// Signature algorithm 2: an unsymbolicated frame is `module@0xOFFSET` (stable for one build
+// of the module), no longer the bare module name that merged every unsymbolicated crash in one
+// image. Rules still see the image, so the family wildcard keeps working there.
 #[test]
-fn unsymbolicated_driver_frames_use_the_module_and_stay_family_free() {
+fn unsymbolicated_driver_frames_use_module_at_offset() {
     let a = Rb::new()
         .bad_access(0x98)
         .frame("AGXMetalG13X", None)
@@ -658,13 +661,36 @@ fn unsymbolicated_driver_frames_use_the_module_and_stay_family_free() {
         .frame("libtorch_cpu.dylib", None)
         .build();
     let lists = FrameLists::builtin();
-    assert_eq!(signature(&a, &lists).text, "AGXMetal*");
-    assert_eq!(signature(&a, &lists), signature(&b, &lists));
+    assert_eq!(signature(&a, &lists).text, "AGXMetalG13X@0x1000");
+    assert_eq!(signature(&b, &lists).text, "AGXMetalG16G_B0@0x1000");
     let c = Rb::new()
         .bad_access(0x98)
         .frame("libtorch_cpu.dylib", None)
         .build();
-    assert_eq!(signature(&c, &lists).text, "libtorch_cpu.dylib");
+    assert_eq!(signature(&c, &lists).text, "libtorch_cpu.dylib@0x1000");
+    // Machinery images are walked past to the module that called them.
+    let d = Rb::new()
+        .bad_access(0x98)
+        .frame("libsystem_kernel.dylib", None)
+        .frame("libsystem_c.dylib", None)
+        .frame("libtorch_cpu.dylib", None)
+        .build();
+    assert_eq!(
+        signature(&d, &lists).text,
+        "libsystem_kernel.dylib@0x1000 | libsystem_c.dylib@0x1040 | libtorch_cpu.dylib@0x1080"
+    );
+    // Rules match the image of an unsymbolicated frame by glob, for every family.
+    let rules = RuleSet::from_toml(
+        "[[rule]]\nid = \"u\"\ntitle = \"t\"\n[[rule.frames]]\nimage = \"AGXMetal*\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    for r in [&a, &b] {
+        assert_eq!(
+            classify(r, &rules, &lists).pattern.map(|p| p.id),
+            Some("u".to_string())
+        );
+    }
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //!
 //! The method follows Mozilla's signature generation (SPEC §5): walk the crashed thread's
 //! first [`MAX_FRAMES`] frames, drop *irrelevant* frames, keep *prefix* frames and go on past
-//! them, stop after the first frame that is neither; normalise each name
-//! ([`normalize_symbol`]), join with `" | "`, cap the length at a frame boundary. The frame
+//! them, stop after the first symbolicated frame that is neither; normalise each name
+//! ([`normalize_symbol`]); an unsymbolicated frame is `module@0xOFFSET` and is walked past like
+//! a prefix frame; join with `" | "`, cap the length at a frame boundary. The frame
 //! lists are data ([`FrameLists`], embedded `irrelevant.txt` / `prefix.txt`). Every signature
 //! carries [`SIGNATURE_ALGORITHM_VERSION`]; docs/BUCKETS.md keeps the version history.
 //! Pure: no I/O.
@@ -20,7 +21,7 @@ use crate::crash::{CrashReport, Frame, Thread};
 
 /// Version of the signature algorithm (normalisation, frame lists, joining). Bump it whenever
 /// the text produced for some report can change, and add a line to docs/BUCKETS.md.
-pub const SIGNATURE_ALGORITHM_VERSION: u32 = 1;
+pub const SIGNATURE_ALGORITHM_VERSION: u32 = 2;
 
 /// Frames of the crashed thread looked at, from the top.
 pub const MAX_FRAMES: usize = 40;
@@ -151,9 +152,23 @@ pub(crate) struct KeptFrame<'a> {
     /// The symbol as written, when the frame has one.
     pub raw: Option<&'a str>,
     /// Normalised symbol, or the (family-normalised) image name for unsymbolicated frames.
+    /// This is what rules and the frame lists match.
     pub name: String,
     /// Name of the image the frame is in.
     pub image: Option<&'a str>,
+    /// The name this frame has in a signature: `name` for a symbolicated frame;
+    /// `module@0xOFFSET` for one without a symbol (stable for one build of the module, as in
+    /// Socorro and Sentry); the bare image name when the report gives no offset either.
+    pub sig_name: String,
+    /// The frame has a symbol (it is not named after its image).
+    pub symbolicated: bool,
+}
+
+impl KeptFrame<'_> {
+    /// An unsymbolicated frame that has neither symbol nor offset: only its image name.
+    fn image_name_only(&self) -> bool {
+        !self.symbolicated && !self.sig_name.contains('@')
+    }
 }
 
 /// The crashed thread's relevant frames and the signature built from them, computed once and
@@ -184,11 +199,14 @@ pub(crate) fn prepare<'a>(
     min_kept: usize,
 ) -> Prepared<'a> {
     let mut kept: Vec<KeptFrame<'a>> = Vec::new();
-    let mut sig_frames = 0usize;
-    let mut stopped = false;
+    // Index in `kept` of the frame of interest: the first symbolicated frame that is not a
+    // prefix frame. The signature ends there.
+    let mut stop: Option<usize> = None;
+    // Index in `kept` of the first unsymbolicated frame above the frame of interest.
+    let mut first_unsymbolicated: Option<usize> = None;
     if let Some(thread) = crashed_thread(report) {
         for frame in thread.frames.iter().take(MAX_FRAMES) {
-            if stopped && kept.len() >= min_kept {
+            if stop.is_some() && kept.len() >= min_kept {
                 break;
             }
             let Some(kf) = keep_frame(report, frame) else {
@@ -199,25 +217,60 @@ pub(crate) fn prepare<'a>(
             }
             // A function and its split-off cold part (`MTLReportFailure.cold.1` above
             // `MTLReportFailure`) normalise to one name: keep it once.
-            if kept.last().is_some_and(|k| k.name == kf.name) {
+            if kept.last().is_some_and(|k| k.sig_name == kf.sig_name) {
                 continue;
             }
-            if !stopped {
-                sig_frames += 1;
-                stopped = !lists.is_prefix(&kf.name);
+            if stop.is_none() {
+                if !kf.symbolicated {
+                    // Skipped like a prefix frame: a symbolicated frame below names the cause
+                    // better than an offset into a module. The prefix list is matched against
+                    // `module@0xOFFSET`, so it can name images that hold only machinery
+                    // (`libsystem_kernel.dylib*`): those never end a signature.
+                    if !lists.is_prefix(&kf.sig_name) {
+                        first_unsymbolicated.get_or_insert(kept.len());
+                    }
+                } else if !lists.is_prefix(&kf.name) {
+                    stop = Some(kept.len());
+                }
             }
             kept.push(kf);
         }
     }
-    let signature = if sig_frames == 0 {
+    let frames = signature_frames(&kept, stop.or(first_unsymbolicated));
+    // Never a signature of image names alone (`libsystem_kernel.dylib`): unrelated crashes
+    // would share it. The exception, signal and process say more.
+    let signature = if frames.is_empty() || frames.iter().all(KeptFrame::image_name_only) {
         fallback_signature(report)
     } else {
-        join_capped(kept[..sig_frames].iter().map(|k| k.name.as_str()))
+        join_capped(frames.iter().map(|k| k.sig_name.as_str()))
     };
     Prepared { kept, signature }
 }
 
-/// A frame's name and image, or `None` for an address-only frame.
+/// The kept frames that make the signature. With a last frame (the frame of interest, else the
+/// first unsymbolicated frame outside the machinery images): every frame down to it, and when
+/// that is longer than [`MAX_SIGNATURE_CHARS`] the frames on top are dropped first, so stacks
+/// that differ in that frame never share a signature. Without one (all prefix frames): every
+/// kept frame, cut from the end by [`join_capped`].
+fn signature_frames<'k, 'a>(kept: &'k [KeptFrame<'a>], last: Option<usize>) -> &'k [KeptFrame<'a>] {
+    let Some(last) = last else {
+        return kept;
+    };
+    let sep = SEPARATOR.chars().count();
+    let mut start = last;
+    let mut chars = kept[last].sig_name.chars().count();
+    while start > 0 {
+        let more = kept[start - 1].sig_name.chars().count() + sep;
+        if chars + more > MAX_SIGNATURE_CHARS {
+            break;
+        }
+        chars += more;
+        start -= 1;
+    }
+    &kept[start..=last]
+}
+
+/// A frame's names and image, or `None` for an address-only frame.
 fn keep_frame<'a>(report: &'a CrashReport, frame: &'a Frame) -> Option<KeptFrame<'a>> {
     let image = report.image_of(frame).and_then(image_name);
     let raw = frame
@@ -228,18 +281,31 @@ fn keep_frame<'a>(report: &'a CrashReport, frame: &'a Frame) -> Option<KeptFrame
     // `0x1a2b3c + 12` written as a symbol is only a placeholder once its offset is gone.
     let normalized = raw
         .map(normalize_symbol)
-        .filter(|n| !is_placeholder_symbol(n));
+        .filter(|n| !is_placeholder_symbol(n) && !n.is_empty());
     let raw = raw.filter(|_| normalized.is_some());
-    let name = match (normalized, image) {
-        (Some(n), _) => n,
-        // Unsymbolicated: the module is the best stable name (`libtorch_cpu.dylib`).
-        (None, Some(img)) => normalize_agx_family(img),
+    let (name, sig_name, symbolicated) = match (normalized, image) {
+        (Some(n), _) => (n.clone(), n, true),
+        // Unsymbolicated: rules see the module (`libtorch_cpu.dylib`); the signature gets
+        // `libtorch_cpu.dylib@0x1a2b3c` when the offset is known.
+        (None, Some(img)) => {
+            let sig = match frame.image_offset {
+                Some(off) => format!("{img}@{off:#x}"),
+                None => img.to_string(),
+            };
+            (normalize_agx_family(img), sig, false)
+        }
         (None, None) => return None,
     };
     if name.is_empty() {
         return None;
     }
-    Some(KeptFrame { raw, name, image })
+    Some(KeptFrame {
+        raw,
+        name,
+        image,
+        sig_name,
+        symbolicated,
+    })
 }
 
 fn image_name(image: &crate::crash::Image) -> Option<&str> {
@@ -412,25 +478,172 @@ mod tests {
     }
 
     #[test]
-    fn unsymbolicated_frames_use_the_module_and_address_only_frames_drop() {
+    fn unsymbolicated_frames_are_skipped_like_prefix_frames() {
+        // `???` in a module walks on to the symbolicated frame below; the frame without
+        // symbol or image is dropped.
         let r = report(
             &[(None, None), (Some("???"), Some(0)), (Some("foo"), Some(1))],
             &["libtorch_cpu.dylib", "x"],
         );
         assert_eq!(
             signature(&r, &FrameLists::builtin()).text,
-            "libtorch_cpu.dylib"
+            "libtorch_cpu.dylib | foo"
         );
-        let r = report(&[(Some("0x1a2b3c"), Some(0))], &["AGXMetalG13X"]);
-        assert_eq!(signature(&r, &FrameLists::builtin()).text, "AGXMetal*");
-        for placeholder in ["0x1a2b3c + 12", "<redacted>", "<unknown>", ""] {
-            let r = report(&[(Some(placeholder), Some(0))], &["UIKitCore"]);
+        // Placeholders written as symbols count as unsymbolicated.
+        for placeholder in ["0x1a2b3c + 12", "<redacted>", "<unknown>", "", "0x1a2b3c"] {
+            let r = report(
+                &[(Some(placeholder), Some(0)), (Some("bar"), Some(0))],
+                &["UIKitCore"],
+            );
             assert_eq!(
                 signature(&r, &FrameLists::builtin()).text,
-                "UIKitCore",
+                "UIKitCore | bar",
                 "{placeholder:?}"
             );
         }
+    }
+
+    fn with_offsets(mut r: CrashReport, offsets: &[Option<u64>]) -> CrashReport {
+        for (f, o) in r.threads[0].frames.iter_mut().zip(offsets) {
+            f.image_offset = *o;
+        }
+        r
+    }
+
+    // Regression: a stack with no symbols on top became `libsystem_kernel.dylib` alone, the
+    // bucket of every unsymbolicated crash (a Python fatal error and an AGX encoder abort).
+    #[test]
+    fn unsymbolicated_frames_are_named_module_at_offset() {
+        let lists = FrameLists::builtin();
+        let python = with_offsets(
+            report(
+                &[(None, Some(0)), (None, Some(1)), (None, Some(1))],
+                &["libsystem_kernel.dylib", "Python"],
+            ),
+            &[Some(0x7d58), Some(0x1a2b0), Some(0x2c00)],
+        );
+        let agx = with_offsets(
+            report(
+                &[(None, Some(0)), (None, Some(1))],
+                &["libsystem_kernel.dylib", "AGXMetalG13X"],
+            ),
+            &[Some(0x7d58), Some(0x5c8)],
+        );
+        let sp = signature(&python, &lists).text;
+        let sa = signature(&agx, &lists).text;
+        // No frame of interest: the signature ends at the first unsymbolicated frame outside
+        // the system's machinery images.
+        assert_eq!(sp, "libsystem_kernel.dylib@0x7d58 | Python@0x1a2b0");
+        assert_eq!(sa, "libsystem_kernel.dylib@0x7d58 | AGXMetalG13X@0x5c8");
+        assert_ne!(sp, sa);
+        // ... unless a symbolicated frame of interest follows: then it goes on to that one.
+        let mut agx2 = agx.clone();
+        agx2.threads[0].frames.push(Frame {
+            symbol: Some("-[MTLComputeEncoder endEncoding]".into()),
+            ..Frame::default()
+        });
+        assert_eq!(
+            signature(&agx2, &lists).text,
+            "libsystem_kernel.dylib@0x7d58 | AGXMetalG13X@0x5c8 | -[MTLComputeEncoder endEncoding]"
+        );
+        // Two consecutive frames in one module are two frames, not one.
+        let mut py2 = python.clone();
+        py2.threads[0].frames.push(Frame {
+            symbol: Some("Py_RunMain".into()),
+            ..Frame::default()
+        });
+        assert_eq!(
+            signature(&py2, &lists).text,
+            "libsystem_kernel.dylib@0x7d58 | Python@0x1a2b0 | Python@0x2c00 | Py_RunMain"
+        );
+    }
+
+    #[test]
+    fn a_signature_is_never_only_image_names() {
+        let lists = FrameLists::builtin();
+        // Unsymbolicated frames without offsets: only image names; the fallback says more.
+        let mut r = report(
+            &[(None, Some(0)), (None, Some(1))],
+            &["libsystem_kernel.dylib", "Python"],
+        );
+        r.exception.exc_type = Some("EXC_CRASH".into());
+        r.exception.signal = Some("SIGABRT".into());
+        r.process.name = Some("Python".into());
+        let s = signature(&r, &lists);
+        assert_eq!(s.text, "EXC_CRASH (SIGABRT) in Python");
+        assert_eq!(s.frames_used, 0);
+        // A prefix frame above one: not image names alone.
+        let r = report(
+            &[(Some("abort"), Some(0)), (None, Some(1))],
+            &["libsystem_c.dylib", "prog"],
+        );
+        assert_eq!(signature(&r, &lists).text, "abort | prog");
+    }
+
+    #[test]
+    fn a_long_way_to_the_frame_of_interest_drops_frames_from_the_top() {
+        let lists = FrameLists::builtin();
+        let long = format!("Module{}", "x".repeat(100));
+        let mut frames: Vec<(Option<&str>, Option<usize>)> = vec![(None, Some(0)); 6];
+        frames.push((Some("interesting"), Some(0)));
+        let offsets: Vec<Option<u64>> = (0..6).map(|i| Some(0x100 * (i + 1))).collect();
+        let r = with_offsets(report(&frames, &[long.as_str()]), &offsets);
+        let s = signature(&r, &lists);
+        assert!(s.text.chars().count() <= MAX_SIGNATURE_CHARS);
+        assert!(s.text.ends_with(" | interesting"), "{}", s.text);
+        assert!(!s.text.contains("@0x100 "), "{}", s.text);
+        assert_eq!(s.frames_used, 5);
+    }
+
+    // Regression: `__abort` and `__stack_chk_fail` were frames of interest, so two programs'
+    // stack-protector failures shared the bucket `__abort`.
+    #[test]
+    fn abort_machinery_is_skipped() {
+        let lists = FrameLists::builtin();
+        for name in [
+            "__abort",
+            "__stack_chk_fail",
+            "abort_with_payload",
+            "abort_with_reason",
+            "__assert_rtn",
+            "_os_crash",
+            "_os_crash_msg",
+            "objc_exception_throw",
+            "__cxa_throw",
+            "std::terminate",
+            "std::__terminate",
+            "_Unwind_RaiseException",
+            "__chk_fail_overflow",
+            "__strcpy_chk",
+            "__exceptionPreprocess",
+            "_objc_fatal",
+            "Py_FatalError",
+            "-[NSAssertionHandler handleFailureInMethod:object:file:lineNumber:description:]",
+            "Swift._assertionFailure",
+        ] {
+            assert!(
+                lists.is_prefix(name) || lists.is_irrelevant(name),
+                "{name} is neither prefix nor irrelevant"
+            );
+        }
+        for name in ["_sigtramp", "__pthread_kill", "pthread_kill"] {
+            assert!(lists.is_irrelevant(name), "{name}");
+        }
+        let a = report(
+            &[
+                (Some("__pthread_kill"), Some(0)),
+                (Some("abort"), Some(0)),
+                (Some("__abort"), Some(0)),
+                (Some("__stack_chk_fail"), Some(0)),
+                (Some("parse_header"), Some(1)),
+            ],
+            &["libsystem_c.dylib", "progA"],
+        );
+        let mut b = a.clone();
+        b.threads[0].frames[4].symbol = Some("read_config".into());
+        let (sa, sb) = (signature(&a, &lists).text, signature(&b, &lists).text);
+        assert_eq!(sa, "abort | __abort | __stack_chk_fail | parse_header");
+        assert_ne!(sa, sb);
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         "pid",
         "exception",
         "fault",
+        "pattern",
         "top frame",
         "copies",
     ]);

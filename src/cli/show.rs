@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::json;
 
-use agx_triage::crash::{CrashReport, Frame, SymbolSource};
+use agx_triage::crash::{CrashReport, Frame, SourceFormat, SymbolSource};
 use agx_triage::store::StoredReport;
 
 use super::{open_store, Cli, Exit};
@@ -18,6 +18,9 @@ pub struct Args {
     /// Print the full model as JSON.
     #[arg(long)]
     json: bool,
+    /// Print every thread's backtrace, not only the crashed thread's.
+    #[arg(long)]
+    all_threads: bool,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
@@ -38,7 +41,11 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
                 .collect(),
             report,
         });
-        write!(out, "{}", text_view(shown.as_ref().unwrap_or(&stored)))?;
+        write!(
+            out,
+            "{}",
+            text_view_with(shown.as_ref().unwrap_or(&stored), args.all_threads)
+        )?;
     }
     Ok(Exit::Ok)
 }
@@ -105,8 +112,39 @@ fn hex(v: Option<u64>) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// The Apple-style text view.
-pub fn text_view(s: &StoredReport) -> String {
+/// One backtrace in Apple's layout; adds the images its frames use to `used`.
+fn write_frames(o: &mut String, r: &CrashReport, frames: &[Frame], used: &mut BTreeSet<usize>) {
+    use std::fmt::Write as _;
+    for (i, f) in frames.iter().enumerate() {
+        let img = r.image_of(f);
+        if let Some(ix) = f.image_index {
+            used.insert(ix);
+        }
+        let name = img.and_then(|m| m.name.as_deref()).unwrap_or("???");
+        let sym = match (&f.symbol, f.symbol_offset) {
+            (Some(sy), Some(off)) => format!("{sy} + {off}"),
+            (Some(sy), None) => sy.clone(),
+            (None, _) => match f.image_offset {
+                Some(off) => format!("{name} + {off:#x}"),
+                None => "???".into(),
+            },
+        };
+        let mark = if f.symbol_source == Some(SymbolSource::Symcache) {
+            "  [symbolicated by agx-triage]"
+        } else {
+            ""
+        };
+        let note = f
+            .note
+            .as_deref()
+            .map(|n| format!("  [{n}]"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "{i:<4}{name:<32}{} {sym}{mark}{note}", hex(f.address));
+    }
+}
+
+/// The Apple-style text view; `all_threads` prints every thread, as Console.app does.
+pub fn text_view_with(s: &StoredReport, all_threads: bool) -> String {
     use std::fmt::Write as _;
     let r = &s.report;
     let mut o = String::new();
@@ -132,7 +170,17 @@ pub fn text_view(s: &StoredReport) -> String {
     field(&mut o, "Path", r.process.path.clone());
     field(&mut o, "Identifier", r.process.bundle_id.clone());
     field(&mut o, "Version", r.process.bundle_version.clone());
-    field(&mut o, "Code Type", r.cpu_type.clone());
+    field(
+        &mut o,
+        "Code Type",
+        r.cpu_type.clone().map(|c| {
+            if r.translated == Some(true) && !c.contains("Translated") {
+                format!("{c} (Translated)")
+            } else {
+                c
+            }
+        }),
+    );
     field(
         &mut o,
         "Parent Process",
@@ -153,6 +201,23 @@ pub fn text_view(s: &StoredReport) -> String {
     );
     field(&mut o, "OS Version", r.os.version.clone());
     field(&mut o, "Hardware Model", r.hardware_model.clone());
+    // Apple's order: the crashed thread's line sits between the header and the exception.
+    if let Some(t) = r.crashed() {
+        let _ = writeln!(o);
+        let mut v = t.index.to_string();
+        if let Some(n) = &t.name {
+            v.push_str(&format!("  {n}"));
+        }
+        if let Some(q) = &t.queue {
+            v.push_str(&format!("  Dispatch queue: {q}"));
+        }
+        // `.ips` reports (macOS 12+) say "Triggered by Thread"; legacy text "Crashed Thread".
+        let label = match r.format {
+            SourceFormat::Ips | SourceFormat::TranslatedIps => "Triggered by Thread",
+            SourceFormat::JsonHeaderLegacy | SourceFormat::Legacy => "Crashed Thread",
+        };
+        field(&mut o, label, Some(v));
+    }
     let _ = writeln!(o);
     let e = &r.exception;
     field(
@@ -163,8 +228,13 @@ pub fn text_view(s: &StoredReport) -> String {
             None => t.clone(),
         }),
     );
-    field(&mut o, "Exception Subtype", e.subtype.clone());
+    // Legacy text has no subtype line: its `Exception Codes: KERN_INVALID_ADDRESS at 0x...`
+    // is both; print it once.
+    if e.codes.as_deref().map(str::trim) != e.subtype.as_deref().map(str::trim) {
+        field(&mut o, "Exception Subtype", e.subtype.clone());
+    }
     field(&mut o, "Exception Codes", e.codes.clone());
+    field(&mut o, "Exception Note", e.note.clone());
     field(&mut o, "Exception Message", e.message.clone());
     if let Some(t) = &r.termination {
         let parts: Vec<String> = [
@@ -190,8 +260,21 @@ pub fn text_view(s: &StoredReport) -> String {
         }
     }
     let mut used = BTreeSet::new();
-    if let Some(t) = r.crashed() {
-        let mut head = format!("\nThread {} Crashed:", t.index);
+    if !r.last_exception_backtrace.is_empty() {
+        let _ = writeln!(o, "\nLast Exception Backtrace:");
+        write_frames(&mut o, r, &r.last_exception_backtrace, &mut used);
+    }
+    let crashed = r.crashed();
+    for t in &r.threads {
+        let is_crashed = crashed.is_some_and(|c| std::ptr::eq(c, t));
+        if !is_crashed && !all_threads {
+            continue;
+        }
+        let mut head = format!(
+            "\nThread {}{}:",
+            t.index,
+            if is_crashed { " Crashed" } else { "" }
+        );
         if let Some(n) = &t.name {
             head.push_str(&format!(":  {n}"));
         }
@@ -199,32 +282,30 @@ pub fn text_view(s: &StoredReport) -> String {
             head.push_str(&format!("  Dispatch queue: {q}"));
         }
         let _ = writeln!(o, "{head}");
-        for (i, f) in t.frames.iter().enumerate() {
-            let img = r.image_of(f);
-            if let Some(ix) = f.image_index {
-                used.insert(ix);
-            }
-            let name = img.and_then(|m| m.name.as_deref()).unwrap_or("???");
-            let sym = match (&f.symbol, f.symbol_offset) {
-                (Some(sy), Some(off)) => format!("{sy} + {off}"),
-                (Some(sy), None) => sy.clone(),
-                (None, _) => match f.image_offset {
-                    Some(off) => format!("{name} + {off:#x}"),
-                    None => "???".into(),
-                },
-            };
-            let mark = if f.symbol_source == Some(SymbolSource::Symcache) {
-                "  [symbolicated by agx-triage]"
-            } else {
-                ""
-            };
-            let _ = writeln!(o, "{i:<4}{name:<32}{} {sym}{mark}", hex(f.address));
-        }
-    } else {
+        write_frames(&mut o, r, &t.frames, &mut used);
+    }
+    if crashed.is_none() {
         let _ = writeln!(o, "\n(no crashed thread in this report)");
     }
+    if let (Some(t), Some(state)) = (crashed, &r.registers) {
+        if !state.registers.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nThread {} crashed with {}:",
+                t.index,
+                state.flavor.as_deref().unwrap_or("thread state")
+            );
+            for row in state.registers.chunks(4) {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|reg| format!("{:>5}: 0x{:016x}", reg.name, reg.value))
+                    .collect();
+                let _ = writeln!(o, "{}", cells.join("  "));
+            }
+        }
+    }
     if !used.is_empty() {
-        let _ = writeln!(o, "\nBinary Images (used by the crashed thread):");
+        let _ = writeln!(o, "\nBinary Images (used by the frames shown):");
         for ix in used {
             if let Some(m) = r.images.get(ix) {
                 let end = match (m.base, m.size) {

@@ -282,6 +282,9 @@ fn probe<'a>(
     let err_at = error_offset(sub, &err);
     ctx.charge(err_at);
     let message = error_message(&err);
+    if let Some(found) = drop_bad_fields(sub, start, &err, require_keys, ctx) {
+        return found;
+    }
     for json in repairs(sub, err_at) {
         ctx.charge(json.len());
         if let Ok(doc) = parse_doc(&json) {
@@ -322,6 +325,112 @@ fn probe<'a>(
             message,
         }
     })
+}
+
+/// Errors that concern one field only: a duplicate key or a number out of range
+/// (`"pid": 1e400`). Quirk: both are seen in hand-edited or converted `.ips` files; serde
+/// stops the whole object at them. Each such field is blanked in a copy of the same length (a
+/// duplicate key becomes an unknown key, so the first value stays; the number becomes
+/// `null`), with a warning, and the object is read again: the rest of the body is kept.
+fn drop_bad_fields<'a>(
+    sub: &str,
+    start: usize,
+    first: &serde_json::Error,
+    require_keys: bool,
+    ctx: &mut Ctx,
+) -> Option<ProbeResult<'a>> {
+    const MAX_FIELDS: usize = 32;
+    let mut fixed: Option<String> = None;
+    let mut warnings = Vec::new();
+    let mut err_msg = error_message(first);
+    let mut err_at = error_offset(sub, first);
+    for _ in 0..MAX_FIELDS {
+        let text = fixed.get_or_insert_with(|| sub.to_string());
+        if let Some(key) = err_msg
+            .strip_prefix("duplicate field `")
+            .and_then(|k| k.strip_suffix('`'))
+        {
+            let (open, close) = key_before(text, err_at)?;
+            // Same length, never a real field name.
+            text.replace_range(open + 1..close, &"~".repeat(close - open - 1));
+            warnings.push(format!(
+                "duplicate key `{key}`: the later value was ignored"
+            ));
+        } else if err_msg.starts_with("number out of range") {
+            let (a, b) = number_around(text, err_at)?;
+            if b - a < 4 {
+                return None;
+            }
+            let token = text[a..b].to_string();
+            text.replace_range(a..b, &format!("{:<1$}", "null", b - a));
+            warnings.push(format!(
+                "number {token} is out of range; that field was dropped"
+            ));
+        } else {
+            return None;
+        }
+        ctx.charge(text.len());
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Doc<'_>>();
+        match stream.next() {
+            Some(Ok(doc)) => {
+                let end = stream.byte_offset();
+                let role = doc.role();
+                if require_keys && role.is_none() {
+                    return None;
+                }
+                let json = text[..end].to_string();
+                return Some(ProbeResult::Found(Probe::Repaired {
+                    json,
+                    end: start + end,
+                    warning: warnings.join("; "),
+                    role,
+                }));
+            }
+            Some(Err(e)) => {
+                err_msg = error_message(&e);
+                err_at = error_offset(text, &e);
+            }
+            None => return None,
+        }
+    }
+    None
+}
+
+/// The quotes around the object key that ends at or just before `at` (serde reports a
+/// duplicate field after reading its key).
+fn key_before(text: &str, at: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut close = at.min(b.len().checked_sub(1)?);
+    while close > 0 && b[close] != b'"' {
+        close -= 1;
+    }
+    let mut open = close.checked_sub(1)?;
+    loop {
+        if b[open] == b'"' {
+            // An escaped quote has an odd run of backslashes before it.
+            let slashes = b[..open].iter().rev().take_while(|&&c| c == b'\\').count();
+            if slashes % 2 == 0 {
+                break;
+            }
+        }
+        open = open.checked_sub(1)?;
+    }
+    Some((open, close))
+}
+
+/// The JSON number token that contains or ends at `at`.
+fn number_around(text: &str, at: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let is_num = |c: u8| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E');
+    let mut a = at.min(b.len());
+    while a > 0 && is_num(b[a - 1]) {
+        a -= 1;
+    }
+    let mut e = a;
+    while e < b.len() && is_num(b[e]) {
+        e += 1;
+    }
+    (e > a).then_some((a, e))
 }
 
 /// serde_json's message without its position (which counts from the object, not the file).
@@ -1003,6 +1112,9 @@ struct Doc<'a> {
     cpu_type: Scalar<'a>,
     #[serde(borrow)]
     translated: Scalar<'a>,
+    /// Apple renders it as `Exception Note: EXC_CORPSE_NOTIFY`.
+    #[serde(rename = "isCorpse", borrow)]
+    is_corpse: Scalar<'a>,
     #[serde(borrow)]
     exception: Obj<ExceptionJ<'a>>,
     #[serde(borrow)]
@@ -1764,6 +1876,9 @@ fn build(
         r.cpu_type = b.cpu_type.text(w, "cpuType");
         r.translated = b.translated.bool(w, "translated");
         fill_body(&mut r, b, arrays.unwrap_or_default(), w);
+        if b.is_corpse.bool(w, "isCorpse") == Some(true) {
+            r.exception.note = Some("EXC_CORPSE_NOTIFY".into());
+        }
     }
 
     r.warnings = std::mem::take(w).into_vec();

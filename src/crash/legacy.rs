@@ -33,12 +33,43 @@ pub fn parse(text: &str) -> Result<CrashReport, ParseError> {
         return Err(ParseError::Empty);
     }
     let mut parser = Parser::new();
-    for line in text.lines() {
+    let last = split_lines(text)
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .map(|l| l.as_ptr());
+    for line in split_lines(text) {
+        // Quirk: a paste cut mid-line leaves a last frame line such as
+        // `4   AGXMetalG13X    0x00000001a00022`; it is dropped with a warning.
+        parser.at_last_line = Some(line.as_ptr()) == last && !text.ends_with(['\n', '\r']);
         if !parser.line(line) {
             break;
         }
     }
     parser.finish()
+}
+
+/// Lines ended by `\n`, `\r\n` or a lone `\r`. Quirk: files saved by classic Mac tools and
+/// some pastes use CR alone; read as one line, the whole file became the process name.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.find(['\n', '\r']) {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = "";
+                Some(line)
+            }
+        }
+    })
 }
 
 /// Which block the previous lines opened.
@@ -84,6 +115,13 @@ struct Parser {
     /// Set once a `Last Exception Backtrace:` one-line form closed with `)`.
     backtrace_done: bool,
     unparsed_image_lines: usize,
+    /// The line being read is the file's last non-blank line and the file does not end with a
+    /// line break (where a cut paste ends).
+    at_last_line: bool,
+    /// `Model:` in the system-profile trailer (reports before `Hardware Model:` existed).
+    trailer_model: Option<String>,
+    /// Frame lines read before any thread header (a pasted excerpt).
+    headerless_frames: bool,
 }
 
 impl Parser {
@@ -101,6 +139,9 @@ impl Parser {
             error_formulating: Vec::new(),
             backtrace_done: false,
             unparsed_image_lines: 0,
+            at_last_line: false,
+            trailer_model: None,
+            headerless_frames: false,
         }
     }
 
@@ -123,19 +164,25 @@ impl Parser {
             return true;
         }
         match self.section {
-            Section::Top => self.header_line(t),
-            Section::Asi => self.report.asi.push(t.to_string()),
-            Section::Thread(i) => {
-                if let Some((frame, name)) = parse_frame(t) {
-                    if let (Some(th), Some(names)) = (
-                        self.report.threads.get_mut(i),
-                        self.thread_image_names.get_mut(i),
-                    ) {
-                        th.frames.push(frame);
-                        names.push(name.map(str::to_string));
-                    }
+            Section::Top => {
+                // Quirk: people paste the numbered frame lines alone into issues, without the
+                // `Thread 0 Crashed:` line over them; they are read as the crashed thread.
+                if !self.in_body && looks_like_frame_line(t) {
+                    self.headerless_frames = true;
+                    self.in_body = true;
+                    self.report.threads.push(Thread {
+                        crashed: true,
+                        ..Thread::default()
+                    });
+                    self.thread_image_names.push(Vec::new());
+                    self.section = Section::Thread(self.report.threads.len() - 1);
+                    self.frame_line(self.report.threads.len() - 1, t);
+                } else {
+                    self.header_line(t);
                 }
             }
+            Section::Asi => self.report.asi.push(t.to_string()),
+            Section::Thread(i) => self.frame_line(i, t),
             Section::Registers => self.register_line(t),
             Section::Images => match parse_image(t) {
                 Some(img) => self.report.images.push(img),
@@ -146,6 +193,38 @@ impl Parser {
             Section::ErrorFormulating => self.error_formulating.push(t.to_string()),
         }
         true
+    }
+
+    /// A line in thread `i`'s backtrace.
+    fn frame_line(&mut self, i: usize, t: &str) {
+        let parsed = parse_frame(t);
+        let cut = self.at_last_line
+            && t.starts_with(|c: char| c.is_ascii_digit())
+            && parsed.as_ref().is_none_or(|_| frame_line_is_cut(t));
+        if cut {
+            self.report.warnings.push(format!(
+                "the last frame line is cut short and was dropped: {:?}",
+                t.chars().take(120).collect::<String>()
+            ));
+            return;
+        }
+        let Some((frame, name)) = parsed else {
+            return;
+        };
+        if let Some(note) = &frame.note {
+            self.report.warnings.push(format!(
+                "thread {} frame {}: {note}",
+                self.report.threads.get(i).map_or(0, |t| t.index),
+                t.split_whitespace().next().unwrap_or("?")
+            ));
+        }
+        if let (Some(th), Some(names)) = (
+            self.report.threads.get_mut(i),
+            self.thread_image_names.get_mut(i),
+        ) {
+            th.frames.push(frame);
+            names.push(name.map(str::to_string));
+        }
     }
 
     fn blank_line(&mut self) {
@@ -251,8 +330,12 @@ impl Parser {
             None => (false, after),
         };
         let after = after.trim_start();
-        let Some(label) = after.strip_prefix(':') else {
-            return false;
+        // Quirk: pastes lose the colon (`Thread 4 Crashed`); with `Crashed` it is still the
+        // header of a backtrace.
+        let label = match after.strip_prefix(':') {
+            Some(label) => label,
+            None if crashed && after.is_empty() => "",
+            None => return false,
         };
         // `Thread 1 Crashed:: Dispatch queue: q` / `Thread 5:: com.apple.NSEventThread`.
         let label = label.trim_start_matches(':');
@@ -278,12 +361,20 @@ impl Parser {
     }
 
     fn header_line(&mut self, t: &str) {
-        if self.in_body {
-            return;
-        }
         let Some(colon) = t.find(':') else {
             return;
         };
+        if self.in_body {
+            // Quirk: reports before `Hardware Model:` existed name the machine only in the
+            // system-profile trailer: `Model: MacBookPro11,5, BootROM MBP114.0172.B16, 4
+            // processors, ...`. Used when the header has no model.
+            if t[..colon].trim().eq_ignore_ascii_case("model") && self.trailer_model.is_none() {
+                let value = t[colon + 1..].trim();
+                let first = value.split(", ").next().unwrap_or(value).trim();
+                self.trailer_model = non_empty(first);
+            }
+            return;
+        }
         let key = t[..colon].trim();
         if key.is_empty() || key.len() > 40 {
             return;
@@ -352,6 +443,7 @@ impl Parser {
             "exception subtype" => set_once(&mut r.exception.subtype, value),
             "exception codes" => exception_codes(&mut r.exception, value),
             "exception message" => set_once(&mut r.exception.message, value),
+            "exception note" => set_once(&mut r.exception.note, value),
             // iOS 15+ text exports: `Exception Reason: *** -[__NSArrayM insertObject:...]`.
             "exception reason" => set_once(&mut r.exception.message, value),
             "termination reason" => {
@@ -448,6 +540,16 @@ impl Parser {
                 "Error Formulating Crash Report: {}",
                 self.error_formulating.join("; ")
             ));
+        }
+        if self.headerless_frames {
+            self.report.warnings.push(
+                "frame lines without a thread header (a pasted excerpt): read as the crashed \
+                 thread; the thread number is unknown"
+                    .into(),
+            );
+        }
+        if self.report.hardware_model.is_none() {
+            self.report.hardware_model = self.trailer_model.take();
         }
         self.resolve_crashed_thread();
         self.resolve_images();
@@ -655,23 +757,77 @@ fn parse_frame(t: &str) -> Option<(Frame, Option<&str>)> {
     }
     // Quirk: image names can contain spaces (`FabFilter Pro-Q 4`), so the image is everything
     // up to the first whitespace-separated `0x...` token, which is the pc.
-    let mut addr_tok = None;
-    for (pos, tok) in tokens(rest) {
-        if let Some(a) = tok.strip_prefix("0x").filter(|h| is_hex(h)) {
-            addr_tok = Some((pos, tok.len(), a));
-            break;
-        }
-    }
-    let (pos, len, hex) = addr_tok?;
-    let address = u64::from_str_radix(hex, 16).ok()?;
+    let (pos, len, address, note) = address_token(rest)?;
     let image = rest[..pos].trim();
     let image = (!image.is_empty()).then_some(image);
     let mut frame = Frame {
-        address: Some(address),
+        address,
+        note,
         ..Frame::default()
     };
     fill_symbol(&mut frame, rest[pos + len..].trim());
     Some((frame, image))
+}
+
+/// The pc token of a frame line: its position, length, value and, when it is not a 64-bit
+/// number, a note instead of a value. Quirk: hand-edited or converted reports carry pcs such
+/// as `-0x10` or `0x1000000000001a2b3` (more than 64 bits); the frame is kept (it can be the
+/// crashing frame) without an address.
+fn address_token(rest: &str) -> Option<(usize, usize, Option<u64>, Option<String>)> {
+    for (pos, tok) in tokens(rest) {
+        let (negative, body) = match tok.strip_prefix('-') {
+            Some(b) => (true, b),
+            None => (false, tok),
+        };
+        let Some(h) = body.strip_prefix("0x").filter(|h| is_hex(h)) else {
+            continue;
+        };
+        if negative {
+            return Some((
+                pos,
+                tok.len(),
+                None,
+                Some(format!("negative address {tok}")),
+            ));
+        }
+        return Some(match u64::from_str_radix(h, 16) {
+            Ok(a) => (pos, tok.len(), Some(a), None),
+            Err(_) => (
+                pos,
+                tok.len(),
+                None,
+                Some(format!(
+                    "address {} has more than 64 bits",
+                    tok.chars().take(40).collect::<String>()
+                )),
+            ),
+        });
+    }
+    None
+}
+
+/// A numbered frame line as Apple writes it, strictly enough that prose with a number and a
+/// hex value (`1 see 0x10`) is not taken for a backtrace: an image name, then a pc padded to 8
+/// or 16 hex digits.
+fn looks_like_frame_line(t: &str) -> bool {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &t[digits..];
+    match (parse_frame(t), address_token(rest)) {
+        (Some((_, Some(_))), Some((pos, len, Some(_), _))) => {
+            len >= 10 && !rest[..pos].trim().is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// A frame line with nothing after its pc (`4   AGXMetalG13X   0x00000001a00022`): Apple always
+/// writes a symbol, `???` or `base + offset` there, so the line was cut.
+fn frame_line_is_cut(t: &str) -> bool {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    match address_token(&t[digits..]) {
+        Some((pos, len, _, _)) => t[digits + pos + len..].trim().is_empty(),
+        None => true,
+    }
 }
 
 /// Read what follows the pc: `sym + 8`, `sym + 24 (file.swift:12)`, `???`,
@@ -1318,12 +1474,55 @@ Graphics: Apple M1 Pro, Apple M1 Pro, Built-In
         assert_eq!(regs.get("esr"), Some(0x92000006));
     }
 
-    // The trailing system profile (`Model: MacBookPro18,3, ...`) is not a header field.
     #[test]
-    fn system_profile_trailer_ignored() {
+    fn line_endings() {
+        let lines: Vec<&str> = split_lines("a\rb\r\nc\nd\r\re").collect();
+        assert_eq!(lines, ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(split_lines("").count(), 0);
+        assert_eq!(split_lines("x\n").collect::<Vec<_>>(), ["x"]);
+    }
+
+    #[test]
+    fn cut_and_odd_frame_lines() {
+        assert!(frame_line_is_cut("4   AGXMetalG13X   0x00000001a00022"));
+        assert!(frame_line_is_cut("4   AGXMetalG1"));
+        assert!(!frame_line_is_cut(
+            "4   AGXMetalG13X   0x00000001a0002234 ???"
+        ));
+        assert!(!frame_line_is_cut(
+            "4   x   0x00000001a0002234 0x1a0000000 + 8756"
+        ));
+        let (f, _) = parse_frame("3   AGXMetalG13X   -0x10 foo + 4").unwrap();
+        assert_eq!(f.address, None);
+        assert_eq!(f.symbol.as_deref(), Some("foo"));
+        assert!(f.note.unwrap().contains("-0x10"));
+        let (f, _) = parse_frame("3   AGXMetalG13X   0x1000000000000000000 foo + 4").unwrap();
+        assert_eq!(f.address, None);
+        assert!(f.note.unwrap().contains("64 bits"));
+        assert!(looks_like_frame_line(
+            "0   libsystem_kernel.dylib        \t0x000000018b1a5a60 __pthread_kill + 8"
+        ));
+        assert!(!looks_like_frame_line("1 see 0x10 for details"));
+        assert!(!looks_like_frame_line("2   0x000000018b1a5a60"));
+        assert!(
+            parse("1 see 0x10 for details\n2 then 0xff\n").is_err(),
+            "prose is not a report"
+        );
+        // A crash header without its colon.
+        let r = ok("Thread 3 Crashed\n0   libfoo.dylib   0x0000000100000010 foo + 4\n");
+        assert_eq!(r.crashed().map(|t| t.index), Some(3));
+    }
+
+    // Regression: reports written before `Hardware Model:` existed name the machine only in
+    // the system-profile trailer (`Model: MacBookPro18,3, ...`); it is the hardware model when
+    // the header has none, and never overrides the header.
+    #[test]
+    fn system_profile_trailer_model() {
+        let r = ok(SAMPLE);
+        assert_eq!(r.hardware_model.as_deref(), Some("Mac16,5"));
         let text = SAMPLE.replace("Hardware Model:        Mac16,5\n", "");
         let r = ok(&text);
-        assert_eq!(r.hardware_model, None);
+        assert_eq!(r.hardware_model.as_deref(), Some("MacBookPro18,3"));
         // Before the body, `Model:` is a field (first comma item).
         let r = ok("Process: x [1]\nModel: MacBookPro15,1, BootROM 1\nThread 0 Crashed:\n");
         assert_eq!(r.hardware_model.as_deref(), Some("MacBookPro15,1"));

@@ -185,6 +185,9 @@ pub struct ExceptionInfo {
     pub subtype: Option<String>,
     /// `Exception Message:` / `exception.message`, where present.
     pub message: Option<String>,
+    /// `Exception Note:` (`EXC_CORPSE_NOTIFY`; an `.ips` says `isCorpse`), where present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The faulting address: for a pointer-authentication failure, the address as written
     /// first (`0x00009ba36e2f2650` in `... at 0x00009ba36e2f2650 -> 0x00001ba36e2f2650`).
     pub fault_address: Option<u64>,
@@ -265,6 +268,10 @@ pub struct Frame {
     pub source_line: Option<u32>,
     /// Where `symbol` came from; `None` when there is no symbol.
     pub symbol_source: Option<SymbolSource>,
+    /// What was odd about this frame as written (an address that is not a 64-bit number,
+    /// e.g. `-0x10` or 17 hex digits); the frame is kept without that value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Register state of the crashed thread.

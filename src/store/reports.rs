@@ -628,7 +628,9 @@ impl WriteTx<'_> {
             term.and_then(|t| t.code),
             term.and_then(|t| t.indicator.clone()),
             asi,
-            report.crashed_thread.map(|i| i as i64),
+            // The thread number as the report writes it (`Thread 4 Crashed:`), not its position
+            // in `threads`: an excerpt may hold thread 4 alone.
+            crashed.map(|t| t.index as i64),
             crashed.and_then(|t| t.name.clone()),
             crashed.and_then(|t| t.queue.clone()),
             report.threads.len() as i64,
