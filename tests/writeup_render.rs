@@ -318,6 +318,7 @@ fn realistic() -> Writeup {
             ("Hardware".into(), "Apple M4 Max (Mac16,5)".into()),
         ],
         report_links: Some("https://crash.example.org/reports/".into()),
+        redacted: None,
         notes: Vec::new(),
     }
 }
@@ -822,9 +823,9 @@ fn redaction_leaves_no_user_or_host_name() {
         .push(("Python".into(), "/Users/alice/venv/bin/python3".into()));
     w.config.push(("Owner".into(), "alice".into()));
     w.report_links = Some("file:///Users/alice/reports/".into());
-    let mut r = Redactor::new();
+    let mut r = Redactor::new().unwrap();
     r.register_host("buildbox7");
-    r.redact_writeup(&mut w);
+    r.redact_writeup(&mut w).unwrap();
     let (md, json, charts) = render_all(&w);
     let mut outputs = vec![md.clone(), serde_json::to_string_pretty(&json).unwrap()];
     outputs.extend(charts.iter().map(|c| c.svg.clone()));

@@ -13,6 +13,7 @@ use agx_triage::ingest::Bucketer;
 use agx_triage::store::{BucketFields, BucketFilter};
 
 use super::round::parse_range;
+use super::term::TermCell;
 use super::{ellipsize, open_store, open_store_read, parse_since, table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -69,10 +70,10 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
                 )
             });
         if let Some(w) = unconfirmed.warning() {
-            eprintln!("agx-triage: warning: {w}");
+            let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
@@ -89,10 +90,11 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         "example",
     ]);
     for b in &rows {
+        // The id above its title: a line break of ours, escaped data on each line.
         let pattern = match (&b.pattern, &b.pattern_title) {
-            (Some(id), Some(title)) => format!("{id}\\n{title}").replace("\\n", "\n"),
-            (Some(id), None) => id.clone(),
-            _ => "—".into(),
+            (Some(id), Some(title)) => TermCell::lines([id.as_str(), title.as_str()]),
+            (Some(id), None) => TermCell::from(id),
+            _ => TermCell::from("—"),
         };
         let day = |s: &Option<String>| {
             s.as_deref()
@@ -100,13 +102,13 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
                 .unwrap_or_default()
         };
         t.add_row(vec![
-            b.count.to_string(),
+            TermCell::from(b.count.to_string()),
             pattern,
-            ellipsize(&b.signature, 90),
-            b.processes.to_string(),
-            day(&b.first_seen),
-            day(&b.last_seen),
-            b.example_report.to_string(),
+            TermCell::from(ellipsize(&b.signature, 90)),
+            TermCell::from(b.processes.to_string()),
+            TermCell::from(day(&b.first_seen)),
+            TermCell::from(day(&b.last_seen)),
+            TermCell::from(b.example_report.to_string()),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -204,7 +206,7 @@ pub fn rebucket(cli: &Cli, a: &RebucketArgs) -> Result<Exit> {
         }
     }
     let d = diff(&before, &after);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         serde_json::to_writer_pretty(&mut out, &d)?;
         writeln!(out)?;

@@ -100,9 +100,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store_read(cli)?;
     let (c, unconfirmed) = compare_selectors(&store, &args.a, &args.b, args.include_unconfirmed)?;
     if let Some(w) = unconfirmed.warning() {
-        eprintln!("agx-triage: warning: {w}");
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(args.json);
     if args.json {
         let mut v = serde_json::to_value(&c)?;
         // Round numbers left out (or counted with --include-unconfirmed) as unconfirmed.

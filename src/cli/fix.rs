@@ -68,7 +68,10 @@ pub enum FixCmd {
 }
 
 pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
-    let mut out = std::io::stdout().lock();
+    let json = match cmd {
+        FixCmd::Inspect { json, .. } | FixCmd::Add { json, .. } | FixCmd::List { json } => *json,
+    };
+    let mut out = super::term::stdout(json);
     match cmd {
         FixCmd::Inspect { path, json } => {
             let info = fixes::inspect(path)?;
@@ -107,7 +110,7 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                 }
             }
             for w in &info.warnings {
-                eprintln!("agx-triage: warning: {w}");
+                let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
             }
             Ok(Exit::Ok)
         }
@@ -162,12 +165,19 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                 )?;
             }
             if !o.other_builds.is_empty() {
-                eprintln!(
-                    "agx-triage: warning: {} report(s) loaded a different build under this                      file name (other UUIDs); they are not {name}, and its checksums and UUIDs                      do not describe them:",
+                // Image names and incident ids come from crash reports: through the escaping
+                // stderr, like every other piece of report data.
+                let mut err = super::term::stderr();
+                let _ = writeln!(
+                    err,
+                    "agx-triage: warning: {} report(s) loaded a different build under this \
+                     file name (other UUIDs); they are not {name}, and its checksums and UUIDs \
+                     do not describe them:",
                     o.other_builds.len()
                 );
                 for b in &o.other_builds {
-                    eprintln!(
+                    let _ = writeln!(
+                        err,
                         "  report {} ({}): {} UUID {}",
                         b.report_id,
                         b.incident_id,

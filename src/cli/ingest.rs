@@ -110,7 +110,7 @@ fn progress_bar(json: bool) -> Bar {
 }
 
 fn print_summary(s: &IngestSummary, json: bool) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(json);
     if json {
         serde_json::to_writer_pretty(&mut out, s)?;
         writeln!(out)?;
@@ -140,7 +140,7 @@ fn print_summary(s: &IngestSummary, json: bool) -> Result<()> {
         )?;
     }
     drop(out);
-    let mut err = std::io::stderr().lock();
+    let mut err = super::term::stderr();
     for f in &s.failed {
         writeln!(err, "{}: {}", f.path, f.error)?;
     }
@@ -172,7 +172,7 @@ fn watch(
                 .context("ingest failed")?;
             any_failed |= !s.failed.is_empty();
             if s.new + s.non_crash + s.duplicates > 0 || !s.failed.is_empty() {
-                let mut out = std::io::stdout().lock();
+                let mut out = super::term::stdout(args.json);
                 if args.json {
                     serde_json::to_writer(&mut out, &s)?;
                     writeln!(out)?;
@@ -189,7 +189,7 @@ fn watch(
                     )?;
                 }
                 for f in &s.failed {
-                    eprintln!("{}: {}", f.path, f.error);
+                    let _ = writeln!(super::term::stderr(), "{}: {}", f.path, f.error);
                 }
             }
         }

@@ -10,6 +10,7 @@ mod reports;
 mod round;
 mod show;
 mod symbols;
+pub mod term;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,7 +120,7 @@ pub fn main() -> i32 {
             if is_broken_pipe(&e) {
                 return 0;
             }
-            let _ = writeln!(std::io::stderr(), "error: {}", error_text(&e));
+            let _ = writeln!(term::stderr(), "error: {}", error_text(&e));
             EXIT_FATAL
         }
     }
@@ -321,12 +322,10 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     }
 }
 
-/// A table styled the same way everywhere.
-pub fn table() -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    t
+/// A table styled the same way everywhere, whose cells are escaped for the terminal
+/// ([`term::Table`]).
+pub fn table() -> term::Table {
+    term::Table::new()
 }
 
 #[cfg(test)]

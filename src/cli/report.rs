@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
+use agx_triage::writeup;
 use agx_triage::writeup::gather::{gather, Against, GatherOptions};
-use agx_triage::writeup::{self, redact_writeup};
 
 use super::round::parse_range;
 use super::{open_store_read, Cli, Exit};
@@ -37,7 +37,9 @@ pub struct Args {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Md)]
     format: Format,
-    /// Replace user names, host names and e-mail addresses, consistently, for publishing.
+    /// Replace what identifies a person or a machine (user and host names, e-mail, IP and MAC
+    /// addresses, serial numbers, crashReporterKey, sleepWakeUUID, userID) with consistent
+    /// pseudonyms, for publishing (docs/WRITEUPS.md lists what is kept).
     #[arg(long)]
     redact: bool,
     /// Batches of N consecutive rounds instead of the rounds' batch labels.
@@ -67,13 +69,11 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         now: a.now.unwrap_or_else(Utc::now),
         stack_frames: 12,
         include_unconfirmed: a.include_unconfirmed,
+        redact: a.redact,
     };
-    let mut w = gather(&store, &opts)?;
+    let w = gather(&store, &opts)?;
     for note in &w.notes {
-        eprintln!("agx-triage: warning: {note}");
-    }
-    if a.redact {
-        redact_writeup(&mut w);
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {note}");
     }
     match &a.out {
         Some(dir) => {
@@ -81,13 +81,13 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             if files.is_empty() {
                 bail!("nothing written to {}", dir.display());
             }
-            let mut out = std::io::stdout().lock();
+            let mut out = super::term::stdout(false);
             for f in files {
                 writeln!(out, "wrote {}", f.display())?;
             }
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::term::stdout(a.format == Format::Json);
             match a.format {
                 Format::Md => write!(out, "{}", writeup::render_markdown(&w, &[]))?,
                 Format::Json => {

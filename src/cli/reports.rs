@@ -55,7 +55,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         image: args.image.clone(),
     };
     let rows = store.list_reports(&filter)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(args.json);
     if args.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;

@@ -194,7 +194,7 @@ impl CrashSource for StoreSource<'_> {
                 &AtomicBool::new(false),
             )?;
             for f in &s.failed {
-                eprintln!("agx-triage: {}: {}", f.path, f.error);
+                let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
             }
         }
         // Report capture times come from another clock and are written with second-ish
@@ -302,7 +302,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     };
     let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
     for w in &result.warnings {
-        eprintln!("agx-triage: warning: {w}");
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
     }
     if result.interrupted {
         bail!(
@@ -330,15 +330,19 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         Ok(saved) => saved,
         Err(StoreError::RoundExists(n)) => {
             // Stored by someone else while this round ran: keep theirs, show ours.
-            eprintln!("error: {}; this run was not stored:", exists_hint(n));
-            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                super::term::stderr(),
+                "error: {}; this run was not stored:",
+                exists_hint(n)
+            );
+            let mut out = super::term::stdout(a.json);
             serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
             writeln!(out)?;
             return Ok(Exit::Partial);
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         let mut v = round_json(&round);
         if !result.fix_checks.is_empty() {
@@ -487,7 +491,7 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
         Err(e) => return Err(e.into()),
     };
     writeln!(
-        std::io::stdout(),
+        super::term::stdout(false),
         "round {}: {}{}",
         round.number,
         round.outcome(),
@@ -542,7 +546,7 @@ fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Resul
         }
     }
     errors.sort_by_key(|e| e.line);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(json);
     if json {
         let v = serde_json::json!({
             "imported": inserted + replaced,
@@ -567,7 +571,13 @@ fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Resul
     }
     drop(out);
     for e in &errors {
-        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        let _ = writeln!(
+            super::term::stderr(),
+            "{}:{}: {}",
+            file.display(),
+            e.line,
+            e.message
+        );
     }
     Ok(if errors.is_empty() {
         Exit::Ok
@@ -681,7 +691,7 @@ pub fn parse_range(r: &str) -> Result<(i64, i64), String> {
 pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     let store = open_store_read(cli)?;
     let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         let v: Vec<_> = rounds
             .iter()

@@ -26,12 +26,26 @@ pub struct Args {
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store_read(cli)?;
     let stored = store.load_report(args.id)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(args.json);
     if args.json {
         serde_json::to_writer_pretty(&mut out, &json_view(&stored))?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", text_view_with(&stored, args.all_threads))?;
+        // One line per field: a newline inside report data must not fake a line of the view.
+        let shown = super::term::one_line(&stored.report).map(|report| StoredReport {
+            row: stored.row.clone(),
+            sources: stored
+                .sources
+                .iter()
+                .map(|p| super::term::escape_cell(p).into_owned())
+                .collect(),
+            report,
+        });
+        write!(
+            out,
+            "{}",
+            text_view_with(shown.as_ref().unwrap_or(&stored), args.all_threads)
+        )?;
     }
     Ok(Exit::Ok)
 }

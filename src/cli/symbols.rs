@@ -52,7 +52,10 @@ fn open_symbols(store: &Store) -> Result<SymbolStore> {
 pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
     let store = open_store(cli)?;
     let mut symbols = open_symbols(&store)?;
-    let mut out = std::io::stdout().lock();
+    let json = match cmd {
+        SymbolsCmd::Add { json, .. } | SymbolsCmd::List { json } => *json,
+    };
+    let mut out = super::term::stdout(json);
     match cmd {
         SymbolsCmd::Add { paths, json } => {
             let mut added = Vec::new();
@@ -94,7 +97,7 @@ pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
             }
             drop(out);
             for (p, e) in &errors {
-                eprintln!("{}: {e}", p.display());
+                let _ = writeln!(super::term::stderr(), "{}: {e}", p.display());
             }
             Ok(if errors.is_empty() {
                 Exit::Ok
@@ -203,7 +206,7 @@ pub fn symbolicate(cli: &Cli, a: &SymbolicateArgs) -> Result<Exit> {
         }
         tx.commit()?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::term::stdout(a.json);
     if a.json {
         totals["disagreements"] = json!(disagreements);
         totals["outside"] = json!(outside);

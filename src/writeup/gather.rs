@@ -12,6 +12,7 @@ use super::model::{
     Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket, SideFigures,
     Slice, Summary, Verdict, VerdictKind, Writeup,
 };
+use super::redact::{Class, Redactor};
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::rounds::handshake;
@@ -27,6 +28,8 @@ pub enum GatherError {
     Compare(#[from] CompareError),
     #[error("no rounds in {0}")]
     NoRounds(String),
+    #[error(transparent)]
+    Redact(#[from] super::redact::RedactError),
 }
 
 /// What to compare the block with.
@@ -53,6 +56,11 @@ pub struct GatherOptions {
     pub stack_frames: usize,
     /// Count rounds whose fix never confirmed it loaded (left out by default, with a note).
     pub include_unconfirmed: bool,
+    /// Redact for publishing ([`super::redact`]): the redactor learns user and host names,
+    /// keys and addresses from every report and round behind the writeup (process, image and
+    /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
+    /// Nothing stored is changed.
+    pub redact: bool,
 }
 
 fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
@@ -206,6 +214,11 @@ fn round_key(r: &StoredRound) -> (i64, Option<&str>, Option<bool>) {
 pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherError> {
     let (lo, hi) = opts.rounds;
     let sel = RoundSelector::Range(lo, hi);
+    let mut redactor = if opts.redact {
+        Some(Redactor::new()?)
+    } else {
+        None
+    };
     let label = format!("{lo}-{hi}");
     // Issue 18: rounds whose fix never confirmed it loaded are left out (or counted, noted).
     let (rounds, mut unconfirmed) =
@@ -300,6 +313,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 continue;
             }
             if let Ok(sr) = store.load_report(h.report_id) {
+                if let Some(r) = &mut redactor {
+                    learn(r, &sr.report)?;
+                    learn(r, &sr.sources)?;
+                }
                 if let Some(t) = sr.report.crashed() {
                     for f in &t.frames {
                         if let Some(op) = f.symbol.as_deref().and_then(pytorch_op) {
@@ -392,8 +409,18 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         if let Some(f) = &r.round.fix {
             fix_names.insert(f.clone());
         }
+        if let Some(red) = &mut redactor {
+            learn(red, &r.round)?;
+            if let Some(c) = &r.command {
+                red.learn(c, Class::Text)?;
+            }
+        }
         for inc in r.round.crash_reports() {
-            let key = match store.report_by_identity(inc)? {
+            let row = store.report_by_identity(inc)?;
+            if let (Some(red), Some(row)) = (&mut redactor, &row) {
+                learn(red, row)?;
+            }
+            let key = match row {
                 Some(row) => {
                     if let Some(f) = &r.round.fix {
                         let loaded_fix = row.fix.is_some() || row.unregistered_fix.is_some();
@@ -475,7 +502,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         .map(|(k, v)| (k, v.into_iter().collect::<Vec<_>>().join(", ")))
         .collect();
 
-    Ok(Writeup {
+    let mut w = Writeup {
         title: opts
             .title
             .clone()
@@ -499,8 +526,23 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             .collect(),
         config,
         report_links: None,
+        redacted: None,
         notes: unconfirmed.warning().into_iter().collect(),
-    })
+    };
+    if let Some(r) = &mut redactor {
+        r.redact_writeup(&mut w)?;
+    }
+    Ok(w)
+}
+
+/// Let the redactor learn from any stored data (a report, a round, source paths).
+fn learn<T: serde::Serialize>(r: &mut Redactor, v: &T) -> Result<(), GatherError> {
+    // Serialising plain data cannot fail; if it ever did, learning less must not pass
+    // silently, so it is an error like a rule that does not build.
+    let v = serde_json::to_value(v)
+        .map_err(|e| GatherError::Redact(super::redact::RedactError::Learn(e.to_string())))?;
+    r.learn_json(&v)?;
+    Ok(())
 }
 
 fn unreachable_none() -> (RoundSelector, String) {

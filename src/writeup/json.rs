@@ -65,6 +65,7 @@ mod tests {
             bucket_counts_by_fix: vec![],
             config: vec![],
             report_links: None,
+            redacted: None,
             notes: Vec::new(),
         }
     }

@@ -22,12 +22,30 @@ pub mod wording;
 pub use json::render_json;
 pub use markdown::render_markdown;
 pub use model::*;
-pub use redact::{redact_writeup, Redactor};
+pub use redact::{redact_writeup, RedactError, Redactor};
 pub use svg::render_charts;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+
+/// Characters no published text may carry raw: C0 and C1 controls, DEL, the bidirectional
+/// controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069: "Trojan Source" reversal),
+/// the line and paragraph separators, and the noncharacters (U+FFFE, U+FFFF, U+FDD0–U+FDEF and
+/// their kin in every plane), which XML forbids. Renderers show them as `\u{1b}`; the CLI uses
+/// the same set for the terminal.
+pub fn is_unsafe_char(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        | '\u{fdd0}'..='\u{fdef}')
+        || (c as u32 & 0xfffe) == 0xfffe
+}
+
+/// `c` written out as Rust escapes it: `\u{1b}`.
+pub fn visible_escape(c: char) -> String {
+    format!("\\u{{{:x}}}", c as u32)
+}
 
 /// Errors of the writeup module.
 #[derive(Debug, Error)]

@@ -70,6 +70,20 @@ pub struct Writeup {
     /// because their fix never confirmed it loaded (`rounds::handshake`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What `--redact` replaced, by kind (distinct values); `None` when the writeup was not
+    /// redacted. The footer of the markdown says it.
+    #[serde(default)]
+    pub redacted: Option<Vec<RedactedKind>>,
+}
+
+/// How many distinct values of one kind redaction replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedactedKind {
+    /// `user`, `host`, `email`, `ip`, `mac`, `serial`, `crkey`, `sleepwake`, `device`, `uid`
+    /// or `password` (the pseudonyms' stem).
+    pub kind: String,
+    /// Distinct values replaced.
+    pub count: u64,
 }
 
 /// A named range of rounds.

@@ -68,8 +68,11 @@ pub(crate) fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push(' '),
+            // Layout whitespace: one line of chart text.
+            '\n' | '\t' | '\r' => out.push(' '),
+            // XML 1.0 forbids C0 controls and U+FFFE/U+FFFF; bidi overrides would reverse the
+            // label: shown as escapes (`\u{fffe}`) so every chart parses and reads true.
+            c if super::is_unsafe_char(c) => out.push_str(&super::visible_escape(c)),
             c => out.push(c),
         }
     }
@@ -550,7 +553,11 @@ mod tests {
             esc("a<b & 'c' \"d\">"),
             "a&lt;b &amp; &apos;c&apos; &quot;d&quot;&gt;"
         );
-        assert_eq!(esc("x\u{1}y"), "x y");
+        assert_eq!(esc("x\u{1}y"), "x\\u{1}y");
+        assert_eq!(
+            esc("a\u{fffe}\u{202e}</svg>\nb"),
+            "a\\u{fffe}\\u{202e}&lt;/svg&gt; b"
+        );
     }
 
     #[test]
