@@ -11,7 +11,7 @@
 /// ln Γ(x) for `x > 0` (Lanczos approximation, g = 7, 9 terms; relative error ~1e-15).
 /// Returns +∞ for `x <= 0` or NaN, which callers treat as "impossible".
 pub fn ln_gamma(x: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return f64::INFINITY;
     }
     const G: f64 = 7.0;
@@ -203,7 +203,7 @@ pub fn bisect_increasing(f: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut h
 /// Upper-tail probability P(T > t) of Student's t distribution with `df > 0` degrees of
 /// freedom (`df` need not be an integer). NaN for invalid arguments.
 pub fn student_t_sf(t: f64, df: f64) -> f64 {
-    if !(df > 0.0) || t.is_nan() {
+    if df.is_nan() || df <= 0.0 || t.is_nan() {
         return f64::NAN;
     }
     if t.is_infinite() {
