@@ -11,6 +11,23 @@ use serde::Serialize;
 use super::special::{beta_quantile, gamma_quantile};
 use super::{check_counts, check_level, Interval, StatsError};
 
+/// Largest count or number of trials the exact intervals accept. The continued fractions
+/// behind them take about √n steps; beyond this they would lose accuracy (and no verification
+/// campaign comes near a billion rounds).
+pub const MAX_COUNT: u64 = 1_000_000_000;
+
+fn check_size(what: &'static str, value: u64) -> Result<(), StatsError> {
+    if value > MAX_COUNT {
+        Err(StatsError::TooLarge {
+            what,
+            value,
+            max: MAX_COUNT,
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Clopper-Pearson ("exact") two-sided interval for `successes` out of `trials` at the given
 /// `confidence` (e.g. 0.95): the bounds are the Beta(k, n−k+1) quantile at (1−c)/2 and the
 /// Beta(k+1, n−k) quantile at (1+c)/2, and exactly 0 / 1 at k = 0 / k = n. With no trials the
@@ -23,6 +40,7 @@ pub fn clopper_pearson(
 ) -> Result<Interval, StatsError> {
     check_counts(successes, trials)?;
     check_level("confidence", confidence)?;
+    check_size("trials", trials)?;
     let tail = (1.0 - confidence) / 2.0;
     let (k, n) = (successes as f64, trials as f64);
     let low = if successes == 0 {
@@ -40,9 +58,10 @@ pub fn clopper_pearson(
 
 /// Garwood's exact two-sided interval for the mean of a Poisson count: `[χ²(α/2; 2x)/2,
 /// χ²(1−α/2; 2x+2)/2]` with α = 1 − confidence, i.e. Gamma(x) and Gamma(x+1) quantiles;
-/// the lower bound is 0 for a count of 0.
+/// the lower bound is 0 for a count of 0. Counts above [`MAX_COUNT`] are an error.
 pub fn poisson_interval(count: u64, confidence: f64) -> Result<Interval, StatsError> {
     check_level("confidence", confidence)?;
+    check_size("count", count)?;
     let tail = (1.0 - confidence) / 2.0;
     let x = count as f64;
     let low = if count == 0 {
@@ -148,8 +167,22 @@ mod tests {
         rel(r.low, 6.200575108722218 * 100.0 / 30.0, 1e-9);
         rel(r.high, 20.96158504817696 * 100.0 / 30.0, 1e-9);
         assert_eq!(crash_rate_per_100(1, 0), Err(StatsError::Zero("rounds")));
-        // Huge counts stay finite.
-        let big = crash_rate_per_100(u32::MAX as u64, 1).unwrap();
-        assert!(big.low.is_finite() && big.high.is_finite() && big.low < big.high);
+        // Large counts stay finite and sensible; beyond MAX_COUNT they are an error.
+        let big = crash_rate_per_100(MAX_COUNT, 1).unwrap();
+        assert!(big.low < big.per_100 && big.per_100 < big.high, "{big:?}");
+        assert!(big.high / big.per_100 < 1.001);
+        assert!(matches!(
+            crash_rate_per_100(u64::MAX, 1),
+            Err(StatsError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            clopper_pearson(1, u64::MAX, 0.95),
+            Err(StatsError::TooLarge { .. })
+        ));
+        let ci = clopper_pearson(MAX_COUNT / 2, MAX_COUNT, 0.95).unwrap();
+        assert!(
+            ci.low < 0.5 && ci.high > 0.5 && ci.high - ci.low < 1e-4,
+            "{ci:?}"
+        );
     }
 }

@@ -9,6 +9,8 @@
 //! interval stays honest there, and Fisher's exact test needs no large-sample assumption. This
 //! module is pure arithmetic: no I/O, no printing, no knowledge of rounds or the store.
 
+#![warn(missing_docs)]
+
 use serde::Serialize;
 use thiserror::Error;
 

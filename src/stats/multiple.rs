@@ -124,4 +124,21 @@ mod tests {
         assert!(benjamini_hochberg(&[1.5]).is_err());
         assert_eq!(holm(&[0.9, 0.9]).unwrap(), vec![1.0, 1.0]);
     }
+
+    proptest::proptest! {
+        // Adjusted values are at least the raw ones, at most 1, and keep the raw order.
+        #[test]
+        fn adjustments_are_monotone(p in proptest::collection::vec(0.0f64..=1.0, 0..40)) {
+            for adj in [holm(&p).unwrap(), benjamini_hochberg(&p).unwrap()] {
+                for i in 0..p.len() {
+                    proptest::prop_assert!(adj[i] >= p[i] && adj[i] <= 1.0);
+                    for j in 0..p.len() {
+                        if p[i] < p[j] {
+                            proptest::prop_assert!(adj[i] <= adj[j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -980,4 +980,70 @@ mod tests {
         let o = operating_characteristics_given_block(&design(100), 15, 30, 1.0).unwrap();
         assert!((o.p_better - 1.0).abs() < 1e-12 && (o.expected_rounds - 16.0).abs() < 1e-9);
     }
+
+    // Why the rule exists: Fisher's test repeated after every pair ("peeking") declares a
+    // difference between identical arms far more often than 5% over 100 pairs (the issue
+    // quotes about 17%), while the sequential rule stays below alpha on the same data.
+    #[test]
+    fn repeated_fisher_inflates_errors_but_the_rule_does_not() {
+        let runs = 400;
+        let d = design(100);
+        let mut rng = SplitMix64::new(2026);
+        let (mut naive, mut ours) = (0, 0);
+        for _ in 0..runs {
+            let (mut pa, mut pb, mut w, mut l) = (0, 0, 0, 0);
+            let (mut naive_hit, mut ours_hit) = (false, false);
+            for n in 1..=100u64 {
+                let (a, b) = (rng.bernoulli(0.5), rng.bernoulli(0.5));
+                pa += u64::from(a);
+                pb += u64::from(b);
+                w += u64::from(b && !a);
+                l += u64::from(a && !b);
+                naive_hit |= crate::stats::fisher_rates(pa, n, pb, n).unwrap() < 0.05;
+                let e = Evidence::Interleaved {
+                    pairs: n,
+                    candidate_only: w,
+                    other_only: l,
+                };
+                ours_hit |= matches!(
+                    decide(&d, &e).unwrap().decision,
+                    Decision::Better | Decision::Worse
+                );
+            }
+            naive += u64::from(naive_hit);
+            ours += u64::from(ours_hit);
+        }
+        let se = (0.05 * 0.95 / runs as f64).sqrt();
+        assert!(
+            naive as f64 / runs as f64 > 0.05 + 3.0 * se,
+            "naive {naive}/{runs}"
+        );
+        assert!(
+            ours as f64 / runs as f64 <= 0.05 + 3.0 * se,
+            "ours {ours}/{runs}"
+        );
+    }
+
+    proptest::proptest! {
+        // Any counts: no panic, and never both directions at once.
+        #[test]
+        fn decide_is_total(k0 in 0u64..200, extra0 in 0u64..200, k in 0u64..200, extra in 0u64..200,
+                           w in 0u64..300, l in 0u64..300, ties in 0u64..300) {
+            let d = design(150);
+            let s = decide(&d, &Evidence::AgainstBlock {
+                block_passes: k0, block_rounds: k0 + extra0, passes: k, rounds: k + extra,
+            }).unwrap();
+            proptest::prop_assert!(!(s.ln_e_better >= s.ln_threshold && s.ln_e_worse >= s.ln_threshold));
+            // Mirror image: swapping passes and fails swaps the directions.
+            let m = decide(&d, &Evidence::AgainstBlock {
+                block_passes: extra0, block_rounds: k0 + extra0, passes: extra, rounds: k + extra,
+            }).unwrap();
+            proptest::prop_assert!((s.ln_e_better - m.ln_e_worse).abs() < 1e-9);
+            let s = decide(&d, &Evidence::Interleaved {
+                pairs: w + l + ties, candidate_only: w, other_only: l,
+            }).unwrap();
+            proptest::prop_assert!(s.ln_e_better.is_finite() || s.ln_e_better == f64::NEG_INFINITY);
+            proptest::prop_assert!(!(s.decision == Decision::Better && w < l));
+        }
+    }
 }
