@@ -198,4 +198,23 @@ mod tests {
             Some(4)
         );
     }
+
+    // A few hundred rounds per side: 50% vs 60% needs 404 (Fleiss' approximation says 408).
+    // SciPy at the boundary (pmf-weighted enumeration with scipy's own Fisher test):
+    // python3 -c "
+    // from scipy.stats import fisher_exact, binom; import numpy as np
+    // def pw(p1,p2,n):
+    //   a=binom.pmf(np.arange(n+1),n,p1); b=binom.pmf(np.arange(n+1),n,p2)
+    //   return sum(a[x]*b[y] for x in range(n+1) for y in range(n+1) if a[x]*b[y]>1e-18 and fisher_exact([[x,n-x],[y,n-y]]).pvalue<=0.05)
+    // print(repr(pw(0.5,0.6,403)), repr(pw(0.5,0.6,404)))"
+    // -> 0.799557765038457 0.801250732051101
+    #[test]
+    fn hundreds_of_rounds_match_scipy() {
+        assert!((fisher_power(0.5, 0.6, 403, 0.05).unwrap() - 0.799557765038457).abs() < 1e-9);
+        assert!((fisher_power(0.5, 0.6, 404, 0.05).unwrap() - 0.801250732051101).abs() < 1e-9);
+        assert_eq!(
+            fixed_rounds_per_side(0.5, 0.6, 0.05, 0.8, 600).unwrap(),
+            Some(404)
+        );
+    }
 }

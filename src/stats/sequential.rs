@@ -574,6 +574,49 @@ pub fn operating_characteristics_given_block(
     block_operating(design, block_passes, block_rounds, p_b)
 }
 
+/// What `plan` reports for a sequential design: expected candidate rounds (pairs when
+/// interleaved) when the candidate passes at `target`, and when it passes at `baseline` like
+/// the other arm (no difference), and the most it can take.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ExpectedRounds {
+    /// Expected rounds when the candidate's rate is the target.
+    pub under_target: f64,
+    /// Expected rounds when there is no difference.
+    pub under_no_difference: f64,
+    /// The budget: no run takes more.
+    pub max: u64,
+    /// Probability of the right decision under the target (exact).
+    pub power: f64,
+    /// Probability of any decision under no difference (exact; at most alpha).
+    pub false_decision_rate: f64,
+}
+
+/// Expected rounds of `design` under the target and under no difference, computed exactly
+/// with [`operating_characteristics`].
+pub fn expected_rounds(
+    design: &Design,
+    plan: Plan,
+    baseline: f64,
+    target: f64,
+) -> Result<ExpectedRounds, StatsError> {
+    let at_target = operating_characteristics(design, plan, baseline, target)?;
+    let null = operating_characteristics(design, plan, baseline, baseline)?;
+    let power = if target > baseline {
+        at_target.p_better
+    } else if target < baseline {
+        at_target.p_worse
+    } else {
+        0.0
+    };
+    Ok(ExpectedRounds {
+        under_target: at_target.expected_rounds,
+        under_no_difference: null.expected_rounds,
+        max: design.max_rounds,
+        power,
+        false_decision_rate: null.p_better + null.p_worse,
+    })
+}
+
 /// A small, fast, seedable generator (SplitMix64, Steele, Lea & Flood 2014): good enough for
 /// Monte Carlo checks and reproducible from the seed alone.
 #[derive(Debug, Clone)]
@@ -936,6 +979,17 @@ mod tests {
             (o.expected_rounds - 19.871920068354612).abs() < 1e-8,
             "{o:?}"
         );
+
+        let e = expected_rounds(&targeted, Plan::Interleaved, 0.5, 0.9).unwrap();
+        assert!((e.under_target - 19.871920068354612).abs() < 1e-8, "{e:?}");
+        assert!((e.power - 0.8196479870650557).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.max, 30);
+        // With no difference most runs spend the whole budget.
+        assert!(
+            e.under_no_difference > 25.0 && e.under_no_difference <= 30.0,
+            "{e:?}"
+        );
+        assert!(e.false_decision_rate <= 0.05, "{e:?}");
     }
 
     // Under the target (0.5 -> 0.9) the design that bets on the target needs fewer rounds on
