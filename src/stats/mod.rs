@@ -1,13 +1,28 @@
 //! Statistics for verification rounds: Wilson score intervals, Fisher's exact test, the number
-//! of rounds needed to tell two pass rates apart, and summary statistics.
+//! of rounds needed to tell two pass rates apart, and summary statistics; and, in submodules,
+//! exact intervals ([`intervals`]), exact power ([`power`]), bucket crash-rate tests
+//! ([`buckets`]), multiple-testing corrections ([`multiple`]), Welch's interval ([`welch`]),
+//! the sequential decision rule ([`sequential`]) and attribute correlations ([`correlate`]).
 //!
 //! Why these: pass rates over 20-30 rounds are small samples near 0 or 1, where the textbook
 //! normal ("Wald") interval collapses to zero width (20/20 would read "100% ± 0"). The Wilson
 //! interval stays honest there, and Fisher's exact test needs no large-sample assumption. This
 //! module is pure arithmetic: no I/O, no printing, no knowledge of rounds or the store.
 
+#![warn(missing_docs)]
+
 use serde::Serialize;
 use thiserror::Error;
+
+pub mod buckets;
+pub mod correlate;
+pub mod exact;
+pub mod intervals;
+pub mod multiple;
+pub mod power;
+pub mod sequential;
+pub mod special;
+pub mod welch;
 
 /// z for a two-sided 95% interval: the 0.975 quantile of the standard normal distribution.
 /// (`python3 -c "from scipy.stats import norm; print(repr(norm.ppf(0.975)))"`)
@@ -38,6 +53,51 @@ pub enum StatsError {
     /// z must be finite and positive.
     #[error("z must be a finite positive number, got {0}")]
     InvalidZ(f64),
+    /// A rate or probability outside `0..=1` (or NaN), e.g. a target pass rate of 1.2.
+    #[error("{what} must be a probability in 0..=1, got {value}")]
+    InvalidProbability {
+        /// Which argument.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A level (alpha, power, confidence) outside the open interval `(0, 1)`.
+    #[error("{what} must lie strictly between 0 and 1, got {value}")]
+    InvalidLevel {
+        /// Which argument.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// Too few (finite) values for the statistic, e.g. Welch's interval with one value.
+    #[error("{what} needs at least {needed} finite values, got {got}")]
+    TooFewValues {
+        /// Which sample.
+        what: &'static str,
+        /// Values needed.
+        needed: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// Both samples have zero spread, so no interval for their difference exists.
+    #[error("both samples have zero variance")]
+    ZeroVariance,
+    /// A count beyond what the exact computations handle in reasonable time and memory.
+    #[error("{what} is {value}, above the supported maximum {max}")]
+    TooLarge {
+        /// Which argument.
+        what: &'static str,
+        /// The value given.
+        value: u64,
+        /// The largest value supported.
+        max: u64,
+    },
+    /// An intermediate figure overflowed (values near the limits of f64).
+    #[error("{0} is not a finite number")]
+    NonFinite(&'static str),
+    /// Rounds of zero where at least one is needed (e.g. a crash rate over 0 rounds).
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
 }
 
 impl StatsError {
@@ -46,6 +106,13 @@ impl StatsError {
         match self {
             StatsError::SuccessesExceedTrials { .. } => "successes-exceed-trials",
             StatsError::InvalidZ(_) => "invalid-z",
+            StatsError::InvalidProbability { .. } => "invalid-probability",
+            StatsError::InvalidLevel { .. } => "invalid-level",
+            StatsError::TooFewValues { .. } => "too-few-values",
+            StatsError::ZeroVariance => "zero-variance",
+            StatsError::TooLarge { .. } => "too-large",
+            StatsError::Zero(_) => "zero",
+            StatsError::NonFinite(_) => "non-finite",
         }
     }
 }
@@ -63,6 +130,33 @@ impl Interval {
     /// The bounds as `[low, high]`.
     pub fn as_array(&self) -> [f64; 2] {
         [self.low, self.high]
+    }
+}
+
+/// Check that `value` is a probability in `0..=1`.
+pub(crate) fn check_probability(what: &'static str, value: f64) -> Result<f64, StatsError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(StatsError::InvalidProbability { what, value })
+    }
+}
+
+/// Check that `value` lies strictly inside `(0, 1)`.
+pub(crate) fn check_level(what: &'static str, value: f64) -> Result<f64, StatsError> {
+    if value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        Err(StatsError::InvalidLevel { what, value })
+    }
+}
+
+/// Check `successes <= trials`.
+pub(crate) fn check_counts(successes: u64, trials: u64) -> Result<(), StatsError> {
+    if successes > trials {
+        Err(StatsError::SuccessesExceedTrials { successes, trials })
+    } else {
+        Ok(())
     }
 }
 
