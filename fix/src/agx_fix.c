@@ -264,6 +264,13 @@ static pthread_mutex_t g_pend_mu = PTHREAD_MUTEX_INITIALIZER; /* never held whil
 static const struct mach_header *g_pending[PENDING_CAP];
 static unsigned g_npending;  /* g_pend_mu */
 static int g_pend_overflow;  /* g_pend_mu: some images were not recorded */
+/* Images a drain has taken off the list but not hooked yet (g_pend_mu). Without it, a thread
+ * that finds the list empty while the drain thread is still hooking the last batch would go on
+ * with a class (e.g. MPSCommandBuffer) not yet hooked; counting them as pending makes it wait
+ * for that drain instead (drain_mu). */
+static unsigned g_inflight;
+static int g_drain_owned;        /* g_pend_mu: some thread is inside drain_pending */
+static pthread_t g_drain_owner;  /* g_pend_mu: which one */
 static int g_ctor_done;      /* atomic: the constructor has finished */
 static int g_drainer_busy;   /* atomic: a drain thread runs or is starting */
 
@@ -283,7 +290,10 @@ static void record_image(const struct mach_header *mh)
 static int have_pending(void)
 {
     pthread_mutex_lock(&g_pend_mu);
-    int n = g_npending != 0 || g_pend_overflow;
+    int n = g_npending != 0 || g_pend_overflow || g_inflight != 0;
+    /* The draining thread itself never waits for its own drain (a hooked call made while it
+     * hooks would otherwise take drain_mu twice). */
+    if (n && g_drain_owned && pthread_equal(g_drain_owner, pthread_self())) n = 0;
     pthread_mutex_unlock(&g_pend_mu);
     return n;
 }
@@ -361,7 +371,15 @@ static void hook_image_classes(const struct mach_header *mh)
 static void drain_pending(void)
 {
     static pthread_mutex_t drain_mu = PTHREAD_MUTEX_INITIALIZER; /* one drain at a time */
+    pthread_mutex_lock(&g_pend_mu);
+    int mine = g_drain_owned && pthread_equal(g_drain_owner, pthread_self());
+    pthread_mutex_unlock(&g_pend_mu);
+    if (mine) return; /* re-entered from a hooked call made while this thread hooks */
     pthread_mutex_lock(&drain_mu);
+    pthread_mutex_lock(&g_pend_mu);
+    g_drain_owner = pthread_self();
+    g_drain_owned = 1;
+    pthread_mutex_unlock(&g_pend_mu);
     for (;;) {
         const struct mach_header *batch[64];
         unsigned n = 0;
@@ -370,6 +388,7 @@ static void drain_pending(void)
         while (n < 64 && g_npending) batch[n++] = g_pending[--g_npending];
         overflow = g_pend_overflow;
         g_pend_overflow = 0;
+        g_inflight += n + (overflow ? 1u : 0u);
         pthread_mutex_unlock(&g_pend_mu);
         if (overflow) { /* lost records: look at every class once */
             unsigned cn = 0;
@@ -378,9 +397,15 @@ static void drain_pending(void)
                 if (agx_is_cmdbuf_class_name(class_getName(all[i]))) hook_class_chain(all[i], T_CB);
             free(all);
         }
-        if (!n) break;
         for (unsigned i = 0; i < n; i++) hook_image_classes(batch[i]);
+        pthread_mutex_lock(&g_pend_mu);
+        g_inflight -= n + (overflow ? 1u : 0u);
+        pthread_mutex_unlock(&g_pend_mu);
+        if (!n) break;
     }
+    pthread_mutex_lock(&g_pend_mu);
+    g_drain_owned = 0;
+    pthread_mutex_unlock(&g_pend_mu);
     pthread_mutex_unlock(&drain_mu);
 }
 
