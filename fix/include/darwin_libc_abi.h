@@ -43,6 +43,8 @@ int pthread_attr_init(pthread_attr_t *);
 int pthread_attr_destroy(pthread_attr_t *);
 int pthread_attr_setdetachstate(pthread_attr_t *, int);
 int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+pthread_t pthread_self(void);
+int pthread_equal(pthread_t, pthread_t);
 int pthread_key_create(pthread_key_t *, void (*)(void *));
 void *pthread_getspecific(pthread_key_t);
 int pthread_setspecific(pthread_key_t, const void *);
