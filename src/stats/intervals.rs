@@ -103,15 +103,7 @@ pub fn crash_rate_per_100(crashes: u64, rounds: u64) -> Result<RatePer100, Stats
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn rel(actual: f64, expected: f64, tol: f64) {
-        let err = (actual - expected).abs() / expected.abs().max(1e-300);
-        assert!(
-            err <= tol,
-            "expected {expected}, got {actual} (rel err {err})"
-        );
-    }
+    use crate::stats::test_util::rel;
 
     // python3 -c "from scipy.stats import binomtest; [print(k,n,repr(c.low),repr(c.high)) for k,n in [(15,30),(0,30),(30,30),(1,1000),(999,1000),(3,5)] for c in [binomtest(k,n).proportion_ci(0.95,method='exact')]]"
     #[test]

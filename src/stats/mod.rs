@@ -24,6 +24,20 @@ pub mod sequential;
 pub mod special;
 pub mod welch;
 
+/// What the submodules' tests share.
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// Asserts that `actual` is within relative tolerance `tol` of `expected`.
+    #[track_caller]
+    pub(crate) fn rel(actual: f64, expected: f64, tol: f64) {
+        let err = (actual - expected).abs() / expected.abs().max(1e-300);
+        assert!(
+            err <= tol,
+            "expected {expected}, got {actual} (rel err {err})"
+        );
+    }
+}
+
 /// z for a two-sided 95% interval: the 0.975 quantile of the standard normal distribution.
 /// (`python3 -c "from scipy.stats import norm; print(repr(norm.ppf(0.975)))"`)
 pub const Z_95: f64 = 1.959_963_984_540_054;

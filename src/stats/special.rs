@@ -259,15 +259,7 @@ pub fn gamma_quantile(p: f64, a: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn rel(actual: f64, expected: f64, tol: f64) {
-        let err = (actual - expected).abs() / expected.abs().max(1e-300);
-        assert!(
-            err <= tol,
-            "expected {expected}, got {actual} (rel err {err})"
-        );
-    }
+    use crate::stats::test_util::rel;
 
     // python3 -c "from scipy.special import gammaln; print([repr(gammaln(x)) for x in (0.5, 1, 3.7, 31, 1e4)])"
     #[test]

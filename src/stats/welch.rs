@@ -95,15 +95,7 @@ pub fn welch_95(a: &[f64], b: &[f64]) -> Result<WelchInterval, StatsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn rel(actual: f64, expected: f64, tol: f64) {
-        let err = (actual - expected).abs() / expected.abs().max(1e-300);
-        assert!(
-            err <= tol,
-            "expected {expected}, got {actual} (rel err {err})"
-        );
-    }
+    use crate::stats::test_util::rel;
 
     // python3 -c "
     // from scipy.stats import ttest_ind, t; import numpy as np
