@@ -507,18 +507,21 @@ impl WriteTx<'_> {
         report: &CrashReport,
         file_sha256: &str,
     ) -> Result<bool, StoreError> {
-        let (stored_sha, threads, frames, images, warnings, bytes): (
+        type Stored = (
             String,
             i64,
             i64,
             i64,
             Option<String>,
             i64,
-        ) = self
+            Option<String>,
+            Option<i64>,
+        );
+        let (stored_sha, threads, frames, images, warnings, bytes, process, pid): Stored = self
             .tx
             .prepare_cached(
                 "SELECT r.file_sha256, r.thread_count, r.frame_count,
-                    coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0)
+                    coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0), r.process, r.pid
                  FROM reports r LEFT JOIN image_lists l ON l.id = r.image_list_id
                     LEFT JOIN files f ON f.sha256 = r.file_sha256
                  WHERE r.id = ?1",
@@ -531,10 +534,22 @@ impl WriteTx<'_> {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
                 ))
             })?;
         if stored_sha == file_sha256 {
             return Ok(false); // the same bytes (a second report of a multi-report file...)
+        }
+        // Only a copy of the same crash may replace it: another report that merely carries the
+        // same incident id (edited, or made up to evict it) differs in its process or pid, which
+        // a copy cut after its first lines still holds. Unknown on either side proves nothing.
+        let differs =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
+        if differs(process.as_deref(), report.process.name.as_deref())
+            || matches!((pid, report.process.pid), (Some(a), Some(b)) if a != b)
+        {
+            return Ok(false);
         }
         let warnings = warnings
             .and_then(|w| serde_json::from_str::<Vec<String>>(&w).ok())
