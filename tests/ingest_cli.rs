@@ -490,6 +490,33 @@ fn every_original_reads_back_byte_exact_with_dictionaries() {
     );
 }
 
+// Regression: any file carrying a stored report's incident id and "more" of it (threads,
+// frames, images) replaced the stored row, so a different crash (another pid) with a copied or
+// made-up incident id evicted a genuine report's process, exception, frames and bucket.
+#[test]
+fn another_crash_with_the_same_incident_id_does_not_replace_the_stored_one() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let inc = "00000000-0000-4000-8000-00000000beef";
+    let genuine = t.path().join("genuine.ips");
+    let other = t.path().join("other.ips");
+    std::fs::write(&genuine, synth_ips(inc, 77, 10)).unwrap();
+    std::fs::write(&other, synth_ips(inc, 31337, 600)).unwrap();
+    for p in [&genuine, &other] {
+        let o = run(&db, &["ingest", "--json", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let id = json(&run(&db, &["reports", "--json"]))[0]["id"].to_string();
+    let shown = json(&run(&db, &["show", &id, "--json"]));
+    assert_eq!(shown["pid"], 77, "{}", shown["pid"]);
+    assert_eq!(
+        shown["crashed_thread"]["frames"].as_array().unwrap().len(),
+        12
+    );
+    // Both files are still kept, both paths recorded.
+    assert_eq!(shown["sources"].as_array().unwrap().len(), 2);
+}
+
 // Regression (issue 12 item 4): the first 20 KB of a report, then the complete file, kept the
 // truncated copy (without its images) and counted the complete one as a duplicate.
 #[test]

@@ -233,6 +233,14 @@ mod tests {
         let mut content = crate::store::DICT_PREFIX.to_vec();
         content.extend_from_slice(&old);
         let new = b"{\"bug_type\":\"309\"}\n{\"new\": \"report bytes\"}\n".to_vec();
+        // Files read back through a dictionary are checked against their content hash.
+        let new_sha: String = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&new)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         {
             let tx = store.begin_write().unwrap();
             let id = tx.put_dictionary(&content).unwrap();
@@ -242,14 +250,14 @@ mod tests {
             };
             let mut c = crate::store::Compressor::with_dictionary(&dict).unwrap();
             let data = c.compress(&new).unwrap();
-            tx.put_file_with("bb", new.len() as u64, &data, Some(id))
+            tx.put_file_with(&new_sha, new.len() as u64, &data, Some(id))
                 .unwrap();
             tx.commit().unwrap();
         }
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.file_bytes("aa").unwrap(), old);
-        assert_eq!(store.file_bytes("bb").unwrap(), new);
+        assert_eq!(store.file_bytes(&new_sha).unwrap(), new);
         let stats = store.file_stats().unwrap();
         assert_eq!((stats.files, stats.with_dictionary), (2, 1));
         assert_eq!(store.integrity_check().unwrap(), "ok");

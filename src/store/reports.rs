@@ -80,10 +80,18 @@ pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     Compressor::new()?.compress(bytes)
 }
 
-fn decompress(data: &[u8], size: usize) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::with_capacity(size);
+/// Decompress a stored value (a file without a dictionary, or a dictionary) of `size` bytes.
+/// `size` comes from the database: a corrupt one must be an error, not an allocation of
+/// 2^62 bytes (which aborts the process), so it is bounded before anything is reserved, and
+/// reading stops one byte past it.
+fn decompress(data: &[u8], size: i64, what: &dyn std::fmt::Display) -> Result<Vec<u8>, StoreError> {
+    let size = u64::try_from(size)
+        .ok()
+        .filter(|n| *n <= crate::ingest::MAX_FILE_SIZE)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} has an impossible size {size}")))?;
+    let mut out = Vec::with_capacity(size as usize);
     zstd::stream::read::Decoder::new(data)
-        .and_then(|mut d| d.read_to_end(&mut out))
+        .and_then(|d| d.take(size + 1).read_to_end(&mut out))
         .map_err(StoreError::Compression)?;
     Ok(out)
 }
@@ -507,18 +515,21 @@ impl WriteTx<'_> {
         report: &CrashReport,
         file_sha256: &str,
     ) -> Result<bool, StoreError> {
-        let (stored_sha, threads, frames, images, warnings, bytes): (
+        type Stored = (
             String,
             i64,
             i64,
             i64,
             Option<String>,
             i64,
-        ) = self
+            Option<String>,
+            Option<i64>,
+        );
+        let (stored_sha, threads, frames, images, warnings, bytes, process, pid): Stored = self
             .tx
             .prepare_cached(
                 "SELECT r.file_sha256, r.thread_count, r.frame_count,
-                    coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0)
+                    coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0), r.process, r.pid
                  FROM reports r LEFT JOIN image_lists l ON l.id = r.image_list_id
                     LEFT JOIN files f ON f.sha256 = r.file_sha256
                  WHERE r.id = ?1",
@@ -531,10 +542,22 @@ impl WriteTx<'_> {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
                 ))
             })?;
         if stored_sha == file_sha256 {
             return Ok(false); // the same bytes (a second report of a multi-report file...)
+        }
+        // Only a copy of the same crash may replace it: another report that merely carries the
+        // same incident id (edited, or made up to evict it) differs in its process or pid, which
+        // a copy cut after its first lines still holds. Unknown on either side proves nothing.
+        let differs =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
+        if differs(process.as_deref(), report.process.name.as_deref())
+            || matches!((pid, report.process.pid), (Some(a), Some(b)) if a != b)
+        {
+            return Ok(false);
         }
         let warnings = warnings
             .and_then(|w| serde_json::from_str::<Vec<String>>(&w).ok())
@@ -1018,7 +1041,7 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
         let out = match dict_id {
-            None => decompress(&data, size.max(0) as usize)?,
+            None => decompress(&data, size, &format_args!("file {sha256}"))?,
             Some(d) => {
                 let dict = self.dictionary(d)?;
                 let capacity = usize::try_from(size)
@@ -1027,9 +1050,22 @@ impl Store {
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("file {sha256} has an impossible size {size}"))
                     })?;
-                zstd::bulk::Decompressor::with_dictionary(&dict)
+                let out = zstd::bulk::Decompressor::with_dictionary(&dict)
                     .and_then(|mut z| z.decompress(&data, capacity))
-                    .map_err(StoreError::Compression)?
+                    .map_err(StoreError::Compression)?;
+                // A raw-content frame names no dictionary and carries no checksum: against a
+                // damaged or wrong dictionary it decodes to other bytes of the right length,
+                // silently. The content hash the file is stored under says whether these are
+                // the bytes ingested.
+                use sha2::Digest as _;
+                let got = sha2::Sha256::digest(&out);
+                let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+                if !hex.eq_ignore_ascii_case(sha256) {
+                    return Err(StoreError::Corrupt(format!(
+                        "file {sha256} does not read back as stored (dictionary {d} damaged?)"
+                    )));
+                }
+                out
             }
         };
         if out.len() as i64 != size {
@@ -1055,7 +1091,14 @@ impl Store {
             )
             .optional()?
             .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
-        let content = Arc::new(decompress(&data, size.max(0) as usize)?);
+        let content = decompress(&data, size, &format_args!("dictionary {id}"))?;
+        if content.len() as i64 != size || !content.starts_with(DICT_PREFIX) {
+            return Err(StoreError::Corrupt(format!(
+                "dictionary {id} is damaged ({} bytes, {size} were stored)",
+                content.len()
+            )));
+        }
+        let content = Arc::new(content);
         self.dicts.0.borrow_mut().insert(id, Arc::clone(&content));
         Ok(content)
     }
@@ -1492,6 +1535,81 @@ mod tests {
         assert!(Completeness::of(&whole, 100) <= Completeness::of(&whole, 100));
         whole.threads[0].frames.clear();
         assert!(Completeness::of(&whole, 100) < Completeness::of(&cut_late, 100));
+    }
+
+    // Regression: a damaged dictionary row made `file_bytes` abort the process (a corrupt
+    // `size` was reserved as is: "memory allocation of 4611686018427387904 bytes failed") or,
+    // with its content altered, return other bytes of the right length without an error.
+    #[test]
+    fn a_damaged_dictionary_is_a_corrupt_error_never_an_abort_or_other_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let old = b"{\"bug_type\":\"309\"}\n{\"procName\": \"python3\", \"pid\": 1}\n".repeat(20);
+        let mut new = old.clone();
+        new.extend_from_slice(b"one more line\n");
+        let sha: String = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&new)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let mut content = DICT_PREFIX.to_vec();
+        content.extend_from_slice(&old);
+        {
+            let tx = store.begin_write().unwrap();
+            let id = tx.put_dictionary(&content).unwrap();
+            let dict = Dictionary {
+                id,
+                content: Arc::new(content.clone()),
+            };
+            let z = Compressor::with_dictionary(&dict)
+                .unwrap()
+                .compress(&new)
+                .unwrap();
+            tx.put_file_with(&sha, new.len() as u64, &z, Some(id))
+                .unwrap();
+            tx.put_file("plain", 10, &compress(b"0123456789").unwrap())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(store.file_bytes(&sha).unwrap(), new);
+        let path = store.path().to_path_buf();
+        let damaged = |sql: &str, params: &[&dyn rusqlite::ToSql], sha: &str| {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            // Damage as a disk or a hand edit would, past the schema's checks.
+            conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            conn.execute(sql, params).unwrap();
+            drop(conn);
+            // A fresh store: nothing cached.
+            let store = Store::open(&path).unwrap();
+            let e = store.file_bytes(sha).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        };
+        damaged(
+            "UPDATE dictionaries SET size = 4611686018427387904",
+            &[],
+            &sha,
+        );
+        damaged("UPDATE dictionaries SET size = 7", &[], &sha);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("UPDATE dictionaries SET size = ?1", [content.len() as i64])
+            .unwrap();
+        drop(conn);
+        assert_eq!(Store::open(&path).unwrap().file_bytes(&sha).unwrap(), new);
+        // The same length, one byte changed: still decodes, to other bytes.
+        let mut altered = content.clone();
+        let at = altered.len() - 5;
+        altered[at] ^= 0x20;
+        let z = zstd::bulk::compress(&altered, 3).unwrap();
+        damaged("UPDATE dictionaries SET data = ?1", &[&z], &sha);
+        damaged("DELETE FROM dictionaries", &[], &sha);
+        // A file without a dictionary with an impossible size.
+        damaged(
+            "UPDATE files SET size = 4611686018427387904 WHERE sha256 = 'plain'",
+            &[],
+            "plain",
+        );
     }
 
     #[test]
