@@ -473,6 +473,8 @@ fn read_commands_never_create_and_write_commands_only_what_they_may() {
             vec!["compare", "--a", "native", "--b", "fix:v1"],
             vec!["report", "--rounds", "1-2"],
             vec!["fix", "list"],
+            // Regression: `symbols list` opened the database for writing and created it.
+            vec!["symbols", "list"],
         ] {
             let o = run(db, &args);
             assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

@@ -11,7 +11,7 @@ use agx_triage::ingest::Bucketer;
 use agx_triage::store::Store;
 use agx_triage::symbols::{symbolicate_crashed, SymbolStore};
 
-use super::{open_store, table, Cli, Exit};
+use super::{open_store, open_store_read, table, Cli, Exit};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SymbolsCmd {
@@ -50,7 +50,11 @@ fn open_symbols(store: &Store) -> Result<SymbolStore> {
 }
 
 pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
-    let store = open_store(cli)?;
+    // Listing only reads: it must not create a database (or its folders) that is not there.
+    let store = match cmd {
+        SymbolsCmd::List { .. } => open_store_read(cli)?,
+        SymbolsCmd::Add { .. } => open_store(cli)?,
+    };
     let mut symbols = open_symbols(&store)?;
     let json = match cmd {
         SymbolsCmd::Add { json, .. } | SymbolsCmd::List { json } => *json,
