@@ -1273,7 +1273,7 @@ fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
         "agx-null-0x184-spill" => Fault::NullWrite(0x184),
         "agx-null-0x1e0-bindresource" => Fault::NullRead(0x1e0),
         "objc-msgsend-freed-encoder" => {
-            if variant % 2 == 0 {
+            if variant.is_multiple_of(2) {
                 // The first one carries the exact address pair of SPEC §4.
                 let signed = if variant == 0 {
                     0x0000_9ba3_6e2f_2650

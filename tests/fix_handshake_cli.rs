@@ -35,7 +35,7 @@ fn thin_dylib(uuid: &str, install_name: &str) -> Vec<u8> {
         .collect();
     let mut name = install_name.as_bytes().to_vec();
     name.push(0);
-    while (24 + name.len()) % 8 != 0 {
+    while !(24 + name.len()).is_multiple_of(8) {
         name.push(0);
     }
     let u32le = |v: u32| v.to_le_bytes();
