@@ -10,8 +10,8 @@
 //! whose top level is pretty-printed with `" : "` separators while `threads`, `exception` and
 //! friends stay on one line, `/` escaped as `\/`, and the values after `threads` printed as if
 //! they stood alone (their nested lines are indented one level less). They are made from the
-//! generator's own templates: stack frames are data tables below, one per crash pattern of
-//! SPEC §5 plus ordinary non-AGX crashes. No corpus file is copied; user names (`alice`, `bob`),
+//! generator's own templates: stack frames are data tables below, one per known crash pattern
+//! (docs/BUCKETS.md) plus ordinary non-AGX crashes. No corpus file is copied; user names (`alice`, `bob`),
 //! apps (`LedgerSync`, `PixelNotes`), UUIDs and addresses are made up.
 //!
 //! This is a sample-data tool, not library code: it may print, and it uses only std and chrono.
@@ -1120,7 +1120,7 @@ enum Fault {
     Abort(&'static str, &'static str),
 }
 
-/// One known pattern (SPEC §5): its driver frames, how it faults, and the fix dylib's swizzled
+/// One known pattern (docs/BUCKETS.md): its driver frames, how it faults, and the fix dylib's swizzled
 /// function that sits between the driver method and its caller when a fix is loaded.
 struct Pattern {
     id: &'static str,
@@ -1274,7 +1274,7 @@ fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
         "agx-null-0x1e0-bindresource" => Fault::NullRead(0x1e0),
         "objc-msgsend-freed-encoder" => {
             if variant.is_multiple_of(2) {
-                // The first one carries the exact address pair of SPEC §4.
+                // The first one carries a PAC-signed address pair as macOS writes it (`0x00009ba36e2f2650 -> 0x00001ba36e2f2650`).
                 let signed = if variant == 0 {
                     0x0000_9ba3_6e2f_2650
                 } else {

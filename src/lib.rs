@@ -1,6 +1,6 @@
 //! agx-triage: triage macOS crash reports from AGX (Apple GPU driver) races.
 //!
-//! The pipeline (SPEC §3): [`crash`] parses `.ips` and `.crash` files into one model,
+//! The pipeline (docs/ARCHITECTURE.md): [`crash`] parses `.ips` and `.crash` files into one model,
 //! [`symbols`] fills in missing frame names by Mach-O UUID, [`bucket`] computes signatures and
 //! names known patterns, [`store`] keeps everything in SQLite, [`rounds`] records verification
 //! rounds, [`fixes`] registers fix dylib builds, [`stats`] provides the statistics and

@@ -1,11 +1,8 @@
 //! Known-pattern rules and signatures on synthetic reports built in code.
 //!
-//! Each shipped rule gets a report shaped like the field reports of SPEC §5, then variants
+//! Each shipped rule gets a report shaped like the field reports of docs/BUCKETS.md (known AGX patterns), then variants
 //! that must not matter (GPU family G13X..G16X, `+N` offsets, image order, irrelevant frames
 //! on top, PAC-signed addresses) and near misses that must not match.
-//!
-//! The "every real corpus report gets a non-empty signature" test needs the parsers and is
-//! added by the lead where they are merged.
 
 use agx_triage::bucket::{
     classify, frame_glob, signature, Bucketing, FrameLists, RuleError, RuleSet,
@@ -425,7 +422,7 @@ fn metal_commit_open_encoder() {
             &["-[IOGPUMetalCommandBuffer validate]", "-[_MTLCommandBuffer commit]"],
         ),
     );
-    // The wording in SPEC §5 names the same bug.
+    // The paraphrase in the known-pattern table of docs/BUCKETS.md names the same bug.
     assert_rule_stable(
         "metal-commit-open-encoder",
         assertion(

@@ -1,7 +1,7 @@
 //! Every report of the real corpus parses with the fields its manifest names; every fragment
 //! gives reports with warnings or one error, never a panic.
 //!
-//! The corpus lives outside the repository (SPEC: never copied in). It is found through
+//! The corpus lives outside the repository (its files are never copied in). It is found through
 //! `AGX_TRIAGE_CORPUS` (relative paths are taken from the repository root) or at
 //! `<repo>/../shared/corpus`; when neither exists the tests say so and pass, but when
 //! `AGX_TRIAGE_CORPUS` is set the folder must exist.

@@ -1,7 +1,7 @@
 //! Writeup rendering: markdown, JSON and SVG from writeups built in code.
 //!
-//! The figures are the ones of the hand-written writeup in
-//! `/work/shared/examples/verification-rounds-1820-1849.md`; every interval and p-value was
+//! The figures are the ones of a hand-written verification writeup of rounds 1820-1849 (the
+//! kind users wrote before this tool); every interval and p-value was
 //! computed outside this crate (commands in the comments), because the writeup module only
 //! presents numbers and must show exactly these.
 

@@ -1,4 +1,4 @@
-//! Bucketing: crash signatures and known-pattern rules (SPEC §5).
+//! Bucketing: crash signatures and known-pattern rules (docs/BUCKETS.md).
 //!
 //! [`signature()`] turns a report's crashed thread into a stable text (see [`signature`](mod@signature)
 //! and [`normalize`]); [`RuleSet`] names known bugs from data (`rules.toml`, user files);

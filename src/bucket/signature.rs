@@ -1,6 +1,6 @@
 //! Crash signatures: the stable text that names a crash's cause and defines its bucket.
 //!
-//! The method follows Mozilla's signature generation (SPEC §5): walk the crashed thread's
+//! The method follows Mozilla's signature generation (docs/BUCKETS.md): walk the crashed thread's
 //! first [`MAX_FRAMES`] frames, drop *irrelevant* frames, keep *prefix* frames and go on past
 //! them, stop after the first symbolicated frame that is neither; normalise each name
 //! ([`normalize_symbol`]); an unsymbolicated frame is `module@0xOFFSET` and is walked past like

@@ -1,4 +1,4 @@
-//! `.ips` parser: a JSON header line followed by a JSON body (SPEC §4).
+//! `.ips` parser: a JSON header line followed by a JSON body (docs/DATA_MODEL.md describes the fields kept).
 //!
 //! [`scan`] finds every `.ips` document in a text (there may be several, with prose, a crash
 //! dialog's translated text or a system profile around them), reads each header and body with

@@ -1,7 +1,7 @@
 //! The fix-version registry's reader: what a fix dylib *is*, from its bytes.
 //!
 //! [`inspect`] reads a thin or universal (fat) Mach-O file with goblin and reports what a fix
-//! version is identified by (SPEC §2, "fix version"): file size, sha256 and md5, the install name
+//! version is identified by (docs/FIX.md, "fix version"): file size, sha256 and md5, the install name
 //! (`LC_ID_DYLIB`), and per architecture slice its `LC_UUID` and the current / compatibility
 //! versions. It also parses the build metadata the bundled fix embeds in section
 //! `__DATA,__agx_fix_meta` (JSON: version, commit, build date, hooked selectors; see

@@ -1,7 +1,7 @@
 //! The round model: a verification round, its attempts, and the outcome rules.
 //!
 //! The outcome is always *computed* from the attempts, never stored on its own, so a round
-//! cannot claim "pass" while one of its attempts left a crash report (SPEC §2: a round whose
+//! cannot claim "pass" while one of its attempts left a crash report (docs/ROUNDS.md: a round whose
 //! attempt crashed is never a raw pass, whatever its exit code). Pure data: no I/O here.
 
 use std::collections::BTreeMap;
