@@ -88,7 +88,7 @@ pub enum FixError {
 
 impl FixError {
     /// A short stable name for logs and the database.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             FixError::Io { .. } => "io",
             FixError::NotMachO { .. } => "not-macho",
@@ -463,7 +463,7 @@ mod tests {
         truncated.truncate(40);
         let err = inspect_bytes(p, &truncated).unwrap_err();
         assert!(matches!(err, FixError::Malformed { .. }), "{err:?}");
-        assert_eq!(err.kind(), "malformed");
+        assert_eq!(err.code(), "malformed");
         // A fat header that promises slices beyond the end of the file.
         let mut bogus = fat(&[(CPU_ARM64, 0, synth(CPU_ARM64, 0, U1, None))]);
         bogus.truncate(60);
@@ -473,7 +473,7 @@ mod tests {
         ));
         let missing = inspect(Path::new("/nonexistent/libagx_fix_v0_0.dylib")).unwrap_err();
         assert!(matches!(missing, FixError::Io { .. }));
-        assert_eq!(missing.kind(), "io");
+        assert_eq!(missing.code(), "io");
     }
 
     #[test]

@@ -152,10 +152,10 @@ pub enum CompareError {
 
 impl CompareError {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             CompareError::EmptySide(_) => "empty-side",
-            CompareError::Stats(e) => e.name(),
+            CompareError::Stats(e) => e.code(),
         }
     }
 }
@@ -488,7 +488,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err, CompareError::EmptySide("a".into()));
-        assert_eq!(err.name(), "empty-side");
+        assert_eq!(err.code(), "empty-side");
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub enum StatsError {
 
 impl StatsError {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             StatsError::SuccessesExceedTrials { .. } => "successes-exceed-trials",
             StatsError::InvalidZ(_) => "invalid-z",

@@ -66,7 +66,7 @@ pub enum WriteupError {
 
 impl WriteupError {
     /// A short stable name for logs.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             WriteupError::Json(_) => "json",
             WriteupError::Io { .. } => "io",

@@ -50,7 +50,7 @@ pub enum RedactError {
 
 impl RedactError {
     /// A short stable name for logs.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             RedactError::Pattern { .. } => "pattern",
             RedactError::Learn(_) => "learn",
