@@ -6,21 +6,14 @@ use serde_json::value::RawValue;
 
 use super::kind_of_bug_type;
 use super::lenient::{List, Obj, Warnings};
-use super::shape::{Doc, FramesIn, ImagesIn, StateJ, ThreadJ, FRAME_FIELDS};
+use super::shape::{
+    version_string, warn_bits, Doc, FramesIn, ImagesIn, StateJ, ThreadJ, FRAME_FIELDS,
+};
 use crate::crash::model::{
     CrashReport, ExceptionInfo, Frame, Image, OsInfo, ProcessInfo, Register, RegisterState,
     ReportKind, SourceFormat, Termination, Thread,
 };
 use crate::crash::{fault_from_subtype, parse_report_time};
-
-/// `"1.0 (1)"`, `"1.0"` or `"1"`, as the legacy text writes versions.
-pub(super) fn version_string(short: Option<String>, build: Option<String>) -> Option<String> {
-    match (short, build) {
-        (Some(s), Some(b)) if s != b => Some(format!("{s} ({b})")),
-        (Some(s), _) => Some(s),
-        (None, b) => b,
-    }
-}
 
 pub(super) fn build(
     header: Option<&Doc<'_>>,
@@ -303,29 +296,9 @@ fn fill_fault_address(r: &mut CrashReport) {
     }
 }
 
-pub(super) fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
-    for (bit, field) in fields.iter().enumerate() {
-        if odd & (1 << bit) != 0 {
-            w.push(format!(
-                "field `{path}.{field}` has an unexpected type; ignored"
-            ));
-        }
-    }
-}
-
-/// Already lowercase and dashed, as `.ips` writes it (`2f5ccac7-cf4f-3f87-8689-7c673e90e595`):
-/// [`normalize_uuid`] would give it back unchanged, at the price of three allocations.
-pub(super) fn is_normal_uuid(u: &str) -> bool {
-    u.len() == 36
-        && u.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
-}
-
 /// The frames of a list, with their absolute address (`usedImages[imageIndex].base +
 /// imageOffset`) where computable.
-pub(super) fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
+fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
     if let Some(k) = list.not_array {
         w.odd(path, k);
     }
@@ -377,7 +350,7 @@ fn register_rank(name: &str) -> usize {
     }
 }
 
-pub(super) fn registers(raw: &RawValue, w: &mut Warnings) -> Option<RegisterState> {
+fn registers(raw: &RawValue, w: &mut Warnings) -> Option<RegisterState> {
     let state: Obj<StateJ<'_>> = match serde_json::from_str(raw.get()) {
         Ok(s) => s,
         Err(e) => {

@@ -8,7 +8,6 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::build::{is_normal_uuid, version_string, warn_bits};
 use super::lenient::{List, Obj, Scalar, ScalarVisitor, Warnings};
 use super::locate::Role;
 use crate::crash::model::{normalize_uuid, Frame, Image, SymbolSource};
@@ -684,4 +683,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
         }
         d.deserialize_map(V(PhantomData))
     }
+}
+
+/// `"1.0 (1)"`, `"1.0"` or `"1"`, as the legacy text writes versions.
+pub(super) fn version_string(short: Option<String>, build: Option<String>) -> Option<String> {
+    match (short, build) {
+        (Some(s), Some(b)) if s != b => Some(format!("{s} ({b})")),
+        (Some(s), _) => Some(s),
+        (None, b) => b,
+    }
+}
+
+/// One warning per field whose bit is set in `odd` (bit `i` stands for `fields[i]`).
+pub(super) fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
+    for (bit, field) in fields.iter().enumerate() {
+        if odd & (1 << bit) != 0 {
+            w.push(format!(
+                "field `{path}.{field}` has an unexpected type; ignored"
+            ));
+        }
+    }
+}
+
+/// Already lowercase and dashed, as `.ips` writes it (`2f5ccac7-cf4f-3f87-8689-7c673e90e595`):
+/// [`normalize_uuid`] would give it back unchanged, at the price of three allocations.
+fn is_normal_uuid(u: &str) -> bool {
+    u.len() == 36
+        && u.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
 }

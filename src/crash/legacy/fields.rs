@@ -1,9 +1,9 @@
-//! Readers for header field values (exception codes, termination reason, date, code type,
-//! process and thread labels) and the small text helpers the parser shares.
+//! Readers for header field values: exception codes and fault address, termination reason,
+//! date, code type, register flavor, and process and thread labels.
 
 use chrono::{DateTime, Utc};
 
-use super::lines::matching_open_paren;
+use super::text::{find_ci, matching_open_paren, non_empty, parse_hex, strip_prefix_ci};
 use crate::crash::model::{CrashReport, Termination};
 
 /// `Exception Codes:` value. Numeric codes (`0x0000000000000001, 0x0000000000000098`) are
@@ -184,73 +184,6 @@ pub(super) fn split_name_queue(label: &str) -> (Option<String>, Option<String>) 
         }
         None => (non_empty(label), None),
     }
-}
-
-pub(super) fn leading_number(v: &str) -> Option<usize> {
-    let v = v.trim_start();
-    let d = v.bytes().take_while(u8::is_ascii_digit).count();
-    v[..d].parse().ok()
-}
-
-pub(super) fn set_once(slot: &mut Option<String>, v: &str) {
-    if slot.is_none() && !v.is_empty() {
-        *slot = Some(v.to_string());
-    }
-}
-
-pub(super) fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-pub(super) fn path_basename(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
-}
-
-pub(super) fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// `0x1f` -> 31; only the `0x` form.
-pub(super) fn parse_hex(s: &str) -> Option<u64> {
-    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
-    if !is_hex(h) {
-        return None;
-    }
-    u64::from_str_radix(h, 16).ok()
-}
-
-/// ASCII-case-insensitive prefix strip that never splits a UTF-8 character.
-pub(super) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
-}
-
-/// ASCII-case-insensitive find (needles here are short ASCII).
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.len();
-    if n == 0 || hay.len() < n {
-        return None;
-    }
-    let hb = hay.as_bytes();
-    let nb = needle.as_bytes();
-    (0..=hb.len() - n).find(|&i| hay.is_char_boundary(i) && hb[i..i + n].eq_ignore_ascii_case(nb))
-}
-
-/// Whitespace-separated tokens with their byte positions (always on char boundaries, also
-/// when the separator is a multi-byte space such as U+00A0).
-pub(super) fn tokens(s: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut next = 0usize;
-    std::iter::from_fn(move || {
-        let tail = s.get(next..)?;
-        let start = next + tail.find(|c: char| !c.is_whitespace())?;
-        let len = s[start..]
-            .find(char::is_whitespace)
-            .unwrap_or(s.len() - start);
-        next = start + len;
-        Some((start, &s[start..start + len]))
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Readers for one line of a block: a backtrace frame line and a `Binary Images:` line.
 
-use super::fields::{is_hex, parse_hex, path_basename, tokens};
+use super::text::{is_hex, matching_open_paren, parse_hex, path_basename, tokens};
 use crate::crash::model::{normalize_uuid, Frame, Image, SymbolSource};
 
 /// Parse one backtrace line:
@@ -238,24 +238,6 @@ pub(super) fn parse_image(t: &str) -> Option<Image> {
         bundle_id,
         bundle_version,
     })
-}
-
-/// Position of the `(` matching the final `)` of `s`.
-pub(super) fn matching_open_paren(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in s.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 fn is_arch(s: &str) -> bool {

@@ -13,7 +13,7 @@
 //! It never panics on any input. It must not know about SQL, symbol stores or presentation.
 //!
 //! Layout: [`parser`] is the section state machine, [`lines`] reads frame and image lines,
-//! [`fields`] reads header values; whole-report tests are in `tests.rs`.
+//! [`fields`] reads header values, [`text`] holds the small text helpers; whole-report tests are in `tests.rs`.
 
 use super::model::CrashReport;
 use super::ParseError;
@@ -23,6 +23,7 @@ mod lines;
 mod parser;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use parser::Parser;
 

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use super::fields::{
-    derive_fault_address, exception_codes, leading_number, non_empty, parse_date, parse_hex,
-    parse_termination_reason, path_basename, register_flavor, set_once, split_code_type,
-    split_name_pid, split_name_queue, split_trailing_parens, strip_prefix_ci,
+    derive_fault_address, exception_codes, parse_date, parse_termination_reason, register_flavor,
+    split_code_type, split_name_pid, split_name_queue, split_trailing_parens,
 };
 use super::lines::{frame_line_is_cut, looks_like_frame_line, parse_frame, parse_image};
+use super::text::{leading_number, non_empty, parse_hex, path_basename, set_once, strip_prefix_ci};
 use crate::crash::model::{
     CrashReport, Frame, Image, Register, RegisterState, ReportKind, SourceFormat, Termination,
     Thread,
