@@ -17,8 +17,8 @@
 //! struct), and the register state of every thread but the crashed one is only validated
 //! (`RawValue`), never built.
 //!
-//! Layout: [`locate`] finds documents, [`lenient`] holds the any-type wrappers, [`shape`] the
-//! typed header/body structs, and [`build`] turns them into the model.
+//! Layout: `locate` finds documents, `lenient` holds the any-type wrappers, `shape` the
+//! typed header/body structs, and `build` turns them into the model.
 
 use super::model::{CrashReport, ReportKind};
 use super::ParseError;

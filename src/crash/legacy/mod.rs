@@ -12,8 +12,9 @@
 //! what it holds plus warnings, and only text with no crash-report field at all is an error.
 //! It never panics on any input. It must not know about SQL, symbol stores or presentation.
 //!
-//! Layout: [`parser`] is the section state machine, [`lines`] reads frame and image lines,
-//! [`fields`] reads header values, [`text`] holds the small text helpers; whole-report tests are in `tests.rs`.
+//! Layout: `parser` is the section state machine, `lines` reads frame and image lines,
+//! `fields` reads header values, `text` holds the small text helpers; whole-report tests are
+//! in `tests.rs`, tests over the real corpus in `tests/corpus_legacy.rs`.
 
 use super::model::CrashReport;
 use super::ParseError;
