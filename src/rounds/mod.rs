@@ -12,6 +12,7 @@ pub mod handshake;
 pub mod import;
 pub mod model;
 pub mod runner;
+pub mod sequential;
 
 pub use attribute::{attribute, Assignment, Basis, ReportRef};
 pub use compare::{
