@@ -417,3 +417,148 @@ fn plan_human_output() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o));
 }
+
+/// A database with 20 crash reports: 7 in one bucket (6 from a Mac15,9, 1 from a Mac16,1) and
+/// 13 in another (2 from a Mac15,9, 11 from a Mac16,1); everything else alike.
+fn correlate_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("c.db");
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    for i in 0..20u32 {
+        let id = format!("00000000-0000-4000-8000-{i:012}");
+        let mut text = synth_ips(&id, 2000 + i, 0);
+        let in_bucket = i < 7;
+        let model = if (in_bucket && i < 6) || (!in_bucket && i < 9) {
+            "Mac15,9"
+        } else {
+            "Mac16,1"
+        };
+        text = text.replace("Mac16,1", model);
+        if !in_bucket {
+            text = text.replace(
+                "setBuffer:offset:atIndex:",
+                "dispatchThreadgroups:threadsPerThreadgroup:",
+            );
+        }
+        std::fs::write(reports.join(format!("r{i}.ips")), text).unwrap();
+    }
+    let o = run(&db, &["ingest", reports.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Round configuration: three bucket crashes came from a round with batch=64, two others
+    // from a round with batch=8; the other fifteen from no round at all (configuration
+    // unknown, so not in the totals).
+    let inc = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+    for (round, batch, ids) in [("1", "64", [0, 1, 2].as_slice()), ("2", "8", &[10, 11])] {
+        let reports: Vec<String> = ids.iter().map(|&i| inc(i)).collect();
+        let attempt = format!("signal=SIGSEGV,reports={}", reports.join("+"));
+        let o = run(
+            &db,
+            &[
+                "round",
+                "record",
+                "--round",
+                round,
+                "--set",
+                &format!("batch={batch}"),
+                "--attempt",
+                &attempt,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    db
+}
+
+fn bucket_signature(db: &Path, size: u64) -> String {
+    let b = json(&run(db, &["buckets", "--json"]));
+    let rows = b.as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["count"] == size)
+        .unwrap_or_else(|| panic!("no bucket of {size}: {b}"));
+    row["signature"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn correlate_puts_the_hardware_model_first() {
+    let t = tempfile::tempdir().unwrap();
+    let db = correlate_db(t.path());
+    let sig = bucket_signature(&db, 7);
+    let o = run(&db, &["correlate", "--signature", &sig, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows[0]["attribute"], "hardware_model", "{v:#}");
+    assert_eq!(rows[1]["attribute"], "hardware_model", "{v:#}");
+    let r = rows.iter().find(|r| r["value"] == "Mac15,9").unwrap();
+    assert_eq!(
+        (
+            &r["in_bucket"],
+            &r["bucket_total"],
+            &r["elsewhere"],
+            &r["elsewhere_total"]
+        ),
+        (&6.into(), &7.into(), &2.into(), &13.into())
+    );
+    // Independently: python3 -c "from scipy.stats import fisher_exact;
+    //   print(repr(fisher_exact([[6,1],[2,11]]).pvalue))"  -> 0.004437564499484004
+    // (and by exact enumeration with math.comb over tables with the same margins: the same).
+    let p = r["p_value"].as_f64().unwrap();
+    assert!((p - 0.004437564499484004).abs() < 1e-12, "{p}");
+    // BH by hand over the m rows: the two hardware-model rows (the same, smallest p) get
+    // p * m / 2.
+    let m = rows.len() as f64;
+    let q = r["q_value"].as_f64().unwrap();
+    assert!(
+        (q - 0.004437564499484004 * m / 2.0).abs() < 1e-12,
+        "{q} with m = {m}"
+    );
+    // Round configuration, known for the five crashes attributed to rounds: batch=64 is 3/3
+    // in the bucket against 0/2 elsewhere, Fisher p = 1/C(5,2) = 0.1 (scipy:
+    // fisher_exact([[3,0],[0,2]]).pvalue -> 0.1).
+    let c = rows
+        .iter()
+        .find(|r| r["attribute"] == "config batch" && r["value"] == "64")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(
+        (&c["in_bucket"], &c["bucket_total"]),
+        (&3.into(), &3.into())
+    );
+    assert_eq!(
+        (&c["elsewhere"], &c["elsewhere_total"]),
+        (&0.into(), &2.into())
+    );
+    assert!((c["p_value"].as_f64().unwrap() - 0.1).abs() < 1e-12, "{c}");
+    // BH: the config rows (p = 0.1, ranks 3 and 4) get min(0.1 * m / 4, 1).
+    assert!((c["q_value"].as_f64().unwrap() - (0.1 * m / 4.0).min(1.0)).abs() < 1e-12);
+    for other in rows
+        .iter()
+        .filter(|r| r["attribute"] != "hardware_model" && r["attribute"] != "config batch")
+    {
+        assert_eq!(other["p_value"], 1.0, "{other}");
+        assert_eq!(other["q_value"], 1.0, "{other}");
+        assert_eq!(other["bucket_total"], 7);
+    }
+    // The loaded images are attributes too (by UUID: these have no version).
+    assert!(rows.iter().any(|r| r["attribute"] == "image AGXMetalG16X"
+        && r["value"] == "99999999-8888-7777-6666-555555555555"));
+}
+
+#[test]
+fn correlate_human_output_and_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let db = correlate_db(t.path());
+    let sig = bucket_signature(&db, 7);
+    let o = run(&db, &["correlate", "--signature", &sig]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+    let o = run(&db, &["correlate", "--pattern", "no-such-pattern"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no crash reports in the bucket"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&db, &["correlate"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
