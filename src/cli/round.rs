@@ -25,7 +25,7 @@ use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
 #[derive(clap::Subcommand, Debug)]
 pub enum RoundCmd {
     /// Run a test command as one round: retries, crash-report attribution, outcome.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Record one round by hand.
     Record(RecordArgs),
     /// Import rounds from a JSON-lines file (schema: docs/ROUNDS.md).
