@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=MAX_EXACT_ROUNDS))]
     max_rounds: Option<u64>,
     /// Plan against a stored block of this many baseline rounds instead of interleaving.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000u64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_EXACT_ROUNDS))]
     block: Option<u64>,
     /// Also run the decision rule N times under each hypothesis (seeded Monte Carlo).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_SIMULATE))]
