@@ -25,7 +25,7 @@ use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
 #[derive(clap::Subcommand, Debug)]
 pub enum RoundCmd {
     /// Run a test command as one round: retries, crash-report attribution, outcome.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Record one round by hand.
     Record(RecordArgs),
     /// Import rounds from a JSON-lines file (schema: docs/ROUNDS.md).
@@ -42,7 +42,7 @@ pub enum RoundCmd {
     },
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// Round number (unique: a stored round with this number is refused before anything runs,
     /// unless --replace).
@@ -80,8 +80,9 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_kv)]
     set: Vec<(String, String)>,
     /// Extra figure to read from the output: NAME=REGEX (first capture group; repeatable).
-    #[arg(long = "metric", value_name = "NAME=REGEX", value_parser = parse_kv)]
-    metrics: Vec<(String, String)>,
+    /// With --until-decided, `raw` or `eventual` picks the pass rate compared.
+    #[arg(long = "metric", value_name = "NAME=REGEX", value_parser = until_decided::parse_metric)]
+    metrics: Vec<until_decided::MetricArg>,
     /// Regex for the efficiency line (first capture group, in percent).
     #[arg(long, value_name = "REGEX")]
     efficiency_pattern: Option<String>,
@@ -91,10 +92,14 @@ pub struct RunArgs {
     /// Print the round as JSON at the end.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    seq: until_decided::SeqArgs,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
 }
+
+mod until_decided;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum RetryPolicy {
@@ -243,55 +248,17 @@ fn exists_hint(number: i64) -> String {
 }
 
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
+    if a.seq.until_decided {
+        return until_decided::run(cli, a);
+    }
+    until_decided::refuse_sequential_args(a)?;
     let mut store = open_store(cli)?;
     // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
     if !a.replace && store.has_round(a.number)? {
         eprintln!("error: {}", exists_hint(a.number));
         return Ok(Exit::Partial);
     }
-    let mut cfg = RunConfig::new(a.command.clone());
-    cfg.max_attempts = a.max_attempts.max(1);
-    cfg.retry_on = match a.retry_on {
-        RetryPolicy::Crash => RetryOn::Crash,
-        RetryPolicy::Fail => RetryOn::Fail,
-    };
-    cfg.crash_wait = a.crash_wait;
-    cfg.timeout = a.timeout;
-    cfg.results_file = a.results.clone();
-    if let Some(p) = &a.efficiency_pattern {
-        cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
-    }
-    for (name, re) in &a.metrics {
-        cfg.metrics.push((
-            name.clone(),
-            Regex::new(re).with_context(|| format!("bad --metric {name}={re}"))?,
-        ));
-    }
-    let fix_name = resolve_fix(&store, a, &mut cfg)?;
-    let dirs = if a.reports_dirs.is_empty() {
-        ingest::default_report_dirs()
-    } else {
-        a.reports_dirs.clone()
-    };
-    if dirs.is_empty() {
-        eprintln!(
-            "agx-triage: warning: no crash report folder to watch (none given and no \
-             DiagnosticReports folder here): crashes can only be seen by signal"
-        );
-    }
-    // Ctrl-C (and SIGTERM) end the running attempt's whole process group; the attempts run in
-    // groups of their own, so the terminal's Ctrl-C reaches only this process.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupt);
-        // Fails only when a handler is already set, which this process never does twice.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
-    cfg.interrupt = Some(Arc::clone(&interrupt));
-    let mut source = StoreSource {
-        store: &mut store,
-        dirs,
-    };
+    let prepared = prepare(&store, a)?;
     let mut sink = |stream: OutputStream, line: &str| {
         // Stream the command's output through as it comes, on the stream it came on. A closed
         // terminal or pipe must not stop the round.
@@ -300,35 +267,13 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
         };
     };
-    let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
-    for w in &result.warnings {
-        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
-    }
-    if result.interrupted {
-        bail!(
+    let ran = match run_one(&mut store, a, &prepared, a.number, &[], &mut sink)? {
+        RunOne::Stored(ran) => ran,
+        RunOne::Interrupted => bail!(
             "interrupted: round {} was not stored (its processes were ended)",
             a.number
-        );
-    }
-    let mut round = result.round;
-    round.batch = a.batch.clone();
-    round.fix = fix_name;
-    round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
-    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
-    // designs can be told apart; a value given with --set wins.
-    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
-        round.config.entry("fix_mode".into()).or_insert(mode);
-    }
-    let outcome = round.outcome();
-    let meta = RoundMeta {
-        source: "run".into(),
-        command: Some(shell_words(&a.command)),
-        max_attempts: Some(cfg.max_attempts),
-        output_tail: Some(result.output_tail),
-    };
-    let saved = match store.save_round(&round, &meta, a.replace) {
-        Ok(saved) => saved,
-        Err(StoreError::RoundExists(n)) => {
+        ),
+        RunOne::Exists(round, n) => {
             // Stored by someone else while this round ran: keep theirs, show ours.
             let _ = writeln!(
                 super::term::stderr(),
@@ -340,14 +285,15 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             writeln!(out)?;
             return Ok(Exit::Partial);
         }
-        Err(e) => return Err(e.into()),
     };
+    let (round, saved, fix_checks) = (ran.round, ran.saved, ran.fix_checks);
+    let outcome = round.outcome();
     let mut out = super::term::stdout(a.json);
     if a.json {
         let mut v = round_json(&round);
-        if !result.fix_checks.is_empty() {
+        if !fix_checks.is_empty() {
             // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
-            v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
+            v["fix_checks"] = serde_json::to_value(&fix_checks)?;
         }
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
@@ -369,8 +315,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 .unwrap_or_default()
         )?;
         for (i, at) in round.attempts.iter().enumerate() {
-            let fix = result
-                .fix_checks
+            let fix = fix_checks
                 .get(i)
                 .map(|c| format!("; {c}"))
                 .unwrap_or_default();
@@ -393,6 +338,137 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     } else {
         Exit::Partial
     })
+}
+
+/// The run configuration of `round run` (and of each arm of `--until-decided`): the command,
+/// retries, figures, the fix to inject and the report folders to watch.
+struct Prepared {
+    cfg: RunConfig,
+    fix_name: Option<String>,
+    dirs: Vec<PathBuf>,
+}
+
+/// One flag for the whole process: Ctrl-C (and SIGTERM) end the running attempt's whole
+/// process group; the attempts run in groups of their own, so the terminal's Ctrl-C reaches
+/// only this process. Set once, so every round of `--until-decided` sees it.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler_flag = Arc::clone(&flag);
+        // Fails only when a handler is already set, which this process never does twice.
+        let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
+        flag
+    }))
+}
+
+fn prepare(store: &Store, a: &RunArgs) -> Result<Prepared> {
+    let mut cfg = RunConfig::new(a.command.clone());
+    cfg.max_attempts = a.max_attempts.max(1);
+    cfg.retry_on = match a.retry_on {
+        RetryPolicy::Crash => RetryOn::Crash,
+        RetryPolicy::Fail => RetryOn::Fail,
+    };
+    cfg.crash_wait = a.crash_wait;
+    cfg.timeout = a.timeout;
+    cfg.results_file = a.results.clone();
+    if let Some(p) = &a.efficiency_pattern {
+        cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
+    }
+    for (name, re) in a
+        .metrics
+        .iter()
+        .filter_map(until_decided::MetricArg::extract)
+    {
+        cfg.metrics.push((
+            name.clone(),
+            Regex::new(re).with_context(|| format!("bad --metric {name}={re}"))?,
+        ));
+    }
+    let fix_name = resolve_fix(store, a, &mut cfg)?;
+    let dirs = if a.reports_dirs.is_empty() {
+        ingest::default_report_dirs()
+    } else {
+        a.reports_dirs.clone()
+    };
+    if dirs.is_empty() {
+        eprintln!(
+            "agx-triage: warning: no crash report folder to watch (none given and no \
+             DiagnosticReports folder here): crashes can only be seen by signal"
+        );
+    }
+    cfg.interrupt = Some(interrupt_flag());
+    Ok(Prepared {
+        cfg,
+        fix_name,
+        dirs,
+    })
+}
+
+/// A round run and stored.
+struct RanRound {
+    round: Round,
+    saved: SavedRound,
+    fix_checks: Vec<agx_triage::rounds::handshake::Check>,
+}
+
+enum RunOne {
+    Stored(RanRound),
+    /// Ctrl-C: its processes were ended, nothing stored.
+    Interrupted,
+    /// Another process stored this number meanwhile (the round run here, and the number).
+    Exists(Round, i64),
+}
+
+/// Run round `number` as `round run` does and store it, with `extra` configuration keys.
+fn run_one(
+    store: &mut Store,
+    a: &RunArgs,
+    p: &Prepared,
+    number: i64,
+    extra: &[(String, String)],
+    sink: &mut dyn FnMut(OutputStream, &str),
+) -> Result<RunOne> {
+    let mut source = StoreSource {
+        store,
+        dirs: p.dirs.clone(),
+    };
+    let result = run_round(number, &p.cfg, &mut source, sink)?;
+    for w in &result.warnings {
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
+    }
+    if result.interrupted {
+        return Ok(RunOne::Interrupted);
+    }
+    let mut round = result.round;
+    round.batch = a.batch.clone();
+    round.fix = p.fix_name.clone();
+    round.config = a
+        .set
+        .iter()
+        .chain(extra)
+        .cloned()
+        .collect::<BTreeMap<_, _>>();
+    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
+    // designs can be told apart; a value given with --set wins.
+    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
+        round.config.entry("fix_mode".into()).or_insert(mode);
+    }
+    let meta = RoundMeta {
+        source: "run".into(),
+        command: Some(shell_words(&a.command)),
+        max_attempts: Some(p.cfg.max_attempts),
+        output_tail: Some(result.output_tail),
+    };
+    match store.save_round(&round, &meta, a.replace) {
+        Ok(saved) => Ok(RunOne::Stored(RanRound {
+            round,
+            saved,
+            fix_checks: result.fix_checks,
+        })),
+        Err(StoreError::RoundExists(n)) => Ok(RunOne::Exists(round, n)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The fix name for the round, the dylib to inject and the slice UUIDs its handshake must
