@@ -121,14 +121,7 @@ fn write_frames(o: &mut String, r: &CrashReport, frames: &[Frame], used: &mut BT
             used.insert(ix);
         }
         let name = img.and_then(|m| m.name.as_deref()).unwrap_or("???");
-        let sym = match (&f.symbol, f.symbol_offset) {
-            (Some(sy), Some(off)) => format!("{sy} + {off}"),
-            (Some(sy), None) => sy.clone(),
-            (None, _) => match f.image_offset {
-                Some(off) => format!("{name} + {off:#x}"),
-                None => "???".into(),
-            },
-        };
+        let sym = agx_triage::ops::frames::symbol_text(r, f);
         let mark = if f.symbol_source == Some(SymbolSource::Symcache) {
             "  [symbolicated by agx-triage]"
         } else {

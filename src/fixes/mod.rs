@@ -219,6 +219,23 @@ pub fn fix_version_from_image_name(name: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// The fix *name* a build file carries, as rounds and `fix add --name` use it: `v` and the
+/// [version](fix_version_from_image_name) (`libagx_fix_v2_4.dylib` -> `v2.4`); any other file
+/// -> its file stem (`mybuild.dylib` -> `mybuild`).
+///
+/// The one convention: a fix's *version* is the bare number the image name carries (`2.4`,
+/// like LC_ID_DYLIB's `2.4.0`), its *name* is `v` + version (`v2.4`).
+pub fn fix_name_from_file(path: &Path) -> String {
+    let name = path.to_string_lossy();
+    if let Some(v) = fix_version_from_image_name(&name) {
+        return format!("v{v}");
+    }
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
 /// `X.Y.Z` from a packed Mach-O version (`xxxx.yy.zz` in 16.8.8 bits).
 pub fn format_packed_version(v: u32) -> String {
     format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
@@ -517,5 +534,10 @@ mod tests {
         assert_eq!(fix_version_from_image_name("libagx_fix.dylib"), None);
         assert_eq!(fix_version_from_image_name("libagx_fix_vx.dylib"), None);
         assert_eq!(fix_version_from_image_name("libobjc.dylib"), None);
+        // One convention: the version is `2.4`, the name `v2.4`.
+        assert_eq!(fix_name_from_file(Path::new("/b/libagx_fix_v2_4.dylib")), "v2.4");
+        assert_eq!(fix_name_from_file(Path::new("libagx_fix_v2_4_1.dylib")), "v2.4.1");
+        assert_eq!(fix_name_from_file(Path::new("/b/mybuild.dylib")), "mybuild");
+        assert_eq!(fix_name_from_file(Path::new("libagx_fix_vx.dylib")), "libagx_fix_vx");
     }
 }

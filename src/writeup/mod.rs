@@ -11,7 +11,6 @@
 //! and [`write_folder`] writes a complete writeup folder: `report.md`, `report.json` and the
 //! SVG files the markdown links.
 
-pub mod gather;
 pub mod json;
 pub mod markdown;
 pub mod model;

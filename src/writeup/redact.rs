@@ -1082,6 +1082,7 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
     if let Some(c) = &mut w.comparison {
         f(&mut c.a_label, Text);
         f(&mut c.b_label, Text);
+        let c = &mut c.comparison;
         for side in [&mut c.a, &mut c.b] {
             for b in &mut side.buckets {
                 f(&mut b.signature, Code);
@@ -1090,8 +1091,11 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
                 }
             }
         }
-        for s in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
-            f(s, Code);
+        for b in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
+            f(&mut b.signature, Code);
+            if let Some(p) = &mut b.pattern {
+                f(p, Code);
+            }
         }
     }
     for c in &mut w.bucket_counts_by_fix {
