@@ -7,8 +7,8 @@ use std::path::Path;
 use agx_triage::ops::{self, OpsError};
 use agx_triage::rounds::compare::{bucket_changes, VerdictKind};
 use agx_triage::rounds::import::parse_jsonl_lines;
-use agx_triage::store::{RoundMeta, RoundSelector, Store};
 use agx_triage::stats::buckets::BucketVerdict;
+use agx_triage::store::{RoundMeta, RoundSelector, Store};
 use agx_triage::writeup::wording::comparison_sentences;
 
 /// `n` rounds from `start`, the first `pass` passing, the rest crashing once (SIGSEGV).
@@ -91,7 +91,10 @@ fn selector_labels() {
         ops::compare::selector_label(&RoundSelector::Range(1, 20)),
         "rounds 1-20"
     );
-    assert_eq!(ops::compare::selector_label(&RoundSelector::Native), "native");
+    assert_eq!(
+        ops::compare::selector_label(&RoundSelector::Native),
+        "native"
+    );
 }
 
 // The docs quote what the tool prints: a changed wording or figure fails here until the docs
@@ -107,7 +110,10 @@ fn docs_quote_the_tool() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert!(flat("GUIDE.md").contains(EIGHTEEN_VS_TWENTY), "docs/GUIDE.md");
+    assert!(
+        flat("GUIDE.md").contains(EIGHTEEN_VS_TWENTY),
+        "docs/GUIDE.md"
+    );
     let writeups = flat("WRITEUPS.md");
     assert!(
         writeups.contains("about 58 more rounds per side would tell (78 per side in all)"),

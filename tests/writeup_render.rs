@@ -222,48 +222,48 @@ fn realistic() -> Writeup {
             a_label: "1820-1849".into(),
             b_label: "1850-1879".into(),
             comparison: Comparison {
-            a: SideStats {
-                rounds: 30,
-                raw_pass: 15,
-                raw_rate: 0.5,
-                raw_ci: CI_15_30,
-                eventual_pass: 15,
-                eventual_rate: 0.5,
-                eventual_ci: CI_15_30,
-                efficiency: Summary::default(),
-                buckets: vec![
-                    side_bucket(SIG_98, "agx-null-impl-0x98", 8),
-                    side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4),
-                    side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 3),
-                ],
-            },
-            b: SideStats {
-                rounds: 30,
-                raw_pass: 16,
-                raw_rate: 16.0 / 30.0,
-                raw_ci: CI_16_30,
-                eventual_pass: 29,
-                eventual_rate: 29.0 / 30.0,
-                eventual_ci: CI_29_30,
-                efficiency: summary_1860(),
-                buckets: vec![
-                    side_bucket(SIG_98, "agx-null-impl-0x98", 9),
-                    side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 6),
-                    side_bucket(SIG_184, "agx-spill-null-0x184", 2),
-                ],
-            },
-            raw: Verdict {
-                p_value: P_15_30_VS_16_30,
-                verdict: VerdictKind::Inconclusive,
-                rounds_needed: Some(NEEDED_15_VS_16),
-            },
-            eventual: Verdict {
-                p_value: P_15_30_VS_29_30,
-                verdict: VerdictKind::Better,
-                rounds_needed: None,
-            },
-            new_buckets: vec![side_bucket(SIG_184, "agx-spill-null-0x184", 2)],
-            gone_buckets: vec![side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4)],
+                a: SideStats {
+                    rounds: 30,
+                    raw_pass: 15,
+                    raw_rate: 0.5,
+                    raw_ci: CI_15_30,
+                    eventual_pass: 15,
+                    eventual_rate: 0.5,
+                    eventual_ci: CI_15_30,
+                    efficiency: Summary::default(),
+                    buckets: vec![
+                        side_bucket(SIG_98, "agx-null-impl-0x98", 8),
+                        side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4),
+                        side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 3),
+                    ],
+                },
+                b: SideStats {
+                    rounds: 30,
+                    raw_pass: 16,
+                    raw_rate: 16.0 / 30.0,
+                    raw_ci: CI_16_30,
+                    eventual_pass: 29,
+                    eventual_rate: 29.0 / 30.0,
+                    eventual_ci: CI_29_30,
+                    efficiency: summary_1860(),
+                    buckets: vec![
+                        side_bucket(SIG_98, "agx-null-impl-0x98", 9),
+                        side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 6),
+                        side_bucket(SIG_184, "agx-spill-null-0x184", 2),
+                    ],
+                },
+                raw: Verdict {
+                    p_value: P_15_30_VS_16_30,
+                    verdict: VerdictKind::Inconclusive,
+                    rounds_needed: Some(NEEDED_15_VS_16),
+                },
+                eventual: Verdict {
+                    p_value: P_15_30_VS_29_30,
+                    verdict: VerdictKind::Better,
+                    rounds_needed: None,
+                },
+                new_buckets: vec![side_bucket(SIG_184, "agx-spill-null-0x184", 2)],
+                gone_buckets: vec![side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4)],
             },
         }),
         bucket_counts_by_fix: vec![
@@ -779,7 +779,7 @@ fn three_of_five_vs_twenty_of_twenty_never_says_stability() {
         verdict: VerdictKind::Better,
         rounds_needed: None,
     };
-    c.raw = v.clone();
+    c.raw = v;
     c.eventual = v;
     let (md, _, _) = render_all(&w);
     assert!(

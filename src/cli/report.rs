@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
-use agx_triage::writeup;
 use agx_triage::ops::writeup::{gather, Against, GatherOptions};
+use agx_triage::writeup;
 
 use super::round::parse_range;
 use super::{open_store_read, Cli, Exit};

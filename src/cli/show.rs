@@ -107,7 +107,8 @@ pub fn json_view(s: &StoredReport) -> serde_json::Value {
     })
 }
 
-fn hex(v: Option<u64>) -> String {
+/// A frame address as Apple prints it (`0x` and 16 digits), `?` when unknown.
+fn address_text(v: Option<u64>) -> String {
     v.map(|a| format!("0x{a:016x}"))
         .unwrap_or_else(|| "?".into())
 }
@@ -132,7 +133,11 @@ fn write_frames(o: &mut String, r: &CrashReport, frames: &[Frame], used: &mut BT
             .as_deref()
             .map(|n| format!("  [{n}]"))
             .unwrap_or_default();
-        let _ = writeln!(o, "{i:<4}{name:<32}{} {sym}{mark}{note}", hex(f.address));
+        let _ = writeln!(
+            o,
+            "{i:<4}{name:<32}{} {sym}{mark}{note}",
+            address_text(f.address)
+        );
     }
 }
 

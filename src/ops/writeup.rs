@@ -8,16 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::writeup::model::{
-    Block, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison, RateRow, Slice,
-    Writeup,
-};
-use crate::writeup::redact::{Class, Redactor};
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::rounds::handshake;
 use crate::stats;
 use crate::store::{RoundSelector, Store, StoreError, StoredRound};
+use crate::writeup::model::{
+    Block, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison, RateRow, Slice, Writeup,
+};
+use crate::writeup::redact::{Class, Redactor};
 
 /// Errors while gathering a writeup.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +83,6 @@ fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
         ci,
     }
 }
-
 
 fn block_of(label: String, rounds: &[StoredRound]) -> Block {
     Block {
@@ -521,8 +519,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 fn learn<T: serde::Serialize>(r: &mut Redactor, v: &T) -> Result<(), GatherError> {
     // Serialising plain data cannot fail; if it ever did, learning less must not pass
     // silently, so it is an error like a rule that does not build.
-    let v = serde_json::to_value(v)
-        .map_err(|e| GatherError::Redact(crate::writeup::redact::RedactError::Learn(e.to_string())))?;
+    let v = serde_json::to_value(v).map_err(|e| {
+        GatherError::Redact(crate::writeup::redact::RedactError::Learn(e.to_string()))
+    })?;
     r.learn_json(&v)?;
     Ok(())
 }

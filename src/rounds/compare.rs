@@ -592,7 +592,10 @@ mod tests {
     }
 
     fn side_with_crashes(label: &str, n: usize, crashes: usize, sig: &str) -> Side {
-        let mut r = rounds(1, &[(Outcome::RawPass, n - crashes), (Outcome::Fail, crashes)]);
+        let mut r = rounds(
+            1,
+            &[(Outcome::RawPass, n - crashes), (Outcome::Fail, crashes)],
+        );
         for x in r.iter_mut().skip(n - crashes) {
             x.crashes.push(crash(sig, None));
         }

@@ -409,10 +409,9 @@ fn comparison_table(c: &LabelledComparison) -> Table {
     ]);
     let needed = |v: &super::model::Verdict, equal: bool| match v.rounds_needed {
         Some(n) => n.to_string(),
-        None if crate::rounds::compare::rounds_needed_is_beyond_search(v, equal) => format!(
-            "more than {}",
-            crate::rounds::compare::ROUNDS_NEEDED_MAX
-        ),
+        None if crate::rounds::compare::rounds_needed_is_beyond_search(v, equal) => {
+            format!("more than {}", crate::rounds::compare::ROUNDS_NEEDED_MAX)
+        }
         None => "–".to_string(),
     };
     let raw_equal = c.a.raw_pass * c.b.rounds == c.b.raw_pass * c.a.rounds;
