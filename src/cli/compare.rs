@@ -6,9 +6,10 @@ use std::io::Write;
 use anyhow::Result;
 
 use agx_triage::ops::compare::{compare_selectors, selector_label};
-use agx_triage::rounds::compare::bucket_changes;
+use agx_triage::rounds::compare::{bucket_changes, Comparison};
 use agx_triage::store::RoundSelector;
 use agx_triage::writeup::wording::{bucket_change, ci, comparison_sentences, pct};
+use serde::Serialize;
 
 use super::round::parse_selector;
 use super::{ellipsize, open_store_read, table, Cli, Exit};
@@ -29,6 +30,22 @@ pub struct Args {
     include_unconfirmed: bool,
 }
 
+/// `compare --json`: the comparison (`rounds::compare::Comparison`, the same the writeup
+/// JSON carries) and the rounds left out (or counted) as unconfirmed.
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+    unconfirmed: UnconfirmedJson<'a>,
+}
+
+/// Round numbers whose fix never confirmed it loaded; `counted` with --include-unconfirmed.
+#[derive(Serialize)]
+struct UnconfirmedJson<'a> {
+    rounds: &'a [i64],
+    counted: bool,
+}
+
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store_read(cli)?;
     let (c, unconfirmed) = compare_selectors(&store, &args.a, &args.b, args.include_unconfirmed)?;
@@ -37,14 +54,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     }
     let mut out = super::term::stdout(args.json);
     if args.json {
-        let mut v = serde_json::to_value(&c)?;
-        // Round numbers left out (or counted with --include-unconfirmed) as unconfirmed.
-        v["unconfirmed"] = serde_json::json!({
-            "rounds": unconfirmed.rounds,
-            "counted": unconfirmed.included,
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        let counted = unconfirmed.included;
+        let v = CompareJson {
+            comparison: &c,
+            unconfirmed: UnconfirmedJson {
+                rounds: &unconfirmed.rounds,
+                counted,
+            },
+        };
+        super::term::print_json(&mut out, &v)?;
         return Ok(Exit::Ok);
     }
     let (la, lb) = (selector_label(&args.a), selector_label(&args.b));

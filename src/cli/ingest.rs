@@ -112,8 +112,7 @@ fn progress_bar(json: bool) -> Bar {
 fn print_summary(s: &IngestSummary, json: bool) -> Result<()> {
     let mut out = super::term::stdout(json);
     if json {
-        serde_json::to_writer_pretty(&mut out, s)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, s)?;
         return Ok(());
     }
     let mut t = table();

@@ -91,8 +91,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             match a.format {
                 Format::Md => write!(out, "{}", writeup::render_markdown(&w, &[]))?,
                 Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &writeup::render_json(&w)?)?;
-                    writeln!(out)?;
+                    super::term::print_json(&mut out, &writeup::render_json(&w)?)?;
                 }
             }
         }

@@ -288,8 +288,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 exists_hint(n)
             );
             let mut out = super::term::stdout(a.json);
-            serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
-            writeln!(out)?;
+            super::term::print_json(&mut out, &round_json(&round))?;
             return Ok(Exit::Partial);
         }
         Err(e) => return Err(e.into()),
@@ -301,8 +300,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
             v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
         }
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -507,8 +505,7 @@ fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Resul
             "conflicts": conflicts,
             "failed": errors.iter().map(|e| serde_json::json!({"line": e.line, "error": e.message})).collect::<Vec<_>>(),
         });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -656,8 +653,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
                 j
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &v)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();

@@ -28,8 +28,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let stored = store.load_report(args.id)?;
     let mut out = super::term::stdout(args.json);
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &json_view(&stored))?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &json_view(&stored))?;
     } else {
         // One line per field: a newline inside report data must not fake a line of the view.
         let shown = super::term::one_line(&stored.report).map(|report| StoredReport {

@@ -9,7 +9,9 @@
 pub mod compare;
 pub mod fixes;
 pub mod frames;
+pub mod rebucket;
 pub mod rounds;
+pub mod symbolicate;
 pub mod writeup;
 
 use thiserror::Error;
