@@ -288,7 +288,8 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 exists_hint(n)
             );
             let mut out = super::term::stdout(a.json);
-            super::term::print_json(&mut out, &round_json(&round))?;
+            serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
+            writeln!(out)?;
             return Ok(Exit::Partial);
         }
         Err(e) => return Err(e.into()),
@@ -300,7 +301,8 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
             v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
         }
-        super::term::print_json(&mut out, &v)?;
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
     } else {
         writeln!(
             out,
@@ -505,7 +507,8 @@ fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Resul
             "conflicts": conflicts,
             "failed": errors.iter().map(|e| serde_json::json!({"line": e.line, "error": e.message})).collect::<Vec<_>>(),
         });
-        super::term::print_json(&mut out, &v)?;
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
     } else {
         writeln!(
             out,
@@ -653,7 +656,8 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
                 j
             })
             .collect();
-        super::term::print_json(&mut out, &v)?;
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();

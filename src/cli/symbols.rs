@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
 use agx_triage::ingest::Bucketer;
 use agx_triage::store::Store;
@@ -44,6 +44,21 @@ pub struct SymbolicateArgs {
     json: bool,
 }
 
+/// `symbols add --json`.
+#[derive(Serialize)]
+struct AddJson<'a, T: Serialize> {
+    added: &'a [T],
+    skipped: usize,
+    failed: Vec<FailedJson>,
+}
+
+/// A file that could not be indexed.
+#[derive(Serialize)]
+struct FailedJson {
+    path: String,
+    error: String,
+}
+
 fn open_symbols(store: &Store) -> Result<SymbolStore> {
     Ok(SymbolStore::open(store.symbols_dir())?)
 }
@@ -71,11 +86,17 @@ pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
                 errors.extend(o.errors);
             }
             if *json {
-                let v = json!({
-                    "added": added,
-                    "skipped": skipped,
-                    "failed": errors.iter().map(|(p, e)| json!({"path": p.display().to_string(), "error": e.to_string()})).collect::<Vec<_>>(),
-                });
+                let v = AddJson {
+                    added: &added,
+                    skipped,
+                    failed: errors
+                        .iter()
+                        .map(|(p, e)| FailedJson {
+                            path: p.display().to_string(),
+                            error: e.to_string(),
+                        })
+                        .collect(),
+                };
                 super::term::print_json(&mut out, &v)?;
             } else {
                 for s in &added {
