@@ -129,3 +129,54 @@ fn docs_quote_the_tool() {
         "seen only in B, not distinguishable yet"
     );
 }
+
+// One frame formatter: every frame of every sample report is written the same way whichever
+// command shows it (`show`, writeup stacks).
+#[test]
+fn frame_symbol_text_on_samples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/reports");
+    let mut frames = 0;
+    let mut by_offset = 0;
+    for entry in walkdir::WalkDir::new(&dir).into_iter().flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let Ok(reports) = agx_triage::crash::parse(&bytes) else {
+            continue;
+        };
+        for r in &reports {
+            for t in &r.threads {
+                for f in &t.frames {
+                    frames += 1;
+                    let s = ops::frames::symbol_text(r, f);
+                    match (&f.symbol, f.symbol_offset, f.image_offset) {
+                        (Some(sym), Some(o), _) => assert_eq!(s, format!("{sym} + {o}")),
+                        (Some(sym), None, _) => assert_eq!(&s, sym),
+                        (None, _, Some(o)) => {
+                            by_offset += 1;
+                            assert!(s.ends_with(&format!(" + {o:#x}")), "{s}");
+                        }
+                        (None, _, None) => assert_eq!(s, "???"),
+                    }
+                }
+            }
+        }
+    }
+    assert!(frames > 100, "samples have frames: {frames}");
+    assert!(by_offset > 0, "some sample frame has no symbol");
+}
+
+#[test]
+fn a_file_that_is_not_a_fix_cannot_be_registered() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("libagx_fix_v2_4.dylib");
+    std::fs::write(&f, "not a Mach-O file").unwrap();
+    let err = ops::fixes::fix_record(&f, "v2.4").unwrap_err();
+    assert!(matches!(err, OpsError::Fix(_)), "{err:?}");
+    let mut store = Store::open(&t.path().join("t.db")).unwrap();
+    assert!(ops::fixes::register(&mut store, &f, "v2.4").is_err());
+    assert!(store.list_fixes().unwrap().is_empty(), "nothing registered");
+    // Naming follows the one convention even for a file that is not registered.
+    assert_eq!(agx_triage::fixes::fix_name_from_file(&f), "v2.4");
+}

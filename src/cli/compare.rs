@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use agx_triage::ops::compare::{compare_selectors, selector_label};
-use agx_triage::rounds::compare::{bucket_changes, Comparison};
+use agx_triage::rounds::compare::{bucket_changes, Comparison, SideStats};
 use agx_triage::store::RoundSelector;
 use agx_triage::writeup::wording::{bucket_change, ci, comparison_sentences, pct};
 use serde::Serialize;
@@ -95,21 +95,23 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             c.b.eventual_ci,
         ),
     ]);
-    let eff = |s: &agx_triage::stats::Summary| match (s.mean, s.min, s.max) {
+    let eff = |side: &SideStats| match (
+        side.efficiency.mean,
+        side.efficiency.min,
+        side.efficiency.max,
+    ) {
         (Some(m), Some(lo), Some(hi)) => format!(
             "mean {m:.1}%, median {:.1}%, {lo:.1}–{hi:.1}%, sd {}, n {}",
-            s.median.unwrap_or(m),
-            s.sd.map(|d| format!("{d:.2}"))
+            side.efficiency.median.unwrap_or(m),
+            side.efficiency
+                .sd
+                .map(|d| format!("{d:.2}"))
                 .unwrap_or_else(|| "–".into()),
-            s.n
+            side.efficiency.n
         ),
         _ => "no figures".into(),
     };
-    t.add_row(vec![
-        "efficiency".into(),
-        eff(&c.a.efficiency),
-        eff(&c.b.efficiency),
-    ]);
+    t.add_row(vec!["efficiency".into(), eff(&c.a), eff(&c.b)]);
     writeln!(out, "{t}")?;
     // The one wording of a verdict, shared with writeups (sides named A and B, as above).
     for s in comparison_sentences(&c, "A", "B") {

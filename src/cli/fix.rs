@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use agx_triage::fixes;
-use agx_triage::store::{FixRecord, FixSlice};
 
 use super::{open_store, open_store_read, table, Cli, Exit};
 
@@ -128,41 +127,8 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         FixCmd::Add { path, name, json } => {
-            let info = fixes::inspect(path)?;
-            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let record = FixRecord {
-                name: name.clone(),
-                path: Some(abs.display().to_string()),
-                size: Some(info.size),
-                sha256: Some(info.sha256.clone()),
-                md5: Some(info.md5.clone()),
-                install_name: info.install_name.clone(),
-                metadata: info.metadata.clone(),
-                slices: info
-                    .slices
-                    .iter()
-                    .filter_map(|s| {
-                        Some(FixSlice {
-                            arch: Some(s.arch.clone()),
-                            uuid: s.uuid.clone()?,
-                            current_version: s.current_version.clone(),
-                            compatibility_version: s.compatibility_version.clone(),
-                        })
-                    })
-                    .collect(),
-                registered_at: None,
-                reports: 0,
-                rounds: 0,
-            };
-            if record.slices.is_empty() {
-                anyhow::bail!(
-                    "{}: no slice has an LC_UUID; cannot register",
-                    path.display()
-                );
-            }
             let mut store = open_store(cli)?;
-            let o = store
-                .register_fix(&record)
+            let (record, o) = agx_triage::ops::fixes::register(&mut store, path, name)
                 .with_context(|| format!("registering {name}"))?;
             if *json {
                 super::term::print_json(&mut out, &o)?;

@@ -31,6 +31,9 @@ pub enum OpsError {
     /// Reading a fix dylib.
     #[error(transparent)]
     Fix(#[from] crate::fixes::FixError),
+    /// An input the operation cannot use; the text says which and why.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl OpsError {
@@ -41,6 +44,7 @@ impl OpsError {
             OpsError::Store(_) => "store",
             OpsError::Compare(e) => e.name(),
             OpsError::Fix(_) => "fix",
+            OpsError::Invalid(_) => "invalid",
         }
     }
 }
