@@ -168,3 +168,44 @@ fn rebucket_diff_is_a_table() {
         "{text}"
     );
 }
+
+// Regression: `ingest --watch` announced the folders with `eprintln!`, bypassing the escaping
+// stderr: a folder name with an escape sequence reached the terminal raw.
+#[test]
+fn watch_banner_escapes_folder_names() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let dir = t.path().join("Diag\u{1b}[31mReports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("ingest")
+        .arg("--watch")
+        .arg("--interval")
+        .arg("0.2")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The banner is written before the first scan; read until it is complete.
+    let mut err = child.stderr.take().unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 256];
+    while !text.contains(&b'\n') {
+        let n = err.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("watching"), "{text:?}");
+    assert!(!text.contains('\u{1b}'), "raw escape on stderr: {text:?}");
+    assert!(text.contains("\\u{1b}"), "{text:?}");
+}

@@ -156,7 +156,9 @@ fn watch(
     let mut state = WatchState::default();
     let interval = args.interval.max(Duration::from_millis(100));
     let mut any_failed = false;
-    eprintln!(
+    // Through the escaping sink: a folder name is user data and may hold control characters.
+    let _ = writeln!(
+        super::term::stderr(),
         "watching {} (Ctrl-C to stop)",
         paths
             .iter()
