@@ -116,6 +116,31 @@ fn json_outputs() {
         "symbolicate",
         json_of(&db, tmp, &["symbolicate", "--all", "--json"])
     );
+    insta::assert_json_snapshot!(
+        "rebucket",
+        json_of(&db, tmp, &["rebucket", "--dry-run", "--json"])
+    );
+    // The writeup's JSON: the writeup model with `rounds::compare::Comparison` inside, dated
+    // by a fixed clock.
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "report",
+            "--rounds",
+            "1820-1849",
+            "--against",
+            "1790-1819",
+            "--format",
+            "json",
+        ])
+        .env("AGX_TRIAGE_NOW", "2026-11-25T12:00:00Z")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut w: Value = serde_json::from_slice(&o.stdout).unwrap();
+    normalise(&mut w, tmp);
+    insta::assert_json_snapshot!("report", w);
 }
 
 // Regression: `rebucket --diff` printed a `key: N` dump with inline JSON objects.
