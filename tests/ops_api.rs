@@ -180,3 +180,41 @@ fn a_file_that_is_not_a_fix_cannot_be_registered() {
     // Naming follows the one convention even for a file that is not registered.
     assert_eq!(agx_triage::fixes::fix_name_from_file(&f), "v2.4");
 }
+
+#[test]
+fn gather_a_writeup_without_the_binary() {
+    use agx_triage::ops::writeup::{gather, Against, GatherOptions};
+    let t = tempfile::tempdir().unwrap();
+    let mut lines = block(1, 20, 20, "v2.2");
+    lines.extend(block(101, 20, 18, "v2.3"));
+    let store = store_with(t.path(), &lines);
+    let opts = GatherOptions {
+        rounds: (101, 120),
+        against: Against::Rounds(1, 20),
+        title: None,
+        batch_size: None,
+        now: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
+        stack_frames: 8,
+        include_unconfirmed: false,
+        redact: false,
+    };
+    let w = gather(&store, &opts).unwrap();
+    let c = w.comparison.as_ref().expect("a comparison");
+    assert_eq!(
+        (c.a_label.as_str(), c.b_label.as_str()),
+        ("1-20", "101-120")
+    );
+    // The writeup carries the very figures `compare` computes (one type).
+    let (direct, _) = ops::compare::compare_selectors(
+        &store,
+        &RoundSelector::Range(1, 20),
+        &RoundSelector::Range(101, 120),
+        false,
+    )
+    .unwrap();
+    assert_eq!(c.comparison, direct);
+    assert_eq!(c.raw.rounds_needed, Some(78));
+    assert_eq!(w.raw_total.pass, 18);
+    // No efficiency figures: none, not an empty summary.
+    assert_eq!(w.efficiency, None);
+}
