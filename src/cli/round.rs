@@ -8,16 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use agx_triage::ingest::{self, IngestOptions, NoProgress};
-use agx_triage::rounds::attribute::ReportRef;
+use agx_triage::ingest;
+use agx_triage::ops::rounds::StoreSource;
 use agx_triage::rounds::import::parse_jsonl_lines;
 use agx_triage::rounds::model::{signal_name, signal_number, Attempt, Round};
-use agx_triage::rounds::runner::{
-    run_round, CrashSource, CrashSourceError, OutputStream, RetryOn, RunConfig,
-};
+use agx_triage::rounds::runner::{run_round, OutputStream, RetryOn, RunConfig};
 use agx_triage::store::{RoundMeta, RoundSelector, SavedRound, Store, StoreError};
 
 use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
@@ -179,57 +176,6 @@ fn parse_attempt(s: &str) -> Result<Attempt, String> {
     Ok(a)
 }
 
-/// A [`CrashSource`] that ingests the report folders and returns the crash reports captured
-/// since a moment, from the database (so reports ingested meanwhile by `ingest --watch` count
-/// too).
-struct StoreSource<'a> {
-    store: &'a mut Store,
-    dirs: Vec<PathBuf>,
-}
-
-impl CrashSource for StoreSource<'_> {
-    fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError> {
-        let dirs: Vec<PathBuf> = self.dirs.iter().filter(|d| d.exists()).cloned().collect();
-        if !dirs.is_empty() {
-            let s = ingest::ingest_into(
-                self.store,
-                &dirs,
-                &IngestOptions::default(),
-                &NoProgress,
-                &AtomicBool::new(false),
-            )?;
-            for f in &s.failed {
-                let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
-            }
-        }
-        // Report capture times come from another clock and are written with second-ish
-        // precision: look back a second so a report captured at the very start still counts.
-        let from = (since - chrono::Duration::seconds(1))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let refs = self.store.crash_reports_since(&from)?;
-        Ok(refs
-            .into_iter()
-            .map(|r| ReportRef {
-                incident_id: r.incident_id,
-                pid: r.pid,
-                parent_pid: r.parent_pid,
-                captured_at: r
-                    .captured_at
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                    .map(|t| t.with_timezone(&Utc)),
-                process: r.process,
-            })
-            .collect())
-    }
-
-    fn lists_image(&mut self, incident_id: &str, uuids: &[String]) -> bool {
-        // A lookup error leaves the attempt unconfirmed, the cautious side.
-        self.store
-            .report_lists_image(incident_id, uuids)
-            .unwrap_or(false)
-    }
-}
-
 pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
     match cmd {
         RoundCmd::Run(a) => run_cmd(cli, a),
@@ -240,6 +186,12 @@ pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
             replace,
         } => import(cli, file, *json, *replace),
     }
+}
+
+/// A line on standard error through the escaping sink ([`super::term::stderr`]); a closed
+/// stderr must not stop a round.
+fn say(text: std::fmt::Arguments) {
+    let _ = writeln!(super::term::stderr(), "{text}");
 }
 
 /// What to say about a round number that is stored already.
@@ -255,7 +207,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     let mut store = open_store(cli)?;
     // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
     if !a.replace && store.has_round(a.number)? {
-        eprintln!("error: {}", exists_hint(a.number));
+        say(format_args!("error: {}", exists_hint(a.number)));
         return Ok(Exit::Partial);
     }
     let prepared = prepare(&store, a)?;
@@ -392,10 +344,10 @@ fn prepare(store: &Store, a: &RunArgs) -> Result<Prepared> {
         a.reports_dirs.clone()
     };
     if dirs.is_empty() {
-        eprintln!(
+        say(format_args!(
             "agx-triage: warning: no crash report folder to watch (none given and no \
              DiagnosticReports folder here): crashes can only be seen by signal"
-        );
+        ));
     }
     cfg.interrupt = Some(interrupt_flag());
     Ok(Prepared {
@@ -429,11 +381,12 @@ fn run_one(
     extra: &[(String, String)],
     sink: &mut dyn FnMut(OutputStream, &str),
 ) -> Result<RunOne> {
-    let mut source = StoreSource {
-        store,
-        dirs: p.dirs.clone(),
-    };
+    let mut source = StoreSource::new(store, p.dirs.clone(), |f| {
+        let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
+    });
     let result = run_round(number, &p.cfg, &mut source, sink)?;
+    // The source borrows the store; let go of it before the round is saved.
+    drop(source);
     for w in &result.warnings {
         let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
     }
@@ -488,17 +441,17 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
             Ok(info) => {
                 let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
                 if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
-                    eprintln!(
+                    say(format_args!(
                         "agx-triage: warning: {path} is no longer the build registered as \
                          {name} (its UUIDs changed): its handshakes will not confirm {name}; \
                          register it again with `agx-triage fix add {path} --name NAME`"
-                    );
+                    ));
                 }
             }
-            Err(e) => eprintln!(
+            Err(e) => say(format_args!(
                 "agx-triage: warning: fix {name}: {e}; the fix will probably not load and the \
                  round not count as confirmed"
-            ),
+            )),
         }
         cfg.dylib = Some(PathBuf::from(path));
         name.clone()
@@ -510,15 +463,15 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         let info = agx_triage::fixes::inspect(&abs)?;
         cfg.fix_uuids = info.slices.into_iter().filter_map(|s| s.uuid).collect();
         cfg.dylib = Some(abs.clone());
-        super::fix::name_for_dylib(store, &abs)?
+        agx_triage::ops::fixes::name_for_dylib(store, &abs)?
     } else {
         return Ok(None);
     };
     if cfg.fix_uuids.is_empty() {
-        eprintln!(
+        say(format_args!(
             "agx-triage: warning: fix {name} has no LC_UUID, so its handshake cannot be checked \
              and the round will not count as confirmed"
-        );
+        ));
     }
     Ok(Some(name))
 }
@@ -558,10 +511,10 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
     let saved = match store.save_round(&round, &meta, a.replace) {
         Ok(saved) => saved,
         Err(StoreError::RoundExists(n)) => {
-            eprintln!(
+            say(format_args!(
                 "error: round {n} is already stored with different content; kept it \
                  (--replace overwrites it)"
-            );
+            ));
             return Ok(Exit::Partial);
         }
         Err(e) => return Err(e.into()),

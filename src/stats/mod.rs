@@ -389,7 +389,7 @@ pub fn rounds_needed_default(p1: f64, p2: f64) -> Option<u64> {
 
 /// Summary statistics of a sample. Every figure is `None` for an empty sample; `sd` (the
 /// sample standard deviation, divisor n − 1) is `None` below two values.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
 pub struct Summary {
     /// Arithmetic mean.
     pub mean: Option<f64>,

@@ -1084,6 +1084,7 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
     if let Some(c) = &mut w.comparison {
         f(&mut c.a_label, Text);
         f(&mut c.b_label, Text);
+        let c = &mut c.comparison;
         for side in [&mut c.a, &mut c.b] {
             for b in &mut side.buckets {
                 f(&mut b.signature, Code);
@@ -1092,8 +1093,11 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
                 }
             }
         }
-        for s in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
-            f(s, Code);
+        for b in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
+            f(&mut b.signature, Code);
+            if let Some(p) = &mut b.pattern {
+                f(p, Code);
+            }
         }
     }
     for c in &mut w.bucket_counts_by_fix {
@@ -1135,7 +1139,7 @@ mod tests {
             message.starts_with("redaction rule email does not build, so nothing is written"),
             "{message}"
         );
-        let gathered = crate::writeup::gather::GatherError::from(err);
+        let gathered = crate::ops::writeup::GatherError::from(err);
         assert_eq!(gathered.to_string(), message);
         assert!(rule("email", r"[a-z]+@example\.com").is_ok());
     }

@@ -249,7 +249,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             (
                 Mode::AgainstBlock { passes, rounds },
                 "block".to_string(),
-                Some(crate::cli::compare::selector_label(sel)),
+                Some(agx_triage::ops::compare::selector_label(sel)),
             )
         }
         None => (
@@ -359,7 +359,7 @@ fn block_counts(
         bail!(
             "--against {}: no stored rounds to compare with (outside this run's numbers \
              {first}..{last}; see `agx-triage rounds`)",
-            crate::cli::compare::selector_label(sel)
+            agx_triage::ops::compare::selector_label(sel)
         );
     }
     let passes = block
