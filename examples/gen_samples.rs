@@ -16,11 +16,16 @@
 //!
 //! This is a sample-data tool, not library code: it may print, and it uses only std and chrono.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use agx_synth::ids::{hash, hex40, image_uuid, upper_uuid};
+use agx_synth::json::{obj, render_body, s, u, Json as J, Style as Sty};
+use agx_synth::{
+    Bundle, Exception, Frame, Hardware, Image, Os, Process as SynthProcess, Register,
+    Report as SynthReport, SharedCache, System, Termination, Thread, ThreadState,
+};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 
 fn main() {
@@ -59,56 +64,6 @@ impl Rng {
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[(self.next() % items.len() as u64) as usize]
     }
-}
-
-/// FNV-1a followed by a splitmix finaliser, so labels that differ only at the end spread well.
-fn hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-/// A UUID derived from a label. Version 3-style for Mach-O images (as dyld's are), version 4
-/// for incident ids and other random-looking identifiers.
-fn uuid(label: &str, version: u8) -> String {
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&hash(label).to_be_bytes());
-    b[8..].copy_from_slice(&hash(&format!("{label}#2")).to_be_bytes());
-    b[6] = (b[6] & 0x0f) | (version << 4);
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn image_uuid(label: &str) -> String {
-    uuid(label, 3)
-}
-
-fn upper_uuid(label: &str) -> String {
-    uuid(label, 4).to_uppercase()
-}
-
-fn hex40(label: &str) -> String {
-    let mut s = String::new();
-    for i in 0..3 {
-        let _ = write!(s, "{:016x}", hash(&format!("{label}/{i}")));
-    }
-    s.truncate(40);
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,174 +112,6 @@ fn secs(s: i64) -> Duration {
 
 fn millis(ms: i64) -> Duration {
     Duration::milliseconds(ms)
-}
-
-// ---------------------------------------------------------------------------------------------
-// A JSON value with ordered keys and Apple's two printing styles
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Debug)]
-enum J {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    /// A number literal written as given (`14.6`).
-    Num(String),
-    Str(String),
-    Arr(Vec<J>),
-    Obj(Vec<(String, J)>),
-}
-
-fn s(v: impl Into<String>) -> J {
-    J::Str(v.into())
-}
-
-fn u(v: u64) -> J {
-    J::UInt(v)
-}
-
-fn obj(fields: Vec<(&str, J)>) -> J {
-    J::Obj(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
-}
-
-fn escape(text: &str, slash: bool, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' if slash => out.push_str("\\/"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-impl J {
-    /// One line, no spaces (the header line, `threads`, `exception`...). `slash` escapes `/`
-    /// as macOS does inside reports.
-    fn compact(&self, slash: bool, out: &mut String) {
-        match self {
-            J::Null => out.push_str("null"),
-            J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            J::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
-            J::UInt(v) => {
-                let _ = write!(out, "{v}");
-            }
-            J::Num(n) => out.push_str(n),
-            J::Str(t) => escape(t, slash, out),
-            J::Arr(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.compact(slash, out);
-                }
-                out.push(']');
-            }
-            J::Obj(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    escape(k, slash, out);
-                    out.push(':');
-                    v.compact(slash, out);
-                }
-                out.push('}');
-            }
-        }
-    }
-
-    /// Apple's pretty style: two-space steps, `"key" : value`, empty containers printed as an
-    /// opening bracket, an empty line and the closing bracket.
-    fn pretty(&self, indent: usize, out: &mut String) {
-        let pad = " ".repeat(indent);
-        let inner = " ".repeat(indent + 2);
-        match self {
-            J::Arr(items) => {
-                out.push_str("[\n");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(",\n");
-                    }
-                    out.push_str(&inner);
-                    item.pretty(indent + 2, out);
-                }
-                out.push('\n');
-                out.push_str(&pad);
-                out.push(']');
-            }
-            J::Obj(fields) => {
-                out.push_str("{\n");
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(",\n");
-                    }
-                    out.push_str(&inner);
-                    escape(k, true, out);
-                    out.push_str(" : ");
-                    v.pretty(indent + 2, out);
-                }
-                out.push('\n');
-                out.push_str(&pad);
-                out.push('}');
-            }
-            scalar => scalar.compact(true, out),
-        }
-    }
-
-    fn to_compact(&self, slash: bool) -> String {
-        let mut out = String::new();
-        self.compact(slash, &mut out);
-        out
-    }
-}
-
-/// How one top-level body key is printed.
-#[derive(Clone, Copy)]
-enum Sty {
-    /// On one line (`"exception" : {"codes":...}`).
-    Line,
-    /// Pretty, nested under the top level (`osVersion`).
-    Nested,
-    /// Pretty as if it stood alone: inner lines one level shallower (`usedImages`, `trialInfo`).
-    Detached,
-}
-
-fn render_body(fields: &[(&str, J, Sty)]) -> String {
-    let mut out = String::from("{\n");
-    for (i, (key, value, style)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push_str(",\n");
-        }
-        out.push_str("  ");
-        escape(key, true, &mut out);
-        out.push_str(" : ");
-        match style {
-            Sty::Line => value.compact(true, &mut out),
-            Sty::Nested => value.pretty(2, &mut out),
-            Sty::Detached => value.pretty(0, &mut out),
-        }
-    }
-    out.push_str("\n}\n");
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1803,89 +1590,6 @@ fn abs_time(r: &Report, t: &Local) -> u64 {
     (since.num_milliseconds().max(0) as u64) * 24_000
 }
 
-fn frame_json(f: &FrameOut) -> J {
-    match &f.symbol {
-        Some(sym) => obj(vec![
-            ("imageOffset", u(f.offset)),
-            ("symbol", s(sym.clone())),
-            ("symbolLocation", u(f.location)),
-            ("imageIndex", u(f.image as u64)),
-        ]),
-        None => obj(vec![
-            ("imageOffset", u(f.offset)),
-            ("imageIndex", u(f.image as u64)),
-        ]),
-    }
-}
-
-fn thread_json(t: &ThreadOut, crashed: bool) -> J {
-    let x = J::Arr(
-        t.x.iter()
-            .map(|(v, sym)| match sym {
-                Some(name) => obj(vec![
-                    ("value", u(*v)),
-                    ("symbolLocation", u(0)),
-                    ("symbol", s(name.clone())),
-                ]),
-                None => obj(vec![("value", u(*v))]),
-            })
-            .collect(),
-    );
-    let mut pc = vec![("value", u(t.pc))];
-    if crashed {
-        pc.push(("matchesCrashFrame", u(1)));
-    }
-    let state = obj(vec![
-        ("x", x),
-        ("flavor", s("ARM_THREAD_STATE64")),
-        ("lr", obj(vec![("value", u(t.lr))])),
-        ("cpsr", obj(vec![("value", u(t.cpsr))])),
-        ("fp", obj(vec![("value", u(t.fp))])),
-        ("sp", obj(vec![("value", u(t.sp))])),
-        (
-            "esr",
-            obj(vec![("value", u(t.esr.0)), ("description", s(t.esr.1))]),
-        ),
-        ("pc", obj(pc)),
-        ("far", obj(vec![("value", u(t.far))])),
-    ]);
-    let mut fields = Vec::new();
-    if crashed {
-        fields.push(("triggered", J::Bool(true)));
-    }
-    fields.push(("id", u(t.id)));
-    if let Some(name) = &t.name {
-        fields.push(("name", s(name.clone())));
-    }
-    fields.push(("threadState", state));
-    if let Some(q) = &t.queue {
-        fields.push(("queue", s(q.clone())));
-    }
-    fields.push(("frames", J::Arr(t.frames.iter().map(frame_json).collect())));
-    obj(fields)
-}
-
-fn image_json(img: &ImageOut) -> J {
-    let spec = &img.spec;
-    let mut fields = vec![
-        ("source", s("P")),
-        ("arch", s(spec.arch)),
-        ("base", u(img.base)),
-    ];
-    if let Some((id, short, _)) = &spec.bundle {
-        fields.push(("CFBundleShortVersionString", s(short.clone())));
-        fields.push(("CFBundleIdentifier", s(id.clone())));
-    }
-    fields.push(("size", u(spec.size)));
-    fields.push(("uuid", s(spec.uuid.clone())));
-    fields.push(("path", s(spec.path.clone())));
-    fields.push(("name", s(spec.name.clone())));
-    if let Some((_, _, ver)) = &spec.bundle {
-        fields.push(("CFBundleVersion", s(ver.clone())));
-    }
-    obj(fields)
-}
-
 fn vm_summary(r: &Report) -> String {
     let h = hash(&r.label);
     let malloc = 180 + h % 900;
@@ -1899,413 +1603,144 @@ fn vm_summary(r: &Report) -> String {
     )
 }
 
-fn header_json(r: &Report) -> J {
-    let main = &r.images[0].spec;
-    let mut fields = vec![
-        ("app_name", s(r.process.name.clone())),
-        ("timestamp", s(fmt_header(&r.written))),
-        ("app_version", s(r.process.app_version.clone())),
-        ("slice_uuid", s(main.uuid.clone())),
-        ("build_version", s(r.process.build_version.clone())),
-        ("platform", u(1)),
-    ];
-    if let Some(id) = &r.process.bundle_id {
-        fields.push(("bundleID", s(id.clone())));
+// ---------------------------------------------------------------------------------------------
+// Rendering: every format through agx-synth
+// ---------------------------------------------------------------------------------------------
+
+fn synth_bundle(b: &Option<(String, String, String)>) -> Option<Bundle> {
+    b.as_ref()
+        .map(|(id, short, ver)| Bundle::new(id, short, ver))
+}
+
+fn synth_frame(f: &FrameOut) -> Frame {
+    Frame {
+        image: f.image,
+        offset: f.offset,
+        symbol: f.symbol.clone(),
+        location: f.location,
     }
-    fields.extend(vec![
-        ("share_with_app_devs", u(0)),
-        ("is_first_party", u(0)),
-        ("bug_type", s("309")),
-        ("os_version", s(OS_VERSION)),
-        ("roots_installed", u(0)),
-        ("name", s(r.process.name.clone())),
-        ("incident_id", s(r.incident.clone())),
-    ]);
-    obj(fields)
+}
+
+/// The report as agx-synth writes it: times formatted, keys and counters derived from the
+/// machine and the report's label.
+fn synth(r: &Report) -> SynthReport {
+    let p = &r.process;
+    let m = &r.machine;
+    let main = &r.images[0].spec;
+    let key = |k: &str| upper_uuid(&format!("{}/{k}", m.label));
+    let threads = r
+        .threads
+        .iter()
+        .map(|t| Thread {
+            id: t.id,
+            name: t.name.clone(),
+            queue: t.queue.clone(),
+            state: Some(ThreadState {
+                x: t.x
+                    .iter()
+                    .map(|(value, symbol)| Register {
+                        value: *value,
+                        symbol: symbol.clone(),
+                    })
+                    .collect(),
+                fp: t.fp,
+                lr: t.lr,
+                sp: t.sp,
+                pc: t.pc,
+                cpsr: t.cpsr,
+                far: t.far,
+                esr: (t.esr.0, t.esr.1.to_string()),
+            }),
+            frames: t.frames.iter().map(synth_frame).collect(),
+        })
+        .collect();
+    let images = r
+        .images
+        .iter()
+        .map(|img| Image {
+            name: img.spec.name.clone(),
+            path: img.spec.path.clone(),
+            uuid: img.spec.uuid.clone(),
+            base: img.base,
+            size: img.spec.size,
+            arch: img.spec.arch.to_string(),
+            source: "P".to_string(),
+            bundle: synth_bundle(&img.spec.bundle),
+        })
+        .collect();
+    let process = SynthProcess {
+        name: p.name.clone(),
+        path: main.path.clone(),
+        pid: p.pid,
+        bundle_id: p.bundle_id.clone(),
+        bundle: synth_bundle(&main.bundle),
+        app_version: p.app_version.clone(),
+        build_version: p.build_version.clone(),
+        parent: p.parent.clone(),
+        responsible: p.responsible.clone(),
+        role: p.role.to_string(),
+        user_id: 501,
+        coalition_id: 2000 + hash(&p.coalition) % 9000,
+        coalition_name: p.coalition.clone(),
+        signing_id: p.signing_id.clone(),
+        team_id: p.team_id.clone(),
+        launch: fmt_capture(&r.launch),
+        start_abs_time: abs_time(r, &r.launch),
+        exit_abs_time: abs_time(r, &r.capture),
+    };
+    SynthReport {
+        incident: r.incident.clone(),
+        timestamp: fmt_header(&r.written),
+        capture_time: fmt_capture(&r.capture),
+        os: Os::new(OS_TRAIN, OS_BUILD),
+        hardware: Hardware::new(m.model, m.chip, m.memory),
+        process,
+        exception: Exception {
+            exc_type: r.exc_type.to_string(),
+            signal: r.signal.to_string(),
+            codes: r.codes,
+            subtype: r.subtype.clone(),
+            message: None,
+        },
+        termination: Termination::signal(r.termination.0, r.termination.1).by(&r.termination.2),
+        asi: r.asi.clone().map(|(lib, msg)| (lib, vec![msg])),
+        vm_region_info: r.vm_region.clone(),
+        last_exception_backtrace: None,
+        faulting_thread: r.crashed,
+        threads,
+        images,
+        absolute_null_image: r.null_image,
+        shared_cache: Some(SharedCache {
+            base: m.cache_base(),
+            size: 5_025_398_784,
+            uuid: image_uuid(&format!("{OS_BUILD}/shared-cache")),
+        }),
+        vm_summary: Some(vm_summary(r)),
+        system: System {
+            uptime: rounded_uptime(r),
+            wake_time: 3000 + hash(&r.label) % 4000,
+            time_since_wake: 1500 + hash(&r.label) % 3000,
+            crash_reporter_key: key("crash-reporter-key"),
+            anonymous_uuid: key("anonymous"),
+            boot_session_uuid: key("boot-session"),
+            sleep_wake_uuid: key("sleep-wake"),
+            log_writing_signature: hex40(&r.label),
+            task_for_pid: 12 + hash(&r.label) % 40,
+        },
+    }
 }
 
 fn render_ips(r: &Report) -> String {
-    let p = &r.process;
-    let main = &r.images[0].spec;
-    let key = |k: &str| upper_uuid(&format!("{}/{k}", r.machine.label));
-    let mut f: Vec<(&str, J, Sty)> = vec![
-        ("uptime", u(rounded_uptime(r)), Sty::Line),
-        ("procRole", s(p.role), Sty::Line),
-        ("version", u(2), Sty::Line),
-        ("userID", u(501), Sty::Line),
-        ("deployVersion", u(210), Sty::Line),
-        ("modelCode", s(r.machine.model), Sty::Line),
-        (
-            "coalitionID",
-            u(2000 + hash(&p.coalition) % 9000),
-            Sty::Line,
-        ),
-        (
-            "osVersion",
-            obj(vec![
-                ("train", s(OS_TRAIN)),
-                ("build", s(OS_BUILD)),
-                ("releaseType", s("User")),
-            ]),
-            Sty::Nested,
-        ),
-        ("captureTime", s(fmt_capture(&r.capture)), Sty::Line),
-        ("codeSigningMonitor", u(1), Sty::Line),
-        ("incident", s(r.incident.clone()), Sty::Line),
-        ("pid", u(p.pid), Sty::Line),
-        ("translated", J::Bool(false), Sty::Line),
-        ("cpuType", s("ARM-64"), Sty::Line),
-        ("roots_installed", u(0), Sty::Line),
-        ("bug_type", s("309"), Sty::Line),
-        ("procLaunch", s(fmt_capture(&r.launch)), Sty::Line),
-        ("procStartAbsTime", u(abs_time(r, &r.launch)), Sty::Line),
-        ("procExitAbsTime", u(abs_time(r, &r.capture)), Sty::Line),
-        ("procName", s(p.name.clone()), Sty::Line),
-        ("procPath", s(main.path.clone()), Sty::Line),
-    ];
-    if let Some((id, short, ver)) = &main.bundle {
-        f.push((
-            "bundleInfo",
-            obj(vec![
-                ("CFBundleShortVersionString", s(short.clone())),
-                ("CFBundleVersion", s(ver.clone())),
-                ("CFBundleIdentifier", s(id.clone())),
-            ]),
-            Sty::Line,
-        ));
-    }
-    f.extend(vec![
-        ("parentProc", s(p.parent.0.clone()), Sty::Line),
-        ("parentPid", u(p.parent.1), Sty::Line),
-        ("coalitionName", s(p.coalition.clone()), Sty::Line),
-        ("crashReporterKey", s(key("crash-reporter-key")), Sty::Line),
-        ("responsibleProc", s(p.responsible.0.clone()), Sty::Line),
-        ("codeSigningID", s(p.signing_id.clone()), Sty::Line),
-        ("codeSigningTeamID", s(p.team_id.clone()), Sty::Line),
-        ("codeSigningFlags", u(570_425_857), Sty::Line),
-        ("codeSigningValidationCategory", u(10), Sty::Line),
-        ("codeSigningTrustLevel", u(4_294_967_295), Sty::Line),
-        ("bootSessionUUID", s(key("boot-session")), Sty::Line),
-        ("wakeTime", u(3000 + hash(&r.label) % 4000), Sty::Line),
-        ("sleepWakeUUID", s(key("sleep-wake")), Sty::Line),
-        ("sip", s("enabled"), Sty::Line),
-    ]);
-    if let Some(v) = &r.vm_region {
-        f.push(("vmRegionInfo", s(v.clone()), Sty::Line));
-    }
-    let mut exc = vec![
-        (
-            "codes",
-            s(format!("0x{:016x}, 0x{:016x}", r.codes.0, r.codes.1)),
-        ),
-        ("rawCodes", J::Arr(vec![u(r.codes.0), u(r.codes.1)])),
-        ("type", s(r.exc_type)),
-        ("signal", s(r.signal)),
-    ];
-    if let Some(sub) = &r.subtype {
-        exc.push(("subtype", s(sub.clone())));
-    }
-    f.push(("exception", obj(exc), Sty::Line));
-    f.push((
-        "termination",
-        obj(vec![
-            ("flags", u(0)),
-            ("code", u(r.termination.0)),
-            ("namespace", s("SIGNAL")),
-            ("indicator", s(r.termination.1)),
-            ("byProc", s(r.termination.2.clone())),
-            ("byPid", u(p.pid)),
-        ]),
-        Sty::Line,
-    ));
-    if let Some((lib, msg)) = &r.asi {
-        f.push((
-            "asi",
-            J::Obj(vec![(lib.clone(), J::Arr(vec![s(msg.clone())]))]),
-            Sty::Line,
-        ));
-    }
-    let zero = || {
-        obj(vec![
-            ("thread_create", u(0)),
-            ("thread_set_state", u(0)),
-            ("task_for_pid", u(0)),
-        ])
-    };
-    f.push((
-        "extMods",
-        obj(vec![
-            ("caller", zero()),
-            (
-                "system",
-                obj(vec![
-                    ("thread_create", u(0)),
-                    ("thread_set_state", u(0)),
-                    ("task_for_pid", u(12 + hash(&r.label) % 40)),
-                ]),
-            ),
-            ("targeted", zero()),
-            ("warnings", u(0)),
-        ]),
-        Sty::Line,
-    ));
-    f.push(("faultingThread", u(r.crashed as u64), Sty::Line));
-    f.push((
-        "threads",
-        J::Arr(
-            r.threads
-                .iter()
-                .enumerate()
-                .map(|(i, t)| thread_json(t, i == r.crashed))
-                .collect(),
-        ),
-        Sty::Line,
-    ));
-    let mut images: Vec<J> = r.images.iter().map(image_json).collect();
-    if r.null_image {
-        images.push(obj(vec![
-            ("size", u(0)),
-            ("source", s("A")),
-            ("base", u(0)),
-            ("uuid", s("00000000-0000-0000-0000-000000000000")),
-        ]));
-    }
-    f.push(("usedImages", J::Arr(images), Sty::Detached));
-    f.push((
-        "sharedCache",
-        obj(vec![
-            ("base", u(r.machine.cache_base())),
-            ("size", u(5_025_398_784)),
-            ("uuid", s(image_uuid(&format!("{OS_BUILD}/shared-cache")))),
-        ]),
-        Sty::Detached,
-    ));
-    f.push(("vmSummary", s(vm_summary(r)), Sty::Line));
-    let triggered = r.threads[r.crashed]
-        .queue
-        .clone()
-        .map(|q| obj(vec![("queue", s(q))]))
-        .unwrap_or_else(|| obj(vec![]));
-    f.push((
-        "legacyInfo",
-        obj(vec![("threadTriggered", triggered)]),
-        Sty::Detached,
-    ));
-    f.push(("logWritingSignature", s(hex40(&r.label)), Sty::Line));
-    f.push((
-        "trialInfo",
-        obj(vec![
-            (
-                "rollouts",
-                J::Arr(vec![
-                    obj(vec![
-                        ("rolloutId", s("64b21a7351cbb02ce3a2d9a3")),
-                        ("factorPackIds", obj(vec![])),
-                        ("deploymentId", u(240_000_008)),
-                    ]),
-                    obj(vec![
-                        ("rolloutId", s("6761d0c9df60af01adb250fb")),
-                        (
-                            "factorPackIds",
-                            obj(vec![(
-                                "SIRI_MEMORY_SYNC_CONFIG",
-                                s("67c7823f1baae429bb41b88f"),
-                            )]),
-                        ),
-                        ("deploymentId", u(240_000_011)),
-                    ]),
-                ]),
-            ),
-            ("experiments", J::Arr(vec![])),
-        ]),
-        Sty::Detached,
-    ));
-    let mut out = header_json(r).to_compact(true);
-    out.push('\n');
-    out.push_str(&render_body(&f));
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rendering: legacy text
-// ---------------------------------------------------------------------------------------------
-
-fn thread_title(i: usize, t: &ThreadOut, crashed: bool) -> String {
-    let mark = if crashed { " Crashed" } else { "" };
-    match (&t.name, &t.queue) {
-        (Some(n), Some(q)) => format!("Thread {i}{mark}:: {n} Dispatch queue: {q}"),
-        (Some(n), None) => format!("Thread {i}{mark}:: {n}"),
-        (None, Some(q)) => format!("Thread {i}{mark}::  Dispatch queue: {q}"),
-        (None, None) => format!("Thread {i}{mark}:"),
-    }
+    synth(r).build_ips()
 }
 
 fn render_legacy(r: &Report) -> String {
-    let p = &r.process;
-    let main = &r.images[0].spec;
-    let key = |k: &str| upper_uuid(&format!("{}/{k}", r.machine.label));
-    let mut o = String::new();
-    let version = match &main.bundle {
-        Some((_, short, ver)) => format!("{short} ({ver})"),
-        None => "???".to_string(),
-    };
-    let ident = main
-        .bundle
-        .as_ref()
-        .map(|b| b.0.clone())
-        .unwrap_or_else(|| p.name.clone());
-    let _ = writeln!(o, "Process:               {} [{}]", p.name, p.pid);
-    let _ = writeln!(o, "Path:                  {}", main.path);
-    let _ = writeln!(o, "Identifier:            {ident}");
-    let _ = writeln!(o, "Version:               {version}");
-    let _ = writeln!(o, "Code Type:             ARM-64 (Native)");
-    let _ = writeln!(o, "Parent Process:        {} [{}]", p.parent.0, p.parent.1);
-    let _ = writeln!(
-        o,
-        "Responsible:           {} [{}]",
-        p.responsible.0, p.responsible.1
-    );
-    let _ = writeln!(o, "User ID:               501\n");
-    let _ = writeln!(o, "Date/Time:             {}", fmt_capture(&r.capture));
-    let _ = writeln!(o, "OS Version:            {OS_VERSION}");
-    let _ = writeln!(o, "Report Version:        12");
-    let _ = writeln!(o, "Anonymous UUID:        {}\n", key("anonymous"));
-    let _ = writeln!(o, "Sleep/Wake UUID:       {}\n", key("sleep-wake"));
-    let _ = writeln!(o, "Time Awake Since Boot: {} seconds", rounded_uptime(r));
-    let _ = writeln!(
-        o,
-        "Time Since Wake:       {} seconds\n",
-        1500 + hash(&r.label) % 3000
-    );
-    let _ = writeln!(o, "System Integrity Protection: enabled\n");
-    let crashed = &r.threads[r.crashed];
-    match &crashed.queue {
-        Some(q) => {
-            let _ = writeln!(
-                o,
-                "Crashed Thread:        {}  Dispatch queue: {q}\n",
-                r.crashed
-            );
-        }
-        None => {
-            let _ = writeln!(o, "Crashed Thread:        {}\n", r.crashed);
-        }
-    }
-    let _ = writeln!(o, "Exception Type:        {} ({})", r.exc_type, r.signal);
-    if let Some(sub) = &r.subtype {
-        let _ = writeln!(o, "Exception Codes:       {sub}");
-    }
-    let _ = writeln!(
-        o,
-        "Exception Codes:       0x{:016x}, 0x{:016x}\n",
-        r.codes.0, r.codes.1
-    );
-    let _ = writeln!(
-        o,
-        "Termination Reason:    Namespace SIGNAL, Code {} {}",
-        r.termination.0, r.termination.1
-    );
-    let _ = writeln!(
-        o,
-        "Terminating Process:   {} [{}]\n",
-        r.termination.2, p.pid
-    );
-    if let Some(v) = &r.vm_region {
-        let _ = writeln!(o, "VM Region Info: {v}\n");
-    }
-    if let Some((_, msg)) = &r.asi {
-        let _ = writeln!(o, "Application Specific Information:\n{msg}\n\n");
-    }
-    for (i, t) in r.threads.iter().enumerate() {
-        let _ = writeln!(o, "{}", thread_title(i, t, i == r.crashed));
-        for (k, f) in t.frames.iter().enumerate() {
-            let img = &r.images[f.image];
-            let addr = format!("0x{:x}", img.base + f.offset);
-            let what = match &f.symbol {
-                Some(sym) => format!("{sym} + {}", f.location),
-                None => format!("0x{:x} + {}", img.base, f.offset),
-            };
-            let _ = writeln!(o, "{k:<4}{:<30}\t{addr:>18} {what}", img.spec.name);
-        }
-        o.push('\n');
-    }
-    let _ = writeln!(
-        o,
-        "\nThread {} crashed with ARM Thread State (64-bit):",
-        r.crashed
-    );
-    let reg = |name: &str, v: u64| format!("{name:>3}: 0x{v:016x}");
-    let mut regs: Vec<String> = crashed
-        .x
-        .iter()
-        .enumerate()
-        .map(|(i, (v, _))| reg(&format!("x{i}"), *v))
-        .collect();
-    regs.push(reg("fp", crashed.fp));
-    regs.push(reg("lr", crashed.lr));
-    for row in regs.chunks(4).take(7) {
-        let _ = writeln!(o, "   {}", row.join("  "));
-    }
-    let _ = writeln!(o, "   {}", regs[28..31].join("  "));
-    let _ = writeln!(
-        o,
-        "   {}  {} cpsr: 0x{:08x}",
-        reg("sp", crashed.sp),
-        reg("pc", crashed.pc),
-        crashed.cpsr
-    );
-    let _ = writeln!(
-        o,
-        "   {}  esr: 0x{:08x} {}\n",
-        reg("far", crashed.far),
-        crashed.esr.0,
-        crashed.esr.1
-    );
-    let _ = writeln!(o, "Binary Images:");
-    for img in &r.images {
-        let spec = &img.spec;
-        let (ident, ver) = match &spec.bundle {
-            Some((id, short, _)) => (id.clone(), short.clone()),
-            None => (spec.name.clone(), "*".to_string()),
-        };
-        let _ = writeln!(
-            o,
-            "{:>18} - {:>18} {ident} ({ver}) <{}> {}",
-            format!("0x{:x}", img.base),
-            format!("0x{:x}", img.base + spec.size - 1),
-            spec.uuid,
-            spec.path
-        );
-    }
-    o.push_str("\nExternal Modification Summary:\n  Calls made by other processes targeting this process:\n    task_for_pid: 0\n    thread_create: 0\n    thread_set_state: 0\n  Calls made by this process:\n    task_for_pid: 0\n    thread_create: 0\n    thread_set_state: 0\n  Calls made by all processes on this machine:\n");
-    let _ = writeln!(
-        o,
-        "    task_for_pid: {}\n    thread_create: 0\n    thread_set_state: 0\n",
-        12 + hash(&r.label) % 40
-    );
-    o.push_str("VM Region Summary:\n");
-    o.push_str(&vm_summary(r));
-    o
+    synth(r).build_legacy()
 }
 
-/// The crash dialog's copy: legacy text, then `Full Report` and the `.ips`, then the system
-/// profile the dialog appends.
 fn render_translated(r: &Report) -> String {
-    let mut o = String::from(
-        "-------------------------------------\nTranslated Report (Full Report Below)\n-------------------------------------\n\n",
-    );
-    o.push_str(&render_legacy(r));
-    o.push_str("\n\n-----------\nFull Report\n-----------\n\n");
-    o.push_str(&render_ips(r));
-    let m = &r.machine;
-    let _ = write!(
-        o,
-        "\n\nModel: {}, BootROM 11881.140.96, proc 16:12:4 processors, {}, SMC \nGraphics: {}, {}, Built-In\nDisplay: Color LCD, 3456 x 2234 Retina, Main, MirrorOff, Online\nMemory Module: LPDDR5, Micron\nAirPort: spairport_wireless_card_type_wifi (0x14E4, 0x4388), wl0: Jun 12 2025 21:05:11 version 23.41.7.0.41.51.194 FWID 01-e5d51d5b\nAirPort: \nBluetooth: Version (null), 0 services, 0 devices, 0 incoming serial ports\nNetwork Service: Wi-Fi, AirPort, en0\nThunderbolt Bus: MacBook Pro, Apple Inc.\n",
-        m.model, m.memory, m.chip, m.chip
-    );
-    o
+    synth(r).build_translated()
 }
-
 // ---------------------------------------------------------------------------------------------
 // Building the Python (PyTorch MPS) crashes
 // ---------------------------------------------------------------------------------------------
