@@ -57,6 +57,7 @@ pub mod ids;
 mod ips;
 pub mod json;
 mod legacy;
+pub mod scenario;
 
 pub use json::{Json, Style};
 
