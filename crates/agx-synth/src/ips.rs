@@ -5,6 +5,16 @@ use crate::json::{obj, render_body, s, u, Json, Style};
 use crate::{Frame, Image, Report, Thread};
 
 fn frame_json(f: &Frame) -> Json {
+    let mut json = frame_fields(f);
+    if let (Json::Obj(fields), Some((file, line))) = (&mut json, &f.source) {
+        // macOS writes the source position between the offset and the symbol.
+        fields.insert(1, ("sourceLine".to_string(), u(*line)));
+        fields.insert(2, ("sourceFile".to_string(), s(file.clone())));
+    }
+    json
+}
+
+fn frame_fields(f: &Frame) -> Json {
     match &f.symbol {
         Some(sym) => obj(vec![
             ("imageOffset", u(f.offset)),

@@ -102,10 +102,13 @@ pub(crate) fn render(r: &Report) -> String {
             .map(|img| (img.name.as_str(), img.base))
             .unwrap_or(("???", 0));
         let addr = format!("0x{:x}", base + f.offset);
-        let what = match &f.symbol {
+        let mut what = match &f.symbol {
             Some(sym) => format!("{sym} + {}", f.location),
             None => format!("0x{base:x} + {}", f.offset),
         };
+        if let Some((file, line)) = &f.source {
+            let _ = write!(what, " ({file}:{line})");
+        }
         let _ = writeln!(o, "{k:<4}{name:<30}\t{addr:>18} {what}");
     };
     if let Some(frames) = &r.last_exception_backtrace {

@@ -419,6 +419,8 @@ pub struct Frame {
     pub symbol: Option<String>,
     /// `symbolLocation`: the offset into the symbol (`+ 40`).
     pub location: u64,
+    /// `sourceFile` and `sourceLine`, when the image had debug information.
+    pub source: Option<(String, u64)>,
 }
 
 impl Frame {
@@ -429,6 +431,7 @@ impl Frame {
             offset,
             symbol: None,
             location: 0,
+            source: None,
         }
     }
 
@@ -436,6 +439,12 @@ impl Frame {
     pub fn symbol(mut self, symbol: &str, location: u64) -> Frame {
         self.symbol = Some(symbol.to_string());
         self.location = location;
+        self
+    }
+
+    /// Sets the source file and line.
+    pub fn source(mut self, file: &str, line: u64) -> Frame {
+        self.source = Some((file.to_string(), line));
         self
     }
 }

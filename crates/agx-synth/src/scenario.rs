@@ -1596,6 +1596,7 @@ pub fn synth_frame(f: &FrameOut) -> Frame {
         offset: f.offset,
         symbol: f.symbol.clone(),
         location: f.location,
+        source: None,
     }
 }
 

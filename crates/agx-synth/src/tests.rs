@@ -169,3 +169,22 @@ fn output_is_deterministic() {
     assert_eq!(sample().build_ips(), sample().build_ips());
     assert_eq!(sample().build_legacy(), sample().build_legacy());
 }
+
+#[test]
+fn source_positions_are_written_in_both_formats() {
+    let r = Report::new()
+        .image(Image::new("libagx.dylib", "/opt/agx/libagx.dylib").base(0x1000_0000))
+        .thread(
+            Thread::new(1).frame(
+                Frame::new(0, 0x40)
+                    .symbol("encode", 8)
+                    .source("/src/agx.mm", 12),
+            ),
+        );
+    let (_, body) = split(&r.build_ips());
+    let frame = &body["threads"][0]["frames"][0];
+    assert_eq!(frame["sourceFile"], "/src/agx.mm");
+    assert_eq!(frame["sourceLine"], 12);
+    assert_eq!(frame["symbol"], "encode");
+    assert!(r.build_legacy().contains(" encode + 8 (/src/agx.mm:12)\n"));
+}
