@@ -23,7 +23,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use agx_synth::json::{obj, s, Json as J};
-use agx_synth::scenario::*;
+use agx_synth::scenario::{
+    appkit_uaf_crash, file_stamp, fix_path, fmt_utc, local, millis, numpy_extension_crash, pattern,
+    python_crash, render_gpu_event, render_ips, render_legacy, render_translated, secs,
+    swift_abort_crash, Ctx, Local, Machine, PyCrash, Rng, Unsym, M1_MAX, M2_MAX, M3_MAX, M4_MAX,
+};
 use chrono::Duration;
 
 fn main() {
@@ -531,7 +535,7 @@ fn run_block(block: &Block, gen: &mut Generated, rng: &mut Rng) -> io::Result<Ve
 
 /// Builds every sample in memory, in a fixed order.
 fn build() -> io::Result<Vec<OutFile>> {
-    let mut rng = Rng(0x5eed_a6f1_2026_1102);
+    let mut rng = Rng::new(0x5eed_a6f1_2026_1102);
     let mut gen = Generated {
         files: Vec::new(),
         copy_source: None,

@@ -23,9 +23,15 @@ use crate::{
 // ---------------------------------------------------------------------------------------------
 
 /// xorshift64* — small, fast, and the same on every platform.
-pub struct Rng(pub u64);
+pub struct Rng(u64);
 
 impl Rng {
+    /// A generator from a seed (any value but 0).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next value.
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -38,6 +44,7 @@ impl Rng {
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next_u64() % (hi - lo + 1)
     }
+    /// One of `items` (not empty).
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[(self.next_u64() % items.len() as u64) as usize]
     }
@@ -47,6 +54,7 @@ impl Rng {
 // Time
 // ---------------------------------------------------------------------------------------------
 
+/// A wall-clock time with its UTC offset, as reports write times.
 pub type Local = DateTime<FixedOffset>;
 
 /// A wall-clock time in the given UTC offset (hours). October 2026 dates are PDT (-7), November
@@ -73,20 +81,24 @@ pub fn fmt_header(t: &Local) -> String {
     format!("{}.00 {}", t.format("%Y-%m-%d %H:%M:%S"), t.format("%z"))
 }
 
+/// `2026-11-02T18:15:30.123Z`, as `rounds.jsonl` writes times.
 pub fn fmt_utc(t: &Local) -> String {
     t.with_timezone(&Utc)
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
 }
 
+/// `2026-11-02-101530`, as DiagnosticReports names files.
 pub fn file_stamp(t: &Local) -> String {
     t.format("%Y-%m-%d-%H%M%S").to_string()
 }
 
+/// `s` seconds.
 pub fn secs(s: i64) -> Duration {
     Duration::seconds(s)
 }
 
+/// `ms` milliseconds.
 pub fn millis(ms: i64) -> Duration {
     Duration::milliseconds(ms)
 }
@@ -95,25 +107,32 @@ pub fn millis(ms: i64) -> Duration {
 // Machines and binary images
 // ---------------------------------------------------------------------------------------------
 
-pub const OS_TRAIN: &str = "macOS 15.6";
-pub const OS_BUILD: &str = "24G84";
-pub const OS_VERSION: &str = "macOS 15.6 (24G84)";
-pub const AGX_VERSION: &str = "329.2";
+const OS_TRAIN: &str = "macOS 15.6";
+const OS_BUILD: &str = "24G84";
+const OS_VERSION: &str = "macOS 15.6 (24G84)";
+const AGX_VERSION: &str = "329.2";
 
 /// One Mac. `family` names the AGX driver bundle and its classes (`AGXG16XFamily...`), `gen`
 /// the C++ namespace (`AGX::G16::Encoders`).
 #[derive(Clone, Copy)]
 pub struct Machine {
+    /// `modelCode`: `Mac16,5`.
     pub model: &'static str,
+    /// The AGX family: `G16X`.
     pub family: &'static str,
+    /// The AGX generation namespace: `G16`.
     pub gen: &'static str,
+    /// `Apple M4 Max`.
     pub chip: &'static str,
+    /// `64 GB`.
     pub memory: &'static str,
     /// Boot time: uptime and absolute times count from here.
     pub boot: (i32, u32, u32, u32, u32, i32),
+    /// Names the machine in hashed identifiers (keys, the shared-cache slide).
     pub label: &'static str,
 }
 
+/// Alice's M4 Max (G16X).
 pub const M4_MAX: Machine = Machine {
     model: "Mac16,5",
     family: "G16X",
@@ -123,6 +142,7 @@ pub const M4_MAX: Machine = Machine {
     boot: (2026, 10, 26, 8, 12, -7),
     label: "alice-m4max",
 };
+/// The lab M3 Max (G15X).
 pub const M3_MAX: Machine = Machine {
     model: "Mac15,9",
     family: "G15X",
@@ -132,6 +152,7 @@ pub const M3_MAX: Machine = Machine {
     boot: (2026, 10, 22, 17, 40, -7),
     label: "lab-m3max",
 };
+/// The lab M2 Max (G14X).
 pub const M2_MAX: Machine = Machine {
     model: "Mac14,6",
     family: "G14X",
@@ -141,6 +162,7 @@ pub const M2_MAX: Machine = Machine {
     boot: (2026, 10, 28, 9, 5, -7),
     label: "lab-m2max",
 };
+/// Bob's M1 Max (G13X).
 pub const M1_MAX: Machine = Machine {
     model: "MacBookPro18,2",
     family: "G13X",
@@ -152,12 +174,12 @@ pub const M1_MAX: Machine = Machine {
 };
 
 impl Machine {
-    pub fn boot_time(&self) -> Local {
+    fn boot_time(&self) -> Local {
         let b = self.boot;
         local((b.0, b.1, b.2), (b.3, b.4, 0), b.5)
     }
     /// Where the dyld shared cache sits this boot (the slide differs per machine).
-    pub fn cache_base(&self) -> u64 {
+    fn cache_base(&self) -> u64 {
         0x1_8c00_0000 + (hash(self.label) % 0x400) * 0x4000
     }
 }
@@ -199,7 +221,7 @@ pub enum Img {
 }
 
 /// The order system images sit in the shared cache (for non-overlapping bases).
-pub const CACHE_ORDER: &[Img] = &[
+const CACHE_ORDER: &[Img] = &[
     Img::Dyld,
     Img::LibDispatch,
     Img::LibC,
@@ -220,34 +242,41 @@ pub const CACHE_ORDER: &[Img] = &[
     Img::MpsGraph,
 ];
 
+/// A binary image as a machine has it: identity and size, not where it is loaded.
 pub struct ImageSpec {
+    /// File name: `libobjc.A.dylib`.
     pub name: String,
+    /// Absolute path.
     pub path: String,
     /// `(CFBundleIdentifier, CFBundleShortVersionString, CFBundleVersion)`.
     pub bundle: Option<(String, String, String)>,
+    /// Size in bytes.
     pub size: u64,
+    /// `arm64e` (system) or `arm64`.
     pub arch: &'static str,
+    /// Whether it lives in the dyld shared cache.
     pub in_cache: bool,
+    /// Image UUID.
     pub uuid: String,
 }
 
-pub const PY_PREFIX: &str =
+const PY_PREFIX: &str =
     "/opt/homebrew/Cellar/python@3.12/3.12.11/Frameworks/Python.framework/Versions/3.12";
-pub const TORCH_LIB: &str =
-    "/Users/alice/src/mps-stress/.venv/lib/python3.12/site-packages/torch/lib";
-pub const UV_PYTHON: &str =
+const TORCH_LIB: &str = "/Users/alice/src/mps-stress/.venv/lib/python3.12/site-packages/torch/lib";
+const UV_PYTHON: &str =
     "/Users/alice/.local/share/uv/python/cpython-3.12.11-macos-aarch64-none/bin/python3.12";
-pub const IMGPROC_SITE: &str = "/Users/alice/src/imgproc/.venv/lib/python3.12/site-packages";
+const IMGPROC_SITE: &str = "/Users/alice/src/imgproc/.venv/lib/python3.12/site-packages";
 
+/// Where the fix dylib `libagx_fix_<fix>.dylib` is built (`fix` as `v2_4`).
 pub fn fix_path(fix: &str) -> String {
     format!("/Users/alice/agx-fix/build/libagx_fix_{fix}.dylib")
 }
 
-pub fn bundle(id: &str, short: &str, ver: &str) -> Option<(String, String, String)> {
+fn bundle(id: &str, short: &str, ver: &str) -> Option<(String, String, String)> {
     Some((id.to_string(), short.to_string(), ver.to_string()))
 }
 
-pub fn image_spec(img: Img, m: &Machine, fix: Option<&str>) -> ImageSpec {
+fn image_spec(img: Img, m: &Machine, fix: Option<&str>) -> ImageSpec {
     let sys = |name: &str, path: &str, size: u64, b: Option<(String, String, String)>| ImageSpec {
         name: name.to_string(),
         path: path.to_string(),
@@ -415,12 +444,12 @@ pub fn image_spec(img: Img, m: &Machine, fix: Option<&str>) -> ImageSpec {
     }
 }
 
-pub fn page_up(v: u64) -> u64 {
+fn page_up(v: u64) -> u64 {
     (v + 0x3fff) & !0x3fff
 }
 
 /// Base address of a shared-cache image on this machine.
-pub fn cache_image_base(img: Img, m: &Machine) -> u64 {
+fn cache_image_base(img: Img, m: &Machine) -> u64 {
     let mut base = m.cache_base();
     for &c in CACHE_ORDER {
         if c == img {
@@ -432,7 +461,7 @@ pub fn cache_image_base(img: Img, m: &Machine) -> u64 {
 }
 
 /// Where a symbol starts inside its image: a stable function of the two names.
-pub fn func_start(spec: &ImageSpec, symbol: &str) -> u64 {
+fn func_start(spec: &ImageSpec, symbol: &str) -> u64 {
     let span = (spec.size / 2).max(0x1000);
     (0x400 + hash(&format!("{}::{symbol}", spec.name)) % span) & !3
 }
@@ -446,7 +475,7 @@ pub fn func_start(spec: &ImageSpec, symbol: &str) -> u64 {
 #[derive(Clone, Copy)]
 pub struct F(pub Img, pub &'static str, pub u64);
 
-pub const DISPATCH_SYNC: &[F] = &[
+const DISPATCH_SYNC: &[F] = &[
     F(Img::LibDispatch, "_dispatch_client_callout", 16),
     F(
         Img::LibDispatch,
@@ -460,7 +489,7 @@ pub const DISPATCH_SYNC: &[F] = &[
     ),
 ];
 
-pub const ABORT: &[F] = &[
+const ABORT: &[F] = &[
     F(Img::Kernel, "__pthread_kill", 8),
     F(Img::Pthread, "pthread_kill", 296),
     F(Img::LibC, "abort", 124),
@@ -469,19 +498,19 @@ pub const ABORT: &[F] = &[
     F(Img::Metal, "MTLReportFailure", 468),
 ];
 
-pub const PREPARE_FOR_ENQUEUE: &str = "AGX::ComputeContext<AGX::{G}::Encoders, AGX::{G}::Classes, AGX::{G}::ObjClasses, AGX::{G}::EncoderComputeServiceClasses>::prepareForEnqueue(bool)";
-pub const DISPATCH_THREADS: &str =
+const PREPARE_FOR_ENQUEUE: &str = "AGX::ComputeContext<AGX::{G}::Encoders, AGX::{G}::Classes, AGX::{G}::ObjClasses, AGX::{G}::EncoderComputeServiceClasses>::prepareForEnqueue(bool)";
+const DISPATCH_THREADS: &str =
     "-[AGX{F}FamilyComputeContext dispatchThreads:threadsPerThreadgroup:]";
-pub const SET_PIPELINE: &str = "-[AGX{F}FamilyComputeContext setComputePipelineState:]";
-pub const SET_BUFFER: &str = "-[AGX{F}FamilyComputeContext setBuffer:offset:atIndex:]";
-pub const BINARY_OP_TENSOR: &str = "at::native::mps::binaryOpTensor(at::Tensor const&, at::Tensor const&, at::Tensor const&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>>, MPSGraphTensor* (at::native::mps::BinaryOpCachedGraph*, MPSGraphTensor*, MPSGraphTensor*) block_pointer)";
-pub const EXEC_BINARY_KERNEL: &str = "at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
-pub const BLOCK_EXEC_BINARY_KERNEL: &str = "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
-pub const LAYER_NORM_MPS: &str = "at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
-pub const BLOCK_LAYER_NORM_MPS: &str = "invocation function for block in at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
-pub const EXECUTE_MPS_GRAPH: &str = "at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
-pub const BLOCK_EXECUTE_MPS_GRAPH: &str = "invocation function for block in at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
-pub const ADD_FUNCTOR: &str = "c10::impl::wrap_kernel_functor_unboxed_<c10::impl::detail::WrapFunctionIntoFunctor_<c10::CompileTimeFunctionPointer<at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&), &at::(anonymous namespace)::wrapper_MPS_add_Tensor(at::Tensor const&, at::Tensor const&, c10::Scalar const&)>, at::Tensor, c10::guts::typelist::typelist<at::Tensor const&, at::Tensor const&, c10::Scalar const&>>, at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&)>::call(c10::OperatorKernel*, c10::DispatchKeySet, at::Tensor const&, at::Tensor const&, c10::Scalar const&)";
+const SET_PIPELINE: &str = "-[AGX{F}FamilyComputeContext setComputePipelineState:]";
+const SET_BUFFER: &str = "-[AGX{F}FamilyComputeContext setBuffer:offset:atIndex:]";
+const BINARY_OP_TENSOR: &str = "at::native::mps::binaryOpTensor(at::Tensor const&, at::Tensor const&, at::Tensor const&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>>, MPSGraphTensor* (at::native::mps::BinaryOpCachedGraph*, MPSGraphTensor*, MPSGraphTensor*) block_pointer)";
+const EXEC_BINARY_KERNEL: &str = "at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
+const BLOCK_EXEC_BINARY_KERNEL: &str = "invocation function for block in at::native::mps::MetalShaderLibrary::exec_binary_kernel(at::TensorIteratorBase&, std::__1::basic_string<char, std::__1::char_traits<char>, std::__1::allocator<char>> const&, std::__1::optional<c10::Scalar>, std::__1::optional<c10::ScalarType>)";
+const LAYER_NORM_MPS: &str = "at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
+const BLOCK_LAYER_NORM_MPS: &str = "invocation function for block in at::native::layer_norm_mps(at::Tensor const&, c10::ArrayRef<long long>, std::__1::optional<at::Tensor> const&, std::__1::optional<at::Tensor> const&, double)";
+const EXECUTE_MPS_GRAPH: &str = "at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
+const BLOCK_EXECUTE_MPS_GRAPH: &str = "invocation function for block in at::mps::MPSStream::executeMPSGraph(MPSGraph*, NSDictionary*, NSDictionary*, at::mps::SyncType)";
+const ADD_FUNCTOR: &str = "c10::impl::wrap_kernel_functor_unboxed_<c10::impl::detail::WrapFunctionIntoFunctor_<c10::CompileTimeFunctionPointer<at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&), &at::(anonymous namespace)::wrapper_MPS_add_Tensor(at::Tensor const&, at::Tensor const&, c10::Scalar const&)>, at::Tensor, c10::guts::typelist::typelist<at::Tensor const&, at::Tensor const&, c10::Scalar const&>>, at::Tensor (at::Tensor const&, at::Tensor const&, c10::Scalar const&)>::call(c10::OperatorKernel*, c10::DispatchKeySet, at::Tensor const&, at::Tensor const&, c10::Scalar const&)";
 
 /// Where in PyTorch a crash happened: frames between the driver (or the fix) and Python, and
 /// the Python C-API frame that called into torch.
@@ -509,7 +538,7 @@ pub enum Ctx {
     Dealloc,
 }
 
-pub fn ctx_frames(ctx: Ctx) -> (Vec<F>, F) {
+fn ctx_frames(ctx: Ctx) -> (Vec<F>, F) {
     let method = F(Img::PyFw, "method_vectorcall_VARARGS_KEYWORDS", 152);
     let cfunc = F(Img::PyFw, "cfunction_call", 60);
     let mut v = Vec::new();
@@ -872,7 +901,7 @@ pub fn ctx_frames(ctx: Ctx) -> (Vec<F>, F) {
 
 /// How a crash faults.
 #[derive(Clone, Copy)]
-pub enum Fault {
+enum Fault {
     /// Read through a null pointer plus an offset (`KERN_INVALID_ADDRESS at 0x98`).
     NullRead(u64),
     /// Write through a null pointer plus an offset.
@@ -888,12 +917,17 @@ pub enum Fault {
 /// One known pattern (docs/BUCKETS.md): its driver frames, how it faults, and the fix dylib's swizzled
 /// function that sits between the driver method and its caller when a fix is loaded.
 pub struct Pattern {
+    /// The rule id of docs/BUCKETS.md: `agx-null-impl-0x98`.
     pub id: &'static str,
+    /// The frames on top of the crashed thread.
     pub top: &'static [F],
+    /// Whether it is an assertion (`abort()`), not a bad access.
     pub abort: bool,
+    /// The fix dylib frame under the top frames when a fix is loaded.
     pub fix_frame: Option<&'static str>,
 }
 
+/// Every known crash pattern, with the stack it leaves.
 pub const PATTERNS: &[Pattern] = &[
     Pattern {
         id: "agx-null-impl-0x98",
@@ -1002,6 +1036,7 @@ pub const PATTERNS: &[Pattern] = &[
     },
 ];
 
+/// The pattern with rule id `id` (panics on an unknown id: the callers are data tables).
 pub fn pattern(id: &str) -> &'static Pattern {
     PATTERNS
         .iter()
@@ -1011,7 +1046,7 @@ pub fn pattern(id: &str) -> &'static Pattern {
 
 /// The assertion texts Metal prints (wording checked against public reports; the line number
 /// after the method name changes between OS builds).
-pub fn abort_message(id: &str) -> &'static str {
+fn abort_message(id: &str) -> &'static str {
     match id {
         "agx-encoder-already-encoding" => {
             "-[AGX{F}FamilyCommandBuffer tryCoalescingPreviousComputeCommandEncoderWithConfig:nextEncoderClass:]:1094: failed assertion `A command encoder is already encoding to this command buffer'"
@@ -1029,7 +1064,7 @@ pub fn abort_message(id: &str) -> &'static str {
 }
 
 /// The fault for one instance of a pattern. Wild and PAC addresses vary per report.
-pub fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
+fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
     match id {
         "agx-null-impl-0x98" => Fault::NullRead(0x98),
         "agx-null-impl-0x5c8" => Fault::NullRead(0x5c8),
@@ -1057,6 +1092,7 @@ pub fn pattern_fault(id: &str, rng: &mut Rng, variant: usize) -> Fault {
     }
 }
 
+/// `sym` with `{F}` and `{G}` replaced by the machine's AGX family and generation.
 pub fn family_symbol(sym: &str, m: &Machine) -> String {
     sym.replace("{F}", m.family).replace("{G}", m.gen)
 }
@@ -1065,86 +1101,117 @@ pub fn family_symbol(sym: &str, m: &Machine) -> String {
 // The report model the renderers share
 // ---------------------------------------------------------------------------------------------
 
-pub struct FrameOut {
-    pub image: usize,
-    pub offset: u64,
-    pub symbol: Option<String>,
-    pub location: u64,
+struct FrameOut {
+    image: usize,
+    offset: u64,
+    symbol: Option<String>,
+    location: u64,
 }
 
-pub struct ThreadOut {
-    pub id: u64,
-    pub name: Option<String>,
-    pub queue: Option<String>,
-    pub frames: Vec<FrameOut>,
+struct ThreadOut {
+    id: u64,
+    name: Option<String>,
+    queue: Option<String>,
+    frames: Vec<FrameOut>,
     /// 29 general registers, then fp, lr, sp, pc, cpsr, far, esr.
-    pub x: Vec<(u64, Option<String>)>,
-    pub fp: u64,
-    pub lr: u64,
-    pub sp: u64,
-    pub pc: u64,
-    pub cpsr: u64,
-    pub far: u64,
-    pub esr: (u64, &'static str),
+    x: Vec<(u64, Option<String>)>,
+    fp: u64,
+    lr: u64,
+    sp: u64,
+    pc: u64,
+    cpsr: u64,
+    far: u64,
+    esr: (u64, &'static str),
 }
 
+/// An image where one process loaded it.
 pub struct ImageOut {
+    /// What it is.
     pub spec: ImageSpec,
+    /// Load address.
     pub base: u64,
 }
 
+/// The crashed process, as the scenario knows it.
 pub struct Proc {
+    /// Process name.
     pub name: String,
+    /// The header's `bundleID`.
     pub bundle_id: Option<String>,
+    /// `app_version`.
     pub app_version: String,
+    /// `build_version`.
     pub build_version: String,
+    /// Process id.
     pub pid: u64,
+    /// Parent name and pid.
     pub parent: (String, u64),
     /// Responsible process name and pid.
     pub responsible: (String, u64),
+    /// `procRole`.
     pub role: &'static str,
+    /// `coalitionName` (its id is hashed from it).
     pub coalition: String,
+    /// `codeSigningID`.
     pub signing_id: String,
+    /// `codeSigningTeamID`.
     pub team_id: String,
 }
 
+/// One assembled crash: what happened, when and where, before it is written out.
 pub struct Crash {
+    /// The Mac.
     pub machine: Machine,
+    /// The crashed process.
     pub process: Proc,
+    /// Incident id.
     pub incident: String,
+    /// When it crashed (`captureTime`).
     pub capture: Local,
+    /// When the report was written (the header's `timestamp`, the file name).
     pub written: Local,
+    /// When the process started.
     pub launch: Local,
+    /// `EXC_BAD_ACCESS`...
     pub exc_type: &'static str,
+    /// `SIGSEGV`...
     pub signal: &'static str,
+    /// Exception codes.
     pub codes: (u64, u64),
+    /// Exception subtype.
     pub subtype: Option<String>,
+    /// Termination code, indicator and `byProc`.
     pub termination: (u64, &'static str, String),
+    /// Application-specific information: library and message.
     pub asi: Option<(String, String)>,
+    /// `vmRegionInfo`.
     pub vm_region: Option<String>,
+    /// Index of the crashed thread.
     pub crashed: usize,
-    pub threads: Vec<ThreadOut>,
+    threads: Vec<ThreadOut>,
+    /// Images in `usedImages` order.
     pub images: Vec<ImageOut>,
     /// Whether `usedImages` ends with the absolute (`source: "A"`) null entry.
     pub null_image: bool,
+    /// Names the crash in hashed identifiers.
     pub label: String,
 }
 
 /// A thread before images are resolved.
-pub struct ThreadPlan {
-    pub name: Option<String>,
-    pub queue: Option<String>,
-    pub frames: Vec<(Img, Option<String>, u64)>,
+struct ThreadPlan {
+    name: Option<String>,
+    queue: Option<String>,
+    frames: Vec<(Img, Option<String>, u64)>,
 }
 
-pub fn tframes(list: &[F], m: &Machine) -> Vec<(Img, Option<String>, u64)> {
+fn tframes(list: &[F], m: &Machine) -> Vec<(Img, Option<String>, u64)> {
     list.iter()
         .map(|f| (f.0, Some(family_symbol(f.1, m)), f.2))
         .collect()
 }
 
 /// The Python stack below a torch C-API call on a `threading.Thread`.
-pub fn python_worker_tail(call: F, rng: &mut Rng) -> Vec<F> {
+fn python_worker_tail(call: F, rng: &mut Rng) -> Vec<F> {
     let evals: [u64; 5] = [11384, 23412, 4608, 30572, 7196];
     vec![
         call,
@@ -1160,7 +1227,7 @@ pub fn python_worker_tail(call: F, rng: &mut Rng) -> Vec<F> {
     ]
 }
 
-pub const PY_MAIN: &[F] = &[
+const PY_MAIN: &[F] = &[
     F(Img::Kernel, "__psynch_cvwait", 8),
     F(Img::Pthread, "_pthread_cond_wait", 984),
     F(Img::PyFw, "PyThread_acquire_lock_timed", 396),
@@ -1180,7 +1247,7 @@ pub const PY_MAIN: &[F] = &[
     F(Img::Dyld, "start", 6076),
 ];
 
-pub const GIL_WAIT: &[F] = &[
+const GIL_WAIT: &[F] = &[
     F(Img::Kernel, "__psynch_cvwait", 8),
     F(Img::Pthread, "_pthread_cond_wait", 984),
     F(Img::PyFw, "take_gil", 224),
@@ -1192,7 +1259,7 @@ pub const GIL_WAIT: &[F] = &[
     ),
 ];
 
-pub const WAIT_COMPLETED: &[F] = &[
+const WAIT_COMPLETED: &[F] = &[
     F(Img::Kernel, "__psynch_cvwait", 8),
     F(Img::Pthread, "_pthread_cond_wait", 984),
     F(Img::Metal, "-[_MTLCommandBuffer waitUntilCompleted]", 76),
@@ -1225,7 +1292,7 @@ pub const WAIT_COMPLETED: &[F] = &[
     ),
 ];
 
-pub const COMPLETION_QUEUE: &[F] = &[
+const COMPLETION_QUEUE: &[F] = &[
     F(Img::Kernel, "__psynch_mutexwait", 8),
     F(Img::Pthread, "_pthread_mutex_firstfit_lock_wait", 84),
     F(Img::Pthread, "_pthread_mutex_firstfit_lock_slow", 220),
@@ -1272,7 +1339,7 @@ pub const COMPLETION_QUEUE: &[F] = &[
     F(Img::Pthread, "start_wqthread", 8),
 ];
 
-pub const IDLE_WQ: &[F] = &[
+const IDLE_WQ: &[F] = &[
     F(Img::Kernel, "__workq_kernreturn", 8),
     F(Img::Pthread, "_pthread_wqthread", 364),
     F(Img::Pthread, "start_wqthread", 8),
@@ -1288,7 +1355,7 @@ pub enum Unsym {
     All,
 }
 
-pub fn apply_unsym(frames: &mut [(Img, Option<String>, u64)], mode: Unsym) {
+fn apply_unsym(frames: &mut [(Img, Option<String>, u64)], mode: Unsym) {
     let mut seen = 0;
     for f in frames.iter_mut() {
         if f.0 != Img::Torch {
@@ -1307,24 +1374,24 @@ pub fn apply_unsym(frames: &mut [(Img, Option<String>, u64)], mode: Unsym) {
 }
 
 /// Everything a crash needs before assembly.
-pub struct CrashInput {
-    pub machine: Machine,
-    pub process: Proc,
+struct CrashInput {
+    machine: Machine,
+    process: Proc,
     /// Images loaded outside the shared cache, in load order (main executable first).
-    pub loaded: Vec<Img>,
-    pub fix: Option<String>,
-    pub threads: Vec<ThreadPlan>,
-    pub crashed: usize,
-    pub fault: Fault,
-    pub capture: Local,
-    pub launch: Local,
-    pub written_delay: i64,
-    pub label: String,
+    loaded: Vec<Img>,
+    fix: Option<String>,
+    threads: Vec<ThreadPlan>,
+    crashed: usize,
+    fault: Fault,
+    capture: Local,
+    launch: Local,
+    written_delay: i64,
+    label: String,
     /// A register to annotate with a symbol (`OBJC_CLASS_$_...`), by image.
-    pub annotate: Option<(Img, String)>,
+    annotate: Option<(Img, String)>,
 }
 
-pub fn assemble(input: CrashInput, rng: &mut Rng) -> Crash {
+fn assemble(input: CrashInput, rng: &mut Rng) -> Crash {
     let m = input.machine;
     let fix = input.fix.as_deref();
     // usedImages: loaded images first, then shared-cache images in order of first reference.
@@ -1506,7 +1573,7 @@ pub fn assemble(input: CrashInput, rng: &mut Rng) -> Crash {
 }
 
 /// `16K`, `4.7M`: the VSIZE column of region listings.
-pub fn vsize(bytes: u64) -> String {
+fn vsize(bytes: u64) -> String {
     if bytes < 1024 * 1024 {
         format!("{}K", bytes / 1024)
     } else {
@@ -1514,10 +1581,10 @@ pub fn vsize(bytes: u64) -> String {
     }
 }
 
-pub const REGION_HEADER: &str =
+const REGION_HEADER: &str =
     "      REGION TYPE                    START - END         [ VSIZE] PRT/MAX SHRMOD  REGION DETAIL";
 
-pub fn vm_region_info(addr: u64, images: &[ImageOut]) -> String {
+fn vm_region_info(addr: u64, images: &[ImageOut]) -> String {
     if addr < 0x1_0000_0000 {
         let first = &images[0];
         return format!(
@@ -1548,12 +1615,12 @@ pub fn vm_region_info(addr: u64, images: &[ImageOut]) -> String {
 // Rendering: .ips
 // ---------------------------------------------------------------------------------------------
 
-pub fn uptime_secs(r: &Crash) -> i64 {
+fn uptime_secs(r: &Crash) -> i64 {
     (r.capture - r.machine.boot_time()).num_seconds()
 }
 
 /// Apple rounds `uptime` coarsely.
-pub fn rounded_uptime(r: &Crash) -> u64 {
+fn rounded_uptime(r: &Crash) -> u64 {
     let up = uptime_secs(r).max(0) as u64;
     if up > 10_000 {
         up / 1000 * 1000
@@ -1562,13 +1629,13 @@ pub fn rounded_uptime(r: &Crash) -> u64 {
     }
 }
 
-pub fn abs_time(r: &Crash, t: &Local) -> u64 {
+fn abs_time(r: &Crash, t: &Local) -> u64 {
     // Mach absolute time ticks at 24 MHz on Apple silicon.
     let since = *t - r.machine.boot_time();
     (since.num_milliseconds().max(0) as u64) * 24_000
 }
 
-pub fn vm_summary(r: &Crash) -> String {
+fn vm_summary(r: &Crash) -> String {
     let h = hash(&r.label);
     let malloc = 180 + h % 900;
     let stack = 8 + h % 7;
@@ -1585,12 +1652,12 @@ pub fn vm_summary(r: &Crash) -> String {
 // Rendering: every format through agx-synth
 // ---------------------------------------------------------------------------------------------
 
-pub fn synth_bundle(b: &Option<(String, String, String)>) -> Option<Bundle> {
+fn synth_bundle(b: &Option<(String, String, String)>) -> Option<Bundle> {
     b.as_ref()
         .map(|(id, short, ver)| Bundle::new(id, short, ver))
 }
 
-pub fn synth_frame(f: &FrameOut) -> Frame {
+fn synth_frame(f: &FrameOut) -> Frame {
     Frame {
         image: f.image,
         offset: f.offset,
@@ -1602,7 +1669,7 @@ pub fn synth_frame(f: &FrameOut) -> Frame {
 
 /// The report as agx-synth writes it: times formatted, keys and counters derived from the
 /// machine and the report's label.
-pub fn synth(r: &Crash) -> SynthReport {
+fn synth(r: &Crash) -> SynthReport {
     let p = &r.process;
     let m = &r.machine;
     let main = &r.images[0].spec;
@@ -1709,14 +1776,17 @@ pub fn synth(r: &Crash) -> SynthReport {
     }
 }
 
+/// The crash as an `.ips` file.
 pub fn render_ips(r: &Crash) -> String {
     synth(r).build_ips()
 }
 
+/// The crash as legacy `.crash` text.
 pub fn render_legacy(r: &Crash) -> String {
     synth(r).build_legacy()
 }
 
+/// The crash as the crash dialog's copy (legacy text, then the `.ips`).
 pub fn render_translated(r: &Crash) -> String {
     synth(r).build_translated()
 }
@@ -1724,22 +1794,33 @@ pub fn render_translated(r: &Crash) -> String {
 // Building the Python (PyTorch MPS) crashes
 // ---------------------------------------------------------------------------------------------
 
+/// A PyTorch/MPS crash to assemble with [`python_crash`].
 pub struct PyCrash<'a> {
+    /// The pattern's rule id.
     pub pattern: &'a str,
+    /// The PyTorch operation under the driver frames.
     pub ctx: Ctx,
+    /// The Mac.
     pub machine: Machine,
     /// `v2_3`, `v2_4`, or `None` for native rounds.
     pub fix: Option<&'static str>,
+    /// When it crashed (`captureTime`).
     pub capture: Local,
+    /// When the process started.
     pub launch: Local,
+    /// Process id.
     pub pid: u64,
+    /// Parent name and pid.
     pub parent: (&'static str, u64),
+    /// Which libtorch frames lose their names.
     pub unsym: Unsym,
+    /// Names the crash in hashed identifiers.
     pub label: String,
+    /// Picks among the pattern's fault addresses.
     pub variant: usize,
 }
 
-pub fn python_process(pid: u64, parent: (&str, u64)) -> Proc {
+fn python_process(pid: u64, parent: (&str, u64)) -> Proc {
     Proc {
         name: "Python".to_string(),
         bundle_id: Some("org.python.python".to_string()),
@@ -1755,6 +1836,7 @@ pub fn python_process(pid: u64, parent: (&str, u64)) -> Proc {
     }
 }
 
+/// A multithreaded PyTorch/MPS crash: main thread, eight workers (one crashed with the pattern's stack), Metal's completion queue and idle workqueue threads.
 pub fn python_crash(c: PyCrash, rng: &mut Rng) -> Crash {
     let m = c.machine;
     let pat = pattern(c.pattern);
@@ -1925,7 +2007,7 @@ pub fn numpy_extension_crash(rng: &mut Rng) -> Crash {
     )
 }
 
-pub const APPKIT_MAIN_TAIL: &[F] = &[
+const APPKIT_MAIN_TAIL: &[F] = &[
     F(
         Img::CoreFoundation,
         "__CFRUNLOOP_IS_CALLING_OUT_TO_A_SOURCE0_PERFORM_FUNCTION__",
@@ -1952,7 +2034,7 @@ pub const APPKIT_MAIN_TAIL: &[F] = &[
     F(Img::AppKit, "NSApplicationMain", 880),
 ];
 
-pub const NS_EVENT_THREAD: &[F] = &[
+const NS_EVENT_THREAD: &[F] = &[
     F(Img::Kernel, "mach_msg2_trap", 8),
     F(Img::Kernel, "mach_msg2_internal", 76),
     F(Img::Kernel, "mach_msg_overwrite", 484),
@@ -1965,7 +2047,7 @@ pub const NS_EVENT_THREAD: &[F] = &[
     F(Img::Pthread, "thread_start", 8),
 ];
 
-pub fn app_process(name: &str, id: &str, short: &str, ver: &str, pid: u64) -> Proc {
+fn app_process(name: &str, id: &str, short: &str, ver: &str, pid: u64) -> Proc {
     Proc {
         name: name.to_string(),
         bundle_id: Some(id.to_string()),
