@@ -1,6 +1,7 @@
 //! Property tests: `crash::parse` never panics, whatever the bytes — random bytes, a valid
 //! report cut anywhere, a valid report with random bytes changed, inserted or removed — and a
-//! report cut after its header still yields a (partial) report.
+//! report cut after its header still yields a (partial) report; and any report agx-synth
+//! writes, whatever its strings, reads back with its process, threads and frames.
 
 use agx_synth::{Exception, Frame, Image, Os, Process, Register, Report, Thread, ThreadState};
 use agx_triage::crash::{self, ParseError, ReportKind};
@@ -201,5 +202,89 @@ fn every_cut_after_the_header_gives_a_report() {
             };
             assert!(ok, "seed {seed} cut {cut}: name {name:?}");
         }
+    }
+}
+
+/// Strings a report may carry: JSON's special characters, `/` (escaped by macOS), controls,
+/// non-ASCII, and the legacy layout's own separators. Never blank or padded with whitespace
+/// (the parser trims a field and drops a blank one, as macOS never writes either).
+fn field() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9_:.<>()*&, -]{1,24}",
+        "[\\\\/\"{}\\[\\]:,+\t\u{1}\u{7f}é漢🙂 a-z]{1,16}",
+        any::<String>(),
+    ]
+    .prop_filter("trimmed, not blank", |s| {
+        !s.trim().is_empty() && s.trim() == s
+    })
+}
+
+/// A report with random names, symbols and shape.
+fn random_report() -> impl Strategy<Value = Report> {
+    (
+        field(),
+        1u64..1_000_000,
+        prop::collection::vec(field(), 1..4),
+        prop::collection::vec(
+            prop::collection::vec((0usize..4, any::<u32>(), prop::option::of(field())), 0..6),
+            1..4,
+        ),
+    )
+        .prop_map(|(name, pid, images, threads)| {
+            let mut r =
+                Report::new().process(Process::new(&name, &format!("/opt/{name}")).pid(pid));
+            for (i, image) in images.iter().enumerate() {
+                r = r.image(
+                    Image::new(image, &format!("/usr/lib/{image}"))
+                        .base(0x1_0000_0000 * (i as u64 + 1)),
+                );
+            }
+            let n = images.len();
+            for (id, frames) in threads.iter().enumerate() {
+                let mut t = Thread::new(id as u64 + 10);
+                for (image, offset, symbol) in frames {
+                    let mut f = Frame::new(image % n, u64::from(*offset));
+                    if let Some(s) = symbol {
+                        f = f.symbol(s, 4);
+                    }
+                    t = t.frame(f);
+                }
+                r = r.thread(t);
+            }
+            let crashed = threads.len() - 1;
+            r.faulting_thread(crashed)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn built_ips_reads_back_exactly(r in random_report()) {
+        let text = r.build_ips();
+        let reports = crash::parse(text.as_bytes()).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(reports.len(), 1);
+        let got = &reports[0];
+        prop_assert_eq!(got.process.name.as_deref(), Some(r.process.name.as_str()));
+        prop_assert_eq!(got.process.pid, Some(r.process.pid as i64));
+        prop_assert_eq!(got.crashed_thread, Some(r.faulting_thread));
+        prop_assert_eq!(got.threads.len(), r.threads.len());
+        for (gt, t) in got.threads.iter().zip(&r.threads) {
+            prop_assert_eq!(gt.frames.len(), t.frames.len());
+            for (gf, f) in gt.frames.iter().zip(&t.frames) {
+                prop_assert_eq!(gf.symbol.as_deref(), f.symbol.as_deref());
+                prop_assert_eq!(gf.image_index, Some(f.image));
+                prop_assert_eq!(gf.image_offset, Some(f.offset));
+            }
+        }
+    }
+
+    #[test]
+    fn built_legacy_text_never_panics_and_keeps_the_crashed_thread(r in random_report()) {
+        let text = r.build_legacy();
+        let reports = crash::parse(text.as_bytes()).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(reports.len(), 1);
+        prop_assert_eq!(reports[0].crashed_thread, Some(r.faulting_thread));
+        let _ = crash::parse(r.build_translated().as_bytes());
     }
 }
