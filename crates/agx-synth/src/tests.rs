@@ -188,3 +188,23 @@ fn source_positions_are_written_in_both_formats() {
     assert_eq!(frame["symbol"], "encode");
     assert!(r.build_legacy().contains(" encode + 8 (/src/agx.mm:12)\n"));
 }
+
+#[test]
+fn the_exception_picks_its_termination_and_a_message_is_written_in_both_formats() {
+    let bus = Report::new().exception(Exception::bad_access(0x10).signal("SIGBUS"));
+    assert_eq!(bus.termination.indicator, "Bus error: 10");
+    let abort = Report::new()
+        .process(Process::new("tool", "/usr/local/bin/tool"))
+        .exception(Exception::abort().message("Namespace SIGNAL, Code 6"));
+    assert_eq!(abort.termination.by_proc, "tool");
+    let (_, body) = split(&abort.build_ips());
+    assert_eq!(body["exception"]["message"], "Namespace SIGNAL, Code 6");
+    assert!(abort
+        .build_legacy()
+        .contains("\nException Message:     Namespace SIGNAL, Code 6\n"));
+    // An explicit termination after the exception wins.
+    let custom = Report::new()
+        .exception(Exception::abort())
+        .termination(Termination::signal(9, "Killed: 9"));
+    assert_eq!(custom.termination.code, 9);
+}
