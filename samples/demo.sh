@@ -30,7 +30,12 @@ mkdir -p "$demo"
 # Every command names the demo database, whatever AGX_TRIAGE_DB says.
 t() { "$bin" --db "$db" "$@"; }
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only; a log file or pipe gets plain text.
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 
 printf 'The demo database is %s\n' "$db"
 
