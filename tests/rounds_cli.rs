@@ -239,3 +239,25 @@ fn run_attributes_a_report_written_with_the_attempts_pid() {
         "00000000-0000-4000-8000-0000000000CC"
     );
 }
+
+// Regression: a round without a fix passed an `AGX_FIX_HANDSHAKE` inherited from the caller on
+// to the test command, so a fix loaded some other way wrote its handshake into a stale file.
+#[test]
+fn a_round_without_a_fix_does_not_pass_on_an_inherited_handshake_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let stale = dir.path().join("stale-handshake");
+    let out = common::bin()
+        .env("AGX_FIX_HANDSHAKE", &stale)
+        .args(["--db", db.to_str().unwrap()])
+        .args(["round", "run", "--round", "1", "--crash-wait", "0", "--reports-dir"])
+        .arg(&reports)
+        .args(["--", "sh", "-c", "echo \"H=${AGX_FIX_HANDSHAKE:-unset}\""])
+        .output()
+        .unwrap();
+    let text = common::stdout(&out);
+    assert!(text.contains("H=unset"), "{text}\n{}", common::stderr(&out));
+    assert!(!text.contains("stale-handshake"), "{text}");
+}

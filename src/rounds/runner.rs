@@ -585,9 +585,17 @@ fn attempt_command(config: &RunConfig, handshake_file: Option<&Path>) -> Result<
             dyld_insert_value(existing.as_deref(), dylib),
         );
     }
-    if let Some(path) = handshake_file {
+    match handshake_file {
         // Where the fix writes its proof of loading (issue 18, `handshake`).
-        cmd.env(handshake::ENV_VAR, path);
+        Some(path) => {
+            cmd.env(handshake::ENV_VAR, path);
+        }
+        // A handshake path inherited from the caller's environment (a shell that once ran a
+        // round by hand, an outer agx-triage) would have a fix loaded some other way write into
+        // a file nobody reads for this round, or into another round's file: never pass it on.
+        None => {
+            cmd.env_remove(handshake::ENV_VAR);
+        }
     }
     Ok(cmd)
 }
