@@ -352,3 +352,31 @@ fn a_driver_without_agx_classes_is_hooked_through_its_objects() {
         assert!(!c.iter().any(|x| x.starts_with("AGX")), "{san}: {c:?}");
     }
 }
+
+// Regression: the glue opened the handshake path without O_NOFOLLOW, so a symbolic link planted
+// at it (the path comes from the environment) turned the append into a write into the link's
+// target. Now the open fails, the glue says so once, and the target is untouched.
+#[test]
+fn a_symbolic_link_at_the_handshake_path_is_not_written_through() {
+    let Some(g) = build("a_symbolic_link_at_the_handshake_path_is_not_written_through") else {
+        return;
+    };
+    for (san, bin) in &g.bins {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("someone-elses-file");
+        std::fs::write(&target, "keep me\n").unwrap();
+        let hs = dir.path().join("attempt-1.jsonl");
+        std::os::unix::fs::symlink(&target, &hs).unwrap();
+        let (out, _) = run(bin, &["launch"], &[], Some(&hs));
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "keep me\n",
+            "{san}: written through the link"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("cannot open AGX_FIX_HANDSHAKE"),
+            "{san}: no warning: {err}"
+        );
+    }
+}

@@ -68,6 +68,7 @@ pid_t getpid(void);
 #define O_APPEND 0x0008
 #define O_CREAT 0x0200
 #define O_CLOEXEC 0x01000000
+#define O_NOFOLLOW 0x0100
 char *strstr(const char *, const char *);
 size_t strlen(const char *);
 int strcmp(const char *, const char *);

@@ -78,6 +78,7 @@ void *dlsym(void *handle, const char *symbol);
 #define AGX_O_APPEND O_APPEND
 #define AGX_O_CREAT O_CREAT
 #define AGX_O_CLOEXEC O_CLOEXEC
+#define AGX_O_NOFOLLOW O_NOFOLLOW
 
 /* os_log without <os/log.h> (libsystem_trace, re-exported by libSystem): the
  * entry point the os_log() macro expands to, and OS_LOG_DEFAULT's object.

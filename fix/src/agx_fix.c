@@ -836,7 +836,10 @@ static void write_handshake(int disabled)
     if (len + strlen(num) >= sizeof line) goto too_long;
     memcpy(line + len, num, strlen(num));
     len += strlen(num);
-    int fd = open(g_handshake_path, AGX_O_WRONLY | AGX_O_APPEND | AGX_O_CREAT | AGX_O_CLOEXEC, 0644);
+    /* O_NOFOLLOW: the path comes from the environment; a symbolic link planted at it must not
+     * turn this append into a write through the link into some other file. */
+    int fd = open(g_handshake_path,
+                  AGX_O_WRONLY | AGX_O_APPEND | AGX_O_CREAT | AGX_O_CLOEXEC | AGX_O_NOFOLLOW, 0644);
     if (fd < 0) {
         log_always("cannot open AGX_FIX_HANDSHAKE for writing; the round will not count this fix as loaded");
         return;
