@@ -58,7 +58,7 @@ pub enum RuleError {
     Invalid {
         /// The rules file: its path, or [`BUILTIN_ORIGIN`] for the shipped rules.
         origin: String,
-        /// 1-based line of the rule's `id` in that file.
+        /// 1-based line of the offending field in that file.
         line: usize,
         /// The rule's `id`, e.g. `agx-null-impl-0x98`.
         rule_id: String,
