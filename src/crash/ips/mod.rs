@@ -33,8 +33,9 @@ use locate::{next_document_start, read_document};
 /// Every `.ips` document found in one text, in file order.
 #[derive(Debug)]
 pub struct Scan<'a> {
-    /// The documents read, in file order: one for a plain `.ips`, two or more for a crash
-    /// dialog's copy or files concatenated by hand; empty when nothing could be read.
+    /// The documents read, in file order: one for a plain `.ips` or a crash dialog's copy (its
+    /// legacy text is the document's `prefix`), several for reports concatenated into one
+    /// file; empty when nothing could be read.
     pub documents: Vec<Document<'a>>,
     /// A JSON object that looked like a header or body but could not be read at all (cut off
     /// before its first field, say). Only meaningful when `documents` is empty.
