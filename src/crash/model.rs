@@ -155,8 +155,8 @@ impl CrashReport {
 /// The crashed process.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessInfo {
-    /// Process name (`procName` / `Process:`), e.g. `python3.12`; for an `.ips` without a
-    /// body, the header's `name` or `app_name`.
+    /// Process name (`procName` / `Process:`), e.g. `python3.12`; an `.ips` whose body does not
+    /// name it falls back to the header's `name` or `app_name`.
     pub name: Option<String>,
     /// Executable path (`procPath` / `Path:`), e.g. `/opt/homebrew/bin/python3.12`.
     pub path: Option<String>,
