@@ -6,6 +6,9 @@
 //! llvm-symbolizer process fed through stdin. Prints both rates, the ratio and the share of
 //! identical names. Run: `cargo bench --bench symbolicate` (env AGX_BENCH_LOOKUPS to change the
 //! number of addresses, default 200000).
+// Benchmark program: a failed unwrap aborts the run with its location, which is all a
+// benchmark needs (clippy.toml's allow-unwrap-in-tests does not cover benches).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/fixtures/symbols/support.rs"]
 mod support;

@@ -4,6 +4,9 @@
 //! Each shipped rule gets a report shaped like the field reports of docs/BUCKETS.md (known AGX patterns), then variants
 //! that must not matter (GPU family G13X..G16X, `+N` offsets, image order, irrelevant frames
 //! on top, PAC-signed addresses) and near misses that must not match.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use agx_triage::bucket::{

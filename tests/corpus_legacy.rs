@@ -5,6 +5,9 @@
 //! The corpus lives outside the repository; [`common::corpus_dir`] finds it through
 //! `AGX_TRIAGE_CORPUS` or `<repo>/../shared/corpus` and skips with a message when neither exists
 //! (a missing folder is a failure when `AGX_TRIAGE_CORPUS` is set).
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -5,6 +5,9 @@
 //! `AGX_TRIAGE_CORPUS` (relative paths are taken from the repository root) or at
 //! `<repo>/../shared/corpus`; when neither exists the tests say so and pass, but when
 //! `AGX_TRIAGE_CORPUS` is set the folder must exist.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::fs;

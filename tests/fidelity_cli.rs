@@ -1,6 +1,9 @@
 //! Reports nobody here wrote (issue 11): legacy layouts, excerpts pasted into issues and odd
 //! lines, written for the test and run through the real binary. Each test names the
 //! regression it guards.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -4,6 +4,9 @@
 //!
 //! Without the toolchain the tests print a skip message and pass, unless the environment
 //! variable `CI` is set: then a missing tool is a failure.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

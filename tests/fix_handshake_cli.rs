@@ -9,6 +9,9 @@
 //! The fix builds are small Mach-O dylibs written here (a header, `LC_UUID` and `LC_ID_DYLIB`:
 //! all `fix inspect` and `fix add` read), so these tests always run; one test also uses the
 //! real cross-built fix (`make -C fix`) and skips without clang/lld unless `CI` is set.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
 mod common;

@@ -1,5 +1,8 @@
 //! Integration tests for `agx-triage ingest`, `reports` and `show`, run through the real
 //! binary: dedup, bad input, kill -9 and concurrent writers.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,9 @@
 //! these snapshots show that keys and shapes stayed what scripts and the docs rely on. Values
 //! are snapshotted as parsed JSON (keys sorted), so only content and shape count, not key
 //! order; paths of this checkout and of the temporary folder are replaced by placeholders.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! The `ops` layer called as a library, without the binary: compare two blocks of rounds
 //! from a store, and check that the verdict sentence `compare` prints is the one the docs
 //! quote (docs/GUIDE.md, docs/WRITEUPS.md).
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 

@@ -2,6 +2,9 @@
 //! report cut anywhere, a valid report with random bytes changed, inserted or removed — and a
 //! report cut after its header still yields a (partial) report; and any report agx-synth
 //! writes, whatever its strings, reads back with its process, threads and frames.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use agx_synth::{Exception, Frame, Image, Os, Process, Register, Report, Thread, ThreadState};
 use agx_triage::crash::{self, ParseError, ReportKind};

@@ -5,6 +5,9 @@
 //! change no symbol.
 //!
 //! Reports are written as `.ips` text by agx-synth and ingested by the real binary.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

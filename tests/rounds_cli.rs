@@ -1,5 +1,8 @@
 //! Integration tests for rounds through the real binary: import, record, run (with a crash
 //! report written into a watched folder), rounds --json and compare --json.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,9 @@
 //! temporary folder. Crash reports are faked: a script "crashes" by writing a tiny JSON file
 //! `*.ips` carrying its own pid (`$$`) into a watched folder, and [`FolderSource`] reads those
 //! back with serde_json. The crash parser is deliberately not involved.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
 use std::fs;

@@ -1,5 +1,8 @@
 //! Safe under real use (issue 12): the processes a round runs, absurd numbers, the database
 //! opening rules, round conflicts, closed pipes and error messages, through the real binary.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(unix)]
 
 mod common;

@@ -1,6 +1,9 @@
 //! The committed `samples/` must be exactly what `examples/gen_samples.rs` produces today, so the
 //! sample data can never drift from its generator. The generator is compiled into this test
 //! as a module (not run through `cargo run`), so the check needs no second cargo invocation.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,6 +1,9 @@
 //! `round run --until-decided` and `plan` through the real binary, with stand-in commands
 //! (`sh -c 'exit 0'`, `sh -c 'exit 1'`, and one that passes every other call by a counter
 //! file).
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

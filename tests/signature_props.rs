@@ -1,6 +1,9 @@
 //! Property: two crashes whose stacks differ below the frames a signature skips (abort,
 //! assertion, exception and signal machinery; unsymbolicated frames in the system's machinery
 //! images) never share a bucket, however many such frames sit on top.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use agx_triage::bucket::{signature, FrameLists};

@@ -1,6 +1,9 @@
 //! Symbol store and report symbolication against real Mach-O images built from
 //! tests/fixtures/symbols/ (thin arm64 and x86_64, fat, DWARF in a dSYM), checked against
 //! expected names and, where installed, against llvm-symbolizer.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "fixtures/symbols/support.rs"]
 mod support;

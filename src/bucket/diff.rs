@@ -16,16 +16,21 @@ use serde::{Deserialize, Serialize};
 /// count per rounds ([`crate::rounds::compare::BucketCount`]): reports moved by a rebucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketReports {
+    /// The bucket's signature text.
     pub signature: String,
     /// The most common known-pattern id among those reports, if any has one.
     pub pattern: Option<String>,
+    /// How many reports: those that moved (in a split's `into` or a merge's `from`), or all of
+    /// the bucket's reports on its side (in `appeared` and `vanished`).
     pub reports: usize,
 }
 
 /// One old bucket whose reports now fall into several new buckets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitBucket {
+    /// The old bucket's signature text.
     pub signature: String,
+    /// The most common known-pattern id among its reports before, if any has one.
     pub pattern: Option<String>,
     /// Reports of the old bucket present in both bucketings.
     pub reports: usize,
@@ -36,7 +41,9 @@ pub struct SplitBucket {
 /// One new bucket fed by several old buckets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedBucket {
+    /// The new bucket's signature text.
     pub signature: String,
+    /// The most common known-pattern id among its reports after, if any has one.
     pub pattern: Option<String>,
     /// Reports of the new bucket present in both bucketings.
     pub reports: usize,
@@ -47,33 +54,47 @@ pub struct MergedBucket {
 /// A bucket whose reports all moved, together and alone, to a new signature text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenamedBucket {
+    /// The signature text before.
     pub old_signature: String,
+    /// The signature text after.
     pub new_signature: String,
+    /// How many reports moved (all of the bucket's reports present in both bucketings).
     pub reports: usize,
 }
 
 /// One report whose signature or pattern changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportChange {
+    /// The report's id as given to [`diff`] (the store's report id for `rebucket`).
     pub report_id: String,
+    /// Its signature before (equal to `new_signature` when only the pattern changed).
     pub old_signature: String,
+    /// Its signature after.
     pub new_signature: String,
+    /// The known-pattern id before; `None` when no rule matched.
     pub old_pattern: Option<String>,
+    /// The known-pattern id after; `None` when no rule matches any more.
     pub new_pattern: Option<String>,
 }
 
 /// The result of [`diff`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketDiff {
-    /// Distinct reports before / after / in both.
+    /// Distinct reports in `before`.
     pub reports_before: usize,
+    /// Distinct reports in `after`.
     pub reports_after: usize,
+    /// Distinct reports in both: the only ones followed from bucket to bucket.
     pub reports_compared: usize,
-    /// Distinct signatures before / after.
+    /// Distinct signatures in `before`.
     pub buckets_before: usize,
+    /// Distinct signatures in `after`.
     pub buckets_after: usize,
+    /// Old buckets whose reports now fall into several new buckets, most reports first.
     pub split: Vec<SplitBucket>,
+    /// New buckets fed by several old buckets, most reports first.
     pub merged: Vec<MergedBucket>,
+    /// Buckets that kept all their reports under a new signature text, most reports first.
     pub renamed: Vec<RenamedBucket>,
     /// Signatures only in `after`, with their report counts there.
     pub appeared: Vec<BucketReports>,
@@ -81,8 +102,9 @@ pub struct BucketDiff {
     pub vanished: Vec<BucketReports>,
     /// Reports (in both) whose signature or pattern changed, by report id.
     pub changed_reports: Vec<ReportChange>,
-    /// Report ids only in `before` / only in `after`.
+    /// Report ids only in `before`, sorted.
     pub only_before: Vec<String>,
+    /// Report ids only in `after`, sorted.
     pub only_after: Vec<String>,
 }
 

@@ -31,7 +31,9 @@ pub use signature::{signature, FrameLists, Signature, SIGNATURE_ALGORITHM_VERSIO
 /// A report's bucket: its signature and, when a rule matched, the known pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucketing {
+    /// The report's signature: its bucket.
     pub signature: Signature,
+    /// The first rule (in file order) that matched; `None` for an unknown crash.
     pub pattern: Option<RuleMatch>,
 }
 

@@ -44,36 +44,57 @@ pub enum RuleError {
     /// The TOML does not parse or has an unknown key / wrong type.
     #[error("{origin}: line {line}, column {column}: {message}")]
     Toml {
+        /// The rules file: its path, or [`BUILTIN_ORIGIN`] for the shipped rules.
         origin: String,
+        /// 1-based line of the error (0 when the TOML parser gives no position).
         line: usize,
+        /// 1-based column of the error (0 when the TOML parser gives no position).
         column: usize,
+        /// The TOML parser's description, e.g. `unknown field `frame``.
         message: String,
     },
     /// A rule parses but one of its fields is invalid.
     #[error("{origin}: line {line}: rule `{rule_id}`, field `{field}`: {message}")]
     Invalid {
+        /// The rules file: its path, or [`BUILTIN_ORIGIN`] for the shipped rules.
         origin: String,
+        /// 1-based line of the offending field in that file.
         line: usize,
+        /// The rule's `id`, e.g. `agx-null-impl-0x98`.
         rule_id: String,
+        /// The offending field, e.g. `fault` or `top_frame`.
         field: String,
+        /// What is wrong with its value.
         message: String,
     },
     /// Two rules in one file share an id.
     #[error("{origin}: line {line}: duplicate rule id `{rule_id}` (first at line {first_line})")]
     DuplicateId {
+        /// The rules file: its path, or [`BUILTIN_ORIGIN`] for the shipped rules.
         origin: String,
+        /// 1-based line of the second rule with this id.
         line: usize,
+        /// 1-based line of the first rule with this id.
         first_line: usize,
+        /// The repeated id.
         rule_id: String,
     },
     /// A frame glob does not compile.
     #[error("bad frame glob `{pattern}`: {message}")]
-    Glob { pattern: String, message: String },
+    Glob {
+        /// The glob as written (several joined by `, ` when compiled together).
+        pattern: String,
+        /// Why it does not compile, e.g. `empty glob`.
+        message: String,
+    },
     /// A line of a frame list (`irrelevant.txt` / `prefix.txt` format) is invalid.
     #[error("{origin}: line {line}: {message}")]
     List {
+        /// Which list: `irrelevant list` or `prefix list`.
         origin: String,
+        /// 1-based line in the list.
         line: usize,
+        /// Why the line's glob does not compile.
         message: String,
     },
 }
@@ -105,9 +126,13 @@ pub struct RuleMatch {
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Stable rule id, stored with every report the rule names (`agx-null-impl-0x98`).
     pub id: String,
+    /// One-line title shown next to the id in tables and writeups.
     pub title: String,
+    /// What the pattern is and when it is seen, in a few sentences (may be empty).
     pub description: String,
+    /// Where to read more: `docs/` sections, upstream issues, release notes (may be empty).
     pub references: Vec<String>,
     /// [`BUILTIN_ORIGIN`] or the user file's name.
     pub origin: String,
@@ -498,11 +523,14 @@ impl Conditions {
 
 impl RuleSet {
     /// The shipped rules (`src/bucket/rules.toml`), compiled once per process.
+    // The text is embedded at compile time and never comes from the user: if it failed to
+    // compile, every call would fail the same way, and the `builtin_rules_load` test catches that
+    // before a release. Returning a `Result` would push an impossible error into every caller.
+    #[allow(clippy::expect_used)]
     pub fn builtin() -> RuleSet {
         static BUILTIN: OnceLock<RuleSet> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                // The embedded file is checked by the `builtin_rules_load` test.
                 RuleSet::from_toml(BUILTIN_RULES, BUILTIN_ORIGIN)
                     .expect("built-in rules.toml is valid (tested)")
             })

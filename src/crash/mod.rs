@@ -35,9 +35,14 @@ pub enum ParseError {
     /// JSON that could not be read at all (not even partially).
     #[error("invalid JSON in {part} at line {line}, column {column}: {message}")]
     Json {
+        /// Which JSON object failed to read; today always `"header"` (a broken body keeps what
+        /// precedes the break instead of failing).
         part: &'static str,
+        /// 1-based line in the file where reading stopped.
         line: usize,
+        /// 1-based column (in bytes) on that line.
         column: usize,
+        /// serde_json's description, e.g. `expected value`.
         message: String,
     },
     /// The file ends before anything usable.

@@ -71,17 +71,21 @@ impl SourceFormat {
 /// One parsed report. See the module docs for the rules on optional fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrashReport {
+    /// Crash, GPU event or other diagnostic; only crashes are bucketed and counted in rounds.
     pub kind: ReportKind,
+    /// The layout the report was read from (`.ips`, translated copy, legacy text...).
     pub format: SourceFormat,
     /// `bug_type` from the `.ips` header (`"309"`, `"109"`, `"284"`...); `None` for legacy text.
     pub bug_type: Option<String>,
     /// `incident_id` (header) or `incident` (body) or `Incident Identifier:` (legacy).
     pub incident_id: Option<String>,
+    /// The crashed process: name, path, pid, parent, bundle.
     pub process: ProcessInfo,
     /// Capture time (`captureTime` / `Date/Time:`) converted to UTC.
     pub captured_at: Option<DateTime<Utc>>,
     /// The capture time exactly as written, for display and as a fallback when unparseable.
     pub captured_at_raw: Option<String>,
+    /// The macOS version the report was written on.
     pub os: OsInfo,
     /// `modelCode` / `Hardware Model:` (e.g. `Mac16,5`).
     pub hardware_model: Option<String>,
@@ -89,12 +93,16 @@ pub struct CrashReport {
     pub cpu_type: Option<String>,
     /// True when the process ran under Rosetta (`translated: true` / `(Translated)`).
     pub translated: Option<bool>,
+    /// Exception type, signal, codes and fault address; every field empty for reports that
+    /// have no exception (most GPU events and other diagnostics).
     pub exception: ExceptionInfo,
+    /// `termination` / `Termination Reason:`; `None` when the report does not say.
     pub termination: Option<Termination>,
     /// Application-specific messages (`asi`), flattened: assertion texts live here.
     pub asi: Vec<String>,
     /// Index into `threads` of the crashed (triggered) thread.
     pub crashed_thread: Option<usize>,
+    /// Every thread with its frames, in report order (`Thread 0` first).
     pub threads: Vec<Thread>,
     /// Register state of the crashed thread, where the report has one.
     pub registers: Option<RegisterState>,
@@ -147,12 +155,21 @@ impl CrashReport {
 /// The crashed process.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessInfo {
+    /// Process name (`procName` / `Process:`), e.g. `python3.12`; an `.ips` whose body does not
+    /// name it falls back to the header's `name` or `app_name`.
     pub name: Option<String>,
+    /// Executable path (`procPath` / `Path:`), e.g. `/opt/homebrew/bin/python3.12`.
     pub path: Option<String>,
+    /// Process id (`pid` / the `[4242]` after `Process:`).
     pub pid: Option<i64>,
+    /// Parent process name (`parentProc` / `Parent Process:`), e.g. `zsh` or `launchd`.
     pub parent_name: Option<String>,
+    /// Parent process id (`parentPid` / the `[612]` after `Parent Process:`).
     pub parent_pid: Option<i64>,
+    /// Bundle identifier (`bundleInfo.CFBundleIdentifier` / `Identifier:`), e.g.
+    /// `org.python.python`.
     pub bundle_id: Option<String>,
+    /// Bundle version: `3.12.11`, or `short (build)` when the two differ (`1.4 (1402)`).
     pub bundle_version: Option<String>,
     /// `responsibleProc` / `Responsible:`.
     pub responsible: Option<String>,
@@ -201,8 +218,12 @@ pub struct ExceptionInfo {
 /// How the process was terminated.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Termination {
+    /// Who terminated the process: `SIGNAL`, `CODESIGNING`, `DYLD`, ...
     pub namespace: Option<String>,
+    /// The code within the namespace; for `SIGNAL`, the signal number (`11` for `SIGSEGV`).
+    /// Hex codes (`0xb`) are read as numbers.
     pub code: Option<i64>,
+    /// The human-readable reason, e.g. `Segmentation fault: 11` or `Abort trap: 6`.
     pub indicator: Option<String>,
     /// `byProc` (e.g. `exc handler`).
     pub by_process: Option<String>,
@@ -215,11 +236,14 @@ pub struct Thread {
     pub index: usize,
     /// Kernel thread id (`id` in `.ips`).
     pub id: Option<u64>,
+    /// Thread name set by the program (`pthread_setname_np`), e.g. `caulk.messenger.shared`;
+    /// most threads have none.
     pub name: Option<String>,
     /// Dispatch queue name.
     pub queue: Option<String>,
     /// This is the crashed (`triggered`) thread.
     pub crashed: bool,
+    /// Stack frames, innermost (frame 0, the pc) first.
     pub frames: Vec<Frame>,
 }
 
@@ -235,6 +259,7 @@ pub enum SymbolSource {
 }
 
 impl SymbolSource {
+    /// Stable name used in the database and in JSON output (`apple`, `symcache`).
     pub fn as_str(self) -> &'static str {
         match self {
             SymbolSource::Apple => "apple",
@@ -242,6 +267,7 @@ impl SymbolSource {
         }
     }
 
+    /// Inverse of [`SymbolSource::as_str`]; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "apple" => Some(SymbolSource::Apple),
@@ -264,7 +290,10 @@ pub struct Frame {
     pub symbol: Option<String>,
     /// Offset of the pc into the symbol (`symbolLocation`, the `+ 24` in legacy text).
     pub symbol_offset: Option<u64>,
+    /// Source file of the frame, when the report or the symbol store knows it (`sourceFile`,
+    /// the `(Module.swift:367)` after a legacy frame's offset); usually `None` for system code.
     pub source_file: Option<String>,
+    /// Line in [`Frame::source_file`], set together with it.
     pub source_line: Option<u32>,
     /// Where `symbol` came from; `None` when there is no symbol.
     pub symbol_source: Option<SymbolSource>,
@@ -296,8 +325,12 @@ impl RegisterState {
 /// One register and, when the report names it, the symbol its value points into.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Register {
+    /// Register name as written (`x0`, `lr`, `far`, `rip`...).
     pub name: String,
+    /// The register's value.
     pub value: u64,
+    /// The symbol the value points into, when the report names one (`lr` often does, e.g.
+    /// `-[AGXG16XFamilyComputeContext dispatchThreads:threadsPerThreadgroup:]`).
     pub symbol: Option<String>,
 }
 
@@ -306,14 +339,20 @@ pub struct Register {
 pub struct Image {
     /// Mach-O UUID, lowercase with dashes (`2f5ccac7-cf4f-3f87-8689-7c673e90e595`).
     pub uuid: Option<String>,
+    /// Image name, e.g. `AGXMetalG16X`; when the report lists none, the last part of its path.
     pub name: Option<String>,
+    /// Path on disk, e.g. `/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X`;
+    /// `None` when the report writes `???`.
     pub path: Option<String>,
+    /// CPU architecture of the image (`arm64e`, `arm64`, `x86_64`), where written.
     pub arch: Option<String>,
     /// Load address.
     pub base: Option<u64>,
     /// Size in bytes.
     pub size: Option<u64>,
+    /// Bundle identifier, e.g. `com.apple.AGXMetalG16X`; `None` for plain libraries.
     pub bundle_id: Option<String>,
+    /// Bundle version, `short (build)` when the two differ (`341.11`, `1.0 (1)`).
     pub bundle_version: Option<String>,
 }
 

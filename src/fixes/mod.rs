@@ -73,16 +73,26 @@ pub enum FixError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The dylib as given.
         path: PathBuf,
+        /// The operating system's error (not found, permission denied...).
         #[source]
         source: std::io::Error,
     },
     /// The file does not start with a Mach-O or fat magic number.
     #[error("{path} is not a Mach-O file")]
-    NotMachO { path: PathBuf },
+    NotMachO {
+        /// The file as given.
+        path: PathBuf,
+    },
     /// Mach-O magic, but the structure is broken or is not an image (e.g. an archive slice).
     #[error("{path} is a malformed Mach-O file: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    Malformed {
+        /// The file as given.
+        path: PathBuf,
+        /// What is broken, from the Mach-O reader (e.g. a load command past the end of the file).
+        reason: String,
+    },
 }
 
 impl FixError {

@@ -38,7 +38,9 @@ pub enum SymbolError {
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory being read or written.
         path: PathBuf,
+        /// The operating system's error (not found, permission denied, disk full...).
         #[source]
         source: std::io::Error,
     },
@@ -50,28 +52,38 @@ pub enum SymbolError {
     Malformed(String),
     /// A slice without an `LC_UUID` load command cannot be matched to any crash report.
     #[error("Mach-O slice ({arch}) has no LC_UUID")]
-    NoUuid { arch: String },
+    NoUuid {
+        /// The slice's architecture (`arm64e`, `x86_64`...).
+        arch: String,
+    },
     /// symbolic could not convert the slice into a symcache.
     #[error("cannot build symcache: {0}")]
     SymCache(String),
     /// The store's `index.json` is not valid JSON of the expected shape (or cannot be written).
     #[error("symbol index {path}: {source}")]
     Index {
+        /// The store's `index.json`.
         path: PathBuf,
+        /// The JSON error, with its line and column.
         #[source]
         source: serde_json::Error,
     },
     /// The store's `index.json` was written by a build with another index format.
     #[error("symbol index {path}: index version {found} (this build reads {expected})")]
     IndexVersion {
+        /// The store's `index.json`.
         path: PathBuf,
+        /// The index format version written in the file.
         found: u32,
+        /// The index format version this build reads and writes.
         expected: u32,
     },
     /// An indexed symcache file is not a readable symcache (damaged, or cut short).
     #[error("symcache {path} is unreadable: {source}")]
     BrokenCache {
+        /// The `.symcache` file in the store.
         path: PathBuf,
+        /// symbolic's reason for rejecting it.
         #[source]
         source: symbolic::symcache::Error,
     },

@@ -29,14 +29,18 @@ pub enum StackRef {
 /// One frame of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct FrameRef {
+    /// The stack the frame is on: a thread or the last exception backtrace.
     pub thread: StackRef,
+    /// The frame's index on that stack (0 is the innermost).
     pub frame: usize,
 }
 
 /// A frame where macOS wrote one name and the store gives another (only with `force`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Disagreement {
+    /// The stack the frame is on: a thread or the last exception backtrace.
     pub thread: StackRef,
+    /// The frame's index on that stack (0 is the innermost).
     pub frame: usize,
     /// The name as written in the report.
     pub apple: String,

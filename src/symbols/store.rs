@@ -65,17 +65,22 @@ pub struct SliceInfo {
     pub arch: String,
     /// The file the slice was read from, as given (made absolute when possible).
     pub path: PathBuf,
+    /// Whether the names come from DWARF (with source lines) or the symbol table only.
     pub source: SourceKind,
     /// Number of functions in the symcache.
     pub symbol_count: usize,
+    /// When the slice was added to the store (UTC).
     pub added_at: DateTime<Utc>,
 }
 
 /// A slice that was read but not stored because the store already had a better one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedSlice {
+    /// The file the slice was read from, as given.
     pub path: PathBuf,
+    /// The slice's `LC_UUID`, lowercase with dashes.
     pub uuid: String,
+    /// The slice's architecture (`arm64e`, `x86_64`...).
     pub arch: String,
     /// Why it was not stored (`dwarf already indexed from ...`).
     pub reason: String,
@@ -98,12 +103,16 @@ pub struct AddOutcome {
 /// Result of one lookup.
 #[derive(Debug, Clone)]
 pub enum Lookup {
+    /// A function covers the offset.
     Found {
         /// Demangled C++/Swift name; Objective-C and C names as they are.
         symbol: String,
         /// Offset of the frame's pc into the function, from the original (unadjusted) offset.
         symbol_offset: u64,
+        /// Source file of the outermost function at the address (the one `symbol` names; for
+        /// inlined code, the file of the call site), when the slice has DWARF.
         source_file: Option<String>,
+        /// Line in `source_file`, when the slice has DWARF and the line is known.
         source_line: Option<u32>,
     },
     /// The UUID is in the store, but no symbol covers the offset.

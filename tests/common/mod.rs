@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: the binary, temp databases, synthetic reports and
 //! the corpus location.
+// Test helper module: a failed unwrap here is a test failure, which is what a test wants.
+// clippy.toml's allow-unwrap-in-tests covers only `#[test]` functions, not helpers like these.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

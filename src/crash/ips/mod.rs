@@ -33,6 +33,9 @@ use locate::{next_document_start, read_document};
 /// Every `.ips` document found in one text, in file order.
 #[derive(Debug)]
 pub struct Scan<'a> {
+    /// The documents read, in file order: one for a plain `.ips` or a crash dialog's copy (its
+    /// legacy text is the document's `prefix`), several for reports concatenated into one
+    /// file; empty when nothing could be read.
     pub documents: Vec<Document<'a>>,
     /// A JSON object that looked like a header or body but could not be read at all (cut off
     /// before its first field, say). Only meaningful when `documents` is empty.
@@ -47,6 +50,7 @@ pub struct Document<'a> {
     pub prefix: &'a str,
     /// What header and JSON body hold. For [`Body::Text`], what the header alone holds.
     pub report: CrashReport,
+    /// Whether the body was read whole, cut short, missing, or text.
     pub body: Body<'a>,
 }
 

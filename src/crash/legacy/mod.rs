@@ -34,6 +34,9 @@ use parser::Parser;
 /// has none of `Process:`, `Exception Type:`, `Crashed Thread:`/`Triggered by Thread:` or a
 /// thread backtrace. Everything else yields a report (format [`SourceFormat::Legacy`], kind
 /// [`ReportKind::Crash`]) with warnings for what is missing.
+///
+/// [`SourceFormat::Legacy`]: super::model::SourceFormat::Legacy
+/// [`ReportKind::Crash`]: super::model::ReportKind::Crash
 pub fn parse(text: &str) -> Result<CrashReport, ParseError> {
     if text.trim().is_empty() {
         return Err(ParseError::Empty);

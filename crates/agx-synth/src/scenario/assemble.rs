@@ -254,6 +254,7 @@ pub(crate) const IDLE_WQ: &[F] = &[
 /// Which libtorch_cpu frames lose their names (a stripped wheel, a partial symbolication).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Unsym {
+    /// Every libtorch_cpu frame keeps its name.
     None,
     /// libtorch_cpu frames after the first three keep only their offsets.
     Deep,

@@ -88,36 +88,66 @@ impl Machine {
 /// Every binary a sample can reference.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Img {
+    /// The `Python` launcher inside the framework's `Python.app` (the main executable).
     PyApp,
+    /// The `Python` framework library (the interpreter: `_PyEval_EvalFrameDefault` and friends).
     PyFw,
+    /// The fix dylib, `libagx_fix_<version>.dylib` (version from the crash, `v2_3` by default).
     Fix,
+    /// PyTorch's `libc10.dylib`.
     LibC10,
+    /// PyTorch's `libtorch_cpu.dylib`, where the MPS backend's frames are.
     Torch,
+    /// PyTorch's `libtorch_python.dylib` (the Python bindings).
     TorchPy,
+    /// The GPU driver, `AGXMetal<family>` (`AGXMetalG16X`...), named after the machine's family.
     Agx,
+    /// A `uv`-managed `python3.12` executable (the image-processing samples).
     UvPython,
+    /// NumPy's `_multiarray_umath` extension module.
     Numpy,
+    /// `_fastblur`, a third-party C extension that crashes on its own (a non-AGX crash).
     FastBlur,
+    /// `LedgerSync.app`, a Swift app that crashes in `abort()` (a non-AGX crash).
     LedgerSync,
+    /// `PixelNotes.app`, an AppKit app with a use-after-free (a non-AGX crash).
     PixelNotes,
     // In the dyld shared cache:
+    /// `libsystem_kernel.dylib` (system calls: `__pthread_kill`, `__workq_kernreturn`...).
     Kernel,
+    /// `libsystem_pthread.dylib` (`_pthread_start`, `start_wqthread`...).
     Pthread,
+    /// `libsystem_c.dylib` (`abort`...).
     LibC,
+    /// `libdispatch.dylib` (dispatch queues).
     LibDispatch,
+    /// `libobjc.A.dylib` (`objc_msgSend`...).
     LibObjc,
+    /// `libc++.1.dylib`.
     LibCxx,
+    /// `libc++abi.dylib`.
     LibCxxAbi,
+    /// The `Metal` framework (command buffers, assertion messages).
     Metal,
+    /// The `IOGPU` private framework (`IOGPUMetalCommandBuffer`).
     IoGpu,
+    /// `MPSCore` (Metal Performance Shaders).
     MpsCore,
+    /// `MPSNDArray` (Metal Performance Shaders).
     MpsNd,
+    /// `MetalPerformanceShadersGraph`.
     MpsGraph,
+    /// The `CoreFoundation` framework (run loops).
     CoreFoundation,
+    /// The `Foundation` framework.
     Foundation,
+    /// The `AppKit` framework (the unrelated apps' main threads).
     AppKit,
+    /// The `HIToolbox` framework (event loops of the unrelated apps).
     HiToolbox,
+    /// `libswiftCore.dylib`.
     SwiftCore,
+    /// The dynamic loader, `dyld`.
     Dyld,
 }
 

@@ -75,6 +75,12 @@ pub type Local = DateTime<FixedOffset>;
 
 /// A wall-clock time in the given UTC offset (hours). October 2026 dates are PDT (-7), November
 /// dates after the 1st are PST (-8): the samples straddle the DST change on purpose.
+///
+/// # Panics
+/// On an offset beyond ±24 hours or a date that does not exist (`(2026, 2, 30)`).
+// Callers pass literal dates from sample plans and tests; a wrong one is a typo there, best
+// reported at once by the panic rather than carried into a report as a made-up time.
+#[allow(clippy::expect_used)]
 pub fn local(ymd: (i32, u32, u32), hms: (u32, u32, u32), offset_hours: i32) -> Local {
     let tz = FixedOffset::east_opt(offset_hours * 3600).expect("valid offset");
     tz.with_ymd_and_hms(ymd.0, ymd.1, ymd.2, hms.0, hms.1, hms.2)

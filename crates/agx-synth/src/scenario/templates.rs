@@ -574,7 +574,13 @@ pub const PATTERNS: &[Pattern] = &[
     },
 ];
 
-/// The pattern with rule id `id` (panics on an unknown id: the callers are data tables).
+/// The pattern with rule id `id`, e.g. `"agx-encoder-already-encoding"`.
+///
+/// # Panics
+/// On an id that is not in the pattern table.
+// The ids come from the callers' own literal tables (sample plans, tests), never from input
+// being parsed: an unknown id is a typo in that table, best reported at once by the panic.
+#[allow(clippy::expect_used)]
 pub fn pattern(id: &str) -> &'static Pattern {
     PATTERNS
         .iter()
