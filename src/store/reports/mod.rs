@@ -2,6 +2,7 @@
 //! querying share (how files are compressed, dictionaries, a report's identity and
 //! completeness); [`write`] holds the write transaction, [`query`] the reads.
 
+pub(in crate::store) mod frames;
 mod query;
 mod write;
 
@@ -407,8 +408,8 @@ mod tests {
         let frame_image: String = store
             .conn()
             .query_row(
-                "SELECT i.uuid FROM frames f JOIN images i ON i.id = f.image_id
-                 WHERE f.report_id = ?1",
+                "SELECT i.uuid FROM report_frames f
+                 JOIN images i ON i.id = f.crashed ->> '$[0].img' WHERE f.report_id = ?1",
                 [r3],
                 |r| r.get(0),
             )

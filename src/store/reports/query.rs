@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
+use super::frames;
 use super::{decompress, rfc3339, Dictionary, FileStats, DICT_PREFIX};
-use crate::crash::{self, CrashReport, ReportKind, SymbolSource};
+use crate::crash::{self, CrashReport, ReportKind};
 use crate::store::{Store, StoreError};
 
 /// Filters for [`Store::list_reports`].
@@ -70,8 +71,8 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
     r.signature, r.pattern, r.pattern_title,
     (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
-    (SELECT fr.symbol_source FROM frames fr
-       WHERE fr.report_id = r.id AND fr.stack = 'crashed' AND fr.idx = 0)";
+    (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0].src' END
+       FROM report_frames fr WHERE fr.report_id = r.id)";
 
 fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
@@ -352,59 +353,33 @@ impl Store {
     /// Lay the stored frames (symbol names may have been filled in since ingest) over the
     /// re-parsed model.
     fn overlay_frames(&self, id: i64, report: &mut CrashReport) -> Result<(), StoreError> {
-        let frames = self.stored_frames(id)?;
-        for (stack, idx, sym, off, src, file, line) in frames {
-            let target = match stack.as_str() {
-                "crashed" => report
-                    .crashed_thread
-                    .and_then(|t| report.threads.get_mut(t))
-                    .and_then(|t| t.frames.get_mut(idx)),
-                _ => report.last_exception_backtrace.get_mut(idx),
-            };
-            if let Some(f) = target {
-                f.symbol = sym;
-                f.symbol_offset = off;
-                f.symbol_source = src;
-                f.source_file = file;
-                f.source_line = line;
+        let stored: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .prepare_cached("SELECT crashed, exception FROM report_frames WHERE report_id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((crashed, exception)) = stored else {
+            return Ok(());
+        };
+        let crashed = frames::decode(id, crashed.as_deref())?;
+        if let Some(t) = report
+            .crashed_thread
+            .and_then(|t| report.threads.get_mut(t))
+        {
+            for (s, f) in crashed.iter().zip(t.frames.iter_mut()) {
+                s.overlay(f);
             }
+        }
+        let exception = frames::decode(id, exception.as_deref())?;
+        for (s, f) in exception
+            .iter()
+            .zip(report.last_exception_backtrace.iter_mut())
+        {
+            s.overlay(f);
         }
         Ok(())
     }
-
-    fn stored_frames(&self, id: i64) -> Result<Vec<StoredFrame>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT stack, idx, symbol, symbol_offset, symbol_source, source_file, source_line
-             FROM frames WHERE report_id = ?1 ORDER BY stack, idx",
-        )?;
-        let rows = stmt
-            .query_map([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?.max(0) as usize,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<i64>>(3)?.map(|x| x as u64),
-                    r.get::<_, Option<String>>(4)?
-                        .and_then(|s| SymbolSource::parse(&s)),
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<u32>>(6)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
 }
-
-/// A stored frame's stack, index, symbol, symbol offset, symbol source, source file and line.
-type StoredFrame = (
-    String,
-    usize,
-    Option<String>,
-    Option<u64>,
-    Option<SymbolSource>,
-    Option<String>,
-    Option<u32>,
-);
 
 /// The fields round attribution needs of a crash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::frames;
 use super::{frame_label, json_array, report_identity, rfc3339, Completeness, InsertOutcome};
 use crate::crash::{CrashReport, Frame, Image};
 use crate::store::{Store, StoreError};
@@ -372,20 +373,18 @@ impl WriteTx<'_> {
         ])?;
         let replacing = id.is_some();
         let id = id.unwrap_or_else(|| self.tx.last_insert_rowid());
-        if replacing {
+        // One row per report, written over on replacement (INSERT OR REPLACE).
+        let crashed_frames =
+            frames::encode(crashed.map(|t| &t.frames[..]).unwrap_or(&[]), &image_ids)?;
+        let exception_frames = frames::encode(&report.last_exception_backtrace, &image_ids)?;
+        if replacing || crashed_frames.is_some() || exception_frames.is_some() {
             self.tx
-                .prepare_cached("DELETE FROM frames WHERE report_id = ?1")?
-                .execute([id])?;
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO report_frames (report_id, crashed, exception)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id, crashed_frames, exception_frames])?;
         }
-        if let Some(t) = crashed {
-            self.insert_frames(id, "crashed", &t.frames, &image_ids)?;
-        }
-        self.insert_frames(
-            id,
-            "exception",
-            &report.last_exception_backtrace,
-            &image_ids,
-        )?;
         // A replaced row may have linked a fix its new image list does not load: relink.
         if replacing || self.may_load_a_fix(&report.images)? {
             self.link_fix(id)?;
@@ -469,39 +468,6 @@ impl WriteTx<'_> {
         Ok((Some(list_id), ids))
     }
 
-    fn insert_frames(
-        &self,
-        report_id: i64,
-        stack: &str,
-        frames: &[Frame],
-        image_ids: &[i64],
-    ) -> Result<(), StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO frames (report_id, stack, idx, image_index, image_id,
-                image_offset, address, symbol, symbol_offset, symbol_source, source_file,
-                source_line)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
-        for (i, f) in frames.iter().enumerate() {
-            let image_id = f.image_index.and_then(|ix| image_ids.get(ix)).copied();
-            stmt.execute(params![
-                report_id,
-                stack,
-                i as i64,
-                f.image_index.map(|x| x as i64),
-                image_id,
-                f.image_offset.map(|x| x as i64),
-                f.address.map(|x| x as i64),
-                f.symbol,
-                f.symbol_offset.map(|x| x as i64),
-                f.symbol_source.map(|s| s.as_str()),
-                f.source_file,
-                f.source_line,
-            ])?;
-        }
-        Ok(())
-    }
-
     /// Could this image list link to a fix (registered UUID, or a `libagx_fix*` image)?
     fn may_load_a_fix(&self, images: &[Image]) -> Result<bool, StoreError> {
         if self.fix_uuids.get().is_none() {
@@ -547,22 +513,32 @@ impl WriteTx<'_> {
         idx: usize,
         frame: &Frame,
     ) -> Result<(), StoreError> {
+        let column = match stack {
+            "crashed" => "crashed",
+            "exception" => "exception",
+            _ => return Err(StoreError::Corrupt(format!("no stack named `{stack}`"))),
+        };
+        let text: Option<String> = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {column} FROM report_frames WHERE report_id = ?1"
+            ))?
+            .query_row([report_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let mut stored = frames::decode(report_id, text.as_deref())?;
+        // Like the UPDATE of a frame row before migration 8: a frame not stored changes nothing.
+        let Some(target) = stored.get_mut(idx) else {
+            return Ok(());
+        };
+        target.set_symbol_of(frame);
+        let text = serde_json::to_string(&stored)
+            .map_err(|e| StoreError::Corrupt(format!("frames do not encode: {e}")))?;
         self.tx
-            .prepare_cached(
-                "UPDATE frames SET symbol = ?4, symbol_offset = ?5, symbol_source = ?6,
-                    source_file = ?7, source_line = ?8
-                 WHERE report_id = ?1 AND stack = ?2 AND idx = ?3",
-            )?
-            .execute(params![
-                report_id,
-                stack,
-                idx as i64,
-                frame.symbol,
-                frame.symbol_offset.map(|x| x as i64),
-                frame.symbol_source.map(|s| s.as_str()),
-                frame.source_file,
-                frame.source_line,
-            ])?;
+            .prepare_cached(&format!(
+                "UPDATE report_frames SET {column} = ?2 WHERE report_id = ?1"
+            ))?
+            .execute(params![report_id, text])?;
         Ok(())
     }
 
