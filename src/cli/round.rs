@@ -194,7 +194,7 @@ impl CrashSource for StoreSource<'_> {
                 &AtomicBool::new(false),
             )?;
             for f in &s.failed {
-                let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
+                let _ = writeln!(super::term::stderr(), "agx-triage: {f}");
             }
         }
         // Report capture times come from another clock and are written with second-ish
