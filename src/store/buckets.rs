@@ -190,7 +190,7 @@ impl Store {
             let hit = super::reports::frames::decode(id, Some(&text))?
                 .iter()
                 .any(
-                    |f| match (&f.symbol, f.image_id.and_then(|i| names.get(&i))) {
+                    |f| match (f.symbol(), f.image_id().and_then(|i| names.get(&i))) {
                         (Some(s), _) => pred(s),
                         (None, Some(i)) => pred(i),
                         _ => false,

@@ -11,7 +11,8 @@
 //! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
 //! - 7: rounds.output_tail (the last lines of a round's output).
 //! - 8: report_frames (a report's frames, one JSON array per stack) replaces frames; the
-//!   reports_process, reports_incident, reports_pid and reports_exception indexes are dropped.
+//!   reports_process, reports_incident, reports_pid, reports_exception and sources_path
+//!   indexes are dropped.
 
 use std::path::Path;
 
@@ -297,7 +298,8 @@ mod tests {
             .unwrap();
             // As the writer of migrations 1-7 stored them: frame 1 was symbolicated since
             // (a name the original lacks), frame 2 has no symbol, the exception frame was
-            // named, and one address is above i64::MAX (stored negative). Report 2 has none.
+            // named; one address is above i64::MAX (stored negative; the original has it).
+            // Report 2 has none.
             conn.execute_batch(
                 "INSERT INTO images (id, key, uuid, name) VALUES
                     (10, '2F5CCAC7-CF4F-3F87-8689-7C673E90E595', '2F5CCAC7-CF4F-3F87-8689-7C673E90E595', 'AGXMetalG16X'),
@@ -329,19 +331,17 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        // In index order, unknowns left out: what the Rust encoder writes for these frames.
+        // In index order: [image id, symbol, offset, source, file, line], what the Rust
+        // encoder writes for these frames.
         assert_eq!(
             crashed,
             concat!(
-                r#"[{"i":1,"img":11,"off":1552,"addr":4294968848,"sym":"abort","symoff":8,"src":"apple"},"#,
-                r#"{"i":0,"img":10,"off":2000,"addr":8589936592,"sym":"AGX::dispatch","symoff":48,"src":"symcache","file":"agx.cpp","line":12},"#,
-                r#"{"i":0,"img":10,"off":16,"addr":-16}]"#
+                r#"[[11,"abort",8,"apple",null,null],"#,
+                r#"[10,"AGX::dispatch",48,"symcache","agx.cpp",12],"#,
+                r#"[10,null,null,null,null,null]]"#
             )
         );
-        assert_eq!(
-            exception,
-            r#"[{"i":0,"img":10,"off":64,"addr":8589934656,"sym":"AGX::encode","symoff":4,"src":"symcache"}]"#
-        );
+        assert_eq!(exception, r#"[[10,"AGX::encode",4,"symcache",null,null]]"#);
         let no_frames: i64 = conn
             .query_row(
                 "SELECT count(*) FROM report_frames WHERE report_id = 2",
@@ -353,7 +353,7 @@ mod tests {
         let gone: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name IN ('frames', 'reports_process',
-                    'reports_incident', 'reports_pid', 'reports_exception')",
+                    'reports_incident', 'reports_pid', 'reports_exception', 'sources_path')",
                 [],
                 |r| r.get(0),
             )

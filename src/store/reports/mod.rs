@@ -409,7 +409,7 @@ mod tests {
             .conn()
             .query_row(
                 "SELECT i.uuid FROM report_frames f
-                 JOIN images i ON i.id = f.crashed ->> '$[0].img' WHERE f.report_id = ?1",
+                 JOIN images i ON i.id = f.crashed ->> '$[0][0]' WHERE f.report_id = ?1",
                 [r3],
                 |r| r.get(0),
             )

@@ -71,7 +71,7 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
     r.signature, r.pattern, r.pattern_title,
     (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
-    (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0].src' END
+    (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END
        FROM report_frames fr WHERE fr.report_id = r.id)";
 
 fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
