@@ -26,7 +26,9 @@ use crate::store::StoreError;
 pub(in crate::store) struct StoredFrame<'a>(
     /// `images.id` of the frame's image.
     pub Option<i64>,
-    #[serde(borrow)] pub Option<Cow<'a, str>>,
+    /// Symbol name.
+    #[serde(borrow)]
+    pub Option<Cow<'a, str>>,
     /// Symbol offset.
     pub Option<i64>,
     /// Symbol source (`apple`, `symcache`).
