@@ -469,8 +469,9 @@ fn process_file(
     }
     let reports = reports
         .into_iter()
-        .map(|r| {
+        .map(|mut r| {
             let b = bucketer.and_then(|b| b.fields(&r));
+            keep_what_the_store_writes(&mut r);
             (r, b)
         })
         .collect();
@@ -483,6 +484,22 @@ fn process_file(
         uncovered,
         reports,
     }
+}
+
+/// Free, here in the worker, what the writer does not store: the frames of the threads that
+/// did not crash and the register state (the stored original keeps them; `show` re-parses it).
+/// The writer reads the crashed thread, the exception backtrace, the images, the header fields
+/// and the thread count. Freed by the thread that allocated them, they cost less than when the
+/// writer drops the whole model (a free from another thread is deferred to the owner's next
+/// collection).
+fn keep_what_the_store_writes(r: &mut CrashReport) {
+    let crashed = r.crashed_thread;
+    for (i, t) in r.threads.iter_mut().enumerate() {
+        if Some(i) != crashed {
+            t.frames = Vec::new();
+        }
+    }
+    r.registers = None;
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -935,6 +952,44 @@ fn looks_complete(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_worker_frees_leaves_every_stored_value_as_it_was() {
+        use crate::crash::{Frame, SourceFormat, Thread};
+        let frames = |n: usize| -> Vec<Frame> {
+            (0..n)
+                .map(|i| Frame {
+                    image_index: Some(0),
+                    image_offset: Some(i as u64),
+                    symbol: Some(format!("f{i}")),
+                    ..Frame::default()
+                })
+                .collect()
+        };
+        let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
+        r.threads = (0..3)
+            .map(|i| Thread {
+                index: i,
+                crashed: i == 2,
+                frames: frames(5 + i),
+                ..Thread::default()
+            })
+            .collect();
+        r.crashed_thread = Some(2);
+        r.last_exception_backtrace = frames(2);
+        let before = r.clone();
+        keep_what_the_store_writes(&mut r);
+        // What the writer reads (store::WriteTx::insert_report): the crashed thread, the
+        // exception backtrace, the thread count, the completeness of a copy.
+        assert_eq!(r.crashed(), before.crashed());
+        assert_eq!(r.last_exception_backtrace, before.last_exception_backtrace);
+        assert_eq!(r.threads.len(), 3);
+        assert_eq!(
+            store::Completeness::of(&r, 10),
+            store::Completeness::of(&before, 10)
+        );
+        assert!(r.threads[0].frames.is_empty() && r.threads[1].frames.is_empty());
+    }
 
     #[test]
     fn folder_filter() {
