@@ -1,95 +1,83 @@
-//! Known-pattern rules and signatures on synthetic reports built in code.
+//! Known-pattern rules and signatures on synthetic reports built in code (written by
+//! agx-synth, read back by the parser).
 //!
 //! Each shipped rule gets a report shaped like the field reports of docs/BUCKETS.md (known AGX patterns), then variants
 //! that must not matter (GPU family G13X..G16X, `+N` offsets, image order, irrelevant frames
 //! on top, PAC-signed addresses) and near misses that must not match.
 
+use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use agx_triage::bucket::{
     classify, frame_glob, signature, Bucketing, FrameLists, RuleError, RuleSet,
     SIGNATURE_ALGORITHM_VERSION,
 };
-use agx_triage::crash::{CrashReport, Frame, Image, ReportKind, SourceFormat, Thread};
+use agx_triage::crash::{self, CrashReport, ReportKind, SourceFormat};
 
 // ---- builder ----------------------------------------------------------------------------
 
-/// Builds a crash report whose crashed thread is thread 0. Frames are given top first as
-/// `(image name, symbol)`; a `None` symbol is an unsymbolicated frame.
+/// Builds a crash report whose crashed thread is thread 0: agx-synth writes it as an `.ips`
+/// and the parser reads it back, so the rules see what they see in the field. Frames are given
+/// top first as `(image name, symbol)`; a `None` symbol is an unsymbolicated frame.
 #[derive(Clone)]
 struct Rb {
-    r: CrashReport,
+    r: Report,
 }
 
 impl Rb {
     fn new() -> Rb {
-        let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
-        r.process.name = Some("python3.12".into());
-        r.threads.push(Thread {
-            index: 0,
-            crashed: true,
-            ..Thread::default()
-        });
-        r.crashed_thread = Some(0);
+        let r = Report::new()
+            .process(Process::new("python3.12", "/opt/homebrew/bin/python3.12"))
+            .thread(Thread::new(1))
+            .faulting_thread(0);
         Rb { r }
     }
 
     fn bad_access(mut self, addr: u64) -> Rb {
-        let e = &mut self.r.exception;
-        e.exc_type = Some("EXC_BAD_ACCESS".into());
-        e.signal = Some("SIGSEGV".into());
-        e.subtype = Some(format!("KERN_INVALID_ADDRESS at 0x{addr:016x}"));
-        e.fault_address = Some(addr);
+        self.r = self.r.exception(Exception::bad_access(addr));
         self
     }
 
     /// `KERN_INVALID_ADDRESS at <signed> -> <stripped> (possible pointer authentication failure)`.
     fn pac(mut self, signed: u64, stripped: Option<u64>) -> Rb {
-        let e = &mut self.r.exception;
-        e.exc_type = Some("EXC_BAD_ACCESS".into());
-        e.signal = Some("SIGBUS".into());
-        e.fault_address = Some(signed);
-        e.fault_address_stripped = stripped;
-        e.pointer_auth_failure = true;
+        let mut e = Exception::bad_access(signed).signal("SIGBUS");
+        e.subtype = Some(match stripped {
+            Some(s) => format!(
+                "KERN_INVALID_ADDRESS at 0x{signed:016x} -> 0x{s:016x} (possible pointer authentication failure)"
+            ),
+            None => format!(
+                "KERN_INVALID_ADDRESS at 0x{signed:016x} (possible pointer authentication failure)"
+            ),
+        });
+        self.r = self.r.exception(e);
         self
     }
 
     fn abort(mut self, asi: Option<&str>) -> Rb {
-        let e = &mut self.r.exception;
-        e.exc_type = Some("EXC_CRASH".into());
-        e.signal = Some("SIGABRT".into());
+        self.r = self.r.exception(Exception::abort());
         if let Some(a) = asi {
-            self.r.asi.push(a.to_string());
+            self.r = self.r.asi("libsystem_c.dylib", a);
         }
         self
     }
 
     fn image(&mut self, name: &str) -> usize {
-        if let Some(i) = self
-            .r
-            .images
-            .iter()
-            .position(|im| im.name.as_deref() == Some(name))
-        {
+        if let Some(i) = self.r.images.iter().position(|im| im.name == name) {
             return i;
         }
-        self.r.images.push(Image {
-            name: Some(name.to_string()),
-            path: Some(format!("/System/Library/Somewhere/{name}")),
-            base: Some(0x1_0000_0000 + 0x100_0000 * self.r.images.len() as u64),
-            ..Image::default()
-        });
+        let base = 0x1_0000_0000 + 0x100_0000 * self.r.images.len() as u64;
+        self.r
+            .images
+            .push(Image::new(name, &format!("/System/Library/Somewhere/{name}")).base(base));
         self.r.images.len() - 1
     }
 
     fn frame(mut self, image: &str, symbol: Option<&str>) -> Rb {
         let idx = self.image(image);
         let n = self.r.threads[0].frames.len() as u64;
-        self.r.threads[0].frames.push(Frame {
-            image_index: Some(idx),
-            image_offset: Some(0x1000 + n * 0x40),
-            symbol: symbol.map(str::to_string),
-            symbol_offset: symbol.map(|_| 4 * (n + 3)),
-            ..Frame::default()
-        });
+        let mut f = Frame::new(idx, 0x1000 + n * 0x40);
+        if let Some(s) = symbol {
+            f = f.symbol(s, 4 * (n + 3));
+        }
+        self.r.threads[0].frames.push(f);
         self
     }
 
@@ -118,8 +106,10 @@ impl Rb {
     /// Different `+ N` offsets (and image offsets) on every frame.
     fn other_offsets(mut self) -> Rb {
         for (k, f) in self.r.threads[0].frames.iter_mut().enumerate() {
-            f.symbol_offset = f.symbol_offset.map(|o| o * 7 + 1000 + k as u64);
-            f.image_offset = f.image_offset.map(|o| o + 0x5_0000);
+            if f.symbol.is_some() {
+                f.location = f.location * 7 + 1000 + k as u64;
+            }
+            f.offset += 0x5_0000;
         }
         self
     }
@@ -129,24 +119,24 @@ impl Rb {
         let n = self.r.images.len();
         self.r.images.reverse();
         for f in &mut self.r.threads[0].frames {
-            f.image_index = f.image_index.map(|i| n - 1 - i);
+            f.image = n - 1 - f.image;
         }
         // Unrelated images in between, as real reports list hundreds.
         self.r.images.insert(
             0,
-            Image {
-                name: Some("libSystem.B.dylib".into()),
-                ..Image::default()
-            },
+            Image::new("libSystem.B.dylib", "/usr/lib/libSystem.B.dylib"),
         );
         for f in &mut self.r.threads[0].frames {
-            f.image_index = f.image_index.map(|i| i + 1);
+            f.image += 1;
         }
         self
     }
 
     fn build(self) -> CrashReport {
-        self.r
+        let text = self.r.build_ips();
+        let mut reports = crash::parse(text.as_bytes()).expect("a built report parses");
+        assert_eq!(reports.len(), 1);
+        reports.remove(0)
     }
 }
 

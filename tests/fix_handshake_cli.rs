@@ -18,6 +18,7 @@ mod fix_build;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use agx_synth::Image;
 use common::*;
 
 /// The slice UUID of the build registered as `v7.7`, as the dylib writes it (upper case).
@@ -386,26 +387,18 @@ fn a_crash_report_listing_the_build_confirms_an_attempt_without_handshake() {
     let e = env();
     for (n, uuid, confirmed) in [(1u32, OURS, true), (2, OTHER, false)] {
         let incident = format!("00000000-0000-4000-8000-00000000c0d{n}");
-        let text = synth_ips(&incident, 424242, 0);
-        let (header, body) = text.split_once('\n').unwrap();
-        let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
-        body["usedImages"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({
-                "source": "P", "arch": "arm64", "base": 4_400_000_000u64, "size": 49152,
-                "uuid": uuid, "name": "libagx_fix_v7_7.dylib",
-                "path": "/Users/dev/fix/libagx_fix_v7_7.dylib",
-            }));
+        let report = synth_report(&incident, 424242, 0).image(
+            Image::new(
+                "libagx_fix_v7_7.dylib",
+                "/Users/dev/fix/libagx_fix_v7_7.dylib",
+            )
+            .arch("arm64")
+            .base(4_400_000_000)
+            .size(49152)
+            .uuid(uuid),
+        );
         let tpl = e.tmp.path().join(format!("template-{n}.ips"));
-        std::fs::write(
-            &tpl,
-            format!(
-                "{header}\n{}\n",
-                serde_json::to_string_pretty(&body).unwrap()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&tpl, report.build_ips()).unwrap();
         let capture = chrono::Local::now()
             .format("%Y-%m-%d %H:%M:%S%.3f %z")
             .to_string();

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use agx_synth::Image;
 use common::*;
 
 /// The version the test builds and registers.
@@ -57,23 +58,19 @@ fn slice_uuid(info: &serde_json::Value, arch: &str) -> String {
         .to_string()
 }
 
-/// A valid `.ips` (from `synth_ips`) whose `usedImages` also lists `(name, uuid)` images.
+/// A valid `.ips` (from `synth_report`) whose `usedImages` also lists `(name, uuid)` images.
 fn ips_with_images(incident: &str, pid: u32, images: &[(&str, &str)]) -> String {
-    let text = synth_ips(incident, pid, 0);
-    let (header, body) = text.split_once('\n').unwrap();
-    let mut body: serde_json::Value = serde_json::from_str(body).unwrap();
-    let used = body["usedImages"].as_array_mut().unwrap();
+    let mut r = synth_report(incident, pid, 0);
     for (i, (name, uuid)) in images.iter().enumerate() {
-        used.push(serde_json::json!({
-            "source": "P", "arch": "arm64", "base": 4_400_000_000u64 + 0x10_0000 * i as u64,
-            "size": 49152, "uuid": uuid, "name": name,
-            "path": format!("/Users/dev/agx-fix/build/{name}"),
-        }));
+        r = r.image(
+            Image::new(name, &format!("/Users/dev/agx-fix/build/{name}"))
+                .arch("arm64")
+                .base(4_400_000_000u64 + 0x10_0000 * i as u64)
+                .size(49152)
+                .uuid(uuid),
+        );
     }
-    format!(
-        "{header}\n{}\n",
-        serde_json::to_string_pretty(&body).unwrap()
-    )
+    r.build_ips()
 }
 
 /// Write one report listing `images` and ingest it into `db`.

@@ -3,10 +3,11 @@
 //! CommonMark with tables and checked for live HTML), the SVG charts (parsed as XML) and JSON
 //! (parsed, and exact).
 //!
-//! The reports are written here as `.ips` text and ingested by the real binary.
+//! The reports are written as `.ips` text by agx-synth and ingested by the real binary.
 
 mod common;
 
+use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use common::{json, run, stderr, stdout};
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::json;
@@ -41,37 +42,55 @@ fn assert_no_raw_controls(what: &str, s: &str) {
 }
 
 fn ips(incident: &str, symbols: &[&str], proc_name: &str, asi: &[&str]) -> String {
-    let mut frames: Vec<serde_json::Value> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| json!({"imageOffset": 100 + i, "symbol": s, "symbolLocation": 4, "imageIndex": 1}))
-        .collect();
-    frames.push(json!({"imageOffset": 5678, "symbol": "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", "symbolLocation": 40, "imageIndex": 2}));
-    let header = json!({
-        "app_name": proc_name, "timestamp": "2026-11-02 10:15:30.00 -0800", "app_version": "3.12.7",
-        "slice_uuid": "11111111-2222-3333-4444-555555555555", "build_version": "3.12.7",
-        "platform": 1, "bug_type": "309", "os_version": "macOS 15.6 (24G84)",
-        "incident_id": incident, "name": proc_name
-    });
-    let body = json!({
-        "uptime": 1000, "procRole": "Foreground", "version": 2, "userID": 501,
-        "modelCode": "Mac16,1",
-        "osVersion": {"train": "macOS 15.6", "build": "24G84", "releaseType": "User"},
-        "captureTime": "2026-11-02 10:15:30.1234 -0800", "incident": incident, "pid": 4321,
-        "cpuType": "ARM-64", "procName": proc_name, "procPath": "/opt/homebrew/bin/python3",
-        "parentProc": "zsh", "parentPid": 4242,
-        "exception": {"codes": "0x0000000000000001, 0x0000000000000098", "type": "EXC_BAD_ACCESS",
-                      "signal": "SIGSEGV", "subtype": "KERN_INVALID_ADDRESS at 0x0000000000000098"},
-        "asi": {"libsystem_c.dylib": asi},
-        "faultingThread": 0,
-        "threads": [{"triggered": true, "id": 77, "name": asi.first().copied().unwrap_or("t"), "queue": "com.apple.main-thread", "frames": frames}],
-        "usedImages": [
-            {"source": "P", "arch": "arm64", "base": 4300000000u64, "size": 16384, "uuid": "11111111-2222-3333-4444-555555555555", "path": "/opt/homebrew/bin/python3", "name": "python3"},
-            {"source": "P", "arch": "arm64e", "base": 6500000000u64, "size": 300000, "uuid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "path": "/opt/hostile/libhostile.dylib", "name": proc_name},
-            {"source": "P", "arch": "arm64e", "base": 7500000000u64, "size": 3000000, "uuid": "99999999-8888-7777-6666-555555555555", "path": "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X", "name": "AGXMetalG16X"}
-        ]
-    });
-    format!("{header}\n{}", serde_json::to_string_pretty(&body).unwrap())
+    let mut thread = Thread::new(77)
+        .name(asi.first().copied().unwrap_or("t"))
+        .queue("com.apple.main-thread");
+    for (i, s) in symbols.iter().enumerate() {
+        thread = thread.frame(Frame::new(1, 100 + i as u64).symbol(s, 4));
+    }
+    thread = thread.frame(Frame::new(2, 5678).symbol(
+        "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+        40,
+    ));
+    let mut r = Report::new()
+        .incident(incident)
+        .process(
+            Process::new(proc_name, "/opt/homebrew/bin/python3")
+                .pid(4321)
+                .version("3.12.7", "3.12.7"),
+        )
+        .exception(Exception::bad_access(0x98))
+        .image(
+            Image::new("python3", "/opt/homebrew/bin/python3")
+                .arch("arm64")
+                .base(4_300_000_000)
+                .size(16384)
+                .uuid("11111111-2222-3333-4444-555555555555"),
+        )
+        // A library named after the hostile process name.
+        .image(
+            Image::new(proc_name, "/opt/hostile/libhostile.dylib")
+                .base(6_500_000_000)
+                .size(300_000)
+                .uuid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+        )
+        .image(
+            Image::new(
+                "AGXMetalG16X",
+                "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X",
+            )
+            .base(7_500_000_000)
+            .size(3_000_000)
+            .uuid("99999999-8888-7777-6666-555555555555"),
+        )
+        .thread(thread)
+        .faulting_thread(0);
+    r.asi = Some((
+        "libsystem_c.dylib".to_string(),
+        asi.iter().map(|s| s.to_string()).collect(),
+    ));
+    r.absolute_null_image = false;
+    r.build_ips()
 }
 
 /// A database with one hostile report per hostile string, each attributed to a round whose

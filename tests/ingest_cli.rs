@@ -142,11 +142,10 @@ fn bad_inputs_are_per_file_errors_and_the_rest_is_ingested() {
         std::fs::write(dir.join(format!("trunc-{i}.ips")), &good.as_bytes()[..cut]).unwrap();
     }
     // Invalid UTF-8 inside a JSON string: the report must still be stored.
-    let bad_utf8 = synth_ips("00000000-0000-4000-8000-0000000000bb", 98, 0).replace(
-        "/opt/homebrew/bin/python3\"",
-        "/opt/homebrew/bin/pyth\u{FFFD}n3\"",
-    );
-    let mut bytes = bad_utf8.into_bytes();
+    let mut bad_utf8 = synth_report("00000000-0000-4000-8000-0000000000bb", 98, 0);
+    bad_utf8.process.path = "/opt/homebrew/bin/pyth\u{FFFD}n3".to_string();
+    bad_utf8.images[0].path = bad_utf8.process.path.clone();
+    let mut bytes = bad_utf8.build_ips().into_bytes();
     let pos = bytes
         .windows(3)
         .position(|w| w == "\u{FFFD}".as_bytes())

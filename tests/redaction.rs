@@ -4,10 +4,11 @@
 //! markdown, the JSON or the charts; look-alike user names (`mps`, `lib`, `system`) must
 //! change no symbol.
 //!
-//! Reports are written here as `.ips` text and ingested by the real binary.
+//! Reports are written as `.ips` text by agx-synth and ingested by the real binary.
 
 mod common;
 
+use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use common::{run, stderr};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -80,45 +81,58 @@ impl Plant {
     }
 }
 
-fn ips(incident: &str, user: &str, symbols: &[&str], extra: serde_json::Value) -> String {
+/// A report of `user`'s: paths under their home, frames with source files there, and
+/// `keys` (crash reporter key, sleep/wake UUID) when given.
+fn ips(incident: &str, user: &str, symbols: &[&str], keys: Option<(&str, &str)>) -> String {
     let home = format!("/Users/{user}");
-    let frames: Vec<serde_json::Value> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            json!({"imageOffset": 100 + i, "symbol": s, "symbolLocation": 4, "imageIndex": i.min(2),
-                   "sourceFile": format!("{home}/src/pytorch/aten/src/ATen/native/mps/op{i}.mm"), "sourceLine": 10})
-        })
-        .collect();
-    let header = json!({
-        "app_name": "Python", "timestamp": "2026-11-02 10:15:30.00 -0800", "app_version": "3.12.7",
-        "slice_uuid": "11111111-2222-3333-4444-555555555555", "build_version": "3.12.7",
-        "platform": 1, "bug_type": "309", "os_version": "macOS 15.6 (24G84)",
-        "incident_id": incident, "name": "Python"
-    });
-    let mut body = json!({
-        "uptime": 1000, "procRole": "Foreground", "version": 2, "userID": 502,
-        "modelCode": "Mac16,1",
-        "osVersion": {"train": "macOS 15.6", "build": "24G84", "releaseType": "User"},
-        "captureTime": "2026-11-02 10:15:30.1234 -0800", "incident": incident, "pid": 4321,
-        "cpuType": "ARM-64", "procName": "Python", "procPath": format!("{home}/.venv/bin/python3"),
-        "parentProc": "zsh", "parentPid": 4242,
-        "exception": {"codes": "0x0000000000000001, 0x0000000000000098", "type": "EXC_BAD_ACCESS",
-                      "signal": "SIGSEGV", "subtype": "KERN_INVALID_ADDRESS at 0x0000000000000098"},
-        "faultingThread": 0,
-        "threads": [{"triggered": true, "id": 77, "queue": "com.apple.main-thread", "frames": frames}],
-        "usedImages": [
-            {"source": "P", "arch": "arm64", "base": 4300000000u64, "size": 16384, "uuid": "11111111-2222-3333-4444-555555555555", "path": format!("{home}/.venv/bin/python3"), "name": "python3"},
-            {"source": "P", "arch": "arm64e", "base": 6500000000u64, "size": 300000, "uuid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "path": format!("{home}/.venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.dylib"), "name": "libtorch_cpu.dylib"},
-            {"source": "P", "arch": "arm64e", "base": 7500000000u64, "size": 3000000, "uuid": "99999999-8888-7777-6666-555555555555", "path": "/usr/lib/system/libsystem_kernel.dylib", "name": "libsystem_kernel.dylib"}
-        ]
-    });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            b.insert(k.clone(), v.clone());
-        }
+    let mut thread = Thread::new(77).queue("com.apple.main-thread");
+    for (i, s) in symbols.iter().enumerate() {
+        thread = thread.frame(Frame::new(i.min(2), 100 + i as u64).symbol(s, 4).source(
+            &format!("{home}/src/pytorch/aten/src/ATen/native/mps/op{i}.mm"),
+            10,
+        ));
     }
-    format!("{header}\n{}", serde_json::to_string_pretty(&body).unwrap())
+    let mut process = Process::new("Python", &format!("{home}/.venv/bin/python3"))
+        .pid(4321)
+        .version("3.12.7", "3.12.7");
+    process.user_id = 502;
+    let mut r = Report::new()
+        .incident(incident)
+        .process(process)
+        .exception(Exception::bad_access(0x98))
+        .image(
+            Image::new("python3", &format!("{home}/.venv/bin/python3"))
+                .arch("arm64")
+                .base(4_300_000_000)
+                .size(16384)
+                .uuid("11111111-2222-3333-4444-555555555555"),
+        )
+        .image(
+            Image::new(
+                "libtorch_cpu.dylib",
+                &format!("{home}/.venv/lib/python3.12/site-packages/torch/lib/libtorch_cpu.dylib"),
+            )
+            .base(6_500_000_000)
+            .size(300_000)
+            .uuid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+        )
+        .image(
+            Image::new(
+                "libsystem_kernel.dylib",
+                "/usr/lib/system/libsystem_kernel.dylib",
+            )
+            .base(7_500_000_000)
+            .size(3_000_000)
+            .uuid("99999999-8888-7777-6666-555555555555"),
+        )
+        .thread(thread)
+        .faulting_thread(0);
+    if let Some((reporter_key, sleep_wake)) = keys {
+        r.system.crash_reporter_key = reporter_key.to_string();
+        r.system.sleep_wake_uuid = sleep_wake.to_string();
+    }
+    r.absolute_null_image = false;
+    r.build_ips()
 }
 
 const SYMBOLS: &[&str] = &[
@@ -195,19 +209,19 @@ fn planted_config() -> serde_json::Value {
 #[test]
 fn planted_identifiers_do_not_leak() {
     let t = tempfile::tempdir().unwrap();
-    let extra = json!({"crashReporterKey": P.reporter_key, "sleepWakeUUID": P.sleep_wake});
+    let keys = Some((P.reporter_key, P.sleep_wake));
     let reports = vec![
         ips(
             "00000000-0000-4000-8000-000000000001",
             P.user,
             SYMBOLS,
-            extra.clone(),
+            keys,
         ),
         ips(
             "00000000-0000-4000-8000-000000000002",
             P.user,
             SYMBOLS,
-            extra,
+            keys,
         ),
     ];
     let (md, js, svgs) = writeup(t.path(), &reports, planted_config(), true);
@@ -268,7 +282,7 @@ fn look_alike_user_names_change_no_symbol() {
                 &format!("00000000-0000-4000-8000-{:012}", i + 1),
                 u,
                 SYMBOLS,
-                json!({}),
+                None,
             )
         })
         .collect();

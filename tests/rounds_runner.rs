@@ -341,7 +341,7 @@ fn hung_attempt_is_killed_after_the_timeout() {
     assert_eq!(r.round.attempts[0].signal, Some(9));
     assert_eq!(r.round.outcome(), Outcome::Fail);
     assert!(r.warnings.contains(&RunWarning::TimedOut(1)));
-    assert_eq!(r.warnings[0].name(), "timed-out");
+    assert_eq!(r.warnings[0].code(), "timed-out");
 }
 
 // Regression: the readers queued output without bound and the runner stopped reading 2 s after

@@ -2,8 +2,9 @@
 //! assertion, exception and signal machinery; unsymbolicated frames in the system's machinery
 //! images) never share a bucket, however many such frames sit on top.
 
+use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use agx_triage::bucket::{signature, FrameLists};
-use agx_triage::crash::{CrashReport, Frame, Image, ReportKind, SourceFormat, Thread};
+use agx_triage::crash::{self, CrashReport};
 use proptest::prelude::*;
 
 /// Frames every program reaches the same way when it aborts, throws or takes a signal.
@@ -69,23 +70,19 @@ fn below() -> impl Strategy<Value = Below> {
     ]
 }
 
+/// The report, written as an `.ips` by agx-synth and read back by the parser: thread 0 aborts
+/// with `top` on top of `below`, then `rest`.
 fn report(top: &[Top], below: &Below, rest: &[String]) -> CrashReport {
-    let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
-    r.exception.exc_type = Some("EXC_CRASH".into());
-    r.exception.signal = Some("SIGABRT".into());
-    r.process.name = Some("prog".into());
+    let mut r = Report::new()
+        .process(Process::new("prog", "/Users/dev/prog"))
+        .exception(Exception::abort());
     let mut image = |name: &str| -> usize {
-        match r
-            .images
-            .iter()
-            .position(|i| i.name.as_deref() == Some(name))
-        {
+        match r.images.iter().position(|i| i.name == name) {
             Some(p) => p,
             None => {
-                r.images.push(Image {
-                    name: Some(name.to_string()),
-                    ..Image::default()
-                });
+                let base = 0x1_0000_0000 + 0x100_0000 * r.images.len() as u64;
+                r.images
+                    .push(Image::new(name, &format!("/Users/dev/lib/{name}")).base(base));
                 r.images.len() - 1
             }
         }
@@ -93,46 +90,23 @@ fn report(top: &[Top], below: &Below, rest: &[String]) -> CrashReport {
     let mut frames = Vec::new();
     for t in top {
         frames.push(match t {
-            Top::Symbol(i) => Frame {
-                symbol: Some(SKIPPED[*i].to_string()),
-                image_index: Some(image("libsystem_c.dylib")),
-                image_offset: Some(0x100),
-                ..Frame::default()
-            },
-            Top::Unsymbolicated(i, o) => Frame {
-                image_index: Some(image(MACHINERY_IMAGES[*i])),
-                image_offset: Some(*o),
-                ..Frame::default()
-            },
+            Top::Symbol(i) => Frame::new(image("libsystem_c.dylib"), 0x100).symbol(SKIPPED[*i], 0),
+            Top::Unsymbolicated(i, o) => Frame::new(image(MACHINERY_IMAGES[*i]), *o),
         });
     }
     frames.push(match below {
-        Below::Function(f) => Frame {
-            symbol: Some(f.clone()),
-            image_index: Some(image("prog")),
-            image_offset: Some(0x4000),
-            ..Frame::default()
-        },
-        Below::Module(m, o) => Frame {
-            image_index: Some(image(m)),
-            image_offset: Some(*o),
-            ..Frame::default()
-        },
+        Below::Function(f) => Frame::new(image("prog"), 0x4000).symbol(f, 0),
+        Below::Module(m, o) => Frame::new(image(m), *o),
     });
-    for f in rest {
-        frames.push(Frame {
-            symbol: Some(f.clone()),
-            image_index: Some(image("prog")),
-            ..Frame::default()
-        });
+    for (k, f) in rest.iter().enumerate() {
+        frames.push(Frame::new(image("prog"), 0x5000 + 0x10 * k as u64).symbol(f, 0));
     }
-    r.threads.push(Thread {
-        crashed: true,
-        frames,
-        ..Thread::default()
-    });
-    r.crashed_thread = Some(0);
-    r
+    let mut crashed = Thread::new(1);
+    crashed.frames = frames;
+    let text = r.thread(crashed).faulting_thread(0).build_ips();
+    let mut parsed = crash::parse(text.as_bytes()).expect("a built report parses");
+    assert_eq!(parsed.len(), 1);
+    parsed.remove(0)
 }
 
 proptest! {

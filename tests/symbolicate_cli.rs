@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
+use agx_synth::{Frame, Image};
 use common::*;
 use support::{llvm_symbolize, require_tool, slices, SliceFacts};
 
@@ -124,37 +125,38 @@ const TOP: &str = "AGX::ComputeContext<AGX::G16>::prepareForEnqueue(bool)";
 const UNKNOWN_FRAME: usize = 3;
 const OUTSIDE_FRAME: usize = 4;
 
-/// `synth_ips` with the crashed thread replaced by `frames` (image offsets only, no symbol
-/// fields) and the fixture images appended to `usedImages`.
+/// `synth_report` with the crashed thread's frames replaced by `frames` (image offsets only,
+/// no symbol fields) and the fixture images appended to its images.
 fn report_text(exe: &Target, fat: &Target, frames: &[Expect]) -> String {
-    let text = synth_ips("00000000-0000-4000-8000-00000000517b", 3131, 0);
-    let (header, body) = text.split_once('\n').unwrap();
-    let mut body: Value = serde_json::from_str(body).unwrap();
-    let used = body["usedImages"].as_array_mut().unwrap();
-    assert_eq!(used.len(), exe.image_index);
+    let mut r = synth_report("00000000-0000-4000-8000-00000000517b", 3131, 0);
+    assert_eq!(r.images.len(), exe.image_index);
     for (t, name, base) in [
         (exe, "agx_arm64", 0x1_0400_0000u64),
         (fat, "libagx_fat.dylib", 0x1_0600_0000u64),
     ] {
-        used.push(
-            json!({"source": "P", "arch": "arm64", "base": base, "size": 0x10000,
-            "uuid": t.slice.uuid, "name": name, "path": format!("/opt/agx/{name}")}),
+        r.images.push(
+            Image::new(name, &format!("/opt/agx/{name}"))
+                .arch("arm64")
+                .base(base)
+                .size(0x10000)
+                .uuid(&t.slice.uuid),
         );
     }
-    used.push(
-        json!({"source": "P", "arch": "arm64e", "base": 0x1_8000_0000u64, "size": 0x100000,
-        "uuid": METAL_UUID, "name": "Metal",
-        "path": "/System/Library/Frameworks/Metal.framework/Versions/A/Metal"}),
+    r.images.push(
+        Image::new(
+            "Metal",
+            "/System/Library/Frameworks/Metal.framework/Versions/A/Metal",
+        )
+        .base(0x1_8000_0000)
+        .size(0x100000)
+        .uuid(METAL_UUID),
     );
-    assert_eq!(used.len(), 6);
-    body["threads"][0]["frames"] = frames
+    assert_eq!(r.images.len(), 6);
+    r.threads[0].frames = frames
         .iter()
-        .map(|f| json!({"imageIndex": f.image_index, "imageOffset": f.offset}))
+        .map(|f| Frame::new(f.image_index, f.offset))
         .collect();
-    format!(
-        "{header}\n{}\n",
-        serde_json::to_string_pretty(&body).unwrap()
-    )
+    r.build_ips()
 }
 
 fn ok(o: &std::process::Output, what: &str) {
@@ -387,27 +389,19 @@ fn dsym_source_lines_survive_into_show() {
     let dsym = dir.join("libagx_dwarf.dylib.dSYM");
     let slice = slices(&binary).remove(0);
     let start = slice.offset_of("_agx_encode_dispatch");
-    let text = synth_ips("00000000-0000-4000-8000-0000000d5e11", 3232, 0);
-    let (header, body) = text.split_once('\n').unwrap();
-    let mut body: Value = serde_json::from_str(body).unwrap();
-    body["usedImages"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"source": "P", "arch": "arm64",
-        "base": 0x1_0400_0000u64, "size": 0x10000, "uuid": slice.uuid,
-        "name": "libagx_dwarf.dylib", "path": "/opt/agx/libagx_dwarf.dylib"}));
-    body["threads"][0]["frames"] = json!([{"imageIndex": 3, "imageOffset": start + 4}]);
+    let mut r = synth_report("00000000-0000-4000-8000-0000000d5e11", 3232, 0);
+    r.images.push(
+        Image::new("libagx_dwarf.dylib", "/opt/agx/libagx_dwarf.dylib")
+            .arch("arm64")
+            .base(0x1_0400_0000)
+            .size(0x10000)
+            .uuid(&slice.uuid),
+    );
+    r.threads[0].frames = vec![Frame::new(3, start + 4)];
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("t.db");
     let ips = tmp.path().join("dwarf.ips");
-    std::fs::write(
-        &ips,
-        format!(
-            "{header}\n{}\n",
-            serde_json::to_string_pretty(&body).unwrap()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&ips, r.build_ips()).unwrap();
     ingest(&db, &ips);
     let o = run(&db, &["symbols", "add", dsym.to_str().unwrap(), "--json"]);
     ok(&o, "symbols add dSYM");

@@ -116,11 +116,11 @@ fn fix_v23(path: &str) -> FixInfo {
 fn summary_1860() -> Summary {
     Summary {
         n: 20,
-        mean: 14.41,
-        median: 14.45,
-        min: 13.4,
-        max: 15.1,
-        sd: 0.4089781875537335,
+        mean: Some(14.41),
+        median: Some(14.45),
+        min: Some(13.4),
+        max: Some(15.1),
+        sd: Some(0.4089781875537335),
     }
 }
 
@@ -180,7 +180,7 @@ fn realistic() -> Writeup {
         pytorch_ops: vec!["layer_norm_mps".into()],
         hits: hits(&[1828, 1835, 1842], 413),
     };
-    let side_bucket = |sig: &str, pattern: &str, count: u64| SideBucket {
+    let side_bucket = |sig: &str, pattern: &str, count: u64| BucketCount {
         signature: sig.into(),
         pattern: Some(pattern.into()),
         count,
@@ -218,84 +218,86 @@ fn realistic() -> Writeup {
         efficiency: Some(summary_1860()),
         efficiency_by_round: (1860..).zip(EFFICIENCY).collect(),
         buckets: vec![b98, b5c8, bfreed],
-        comparison: Some(Comparison {
+        comparison: Some(LabelledComparison {
             a_label: "1820-1849".into(),
             b_label: "1850-1879".into(),
-            a: SideFigures {
-                rounds: 30,
-                raw_pass: 15,
-                raw_rate: 0.5,
-                raw_ci: CI_15_30,
-                eventual_pass: 15,
-                eventual_rate: 0.5,
-                eventual_ci: CI_15_30,
-                efficiency: None,
-                buckets: vec![
-                    side_bucket(SIG_98, "agx-null-impl-0x98", 8),
-                    side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4),
-                    side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 3),
-                ],
+            comparison: Comparison {
+                a: SideStats {
+                    rounds: 30,
+                    raw_pass: 15,
+                    raw_rate: 0.5,
+                    raw_ci: CI_15_30,
+                    eventual_pass: 15,
+                    eventual_rate: 0.5,
+                    eventual_ci: CI_15_30,
+                    efficiency: Summary::default(),
+                    buckets: vec![
+                        side_bucket(SIG_98, "agx-null-impl-0x98", 8),
+                        side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4),
+                        side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 3),
+                    ],
+                },
+                b: SideStats {
+                    rounds: 30,
+                    raw_pass: 16,
+                    raw_rate: 16.0 / 30.0,
+                    raw_ci: CI_16_30,
+                    eventual_pass: 29,
+                    eventual_rate: 29.0 / 30.0,
+                    eventual_ci: CI_29_30,
+                    efficiency: summary_1860(),
+                    buckets: vec![
+                        side_bucket(SIG_98, "agx-null-impl-0x98", 9),
+                        side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 6),
+                        side_bucket(SIG_184, "agx-spill-null-0x184", 2),
+                    ],
+                },
+                raw: Verdict {
+                    p_value: P_15_30_VS_16_30,
+                    verdict: VerdictKind::Inconclusive,
+                    rounds_needed: Some(NEEDED_15_VS_16),
+                },
+                eventual: Verdict {
+                    p_value: P_15_30_VS_29_30,
+                    verdict: VerdictKind::Better,
+                    rounds_needed: None,
+                },
+                new_buckets: vec![side_bucket(SIG_184, "agx-spill-null-0x184", 2)],
+                gone_buckets: vec![side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4)],
             },
-            b: SideFigures {
-                rounds: 30,
-                raw_pass: 16,
-                raw_rate: 16.0 / 30.0,
-                raw_ci: CI_16_30,
-                eventual_pass: 29,
-                eventual_rate: 29.0 / 30.0,
-                eventual_ci: CI_29_30,
-                efficiency: Some(summary_1860()),
-                buckets: vec![
-                    side_bucket(SIG_98, "agx-null-impl-0x98", 9),
-                    side_bucket(SIG_FREED, "objc-msgsend-freed-encoder", 6),
-                    side_bucket(SIG_184, "agx-spill-null-0x184", 2),
-                ],
-            },
-            raw: Verdict {
-                p_value: P_15_30_VS_16_30,
-                verdict: VerdictKind::Inconclusive,
-                rounds_needed: Some(NEEDED_15_VS_16),
-            },
-            eventual: Verdict {
-                p_value: P_15_30_VS_29_30,
-                verdict: VerdictKind::Better,
-                rounds_needed: None,
-            },
-            new_buckets: vec![SIG_184.into()],
-            gone_buckets: vec![SIG_5C8.into()],
         }),
         bucket_counts_by_fix: vec![
-            BucketCount {
+            FixBucketCount {
                 fix: "native".into(),
                 bucket: "agx-null-impl-0x98".into(),
                 count: 12,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "native".into(),
                 bucket: "objc-msgsend-freed-encoder".into(),
                 count: 7,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "native".into(),
                 bucket: "agx-null-0x5f4-dispatch".into(),
                 count: 5,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "v2.3".into(),
                 bucket: "agx-null-impl-0x98".into(),
                 count: 17,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "v2.3".into(),
                 bucket: "agx-null-impl-0x5c8".into(),
                 count: 4,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "v2.3".into(),
                 bucket: "objc-msgsend-freed-encoder".into(),
                 count: 9,
             },
-            BucketCount {
+            FixBucketCount {
                 fix: "v2.3".into(),
                 bucket: "agx-spill-null-0x184".into(),
                 count: 2,
@@ -360,7 +362,7 @@ fn twenty_vs_eighteen() -> Writeup {
     freed.hits = hits(&[1904, 1913], 501);
     freed.example_report = Some(501);
     w.buckets = vec![freed];
-    let side = |pass: u64, ci: [f64; 2], buckets: Vec<SideBucket>| SideFigures {
+    let side = |pass: u64, ci: [f64; 2], buckets: Vec<BucketCount>| SideStats {
         rounds: 20,
         raw_pass: pass,
         raw_rate: pass as f64 / 20.0,
@@ -368,7 +370,7 @@ fn twenty_vs_eighteen() -> Writeup {
         eventual_pass: pass,
         eventual_rate: pass as f64 / 20.0,
         eventual_ci: ci,
-        efficiency: None,
+        efficiency: Summary::default(),
         buckets,
     };
     let verdict = Verdict {
@@ -376,26 +378,25 @@ fn twenty_vs_eighteen() -> Writeup {
         verdict: VerdictKind::Inconclusive,
         rounds_needed: Some(NEEDED_20_VS_18),
     };
-    w.comparison = Some(Comparison {
+    let freed_b = BucketCount {
+        signature: SIG_FREED.into(),
+        pattern: Some("objc-msgsend-freed-encoder".into()),
+        count: 2,
+        per_100_rounds: 10.0,
+    };
+    w.comparison = Some(LabelledComparison {
         a_label: "1880-1899 (v2.2)".into(),
         b_label: "1900-1919 (v2.3)".into(),
-        a: side(20, CI_20_20, vec![]),
-        b: side(
-            18,
-            CI_18_20,
-            vec![SideBucket {
-                signature: SIG_FREED.into(),
-                pattern: Some("objc-msgsend-freed-encoder".into()),
-                count: 2,
-                per_100_rounds: 10.0,
-            }],
-        ),
-        raw: verdict.clone(),
-        eventual: verdict,
-        new_buckets: vec![SIG_FREED.into()],
-        gone_buckets: vec![],
+        comparison: Comparison {
+            a: side(20, CI_20_20, vec![]),
+            b: side(18, CI_18_20, vec![freed_b.clone()]),
+            raw: verdict,
+            eventual: verdict,
+            new_buckets: vec![freed_b],
+            gone_buckets: vec![],
+        },
     });
-    w.bucket_counts_by_fix = vec![BucketCount {
+    w.bucket_counts_by_fix = vec![FixBucketCount {
         fix: "v2.3".into(),
         bucket: "objc-msgsend-freed-encoder".into(),
         count: 2,
@@ -778,7 +779,7 @@ fn three_of_five_vs_twenty_of_twenty_never_says_stability() {
         verdict: VerdictKind::Better,
         rounds_needed: None,
     };
-    c.raw = v.clone();
+    c.raw = v;
     c.eventual = v;
     let (md, _, _) = render_all(&w);
     assert!(

@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-/// A bucket and how many reports it holds (in the context it appears in).
+/// A bucket and how many reports it holds (in the context it appears in). Not a crash
+/// count per rounds ([`crate::rounds::compare::BucketCount`]): reports moved by a rebucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BucketCount {
+pub struct BucketReports {
     pub signature: String,
     /// The most common known-pattern id among those reports, if any has one.
     pub pattern: Option<String>,
@@ -29,7 +30,7 @@ pub struct SplitBucket {
     /// Reports of the old bucket present in both bucketings.
     pub reports: usize,
     /// Where they went, with how many reports each.
-    pub into: Vec<BucketCount>,
+    pub into: Vec<BucketReports>,
 }
 
 /// One new bucket fed by several old buckets.
@@ -40,7 +41,7 @@ pub struct MergedBucket {
     /// Reports of the new bucket present in both bucketings.
     pub reports: usize,
     /// Where they came from, with how many reports each.
-    pub from: Vec<BucketCount>,
+    pub from: Vec<BucketReports>,
 }
 
 /// A bucket whose reports all moved, together and alone, to a new signature text.
@@ -75,9 +76,9 @@ pub struct BucketDiff {
     pub merged: Vec<MergedBucket>,
     pub renamed: Vec<RenamedBucket>,
     /// Signatures only in `after`, with their report counts there.
-    pub appeared: Vec<BucketCount>,
+    pub appeared: Vec<BucketReports>,
     /// Signatures only in `before`, with their report counts there.
-    pub vanished: Vec<BucketCount>,
+    pub vanished: Vec<BucketReports>,
     /// Reports (in both) whose signature or pattern changed, by report id.
     pub changed_reports: Vec<ReportChange>,
     /// Report ids only in `before` / only in `after`.
@@ -119,7 +120,7 @@ where
 }
 
 /// Per signature: report count and the most common pattern.
-fn buckets<'a>(m: &BTreeMap<&'a str, Entry<'a>>) -> BTreeMap<&'a str, BucketCount> {
+fn buckets<'a>(m: &BTreeMap<&'a str, Entry<'a>>) -> BTreeMap<&'a str, BucketReports> {
     let mut pats: BTreeMap<&str, BTreeMap<Option<&str>, usize>> = BTreeMap::new();
     for (sig, pat) in m.values() {
         *pats.entry(*sig).or_default().entry(*pat).or_default() += 1;
@@ -129,7 +130,7 @@ fn buckets<'a>(m: &BTreeMap<&'a str, Entry<'a>>) -> BTreeMap<&'a str, BucketCoun
             let reports = p.values().sum();
             (
                 sig,
-                BucketCount {
+                BucketReports {
                     signature: sig.to_string(),
                     pattern: top_pattern(&p),
                     reports,
@@ -148,15 +149,15 @@ fn top_pattern(p: &BTreeMap<Option<&str>, usize>) -> Option<String> {
 }
 
 /// `reports` reports of bucket `sig`, labelled with that bucket's pattern in `m`.
-fn count_in(m: &BTreeMap<&str, BucketCount>, sig: &str, reports: usize) -> BucketCount {
-    BucketCount {
+fn count_in(m: &BTreeMap<&str, BucketReports>, sig: &str, reports: usize) -> BucketReports {
+    BucketReports {
         signature: sig.to_string(),
         pattern: m.get(sig).and_then(|b| b.pattern.clone()),
         reports,
     }
 }
 
-fn sort_counts(v: &mut [BucketCount]) {
+fn sort_counts(v: &mut [BucketReports]) {
     v.sort_by(|a, b| {
         b.reports
             .cmp(&a.reports)
@@ -207,7 +208,7 @@ where
     let mut renamed = Vec::new();
     for (o, targets) in &out_of {
         if targets.len() > 1 {
-            let mut parts: Vec<BucketCount> = targets
+            let mut parts: Vec<BucketReports> = targets
                 .iter()
                 .map(|(n, c)| count_in(&new_buckets, n, *c))
                 .collect();
@@ -232,7 +233,7 @@ where
     let mut merged = Vec::new();
     for (n, sources) in &into {
         if sources.len() > 1 {
-            let mut parts: Vec<BucketCount> = sources
+            let mut parts: Vec<BucketReports> = sources
                 .iter()
                 .map(|(o, c)| count_in(&old_buckets, o, *c))
                 .collect();
@@ -263,11 +264,11 @@ where
 
     let old_sigs: BTreeSet<&str> = old_buckets.keys().copied().collect();
     let new_sigs: BTreeSet<&str> = new_buckets.keys().copied().collect();
-    let mut appeared: Vec<BucketCount> = new_sigs
+    let mut appeared: Vec<BucketReports> = new_sigs
         .difference(&old_sigs)
         .filter_map(|s| new_buckets.get(s).cloned())
         .collect();
-    let mut vanished: Vec<BucketCount> = old_sigs
+    let mut vanished: Vec<BucketReports> = old_sigs
         .difference(&new_sigs)
         .filter_map(|s| old_buckets.get(s).cloned())
         .collect();

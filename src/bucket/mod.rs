@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::crash::CrashReport;
 
 pub use diff::{
-    diff, BucketCount, BucketDiff, MergedBucket, RenamedBucket, ReportChange, SplitBucket,
+    diff, BucketDiff, BucketReports, MergedBucket, RenamedBucket, ReportChange, SplitBucket,
 };
 pub use glob::{frame_glob, FrameMatcher};
 pub use normalize::normalize_symbol;

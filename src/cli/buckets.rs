@@ -1,16 +1,14 @@
 //! `agx-triage buckets` and `agx-triage rebucket`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use agx_triage::bucket::{self, diff};
-use agx_triage::crash;
+use agx_triage::bucket;
 use agx_triage::ingest::Bucketer;
-use agx_triage::store::{BucketFields, BucketFilter};
+use agx_triage::store::BucketFilter;
 
 use super::round::parse_range;
 use super::term::TermCell;
@@ -75,8 +73,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
     }
     let mut out = super::term::stdout(a.json);
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &rows)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();
@@ -163,100 +160,132 @@ pub fn bucketer(cli: &Cli) -> Result<Bucketer> {
 pub fn rebucket(cli: &Cli, a: &RebucketArgs) -> Result<Exit> {
     let mut store = open_store(cli)?;
     let bucketer = bucketer(cli)?;
-    let inputs = store.bucket_inputs()?;
-    let mut before = Vec::with_capacity(inputs.len());
-    let mut after = Vec::with_capacity(inputs.len());
-    let mut updates: Vec<(i64, BucketFields)> = Vec::new();
-    let mut failed = 0usize;
-    let mut cache: HashMap<String, Vec<crash::CrashReport>> = HashMap::new();
-    for inp in &inputs {
-        if !cache.contains_key(&inp.file_sha256) {
-            cache.clear(); // inputs are grouped by file: keep one file's reports at a time
-            let parsed = store
-                .file_bytes(&inp.file_sha256)
-                .ok()
-                .and_then(|b| crash::parse(&b).ok())
-                .unwrap_or_default();
-            cache.insert(inp.file_sha256.clone(), parsed);
-        }
-        let Some(report) = cache
-            .get(&inp.file_sha256)
-            .and_then(|v| v.get(inp.file_index))
-        else {
-            failed += 1;
-            continue;
-        };
-        let Some(fields) = bucketer.fields(report) else {
-            continue;
-        };
-        before.push((
-            inp.id.to_string(),
-            inp.signature.clone().unwrap_or_default(),
-            inp.pattern.clone(),
-        ));
-        after.push((
-            inp.id.to_string(),
-            fields.signature.clone(),
-            fields.pattern.clone(),
-        ));
-        if inp.signature.as_deref() != Some(fields.signature.as_str())
-            || inp.pattern != fields.pattern
-        {
-            updates.push((inp.id, fields));
-        }
-    }
-    let d = diff(&before, &after);
+    let r = agx_triage::ops::rebucket::rebucket(&mut store, &bucketer, a.dry_run)?;
     let mut out = super::term::stdout(a.json);
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &d)?;
-        writeln!(out)?;
-    } else if a.diff || a.dry_run {
-        writeln!(out, "{}", serde_yaml_like(&d))?;
-    }
-    if !a.dry_run {
-        let tx = store.begin_write()?;
-        for (id, f) in &updates {
-            tx.set_bucket(*id, f)?;
+        super::term::print_json(&mut out, &r.diff)?;
+    } else {
+        if a.diff || a.dry_run {
+            writeln!(out, "{}", diff_table(&r.diff))?;
         }
-        tx.commit()?;
-    }
-    if !a.json {
         writeln!(
             out,
             "{} report(s) rebucketed, {} changed{}{}",
-            before.len(),
-            updates.len(),
+            r.reports,
+            r.changed,
             if a.dry_run {
                 " (dry run: nothing written)"
             } else {
                 ""
             },
-            if failed > 0 {
-                format!(", {failed} could not be re-parsed")
+            if r.failed > 0 {
+                format!(", {} could not be re-parsed", r.failed)
             } else {
                 String::new()
             }
         )?;
     }
-    Ok(if failed > 0 { Exit::Partial } else { Exit::Ok })
+    Ok(if r.failed > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
 }
 
-/// A readable rendering of a bucket diff.
-fn serde_yaml_like(d: &bucket::BucketDiff) -> String {
-    let v = serde_json::to_value(d).unwrap_or_default();
-    let mut o = String::new();
-    if let serde_json::Value::Object(m) = v {
-        for (k, v) in m {
-            match v {
-                serde_json::Value::Array(items) => {
-                    o.push_str(&format!("{k}: {}\n", items.len()));
-                    for it in items {
-                        o.push_str(&format!("  - {it}\n"));
-                    }
-                }
-                other => o.push_str(&format!("{k}: {other}\n")),
-            }
-        }
+/// A bucket as a table cell: `pattern: signature`, or the signature.
+fn bucket_cell(signature: &str, pattern: Option<&str>) -> String {
+    match pattern {
+        Some(p) => format!("{p}: {}", ellipsize(signature, 60)),
+        None => ellipsize(signature, 70),
     }
-    o
+}
+
+/// A rebucket diff as a table: one row per bucket that split, merged, was renamed, appeared or
+/// vanished, with the reports it holds; then the totals.
+fn diff_table(d: &bucket::BucketDiff) -> String {
+    let mut t = table();
+    t.set_header(vec!["change", "before", "after", "reports"]);
+    let list = |v: &[bucket::BucketReports]| {
+        v.iter()
+            .map(|b| {
+                format!(
+                    "{} ({})",
+                    bucket_cell(&b.signature, b.pattern.as_deref()),
+                    b.reports
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for s in &d.split {
+        t.add_row(vec![
+            "split".to_string(),
+            bucket_cell(&s.signature, s.pattern.as_deref()),
+            list(&s.into),
+            s.reports.to_string(),
+        ]);
+    }
+    for m in &d.merged {
+        t.add_row(vec![
+            "merged".to_string(),
+            list(&m.from),
+            bucket_cell(&m.signature, m.pattern.as_deref()),
+            m.reports.to_string(),
+        ]);
+    }
+    for r in &d.renamed {
+        t.add_row(vec![
+            "renamed".to_string(),
+            ellipsize(&r.old_signature, 70),
+            ellipsize(&r.new_signature, 70),
+            r.reports.to_string(),
+        ]);
+    }
+    for b in &d.appeared {
+        t.add_row(vec![
+            "appeared".to_string(),
+            String::new(),
+            bucket_cell(&b.signature, b.pattern.as_deref()),
+            b.reports.to_string(),
+        ]);
+    }
+    for b in &d.vanished {
+        t.add_row(vec![
+            "vanished".to_string(),
+            bucket_cell(&b.signature, b.pattern.as_deref()),
+            String::new(),
+            b.reports.to_string(),
+        ]);
+    }
+    let mut o = String::new();
+    if t.row_count() > 0 {
+        o.push_str(&format!("{t}\n"));
+    }
+    // Reports whose signature or pattern changed (a pattern can change without any bucket
+    // moving), a table of their own.
+    if !d.changed_reports.is_empty() {
+        let mut r = table();
+        r.set_header(vec!["report", "before", "after"]);
+        for c in &d.changed_reports {
+            r.add_row(vec![
+                c.report_id.clone(),
+                bucket_cell(&c.old_signature, c.old_pattern.as_deref()),
+                bucket_cell(&c.new_signature, c.new_pattern.as_deref()),
+            ]);
+        }
+        o.push_str(&format!("{r}\n"));
+    }
+    if d.is_empty() {
+        o.push_str("no bucket changed\n");
+    }
+    format!(
+        "{o}{} report(s) compared ({} only before, {} only after), {} changed signature \
+         or pattern; {} bucket(s) before, {} after",
+        d.reports_compared,
+        d.only_before.len(),
+        d.only_after.len(),
+        d.changed_reports.len(),
+        d.buckets_before,
+        d.buckets_after
+    )
 }

@@ -3,12 +3,13 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-use agx_triage::rounds::compare::{compare, Comparison, Side, Verdict, VerdictKind};
-use agx_triage::rounds::handshake::{self, Unconfirmed};
-use agx_triage::store::{RoundSelector, Store};
-use agx_triage::writeup::wording::{ci, p_value as p_text, pct};
+use agx_triage::ops::compare::{compare_selectors, selector_label};
+use agx_triage::rounds::compare::{bucket_changes, Comparison, SideStats};
+use agx_triage::store::RoundSelector;
+use agx_triage::writeup::wording::{bucket_change, ci, comparison_sentences, pct};
+use serde::Serialize;
 
 use super::round::parse_selector;
 use super::{ellipsize, open_store_read, table, Cli, Exit};
@@ -29,71 +30,20 @@ pub struct Args {
     include_unconfirmed: bool,
 }
 
-/// A human label for a selector.
-pub fn selector_label(s: &RoundSelector) -> String {
-    match s {
-        RoundSelector::All => "all rounds".into(),
-        RoundSelector::Range(a, b) if a == b => format!("round {a}"),
-        RoundSelector::Range(a, b) => format!("rounds {a}-{b}"),
-        RoundSelector::Batch(b) => format!("batch {b}"),
-        RoundSelector::Fix(f) => format!("fix {f}"),
-        RoundSelector::Native => "native".into(),
-    }
+/// `compare --json`: the comparison (`rounds::compare::Comparison`, the same the writeup
+/// JSON carries) and the rounds left out (or counted) as unconfirmed.
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+    unconfirmed: UnconfirmedJson<'a>,
 }
 
-/// Gather both sides from the store and compare them. Rounds whose fix never confirmed it
-/// loaded are left out unless `include_unconfirmed`; the record of them comes back for the
-/// warning.
-pub fn compare_selectors(
-    store: &Store,
-    a: &RoundSelector,
-    b: &RoundSelector,
-    include_unconfirmed: bool,
-) -> Result<(Comparison, Unconfirmed)> {
-    let mut unconfirmed = Unconfirmed::default();
-    let mut side = |s: &RoundSelector| -> Result<Side> {
-        let (rounds, left) =
-            handshake::partition(store.round_summaries(s)?, include_unconfirmed, |r| {
-                (r.number, r.fix.as_deref(), r.fix_confirmed)
-            });
-        if rounds.is_empty() {
-            let why = match left.rounds.len() {
-                0 => String::new(),
-                n => format!(
-                    "; {n} matching round(s) were left out because their fix never confirmed \
-                     it loaded (--include-unconfirmed counts them)"
-                ),
-            };
-            bail!(
-                "no rounds match {} (see `agx-triage rounds`){why}",
-                selector_label(s)
-            );
-        }
-        unconfirmed.extend(left);
-        Ok(Side {
-            label: selector_label(s),
-            rounds,
-        })
-    };
-    let (sa, sb) = (side(a)?, side(b)?);
-    Ok((compare(&sa, &sb)?, unconfirmed))
-}
-
-fn verdict_text(v: &Verdict) -> String {
-    match v.verdict {
-        VerdictKind::Better => format!("B better (Fisher p = {})", p_text(v.p_value)),
-        VerdictKind::Worse => format!("B worse (Fisher p = {})", p_text(v.p_value)),
-        VerdictKind::Inconclusive => match v.rounds_needed {
-            Some(n) => format!(
-                "not distinguishable yet (p = {}); about {n} rounds per side would tell",
-                p_text(v.p_value)
-            ),
-            None => format!(
-                "not distinguishable (p = {}; same rates)",
-                p_text(v.p_value)
-            ),
-        },
-    }
+/// Round numbers whose fix never confirmed it loaded; `counted` with --include-unconfirmed.
+#[derive(Serialize)]
+struct UnconfirmedJson<'a> {
+    rounds: &'a [i64],
+    counted: bool,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
@@ -104,14 +54,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     }
     let mut out = super::term::stdout(args.json);
     if args.json {
-        let mut v = serde_json::to_value(&c)?;
-        // Round numbers left out (or counted with --include-unconfirmed) as unconfirmed.
-        v["unconfirmed"] = serde_json::json!({
-            "rounds": unconfirmed.rounds,
-            "counted": unconfirmed.included,
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        let counted = unconfirmed.included;
+        let v = CompareJson {
+            comparison: &c,
+            unconfirmed: UnconfirmedJson {
+                rounds: &unconfirmed.rounds,
+                counted,
+            },
+        };
+        super::term::print_json(&mut out, &v)?;
         return Ok(Exit::Ok);
     }
     let (la, lb) = (selector_label(&args.a), selector_label(&args.b));
@@ -144,33 +95,31 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             c.b.eventual_ci,
         ),
     ]);
-    let eff = |s: &agx_triage::stats::Summary| match (s.mean, s.min, s.max) {
+    let eff = |side: &SideStats| match (
+        side.efficiency.mean,
+        side.efficiency.min,
+        side.efficiency.max,
+    ) {
         (Some(m), Some(lo), Some(hi)) => format!(
             "mean {m:.1}%, median {:.1}%, {lo:.1}–{hi:.1}%, sd {}, n {}",
-            s.median.unwrap_or(m),
-            s.sd.map(|d| format!("{d:.2}"))
+            side.efficiency.median.unwrap_or(m),
+            side.efficiency
+                .sd
+                .map(|d| format!("{d:.2}"))
                 .unwrap_or_else(|| "–".into()),
-            s.n
+            side.efficiency.n
         ),
         _ => "no figures".into(),
     };
-    t.add_row(vec![
-        "efficiency".into(),
-        eff(&c.a.efficiency),
-        eff(&c.b.efficiency),
-    ]);
+    t.add_row(vec!["efficiency".into(), eff(&c.a), eff(&c.b)]);
     writeln!(out, "{t}")?;
-    writeln!(out, "raw pass rate:      {}", verdict_text(&c.raw))?;
-    writeln!(out, "eventual pass rate: {}", verdict_text(&c.eventual))?;
-
-    let mut sigs: Vec<(String, Option<String>)> = Vec::new();
-    for b in c.a.buckets.iter().chain(c.b.buckets.iter()) {
-        let key = (b.signature.clone(), b.pattern.clone());
-        if !sigs.contains(&key) {
-            sigs.push(key);
-        }
+    // The one wording of a verdict, shared with writeups (sides named A and B, as above).
+    for s in comparison_sentences(&c, "A", "B") {
+        writeln!(out, "{s}")?;
     }
-    if !sigs.is_empty() {
+
+    let changes = bucket_changes(&c)?;
+    if !changes.is_empty() {
         let mut bt = table();
         bt.set_header(vec![
             "bucket",
@@ -180,32 +129,18 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             "B per 100",
             "",
         ]);
-        for (sig, pat) in &sigs {
-            let find = |v: &[agx_triage::rounds::compare::BucketCount]| {
-                v.iter()
-                    .find(|b| &b.signature == sig && &b.pattern == pat)
-                    .map(|b| (b.count, b.per_100_rounds))
-            };
-            let a = find(&c.a.buckets);
-            let b = find(&c.b.buckets);
-            let mark = match (a, b) {
-                (None, Some(_)) => "new in B (regression)",
-                (Some(_), None) => "not seen in B",
-                _ => "",
-            };
-            let label = match pat {
-                Some(p) => format!("{p}: {}", ellipsize(sig, 50)),
-                None => ellipsize(sig, 60),
+        for ch in &changes {
+            let label = match &ch.pattern {
+                Some(p) => format!("{p}: {}", ellipsize(&ch.signature, 50)),
+                None => ellipsize(&ch.signature, 60),
             };
             bt.add_row(vec![
                 label,
-                a.map(|x| x.0.to_string()).unwrap_or_else(|| "0".into()),
-                a.map(|x| format!("{:.1}", x.1))
-                    .unwrap_or_else(|| "0.0".into()),
-                b.map(|x| x.0.to_string()).unwrap_or_else(|| "0".into()),
-                b.map(|x| format!("{:.1}", x.1))
-                    .unwrap_or_else(|| "0.0".into()),
-                mark.to_string(),
+                ch.count_a.to_string(),
+                format!("{:.1}", ch.per_100_a),
+                ch.count_b.to_string(),
+                format!("{:.1}", ch.per_100_b),
+                bucket_change(ch.verdict, "A", "B"),
             ]);
         }
         writeln!(out, "\n{bt}")?;

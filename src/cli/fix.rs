@@ -1,45 +1,11 @@
 //! `agx-triage fix inspect|add|list`: the fix-version registry.
 
-use std::path::Path;
-
-use anyhow::Result;
-
-use agx_triage::store::Store;
-
-/// The fix name to record for a round run with `--dylib PATH`: the registered version whose
-/// file has the same sha256, else a name from the file (`libagx_fix_v2_4.dylib` -> `v2.4`).
-pub fn name_for_dylib(store: &Store, path: &Path) -> Result<String> {
-    let sha = agx_triage::fixes::inspect(path)?.sha256;
-    if let Some(f) = store
-        .list_fixes()?
-        .into_iter()
-        .find(|f| f.sha256.as_deref() == Some(sha.as_str()))
-    {
-        return Ok(f.name);
-    }
-    Ok(name_from_file(path))
-}
-
-/// `libagx_fix_v2_4.dylib` -> `v2.4`; anything else -> the file stem.
-pub fn name_from_file(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("unknown")
-        .to_string();
-    match stem.strip_prefix("libagx_fix_") {
-        Some(v) if v.starts_with('v') => v.replace('_', "."),
-        _ => stem,
-    }
-}
-
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, Result};
 
 use agx_triage::fixes;
-use agx_triage::store::{FixRecord, FixSlice};
 
 use super::{open_store, open_store_read, table, Cli, Exit};
 
@@ -67,6 +33,45 @@ pub enum FixCmd {
     },
 }
 
+/// The fix's build metadata (a JSON object) as `key: value` fields, in the file's order of
+/// keys as serde reads them: nested objects give dotted keys (`build.compiler`), arrays are
+/// joined with `, `, strings are shown without quotes, null as `(none)`.
+fn metadata_fields(v: &serde_json::Value) -> Vec<(String, String)> {
+    fn scalar(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "(none)".to_string(),
+            serde_json::Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
+    }
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, x, out);
+                }
+            }
+            other => out.push((
+                if prefix.is_empty() {
+                    "value".to_string()
+                } else {
+                    prefix.to_string()
+                },
+                scalar(other),
+            )),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out
+}
+
 pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
     let json = match cmd {
         FixCmd::Inspect { json, .. } | FixCmd::Add { json, .. } | FixCmd::List { json } => *json,
@@ -76,8 +81,7 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
         FixCmd::Inspect { path, json } => {
             let info = fixes::inspect(path)?;
             if *json {
-                serde_json::to_writer_pretty(&mut out, &info)?;
-                writeln!(out)?;
+                super::term::print_json(&mut out, &info)?;
             } else {
                 writeln!(out, "path:         {}", info.path)?;
                 writeln!(out, "size:         {} bytes", info.size)?;
@@ -105,7 +109,15 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
                 }
                 writeln!(out, "{t}")?;
                 match &info.metadata {
-                    Some(m) => writeln!(out, "metadata:     {}", serde_json::to_string_pretty(m)?)?,
+                    Some(m) => {
+                        writeln!(out, "metadata:")?;
+                        let fields = metadata_fields(m);
+                        let width = fields.iter().map(|(k, _)| k.chars().count()).max();
+                        for (k, v) in &fields {
+                            let pad = width.unwrap_or(0).saturating_sub(k.chars().count());
+                            writeln!(out, "  {k}:{} {v}", " ".repeat(pad))?;
+                        }
+                    }
                     None => writeln!(out, "metadata:     (none)")?,
                 }
             }
@@ -115,45 +127,11 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         FixCmd::Add { path, name, json } => {
-            let info = fixes::inspect(path)?;
-            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let record = FixRecord {
-                name: name.clone(),
-                path: Some(abs.display().to_string()),
-                size: Some(info.size),
-                sha256: Some(info.sha256.clone()),
-                md5: Some(info.md5.clone()),
-                install_name: info.install_name.clone(),
-                metadata: info.metadata.clone(),
-                slices: info
-                    .slices
-                    .iter()
-                    .filter_map(|s| {
-                        Some(FixSlice {
-                            arch: Some(s.arch.clone()),
-                            uuid: s.uuid.clone()?,
-                            current_version: s.current_version.clone(),
-                            compatibility_version: s.compatibility_version.clone(),
-                        })
-                    })
-                    .collect(),
-                registered_at: None,
-                reports: 0,
-                rounds: 0,
-            };
-            if record.slices.is_empty() {
-                anyhow::bail!(
-                    "{}: no slice has an LC_UUID; cannot register",
-                    path.display()
-                );
-            }
             let mut store = open_store(cli)?;
-            let o = store
-                .register_fix(&record)
+            let (record, o) = agx_triage::ops::fixes::register(&mut store, path, name)
                 .with_context(|| format!("registering {name}"))?;
             if *json {
-                serde_json::to_writer_pretty(&mut out, &o)?;
-                writeln!(out)?;
+                super::term::print_json(&mut out, &o)?;
             } else {
                 writeln!(
                     out,
@@ -192,8 +170,7 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
             let store = open_store_read(cli)?;
             let list = store.list_fixes()?;
             if *json {
-                serde_json::to_writer_pretty(&mut out, &list)?;
-                writeln!(out)?;
+                super::term::print_json(&mut out, &list)?;
             } else {
                 let mut t = table();
                 t.set_header(vec![
@@ -225,5 +202,34 @@ pub fn run(cli: &Cli, cmd: &FixCmd) -> Result<Exit> {
             }
             Ok(Exit::Ok)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: `fix inspect` printed the metadata as raw pretty JSON.
+    #[test]
+    fn metadata_is_printed_as_fields() {
+        let v = serde_json::json!({
+            "version": "2.4",
+            "mode": "per-encoder",
+            "build": {"compiler": "clang 17", "flags": ["-O2", "-g"]},
+            "commit": null,
+            "patches": 3
+        });
+        let f = metadata_fields(&v);
+        let get = |k: &str| f.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("version"), Some("2.4"));
+        assert_eq!(get("build.compiler"), Some("clang 17"));
+        assert_eq!(get("build.flags"), Some("-O2, -g"));
+        assert_eq!(get("commit"), Some("(none)"));
+        assert_eq!(get("patches"), Some("3"));
+        assert!(f.iter().all(|(_, v)| !v.contains('{') && !v.contains('"')));
+        assert_eq!(
+            metadata_fields(&serde_json::json!("x")),
+            [("value".into(), "x".into())]
+        );
     }
 }

@@ -112,8 +112,7 @@ fn progress_bar(json: bool) -> Bar {
 fn print_summary(s: &IngestSummary, json: bool) -> Result<()> {
     let mut out = super::term::stdout(json);
     if json {
-        serde_json::to_writer_pretty(&mut out, s)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, s)?;
         return Ok(());
     }
     let mut t = table();
@@ -157,7 +156,9 @@ fn watch(
     let mut state = WatchState::default();
     let interval = args.interval.max(Duration::from_millis(100));
     let mut any_failed = false;
-    eprintln!(
+    // Through the escaping sink: a folder name is user data and may hold control characters.
+    let _ = writeln!(
+        super::term::stderr(),
         "watching {} (Ctrl-C to stop)",
         paths
             .iter()

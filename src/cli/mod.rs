@@ -3,8 +3,10 @@
 
 mod buckets;
 mod compare;
+mod correlate;
 mod fix;
 mod ingest;
+mod plan;
 mod report;
 mod reports;
 mod round;
@@ -74,6 +76,11 @@ enum Command {
     Rounds(round::RoundsArgs),
     /// Compare two sets of rounds: pass rates with 95% intervals, Fisher's exact test, verdicts.
     Compare(compare::Args),
+    /// How many rounds a comparison needs: Fisher's fixed design and the sequential rule.
+    Plan(plan::Args),
+    /// What sets a bucket's crashes apart: per attribute value, the share in the bucket and
+    /// elsewhere, Fisher's p and a Benjamini-Hochberg q.
+    Correlate(correlate::Args),
     /// Inspect, register and list fix dylib versions.
     #[command(subcommand)]
     Fix(fix::FixCmd),
@@ -239,6 +246,8 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Round(c) => round::run(&cli, c),
         Command::Rounds(a) => round::list(&cli, a),
         Command::Compare(a) => compare::run(&cli, a),
+        Command::Plan(a) => plan::run(&cli, a),
+        Command::Correlate(a) => correlate::run(&cli, a),
         Command::Fix(c) => fix::run(&cli, c),
         Command::Symbols(c) => symbols::run(&cli, c),
         Command::Symbolicate(a) => symbols::symbolicate(&cli, a),

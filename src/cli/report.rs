@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
+use agx_triage::ops::writeup::{gather, Against, GatherOptions};
 use agx_triage::writeup;
-use agx_triage::writeup::gather::{gather, Against, GatherOptions};
 
 use super::round::parse_range;
 use super::{open_store_read, Cli, Exit};
@@ -91,8 +91,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             match a.format {
                 Format::Md => write!(out, "{}", writeup::render_markdown(&w, &[]))?,
                 Format::Json => {
-                    serde_json::to_writer_pretty(&mut out, &writeup::render_json(&w)?)?;
-                    writeln!(out)?;
+                    super::term::print_json(&mut out, &writeup::render_json(&w)?)?;
                 }
             }
         }

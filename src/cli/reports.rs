@@ -57,8 +57,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let rows = store.list_reports(&filter)?;
     let mut out = super::term::stdout(args.json);
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &rows)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();

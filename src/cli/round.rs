@@ -8,16 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use agx_triage::ingest::{self, IngestOptions, NoProgress};
-use agx_triage::rounds::attribute::ReportRef;
+use agx_triage::ingest;
+use agx_triage::ops::rounds::StoreSource;
 use agx_triage::rounds::import::parse_jsonl_lines;
 use agx_triage::rounds::model::{signal_name, signal_number, Attempt, Round};
-use agx_triage::rounds::runner::{
-    run_round, CrashSource, CrashSourceError, OutputStream, RetryOn, RunConfig,
-};
+use agx_triage::rounds::runner::{run_round, OutputStream, RetryOn, RunConfig};
 use agx_triage::store::{RoundMeta, RoundSelector, SavedRound, Store, StoreError};
 
 use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
@@ -25,7 +22,7 @@ use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
 #[derive(clap::Subcommand, Debug)]
 pub enum RoundCmd {
     /// Run a test command as one round: retries, crash-report attribution, outcome.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Record one round by hand.
     Record(RecordArgs),
     /// Import rounds from a JSON-lines file (schema: docs/ROUNDS.md).
@@ -42,7 +39,7 @@ pub enum RoundCmd {
     },
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// Round number (unique: a stored round with this number is refused before anything runs,
     /// unless --replace).
@@ -80,8 +77,9 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_kv)]
     set: Vec<(String, String)>,
     /// Extra figure to read from the output: NAME=REGEX (first capture group; repeatable).
-    #[arg(long = "metric", value_name = "NAME=REGEX", value_parser = parse_kv)]
-    metrics: Vec<(String, String)>,
+    /// With --until-decided, `raw` or `eventual` picks the pass rate compared.
+    #[arg(long = "metric", value_name = "NAME=REGEX", value_parser = until_decided::parse_metric)]
+    metrics: Vec<until_decided::MetricArg>,
     /// Regex for the efficiency line (first capture group, in percent).
     #[arg(long, value_name = "REGEX")]
     efficiency_pattern: Option<String>,
@@ -91,10 +89,14 @@ pub struct RunArgs {
     /// Print the round as JSON at the end.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    seq: until_decided::SeqArgs,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
 }
+
+mod until_decided;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum RetryPolicy {
@@ -174,57 +176,6 @@ fn parse_attempt(s: &str) -> Result<Attempt, String> {
     Ok(a)
 }
 
-/// A [`CrashSource`] that ingests the report folders and returns the crash reports captured
-/// since a moment, from the database (so reports ingested meanwhile by `ingest --watch` count
-/// too).
-struct StoreSource<'a> {
-    store: &'a mut Store,
-    dirs: Vec<PathBuf>,
-}
-
-impl CrashSource for StoreSource<'_> {
-    fn collect(&mut self, since: DateTime<Utc>) -> Result<Vec<ReportRef>, CrashSourceError> {
-        let dirs: Vec<PathBuf> = self.dirs.iter().filter(|d| d.exists()).cloned().collect();
-        if !dirs.is_empty() {
-            let s = ingest::ingest_into(
-                self.store,
-                &dirs,
-                &IngestOptions::default(),
-                &NoProgress,
-                &AtomicBool::new(false),
-            )?;
-            for f in &s.failed {
-                let _ = writeln!(super::term::stderr(), "agx-triage: {f}");
-            }
-        }
-        // Report capture times come from another clock and are written with second-ish
-        // precision: look back a second so a report captured at the very start still counts.
-        let from = (since - chrono::Duration::seconds(1))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let refs = self.store.crash_reports_since(&from)?;
-        Ok(refs
-            .into_iter()
-            .map(|r| ReportRef {
-                incident_id: r.incident_id,
-                pid: r.pid,
-                parent_pid: r.parent_pid,
-                captured_at: r
-                    .captured_at
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                    .map(|t| t.with_timezone(&Utc)),
-                process: r.process,
-            })
-            .collect())
-    }
-
-    fn lists_image(&mut self, incident_id: &str, uuids: &[String]) -> bool {
-        // A lookup error leaves the attempt unconfirmed, the cautious side.
-        self.store
-            .report_lists_image(incident_id, uuids)
-            .unwrap_or(false)
-    }
-}
-
 pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
     match cmd {
         RoundCmd::Run(a) => run_cmd(cli, a),
@@ -237,61 +188,29 @@ pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
     }
 }
 
+/// A line on standard error through the escaping sink ([`super::term::stderr`]); a closed
+/// stderr must not stop a round.
+fn say(text: std::fmt::Arguments) {
+    let _ = writeln!(super::term::stderr(), "{text}");
+}
+
 /// What to say about a round number that is stored already.
 fn exists_hint(number: i64) -> String {
     format!("round {number} is already stored; choose another number, or --replace to overwrite it")
 }
 
 fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
+    if a.seq.until_decided {
+        return until_decided::run(cli, a);
+    }
+    until_decided::refuse_sequential_args(a)?;
     let mut store = open_store(cli)?;
     // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
     if !a.replace && store.has_round(a.number)? {
-        eprintln!("error: {}", exists_hint(a.number));
+        say(format_args!("error: {}", exists_hint(a.number)));
         return Ok(Exit::Partial);
     }
-    let mut cfg = RunConfig::new(a.command.clone());
-    cfg.max_attempts = a.max_attempts.max(1);
-    cfg.retry_on = match a.retry_on {
-        RetryPolicy::Crash => RetryOn::Crash,
-        RetryPolicy::Fail => RetryOn::Fail,
-    };
-    cfg.crash_wait = a.crash_wait;
-    cfg.timeout = a.timeout;
-    cfg.results_file = a.results.clone();
-    if let Some(p) = &a.efficiency_pattern {
-        cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
-    }
-    for (name, re) in &a.metrics {
-        cfg.metrics.push((
-            name.clone(),
-            Regex::new(re).with_context(|| format!("bad --metric {name}={re}"))?,
-        ));
-    }
-    let fix_name = resolve_fix(&store, a, &mut cfg)?;
-    let dirs = if a.reports_dirs.is_empty() {
-        ingest::default_report_dirs()
-    } else {
-        a.reports_dirs.clone()
-    };
-    if dirs.is_empty() {
-        eprintln!(
-            "agx-triage: warning: no crash report folder to watch (none given and no \
-             DiagnosticReports folder here): crashes can only be seen by signal"
-        );
-    }
-    // Ctrl-C (and SIGTERM) end the running attempt's whole process group; the attempts run in
-    // groups of their own, so the terminal's Ctrl-C reaches only this process.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupt);
-        // Fails only when a handler is already set, which this process never does twice.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
-    cfg.interrupt = Some(Arc::clone(&interrupt));
-    let mut source = StoreSource {
-        store: &mut store,
-        dirs,
-    };
+    let prepared = prepare(&store, a)?;
     let mut sink = |stream: OutputStream, line: &str| {
         // Stream the command's output through as it comes, on the stream it came on. A closed
         // terminal or pipe must not stop the round.
@@ -300,35 +219,13 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             OutputStream::Stderr => writeln!(std::io::stderr(), "{line}"),
         };
     };
-    let result = run_round(a.number, &cfg, &mut source, &mut sink)?;
-    for w in &result.warnings {
-        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
-    }
-    if result.interrupted {
-        bail!(
+    let ran = match run_one(&mut store, a, &prepared, a.number, &[], &mut sink)? {
+        RunOne::Stored(ran) => ran,
+        RunOne::Interrupted => bail!(
             "interrupted: round {} was not stored (its processes were ended)",
             a.number
-        );
-    }
-    let mut round = result.round;
-    round.batch = a.batch.clone();
-    round.fix = fix_name;
-    round.config = a.set.iter().cloned().collect::<BTreeMap<_, _>>();
-    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
-    // designs can be told apart; a value given with --set wins.
-    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
-        round.config.entry("fix_mode".into()).or_insert(mode);
-    }
-    let outcome = round.outcome();
-    let meta = RoundMeta {
-        source: "run".into(),
-        command: Some(shell_words(&a.command)),
-        max_attempts: Some(cfg.max_attempts),
-        output_tail: Some(result.output_tail),
-    };
-    let saved = match store.save_round(&round, &meta, a.replace) {
-        Ok(saved) => saved,
-        Err(StoreError::RoundExists(n)) => {
+        ),
+        RunOne::Exists(round, n) => {
             // Stored by someone else while this round ran: keep theirs, show ours.
             let _ = writeln!(
                 super::term::stderr(),
@@ -340,14 +237,15 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             writeln!(out)?;
             return Ok(Exit::Partial);
         }
-        Err(e) => return Err(e.into()),
     };
+    let (round, saved, fix_checks) = (ran.round, ran.saved, ran.fix_checks);
+    let outcome = round.outcome();
     let mut out = super::term::stdout(a.json);
     if a.json {
         let mut v = round_json(&round);
-        if !result.fix_checks.is_empty() {
+        if !fix_checks.is_empty() {
             // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
-            v["fix_checks"] = serde_json::to_value(&result.fix_checks)?;
+            v["fix_checks"] = serde_json::to_value(&fix_checks)?;
         }
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
@@ -369,8 +267,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 .unwrap_or_default()
         )?;
         for (i, at) in round.attempts.iter().enumerate() {
-            let fix = result
-                .fix_checks
+            let fix = fix_checks
                 .get(i)
                 .map(|c| format!("; {c}"))
                 .unwrap_or_default();
@@ -395,6 +292,138 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     })
 }
 
+/// The run configuration of `round run` (and of each arm of `--until-decided`): the command,
+/// retries, figures, the fix to inject and the report folders to watch.
+struct Prepared {
+    cfg: RunConfig,
+    fix_name: Option<String>,
+    dirs: Vec<PathBuf>,
+}
+
+/// One flag for the whole process: Ctrl-C (and SIGTERM) end the running attempt's whole
+/// process group; the attempts run in groups of their own, so the terminal's Ctrl-C reaches
+/// only this process. Set once, so every round of `--until-decided` sees it.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler_flag = Arc::clone(&flag);
+        // Fails only when a handler is already set, which this process never does twice.
+        let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
+        flag
+    }))
+}
+
+fn prepare(store: &Store, a: &RunArgs) -> Result<Prepared> {
+    let mut cfg = RunConfig::new(a.command.clone());
+    cfg.max_attempts = a.max_attempts.max(1);
+    cfg.retry_on = match a.retry_on {
+        RetryPolicy::Crash => RetryOn::Crash,
+        RetryPolicy::Fail => RetryOn::Fail,
+    };
+    cfg.crash_wait = a.crash_wait;
+    cfg.timeout = a.timeout;
+    cfg.results_file = a.results.clone();
+    if let Some(p) = &a.efficiency_pattern {
+        cfg.efficiency = Regex::new(p).with_context(|| format!("bad --efficiency-pattern {p}"))?;
+    }
+    for (name, re) in a
+        .metrics
+        .iter()
+        .filter_map(until_decided::MetricArg::extract)
+    {
+        cfg.metrics.push((
+            name.clone(),
+            Regex::new(re).with_context(|| format!("bad --metric {name}={re}"))?,
+        ));
+    }
+    let fix_name = resolve_fix(store, a, &mut cfg)?;
+    let dirs = if a.reports_dirs.is_empty() {
+        ingest::default_report_dirs()
+    } else {
+        a.reports_dirs.clone()
+    };
+    if dirs.is_empty() {
+        say(format_args!(
+            "agx-triage: warning: no crash report folder to watch (none given and no \
+             DiagnosticReports folder here): crashes can only be seen by signal"
+        ));
+    }
+    cfg.interrupt = Some(interrupt_flag());
+    Ok(Prepared {
+        cfg,
+        fix_name,
+        dirs,
+    })
+}
+
+/// A round run and stored.
+struct RanRound {
+    round: Round,
+    saved: SavedRound,
+    fix_checks: Vec<agx_triage::rounds::handshake::Check>,
+}
+
+enum RunOne {
+    Stored(RanRound),
+    /// Ctrl-C: its processes were ended, nothing stored.
+    Interrupted,
+    /// Another process stored this number meanwhile (the round run here, and the number).
+    Exists(Round, i64),
+}
+
+/// Run round `number` as `round run` does and store it, with `extra` configuration keys.
+fn run_one(
+    store: &mut Store,
+    a: &RunArgs,
+    p: &Prepared,
+    number: i64,
+    extra: &[(String, String)],
+    sink: &mut dyn FnMut(OutputStream, &str),
+) -> Result<RunOne> {
+    let mut source = StoreSource::new(store, p.dirs.clone(), |f| {
+        let _ = writeln!(super::term::stderr(), "agx-triage: {f}");
+    });
+    let result = run_round(number, &p.cfg, &mut source, sink)?;
+    // The source borrows the store; let go of it before the round is saved.
+    drop(source);
+    for w in &result.warnings {
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
+    }
+    if result.interrupted {
+        return Ok(RunOne::Interrupted);
+    }
+    let mut round = result.round;
+    round.batch = a.batch.clone();
+    round.fix = p.fix_name.clone();
+    round.config = a
+        .set
+        .iter()
+        .chain(extra)
+        .cloned()
+        .collect::<BTreeMap<_, _>>();
+    // The locking mode the fix reported (per-encoder or global-lock), so rounds of the two
+    // designs can be told apart; a value given with --set wins.
+    if let Some(mode) = agx_triage::rounds::handshake::modes(&result.fix_checks) {
+        round.config.entry("fix_mode".into()).or_insert(mode);
+    }
+    let meta = RoundMeta {
+        source: "run".into(),
+        command: Some(shell_words(&a.command)),
+        max_attempts: Some(p.cfg.max_attempts),
+        output_tail: Some(result.output_tail),
+    };
+    match store.save_round(&round, &meta, a.replace) {
+        Ok(saved) => Ok(RunOne::Stored(RanRound {
+            round,
+            saved,
+            fix_checks: result.fix_checks,
+        })),
+        Err(StoreError::RoundExists(n)) => Ok(RunOne::Exists(round, n)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The fix name for the round, the dylib to inject and the slice UUIDs its handshake must
 /// name: the registered build's for `--fix`, the file's own (read now) for `--dylib`.
 fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option<String>> {
@@ -412,17 +441,17 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
             Ok(info) => {
                 let now: Vec<String> = info.slices.into_iter().filter_map(|s| s.uuid).collect();
                 if !now.iter().all(|u| cfg.fix_uuids.contains(u)) {
-                    eprintln!(
+                    say(format_args!(
                         "agx-triage: warning: {path} is no longer the build registered as \
                          {name} (its UUIDs changed): its handshakes will not confirm {name}; \
                          register it again with `agx-triage fix add {path} --name NAME`"
-                    );
+                    ));
                 }
             }
-            Err(e) => eprintln!(
+            Err(e) => say(format_args!(
                 "agx-triage: warning: fix {name}: {e}; the fix will probably not load and the \
                  round not count as confirmed"
-            ),
+            )),
         }
         cfg.dylib = Some(PathBuf::from(path));
         name.clone()
@@ -434,15 +463,15 @@ fn resolve_fix(store: &Store, a: &RunArgs, cfg: &mut RunConfig) -> Result<Option
         let info = agx_triage::fixes::inspect(&abs)?;
         cfg.fix_uuids = info.slices.into_iter().filter_map(|s| s.uuid).collect();
         cfg.dylib = Some(abs.clone());
-        super::fix::name_for_dylib(store, &abs)?
+        agx_triage::ops::fixes::name_for_dylib(store, &abs)?
     } else {
         return Ok(None);
     };
     if cfg.fix_uuids.is_empty() {
-        eprintln!(
+        say(format_args!(
             "agx-triage: warning: fix {name} has no LC_UUID, so its handshake cannot be checked \
              and the round will not count as confirmed"
-        );
+        ));
     }
     Ok(Some(name))
 }
@@ -482,10 +511,10 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
     let saved = match store.save_round(&round, &meta, a.replace) {
         Ok(saved) => saved,
         Err(StoreError::RoundExists(n)) => {
-            eprintln!(
+            say(format_args!(
                 "error: round {n} is already stored with different content; kept it \
                  (--replace overwrites it)"
-            );
+            ));
             return Ok(Exit::Partial);
         }
         Err(e) => return Err(e.into()),

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
 use agx_triage::crash::{CrashReport, Frame, SourceFormat, SymbolSource};
 use agx_triage::store::StoredReport;
@@ -28,8 +28,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let stored = store.load_report(args.id)?;
     let mut out = super::term::stdout(args.json);
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &json_view(&stored))?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &json_view(&stored))?;
     } else {
         // One line per field: a newline inside report data must not fake a line of the view.
         let shown = super::term::one_line(&stored.report).map(|report| StoredReport {
@@ -50,64 +49,116 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn frame_json(report: &CrashReport, i: usize, f: &Frame) -> serde_json::Value {
+/// One frame in `show --json`, with its image resolved.
+#[derive(Serialize)]
+struct FrameJson<'a> {
+    index: usize,
+    image_index: Option<usize>,
+    image_name: Option<&'a str>,
+    image_uuid: Option<&'a str>,
+    image_offset: Option<u64>,
+    /// `0x`-prefixed hex.
+    address: Option<String>,
+    symbol: Option<&'a str>,
+    symbol_offset: Option<u64>,
+    symbol_source: Option<&'static str>,
+    source_file: Option<&'a str>,
+    source_line: Option<u32>,
+}
+
+fn frame_json<'a>(report: &'a CrashReport, i: usize, f: &'a Frame) -> FrameJson<'a> {
     let img = report.image_of(f);
-    json!({
-        "index": i,
-        "image_index": f.image_index,
-        "image_name": img.and_then(|m| m.name.clone()),
-        "image_uuid": img.and_then(|m| m.uuid.clone()),
-        "image_offset": f.image_offset,
-        "address": f.address.map(|a| format!("{a:#x}")),
-        "symbol": f.symbol,
-        "symbol_offset": f.symbol_offset,
-        "symbol_source": f.symbol_source.map(|s| s.as_str()),
-        "source_file": f.source_file,
-        "source_line": f.source_line,
-    })
+    FrameJson {
+        index: i,
+        image_index: f.image_index,
+        image_name: img.and_then(|m| m.name.as_deref()),
+        image_uuid: img.and_then(|m| m.uuid.as_deref()),
+        image_offset: f.image_offset,
+        address: f.address.map(|a| format!("{a:#x}")),
+        symbol: f.symbol.as_deref(),
+        symbol_offset: f.symbol_offset,
+        symbol_source: f.symbol_source.map(|s| s.as_str()),
+        source_file: f.source_file.as_deref(),
+        source_line: f.source_line,
+    }
 }
 
-/// The JSON view: the stored row, the sources, the crashed thread with resolved frames, and
+/// The crashed thread in `show --json`.
+#[derive(Serialize)]
+struct ThreadJson<'a> {
+    index: usize,
+    id: Option<u64>,
+    name: Option<&'a str>,
+    queue: Option<&'a str>,
+    frames: Vec<FrameJson<'a>>,
+}
+
+/// `show --json`: the stored row, the sources, the crashed thread with resolved frames, and
 /// the full model.
-pub fn json_view(s: &StoredReport) -> serde_json::Value {
-    let r = &s.report;
-    let crashed = r.crashed().map(|t| {
-        json!({
-            "index": t.index,
-            "id": t.id,
-            "name": t.name,
-            "queue": t.queue,
-            "frames": t.frames.iter().enumerate().map(|(i, f)| frame_json(r, i, f)).collect::<Vec<_>>(),
-        })
-    });
-    let backtrace: Vec<_> = r
-        .last_exception_backtrace
-        .iter()
-        .enumerate()
-        .map(|(i, f)| frame_json(r, i, f))
-        .collect();
-    json!({
-        "id": s.row.id,
-        "incident_id": s.row.incident_id,
-        "kind": s.row.kind,
-        "format": s.row.format,
-        "process": s.row.process,
-        "pid": s.row.pid,
-        "captured_at": s.row.captured_at,
-        "os_version": s.row.os_version,
-        "hardware_model": s.row.hardware_model,
-        "exception_type": s.row.exception_type,
-        "signal": s.row.signal,
-        "fault_address": s.row.fault_address,
-        "top_frame": s.row.top_frame,
-        "sources": s.sources,
-        "crashed_thread": crashed,
-        "last_exception_backtrace": backtrace,
-        "report": r,
-    })
+#[derive(Serialize)]
+pub struct ShowJson<'a> {
+    id: i64,
+    incident_id: Option<&'a str>,
+    kind: &'a str,
+    format: &'a str,
+    process: Option<&'a str>,
+    pid: Option<i64>,
+    captured_at: Option<&'a str>,
+    os_version: Option<&'a str>,
+    hardware_model: Option<&'a str>,
+    exception_type: Option<&'a str>,
+    signal: Option<&'a str>,
+    fault_address: Option<&'a str>,
+    top_frame: Option<&'a str>,
+    sources: &'a [String],
+    crashed_thread: Option<ThreadJson<'a>>,
+    last_exception_backtrace: Vec<FrameJson<'a>>,
+    report: &'a CrashReport,
 }
 
-fn hex(v: Option<u64>) -> String {
+/// The JSON view of a stored report.
+pub fn json_view(s: &StoredReport) -> ShowJson<'_> {
+    let r = &s.report;
+    let row = &s.row;
+    ShowJson {
+        id: row.id,
+        incident_id: row.incident_id.as_deref(),
+        kind: &row.kind,
+        format: &row.format,
+        process: row.process.as_deref(),
+        pid: row.pid,
+        captured_at: row.captured_at.as_deref(),
+        os_version: row.os_version.as_deref(),
+        hardware_model: row.hardware_model.as_deref(),
+        exception_type: row.exception_type.as_deref(),
+        signal: row.signal.as_deref(),
+        fault_address: row.fault_address.as_deref(),
+        top_frame: row.top_frame.as_deref(),
+        sources: &s.sources,
+        crashed_thread: r.crashed().map(|t| ThreadJson {
+            index: t.index,
+            id: t.id,
+            name: t.name.as_deref(),
+            queue: t.queue.as_deref(),
+            frames: t
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| frame_json(r, i, f))
+                .collect(),
+        }),
+        last_exception_backtrace: r
+            .last_exception_backtrace
+            .iter()
+            .enumerate()
+            .map(|(i, f)| frame_json(r, i, f))
+            .collect(),
+        report: r,
+    }
+}
+
+/// A frame address as Apple prints it (`0x` and 16 digits), `?` when unknown.
+fn address_text(v: Option<u64>) -> String {
     v.map(|a| format!("0x{a:016x}"))
         .unwrap_or_else(|| "?".into())
 }
@@ -121,14 +172,7 @@ fn write_frames(o: &mut String, r: &CrashReport, frames: &[Frame], used: &mut BT
             used.insert(ix);
         }
         let name = img.and_then(|m| m.name.as_deref()).unwrap_or("???");
-        let sym = match (&f.symbol, f.symbol_offset) {
-            (Some(sy), Some(off)) => format!("{sy} + {off}"),
-            (Some(sy), None) => sy.clone(),
-            (None, _) => match f.image_offset {
-                Some(off) => format!("{name} + {off:#x}"),
-                None => "???".into(),
-            },
-        };
+        let sym = agx_triage::ops::frames::symbol_text(r, f);
         let mark = if f.symbol_source == Some(SymbolSource::Symcache) {
             "  [symbolicated by agx-triage]"
         } else {
@@ -139,7 +183,11 @@ fn write_frames(o: &mut String, r: &CrashReport, frames: &[Frame], used: &mut BT
             .as_deref()
             .map(|n| format!("  [{n}]"))
             .unwrap_or_default();
-        let _ = writeln!(o, "{i:<4}{name:<32}{} {sym}{mark}{note}", hex(f.address));
+        let _ = writeln!(
+            o,
+            "{i:<4}{name:<32}{} {sym}{mark}{note}",
+            address_text(f.address)
+        );
     }
 }
 

@@ -4,12 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
-use agx_triage::crash::Frame;
 use agx_triage::ingest::Bucketer;
 use agx_triage::store::Store;
-use agx_triage::symbols::{symbolicate_crashed, SymbolStore};
+use agx_triage::symbols::SymbolStore;
 
 use super::{open_store, open_store_read, table, Cli, Exit};
 
@@ -45,6 +44,21 @@ pub struct SymbolicateArgs {
     json: bool,
 }
 
+/// `symbols add --json`.
+#[derive(Serialize)]
+struct AddJson<'a, T: Serialize> {
+    added: &'a [T],
+    skipped: usize,
+    failed: Vec<FailedJson>,
+}
+
+/// A file that could not be indexed.
+#[derive(Serialize)]
+struct FailedJson {
+    path: String,
+    error: String,
+}
+
 fn open_symbols(store: &Store) -> Result<SymbolStore> {
     Ok(SymbolStore::open(store.symbols_dir())?)
 }
@@ -72,13 +86,18 @@ pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
                 errors.extend(o.errors);
             }
             if *json {
-                let v = json!({
-                    "added": added,
-                    "skipped": skipped,
-                    "failed": errors.iter().map(|(p, e)| json!({"path": p.display().to_string(), "error": e.to_string()})).collect::<Vec<_>>(),
-                });
-                serde_json::to_writer_pretty(&mut out, &v)?;
-                writeln!(out)?;
+                let v = AddJson {
+                    added: &added,
+                    skipped,
+                    failed: errors
+                        .iter()
+                        .map(|(p, e)| FailedJson {
+                            path: p.display().to_string(),
+                            error: e.to_string(),
+                        })
+                        .collect(),
+                };
+                super::term::print_json(&mut out, &v)?;
             } else {
                 for s in &added {
                     writeln!(
@@ -112,8 +131,7 @@ pub fn run(cli: &Cli, cmd: &SymbolsCmd) -> Result<Exit> {
         SymbolsCmd::List { json } => {
             let list = symbols.list();
             if *json {
-                serde_json::to_writer_pretty(&mut out, &list)?;
-                writeln!(out)?;
+                super::term::print_json(&mut out, &list)?;
             } else {
                 let mut t = table();
                 t.set_header(vec!["uuid", "arch", "name", "source", "symbols", "path"]);
@@ -138,101 +156,26 @@ pub fn symbolicate(cli: &Cli, a: &SymbolicateArgs) -> Result<Exit> {
     let mut store = open_store(cli)?;
     let symbols = open_symbols(&store)?;
     let bucketer: Bucketer = super::buckets::bucketer(cli)?;
-    let ids = match a.report {
-        Some(id) => vec![id],
-        None => store.crash_report_ids()?,
-    };
-    let mut totals = json!({"reports": 0, "changed_reports": 0, "filled": 0, "replaced": 0,
-        "unknown_uuid": 0, "outside_symbols": 0});
-    let mut disagreements = Vec::new();
-    let mut outside = Vec::new();
-    let bump = |t: &mut serde_json::Value, k: &str, n: usize| {
-        t[k] = json!(t[k].as_u64().unwrap_or(0) + n as u64);
-    };
-    for id in ids {
-        let sr = store.load_report(id)?;
-        let mut report = sr.report;
-        let before_crashed: Vec<Frame> = report
-            .crashed()
-            .map(|t| t.frames.clone())
-            .unwrap_or_default();
-        let before_exc = report.last_exception_backtrace.clone();
-        let s = symbolicate_crashed(&mut report, &symbols, a.force);
-        // A frame named by an earlier run is named again identically: count real changes only,
-        // so a second `symbolicate` reports nothing to do.
-        let changed = |before: &[Frame], after: &[Frame]| {
-            after
-                .iter()
-                .enumerate()
-                .filter(|(i, f)| before.get(*i) != Some(*f))
-                .count()
-        };
-        let n_changed = report
-            .crashed()
-            .map(|t| changed(&before_crashed, &t.frames))
-            .unwrap_or(0)
-            + changed(&before_exc, &report.last_exception_backtrace);
-        let replaced = s.replaced.min(n_changed);
-        bump(&mut totals, "reports", 1);
-        bump(&mut totals, "filled", n_changed - replaced);
-        bump(&mut totals, "replaced", replaced);
-        bump(&mut totals, "unknown_uuid", s.unknown_uuid);
-        bump(&mut totals, "outside_symbols", s.outside_symbols);
-        for d in &s.disagreements {
-            disagreements.push(json!({"report": id, "frame": d.frame, "thread": d.thread, "apple": d.apple, "ours": d.ours}));
-        }
-        for o in &s.outside {
-            outside.push(json!({"report": id, "thread": o.thread, "frame": o.frame}));
-        }
-        if n_changed == 0 {
-            continue;
-        }
-        bump(&mut totals, "changed_reports", 1);
-        let tx = store.begin_write()?;
-        if let Some(t) = report.crashed() {
-            for (i, f) in t.frames.iter().enumerate() {
-                if before_crashed.get(i) != Some(f) {
-                    tx.set_frame_symbol(id, "crashed", i, f)?;
-                }
-            }
-            if let Some(f0) = t.frames.first() {
-                tx.set_top_frame(id, &agx_triage::store::frame_label(&report, f0))?;
-            }
-        }
-        for (i, f) in report.last_exception_backtrace.iter().enumerate() {
-            if before_exc.get(i) != Some(f) {
-                tx.set_frame_symbol(id, "exception", i, f)?;
-            }
-        }
-        // Names changed: the signature may change too.
-        if let Some(b) = bucketer.fields(&report) {
-            tx.set_bucket(id, &b)?;
-        }
-        tx.commit()?;
-    }
+    let ids = a.report.map(|id| vec![id]);
+    let t = agx_triage::ops::symbolicate::symbolicate_stored(
+        &mut store, &symbols, &bucketer, ids, a.force,
+    )?;
     let mut out = super::term::stdout(a.json);
     if a.json {
-        totals["disagreements"] = json!(disagreements);
-        totals["outside"] = json!(outside);
-        serde_json::to_writer_pretty(&mut out, &totals)?;
-        writeln!(out)?;
-    } else {
+        super::term::print_json(&mut out, &t)?;
+        return Ok(Exit::Ok);
+    }
+    writeln!(
+        out,
+        "{} report(s): {} changed; {} frame(s) named, {} replaced; {} frame(s) with an unknown image UUID left as they are; {} frame(s) outside any symbol",
+        t.reports, t.changed_reports, t.filled, t.replaced, t.unknown_uuid, t.outside_symbols
+    )?;
+    for d in &t.disagreements {
         writeln!(
             out,
-            "{} report(s): {} changed; {} frame(s) named, {} replaced; {} frame(s) with an unknown image UUID left as they are; {} frame(s) outside any symbol",
-            totals["reports"], totals["changed_reports"], totals["filled"], totals["replaced"],
-            totals["unknown_uuid"], totals["outside_symbols"]
+            "  report {} frame {}: macOS wrote `{}`, symbols say `{}`",
+            d.report, d.disagreement.frame, d.disagreement.apple, d.disagreement.ours
         )?;
-        for d in &disagreements {
-            writeln!(
-                out,
-                "  report {} frame {}: macOS wrote `{}`, symbols say `{}`",
-                d["report"],
-                d["frame"],
-                d["apple"].as_str().unwrap_or(""),
-                d["ours"].as_str().unwrap_or("")
-            )?;
-        }
     }
     Ok(Exit::Ok)
 }

@@ -190,6 +190,15 @@ pub fn stderr() -> TermWriter<io::StderrLock<'static>> {
     TermWriter::new(io::stderr().lock(), false)
 }
 
+/// Every `--json` output: `value` (a `Serialize` struct of the command's output) as pretty
+/// JSON and a newline. Write it to [`stdout`]`(true)`: JSON escapes control characters itself,
+/// so the sink passes it through unchanged.
+pub fn print_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// One cell of a [`Table`].
 pub enum TermCell {
     /// Report or user data: escaped completely (one line).

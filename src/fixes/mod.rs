@@ -16,16 +16,15 @@
 //! `__agx_fix_meta` (or a slice that disagrees with another) gives `metadata: None` (or the first
 //! slice's value) plus an entry in [`DylibInfo::warnings`], which is not serialised.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use goblin::mach::load_command::CommandVariant;
-use goblin::mach::{Mach, MachO, SingleArch};
+use goblin::mach::MachO;
 use md5::Md5;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crash::normalize_uuid;
+use crate::symbols::macho::{self, has_macho_magic, hex};
 
 /// Segment and section holding the fix's build metadata (JSON, NUL-terminated).
 pub const META_SEGMENT: &str = "__DATA";
@@ -88,7 +87,7 @@ pub enum FixError {
 
 impl FixError {
     /// A short stable name for logs and the database.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             FixError::Io { .. } => "io",
             FixError::NotMachO { .. } => "not-macho",
@@ -131,36 +130,11 @@ pub fn inspect_bytes(path: &Path, bytes: &[u8]) -> Result<DylibInfo, FixError> {
     let mut metas: Vec<Option<Result<serde_json::Value, String>>> = Vec::new();
     let mut names: Vec<Option<String>> = Vec::new();
 
-    match Mach::parse(bytes).map_err(|e| malformed(e.to_string()))? {
-        Mach::Binary(macho) => {
-            let (slice, name, meta) = read_slice(&macho);
-            info.slices.push(slice);
-            names.push(name);
-            metas.push(meta);
-        }
-        Mach::Fat(fat) => {
-            if fat.narches == 0 {
-                return Err(malformed("universal file with no slices".into()));
-            }
-            for i in 0..fat.narches {
-                match fat
-                    .get(i)
-                    .map_err(|e| malformed(format!("slice {i}: {e}")))?
-                {
-                    SingleArch::MachO(macho) => {
-                        let (slice, name, meta) = read_slice(&macho);
-                        info.slices.push(slice);
-                        names.push(name);
-                        metas.push(meta);
-                    }
-                    SingleArch::Archive(_) => {
-                        return Err(malformed(format!(
-                            "slice {i} is a static archive, not an image"
-                        )))
-                    }
-                }
-            }
-        }
+    for macho in macho::image_slices(bytes).map_err(malformed)? {
+        let (slice, name, meta) = read_slice(&macho);
+        info.slices.push(slice);
+        names.push(name);
+        metas.push(meta);
     }
 
     info.install_name = names.iter().flatten().next().cloned();
@@ -219,31 +193,30 @@ pub fn fix_version_from_image_name(name: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// The fix *name* a build file carries, as rounds and `fix add --name` use it: `v` and the
+/// [version](fix_version_from_image_name) (`libagx_fix_v2_4.dylib` -> `v2.4`); any other file
+/// -> its file stem (`mybuild.dylib` -> `mybuild`).
+///
+/// The one convention: a fix's *version* is the bare number the image name carries (`2.4`,
+/// like LC_ID_DYLIB's `2.4.0`), its *name* is `v` + version (`v2.4`).
+pub fn fix_name_from_file(path: &Path) -> String {
+    let name = path.to_string_lossy();
+    if let Some(v) = fix_version_from_image_name(&name) {
+        return format!("v{v}");
+    }
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
 /// `X.Y.Z` from a packed Mach-O version (`xxxx.yy.zz` in 16.8.8 bits).
 pub fn format_packed_version(v: u32) -> String {
     format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
 }
 
-fn has_macho_magic(bytes: &[u8]) -> bool {
-    const MAGICS: [u32; 4] = [0xfeed_face, 0xfeed_facf, 0xcafe_babe, 0xcafe_babf];
-    let Some(head) = bytes.get(..4) else {
-        return false;
-    };
-    let be = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-    let le = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-    MAGICS.contains(&be) || MAGICS.contains(&le)
-}
-
 fn hex_digests(bytes: &[u8]) -> (String, String) {
     (hex(&Sha256::digest(bytes)), hex(&Md5::digest(bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 type SliceMeta = Option<Result<serde_json::Value, String>>;
@@ -255,19 +228,15 @@ fn read_slice(macho: &MachO<'_>) -> (Slice, Option<String>, SliceMeta) {
         .unwrap_or_else(|| format!("cpu-{cputype:#x}-{cpusubtype:#x}"));
     let mut slice = Slice {
         arch,
-        uuid: None,
+        uuid: macho::slice_uuid(macho),
         current_version: None,
         compatibility_version: None,
     };
     for lc in &macho.load_commands {
-        match &lc.command {
-            CommandVariant::Uuid(u) => slice.uuid = normalize_uuid(&hex(&u.uuid)),
-            CommandVariant::IdDylib(d) => {
-                slice.current_version = Some(format_packed_version(d.dylib.current_version));
-                slice.compatibility_version =
-                    Some(format_packed_version(d.dylib.compatibility_version));
-            }
-            _ => {}
+        if let CommandVariant::IdDylib(d) = &lc.command {
+            slice.current_version = Some(format_packed_version(d.dylib.current_version));
+            slice.compatibility_version =
+                Some(format_packed_version(d.dylib.compatibility_version));
         }
     }
     let name = macho.name.map(str::to_string);
@@ -463,7 +432,7 @@ mod tests {
         truncated.truncate(40);
         let err = inspect_bytes(p, &truncated).unwrap_err();
         assert!(matches!(err, FixError::Malformed { .. }), "{err:?}");
-        assert_eq!(err.kind(), "malformed");
+        assert_eq!(err.code(), "malformed");
         // A fat header that promises slices beyond the end of the file.
         let mut bogus = fat(&[(CPU_ARM64, 0, synth(CPU_ARM64, 0, U1, None))]);
         bogus.truncate(60);
@@ -473,7 +442,7 @@ mod tests {
         ));
         let missing = inspect(Path::new("/nonexistent/libagx_fix_v0_0.dylib")).unwrap_err();
         assert!(matches!(missing, FixError::Io { .. }));
-        assert_eq!(missing.kind(), "io");
+        assert_eq!(missing.code(), "io");
     }
 
     #[test]
@@ -517,5 +486,19 @@ mod tests {
         assert_eq!(fix_version_from_image_name("libagx_fix.dylib"), None);
         assert_eq!(fix_version_from_image_name("libagx_fix_vx.dylib"), None);
         assert_eq!(fix_version_from_image_name("libobjc.dylib"), None);
+        // One convention: the version is `2.4`, the name `v2.4`.
+        assert_eq!(
+            fix_name_from_file(Path::new("/b/libagx_fix_v2_4.dylib")),
+            "v2.4"
+        );
+        assert_eq!(
+            fix_name_from_file(Path::new("libagx_fix_v2_4_1.dylib")),
+            "v2.4.1"
+        );
+        assert_eq!(fix_name_from_file(Path::new("/b/mybuild.dylib")), "mybuild");
+        assert_eq!(
+            fix_name_from_file(Path::new("libagx_fix_vx.dylib")),
+            "libagx_fix_vx"
+        );
     }
 }

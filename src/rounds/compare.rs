@@ -7,10 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::model::Outcome;
+use crate::stats::buckets::{BucketSides, BucketTest, BucketVerdict};
+use crate::stats::multiple::Correction;
 use crate::stats::{self, StatsError, Summary};
 
 /// One crash attributed to a round, as bucketed.
@@ -50,7 +52,7 @@ pub struct Side {
 }
 
 /// Crashes of one bucket on one side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketCount {
     /// The bucket's signature.
     pub signature: String,
@@ -63,7 +65,7 @@ pub struct BucketCount {
 }
 
 /// Figures of one side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SideStats {
     /// Number of rounds.
     pub rounds: u64,
@@ -86,7 +88,7 @@ pub struct SideStats {
 }
 
 /// The answer to "is B different from A?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerdictKind {
     /// B's rate is higher and the difference is significant.
@@ -109,21 +111,23 @@ impl VerdictKind {
 }
 
 /// A test of B's rate against A's.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Fisher's exact two-sided p-value.
     pub p_value: f64,
     /// The verdict at [`stats::ALPHA`].
     pub verdict: VerdictKind,
-    /// When inconclusive: rounds *per side in total* (not additional) that would detect a
-    /// difference of the observed size with 80% power at alpha 0.05 ([`stats::rounds_needed`]).
-    /// `None` when the verdict is not inconclusive, or when the observed rates are equal (no
-    /// number of rounds separates equal rates; the data show no difference to chase).
+    /// When inconclusive: rounds *per side in total* (not additional) at which Fisher's exact
+    /// test has 80% power at alpha 0.05 to detect a difference of the observed size, computed
+    /// exactly ([`stats::power::fixed_rounds_per_side`]). `None` when the verdict is not
+    /// inconclusive, when the observed rates are equal (no number of rounds separates equal
+    /// rates), or when no number up to [`ROUNDS_NEEDED_MAX`] per side would do (the wording
+    /// then says "more than" that; [`rounds_needed_is_beyond_search`] tells the cases apart).
     pub rounds_needed: Option<u64>,
 }
 
 /// A full comparison of B against A.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// Side A's figures.
     pub a: SideStats,
@@ -133,7 +137,8 @@ pub struct Comparison {
     pub raw: Verdict,
     /// Eventual pass rate, B vs A.
     pub eventual: Verdict,
-    /// Buckets seen on B but not on A (possible regressions), with B's counts.
+    /// Buckets seen on B but not on A, with B's counts. Being new is not by itself a
+    /// regression: [`bucket_changes`] says when a test supports that.
     pub new_buckets: Vec<BucketCount>,
     /// Buckets seen on A but not on B (possibly fixed), with A's counts.
     pub gone_buckets: Vec<BucketCount>,
@@ -152,10 +157,10 @@ pub enum CompareError {
 
 impl CompareError {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             CompareError::EmptySide(_) => "empty-side",
-            CompareError::Stats(e) => e.name(),
+            CompareError::Stats(e) => e.code(),
         }
     }
 }
@@ -212,6 +217,17 @@ pub fn side_stats(side: &Side) -> Result<SideStats, CompareError> {
     })
 }
 
+/// The largest number of rounds per side the exact "rounds needed" search tries. The search
+/// costs about n³ (0.3 s up to 300 in the dev profile), and a difference that needs more than
+/// 300 rounds per side is too small to chase with verification rounds anyway.
+pub const ROUNDS_NEEDED_MAX: u64 = 300;
+
+/// Whether a verdict's missing `rounds_needed` means "more than [`ROUNDS_NEEDED_MAX`] per side"
+/// (an inconclusive verdict between different rates) rather than "no difference to settle".
+pub fn rounds_needed_is_beyond_search(v: &Verdict, rates_equal: bool) -> bool {
+    v.verdict == VerdictKind::Inconclusive && v.rounds_needed.is_none() && !rates_equal
+}
+
 /// Test `pass_b` of `n_b` against `pass_a` of `n_a`: Fisher's exact two-sided test at alpha
 /// 0.05; B is better or worse when p < 0.05, otherwise inconclusive with the rounds per side
 /// that a difference of the observed size would need.
@@ -230,7 +246,13 @@ pub fn verdict(pass_a: u64, n_a: u64, pass_b: u64, n_b: u64) -> Result<Verdict, 
         VerdictKind::Inconclusive
     };
     let rounds_needed = match kind {
-        VerdictKind::Inconclusive => stats::rounds_needed_default(rate_a, rate_b),
+        VerdictKind::Inconclusive => stats::power::fixed_rounds_per_side(
+            rate_a,
+            rate_b,
+            stats::ALPHA,
+            stats::POWER,
+            ROUNDS_NEEDED_MAX,
+        )?,
         _ => None,
     };
     Ok(Verdict {
@@ -263,6 +285,87 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
         new_buckets,
         gone_buckets,
     })
+}
+
+/// What may be said about one bucket between the two sides of a [`Comparison`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BucketChange {
+    /// The bucket's signature.
+    pub signature: String,
+    /// Its known-pattern name, if any.
+    pub pattern: Option<String>,
+    /// Crash reports of the bucket on side A.
+    pub count_a: u64,
+    /// Crash reports per 100 rounds on side A.
+    pub per_100_a: f64,
+    /// Crash reports of the bucket on side B.
+    pub count_b: u64,
+    /// Crash reports per 100 rounds on side B.
+    pub per_100_b: f64,
+    /// Holm-adjusted p-value of the conditional test of the two crash rates.
+    pub adjusted_p: f64,
+    /// "Regression" or "fixed" only when the adjusted test supports it.
+    pub verdict: BucketVerdict,
+}
+
+/// Every bucket of either side (A's order, then B's new ones), tested as crash rates per
+/// round: the conditional exact test of two Poisson rates, Holm-corrected over all the
+/// buckets ([`stats::buckets::assess_buckets`]). A bucket going from 0 to 1 crash is "seen
+/// only in B, not distinguishable yet", not a regression.
+pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError> {
+    let mut keys: Vec<(&str, Option<&str>)> = Vec::new();
+    for b in c.a.buckets.iter().chain(&c.b.buckets) {
+        if !keys.iter().any(|(s, _)| *s == b.signature) {
+            keys.push((&b.signature, b.pattern.as_deref()));
+        }
+    }
+    let find = |side: &SideStats, sig: &str| -> (u64, f64) {
+        side.buckets
+            .iter()
+            .find(|b| b.signature == sig)
+            .map(|b| (b.count, b.per_100_rounds))
+            .unwrap_or((0, 0.0))
+    };
+    let sides: Vec<BucketSides> = keys
+        .iter()
+        .map(|(sig, _)| {
+            let (xa, xb) = (find(&c.a, sig).0, find(&c.b, sig).0);
+            BucketSides {
+                crashes_a: xa,
+                // The conditional test uses crash counts only; rounds hit are not known here
+                // and only bounded-checked, so the count (capped at the rounds) stands in.
+                hit_rounds_a: xa.min(c.a.rounds),
+                rounds_a: c.a.rounds,
+                crashes_b: xb,
+                hit_rounds_b: xb.min(c.b.rounds),
+                rounds_b: c.b.rounds,
+            }
+        })
+        .collect();
+    let assessed = stats::buckets::assess_buckets(
+        &sides,
+        BucketTest::CrashesGivenRounds,
+        Correction::Holm,
+        stats::ALPHA,
+    )?;
+    Ok(keys
+        .iter()
+        .zip(assessed)
+        .map(|((sig, pattern), a)| {
+            let (count_a, per_100_a) = find(&c.a, sig);
+            let (count_b, per_100_b) = find(&c.b, sig);
+            BucketChange {
+                signature: sig.to_string(),
+                pattern: pattern.map(str::to_string),
+                count_a,
+                per_100_a,
+                count_b,
+                per_100_b,
+                adjusted_p: a.adjusted_p,
+                verdict: a.verdict,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -306,13 +409,19 @@ mod tests {
 
     // Regression: "v2.3 gives 100% stability" from 20/20 after "v2.3 is counterproductive"
     // from 18/20. Fisher p = 0.4872 (scipy: fisher_exact([[20,0],[18,2]]).pvalue =
-    // 0.48717948717948717); 93 rounds per side (see stats::tests for the Fleiss computation).
+    // 0.48717948717948717). Rounds needed: the exact figure, 78 per side (Fleiss' normal
+    // approximation, used before, said 93). Independent check, exact enumeration with
+    // scipy's own Fisher test:
+    // python3 -c "
+    // from scipy.stats import fisher_exact, binom
+    // def pw(p1,p2,n): return sum(binom.pmf(x,n,p1)*binom.pmf(y,n,p2) for x in range(n+1) for y in range(n+1) if fisher_exact([[x,n-x],[y,n-y]]).pvalue<=0.05)
+    // print(pw(1.0,0.9,77), pw(1.0,0.9,78))"  -> 0.7941... 0.8041...
     #[test]
     fn twenty_of_twenty_vs_eighteen_is_inconclusive() {
         let v = verdict(20, 20, 18, 20).unwrap();
         assert_eq!(v.verdict, VerdictKind::Inconclusive);
         assert!(close(v.p_value, 0.487_179_487_179_487_17));
-        assert_eq!(v.rounds_needed, Some(93));
+        assert_eq!(v.rounds_needed, Some(78));
     }
 
     // python3 -c "from scipy.stats import fisher_exact; print(fisher_exact([[3,2],[20,0]]).pvalue)"
@@ -449,8 +558,10 @@ mod tests {
 
         // The raw rates (15/30 vs 14/30) cannot be told apart; the eventual rates can.
         assert_eq!(c.raw.verdict, VerdictKind::Inconclusive);
-        // Fleiss for 0.5 vs 14/30 (same Python as in stats::tests): 3587.
-        assert_eq!(c.raw.rounds_needed, Some(3587));
+        // 0.5 vs 14/30 needs thousands of rounds per side (Fleiss' approximation: 3587), more
+        // than the exact search tries: no figure, and the wording says "more than 300".
+        assert_eq!(c.raw.rounds_needed, None);
+        assert!(rounds_needed_is_beyond_search(&c.raw, false));
         assert_eq!(c.eventual.verdict, VerdictKind::Better);
         assert!((c.eventual.p_value - 6.415_347_065_416_128e-5).abs() < 1e-15);
 
@@ -480,6 +591,61 @@ mod tests {
         insta::assert_json_snapshot!(c);
     }
 
+    fn side_with_crashes(label: &str, n: usize, crashes: usize, sig: &str) -> Side {
+        let mut r = rounds(
+            1,
+            &[(Outcome::RawPass, n - crashes), (Outcome::Fail, crashes)],
+        );
+        for x in r.iter_mut().skip(n - crashes) {
+            x.crashes.push(crash(sig, None));
+        }
+        side(label, r)
+    }
+
+    // Regression: `compare` called a bucket going from 0 to 1 crash "new in B (regression)".
+    // One crash in 30 rounds against none in 30 is p = 1; twelve is p = 0.00049 (scipy:
+    // binomtest(0, 12, 0.5).pvalue = 0.00048828125), a regression even after Holm.
+    #[test]
+    fn one_new_crash_is_not_a_regression() {
+        let c = compare(
+            &side_with_crashes("a", 30, 0, "x"),
+            &side_with_crashes("b", 30, 1, "new"),
+        )
+        .unwrap();
+        let ch = bucket_changes(&c).unwrap();
+        assert_eq!(ch.len(), 1);
+        assert_eq!(ch[0].verdict, BucketVerdict::OnlyInBNotDistinguishable);
+        assert_eq!((ch[0].count_a, ch[0].count_b), (0, 1));
+
+        let c = compare(
+            &side_with_crashes("a", 30, 0, "x"),
+            &side_with_crashes("b", 30, 12, "new"),
+        )
+        .unwrap();
+        let ch = bucket_changes(&c).unwrap();
+        assert_eq!(ch[0].verdict, BucketVerdict::Regression);
+        assert!((ch[0].adjusted_p - 0.000_488_281_25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bucket_changes_cover_both_sides_in_order() {
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        let ch = bucket_changes(&c).unwrap();
+        let names: Vec<_> = ch.iter().map(|x| x.pattern.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "agx-null-impl-0x98",
+                "agx-null-impl-0x5c8",
+                "freed-encoder",
+                "agx-null-0x184-write"
+            ]
+        );
+        // 0x184 is one crash only in B: not distinguishable.
+        assert_eq!(ch[3].verdict, BucketVerdict::OnlyInBNotDistinguishable);
+    }
+
     #[test]
     fn empty_side_is_an_error() {
         let err = compare(
@@ -488,7 +654,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err, CompareError::EmptySide("a".into()));
-        assert_eq!(err.name(), "empty-side");
+        assert_eq!(err.code(), "empty-side");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Verification rounds: the round model and its outcome rules ([`model`]), JSON-lines import
 //! ([`import`]), the retrying runner ([`runner`]), attribution of crash reports to attempts
-//! ([`attribute`](mod@attribute)), the comparison of two sets of rounds ([`compare`](mod@compare))
-//! and the proof that an injected fix loaded ([`handshake`]).
+//! ([`attribute`](mod@attribute)), the comparison of two sets of rounds ([`compare`](mod@compare)),
+//! the proof that an injected fix loaded ([`handshake`]) and the loop behind
+//! `round run --until-decided` ([`sequential`]).
 //!
 //! No SQL and no printing here: the store persists rounds, the CLI shows them. See
 //! `docs/ROUNDS.md` for the import schema and the rules.
@@ -12,6 +13,7 @@ pub mod handshake;
 pub mod import;
 pub mod model;
 pub mod runner;
+pub mod sequential;
 
 pub use attribute::{attribute, Assignment, Basis, ReportRef};
 pub use compare::{

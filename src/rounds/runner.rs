@@ -205,7 +205,7 @@ pub enum RunError {
 
 impl RunError {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             RunError::EmptyCommand => "empty-command",
             RunError::NoAttempts => "no-attempts",
@@ -288,7 +288,7 @@ pub enum RunWarning {
 
 impl RunWarning {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             RunWarning::UnattributedReport { .. } => "unattributed-report",
             RunWarning::ResultsFileMissing(_) => "results-file-missing",
@@ -922,13 +922,13 @@ mod tests {
         }
         let mut sink = |_: OutputStream, _: &str| {};
         let err = run_round(1, &RunConfig::new(vec![]), &mut NoCrashes, &mut sink).unwrap_err();
-        assert_eq!(err.name(), "empty-command");
+        assert_eq!(err.code(), "empty-command");
         let mut cfg = RunConfig::new(vec!["true".into()]);
         cfg.max_attempts = 0;
         let err = run_round(1, &cfg, &mut NoCrashes, &mut sink).unwrap_err();
-        assert_eq!(err.name(), "no-attempts");
+        assert_eq!(err.code(), "no-attempts");
         let cfg = RunConfig::new(vec!["/nonexistent/agx-triage-test-binary".into()]);
         let err = run_round(1, &cfg, &mut NoCrashes, &mut sink).unwrap_err();
-        assert_eq!(err.name(), "spawn");
+        assert_eq!(err.code(), "spawn");
     }
 }

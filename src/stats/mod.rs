@@ -2,7 +2,8 @@
 //! of rounds needed to tell two pass rates apart, and summary statistics; and, in submodules,
 //! exact intervals ([`intervals`]), exact power ([`power`]), bucket crash-rate tests
 //! ([`buckets`]), multiple-testing corrections ([`multiple`]), Welch's interval ([`welch`]),
-//! the sequential decision rule ([`sequential`]) and attribute correlations ([`correlate`]).
+//! the sequential decision rule ([`sequential`]), planning ([`plan`]) and attribute correlations
+//! ([`correlate`]).
 //!
 //! Why these: pass rates over 20-30 rounds are small samples near 0 or 1, where the textbook
 //! normal ("Wald") interval collapses to zero width (20/20 would read "100% ± 0"). The Wilson
@@ -19,6 +20,7 @@ pub mod correlate;
 pub mod exact;
 pub mod intervals;
 pub mod multiple;
+pub mod plan;
 pub mod power;
 pub mod sequential;
 pub mod special;
@@ -112,11 +114,15 @@ pub enum StatsError {
     /// Rounds of zero where at least one is needed (e.g. a crash rate over 0 rounds).
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// A plan whose baseline and target are the same rate: no number of rounds tells them
+    /// apart.
+    #[error("the target rate equals the baseline rate: no number of rounds tells them apart")]
+    EqualRates,
 }
 
 impl StatsError {
     /// Short stable name for logs and the database.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             StatsError::SuccessesExceedTrials { .. } => "successes-exceed-trials",
             StatsError::InvalidZ(_) => "invalid-z",
@@ -127,6 +133,7 @@ impl StatsError {
             StatsError::TooLarge { .. } => "too-large",
             StatsError::Zero(_) => "zero",
             StatsError::NonFinite(_) => "non-finite",
+            StatsError::EqualRates => "equal-rates",
         }
     }
 }
@@ -382,7 +389,7 @@ pub fn rounds_needed_default(p1: f64, p2: f64) -> Option<u64> {
 
 /// Summary statistics of a sample. Every figure is `None` for an empty sample; `sd` (the
 /// sample standard deviation, divisor n − 1) is `None` below two values.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
 pub struct Summary {
     /// Arithmetic mean.
     pub mean: Option<f64>,

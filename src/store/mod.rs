@@ -22,12 +22,14 @@
 //! No other module writes SQL; this one never prints.
 
 mod buckets;
+mod correlate;
 mod fixes;
 mod migrations;
 mod reports;
 mod rounds;
 
 pub use buckets::*;
+pub use correlate::*;
 pub use fixes::*;
 pub use reports::*;
 pub use rounds::*;

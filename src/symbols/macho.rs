@@ -156,8 +156,38 @@ pub fn parse_arch(name: &str) -> Arch {
     name.parse().unwrap_or(Arch::Unknown)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Bytes as lowercase hex (`[0xde, 0xad]` -> `dead`): UUIDs and checksums.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Every image slice of a thin or universal Mach-O file, parsed: the one goblin walk `fixes`
+/// uses too. Errors say which slice and why; a universal file without slices, or with a
+/// static archive as a slice, is an error (it is not an image).
+pub fn image_slices(bytes: &[u8]) -> Result<Vec<MachO<'_>>, String> {
+    match Mach::parse(bytes).map_err(|e| e.to_string())? {
+        Mach::Binary(macho) => Ok(vec![macho]),
+        Mach::Fat(fat) => {
+            if fat.narches == 0 {
+                return Err("universal file with no slices".into());
+            }
+            let mut out = Vec::with_capacity(fat.narches);
+            for i in 0..fat.narches {
+                match fat.get(i).map_err(|e| format!("slice {i}: {e}"))? {
+                    goblin::mach::SingleArch::MachO(m) => out.push(m),
+                    goblin::mach::SingleArch::Archive(_) => {
+                        return Err(format!("slice {i} is a static archive, not an image"))
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Code sections of `__TEXT` as `[start, end)` relative to the `__TEXT` vmaddr (the image's load

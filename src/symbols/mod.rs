@@ -54,9 +54,27 @@ pub enum SymbolError {
     /// symbolic could not convert the slice into a symcache.
     #[error("cannot build symcache: {0}")]
     SymCache(String),
-    /// The store's `index.json` is unreadable.
-    #[error("symbol index {path}: {message}")]
-    Index { path: PathBuf, message: String },
+    /// The store's `index.json` is not valid JSON of the expected shape (or cannot be written).
+    #[error("symbol index {path}: {source}")]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The store's `index.json` was written by a build with another index format.
+    #[error("symbol index {path}: index version {found} (this build reads {expected})")]
+    IndexVersion {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    /// An indexed symcache file is not a readable symcache (damaged, or cut short).
+    #[error("symcache {path} is unreadable: {source}")]
+    BrokenCache {
+        path: PathBuf,
+        #[source]
+        source: symbolic::symcache::Error,
+    },
 }
 
 impl SymbolError {
@@ -69,6 +87,8 @@ impl SymbolError {
             SymbolError::NoUuid { .. } => "no-uuid",
             SymbolError::SymCache(_) => "symcache",
             SymbolError::Index { .. } => "index",
+            SymbolError::IndexVersion { .. } => "index-version",
+            SymbolError::BrokenCache { .. } => "broken-cache",
         }
     }
 

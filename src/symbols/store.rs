@@ -96,7 +96,7 @@ pub struct AddOutcome {
 }
 
 /// Result of one lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Lookup {
     Found {
         /// Demangled C++/Swift name; Objective-C and C names as they are.
@@ -111,8 +111,43 @@ pub enum Lookup {
     /// No slice with this UUID in the store.
     UnknownUuid,
     /// The UUID is indexed but its symcache cannot be read (deleted or damaged file).
-    Broken { reason: String },
+    Broken {
+        /// Why ([`SymbolError::Io`] or [`SymbolError::BrokenCache`]); shared, since a lookup
+        /// result is cloned per frame.
+        error: Arc<SymbolError>,
+    },
 }
+
+/// Two lookups are equal when they found the same thing; two broken lookups when their errors
+/// have the same code and message (an I/O error has no equality of its own).
+impl PartialEq for Lookup {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Lookup::Found {
+                    symbol: a,
+                    symbol_offset: b,
+                    source_file: c,
+                    source_line: d,
+                },
+                Lookup::Found {
+                    symbol: e,
+                    symbol_offset: f,
+                    source_file: g,
+                    source_line: h,
+                },
+            ) => a == e && b == f && c == g && d == h,
+            (Lookup::OutsideSymbols, Lookup::OutsideSymbols)
+            | (Lookup::UnknownUuid, Lookup::UnknownUuid) => true,
+            (Lookup::Broken { error: a }, Lookup::Broken { error: b }) => {
+                a.code() == b.code() && a.to_string() == b.to_string()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Lookup {}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Index {
@@ -149,17 +184,15 @@ impl SymbolStore {
         let index = match fs::read(&index_path) {
             Ok(bytes) => {
                 let index: Index =
-                    serde_json::from_slice(&bytes).map_err(|e| SymbolError::Index {
+                    serde_json::from_slice(&bytes).map_err(|source| SymbolError::Index {
                         path: index_path.clone(),
-                        message: e.to_string(),
+                        source,
                     })?;
                 if index.version != INDEX_VERSION {
-                    return Err(SymbolError::Index {
+                    return Err(SymbolError::IndexVersion {
                         path: index_path,
-                        message: format!(
-                            "index version {} (this build reads {INDEX_VERSION})",
-                            index.version
-                        ),
+                        found: index.version,
+                        expected: INDEX_VERSION,
                     });
                 }
                 index
@@ -317,26 +350,30 @@ impl SymbolStore {
             version: INDEX_VERSION,
             slices: self.list(),
         };
-        let json = serde_json::to_vec_pretty(&index).map_err(|e| SymbolError::Index {
+        let json = serde_json::to_vec_pretty(&index).map_err(|source| SymbolError::Index {
             path: self.dir.join(INDEX_FILE),
-            message: e.to_string(),
+            source,
         })?;
         write_atomically(&self.dir.join(INDEX_FILE), &json)
     }
 
     /// Load (once) the symcache of an indexed UUID.
-    fn cache(&self, uuid: &str) -> Result<Arc<LoadedCache>, String> {
+    fn cache(&self, uuid: &str) -> Result<Arc<LoadedCache>, SymbolError> {
         if let Ok(loaded) = self.loaded.lock() {
             if let Some(cache) = loaded.get(uuid) {
                 return Ok(Arc::clone(cache));
             }
         }
         let file = self.dir.join(format!("{uuid}.symcache"));
-        let view = ByteView::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let view = ByteView::open(&file).map_err(|e| SymbolError::io(&file, e))?;
         // SAFETY: SelfCell keeps the mapped bytes alive and in place for as long as the parsed
         // SymCache that borrows them (symbolic's documented pattern for owned symcaches).
-        let cache = SelfCell::try_new(view, |data| SymCache::parse(unsafe { &*data }))
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+        let cache = SelfCell::try_new(view, |data| SymCache::parse(unsafe { &*data })).map_err(
+            |source| SymbolError::BrokenCache {
+                path: file.clone(),
+                source,
+            },
+        )?;
         let cache = Arc::new(cache);
         if let Ok(mut loaded) = self.loaded.lock() {
             loaded.insert(uuid.to_string(), Arc::clone(&cache));
@@ -357,7 +394,11 @@ impl SymbolStore {
         };
         let cache = match self.cache(&uuid) {
             Ok(c) => c,
-            Err(reason) => return Lookup::Broken { reason },
+            Err(error) => {
+                return Lookup::Broken {
+                    error: Arc::new(error),
+                }
+            }
         };
         let arch = macho::parse_arch(&info.arch);
         // Offsets this small are inside the Mach-O header; they would also underflow the
@@ -493,6 +534,72 @@ mod tests {
             store.lookup("2F5CCAC7CF4F3F8786897C673E90E595", 0x1000, true),
             Lookup::Broken { .. }
         ));
+    }
+
+    /// A store whose index names one slice, with `symcache` (if any) as its file.
+    fn store_with_one_slice(dir: &Path, symcache: Option<&[u8]>) -> SymbolStore {
+        let uuid = "2f5ccac7-cf4f-3f87-8689-7c673e90e595";
+        let index = Index {
+            version: INDEX_VERSION,
+            slices: vec![SliceInfo {
+                uuid: uuid.into(),
+                name: "AGXMetalG16X".into(),
+                arch: "arm64e".into(),
+                path: "/System/Library/Extensions/AGXMetalG16X.bundle".into(),
+                source: SourceKind::SymbolTable,
+                symbol_count: 1,
+                added_at: Utc::now(),
+            }],
+        };
+        fs::write(dir.join(INDEX_FILE), serde_json::to_vec(&index).unwrap()).unwrap();
+        if let Some(bytes) = symcache {
+            fs::write(dir.join(format!("{uuid}.symcache")), bytes).unwrap();
+        }
+        SymbolStore::open(dir).unwrap()
+    }
+
+    fn broken_code(l: Lookup) -> &'static str {
+        match l {
+            Lookup::Broken { error } => error.code(),
+            other => panic!("expected a broken lookup, got {other:?}"),
+        }
+    }
+
+    // Regression: the reason a symcache could not be loaded was a bare string; it is a typed
+    // error with its own stable code now: a missing file is `io`, a damaged one `broken-cache`.
+    #[test]
+    fn broken_symcache_reasons_are_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_one_slice(dir.path(), None);
+        let missing = store.lookup("2f5ccac7-cf4f-3f87-8689-7c673e90e595", 0x1000, true);
+        assert_eq!(broken_code(missing.clone()), "io");
+        assert_eq!(missing, missing.clone());
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_one_slice(dir.path(), Some(b"not a symcache at all"));
+        let damaged = store.lookup("2f5ccac7-cf4f-3f87-8689-7c673e90e595", 0x1000, true);
+        assert_ne!(damaged, missing);
+        let Lookup::Broken { error } = damaged else {
+            panic!("expected a broken lookup")
+        };
+        assert_eq!(error.code(), "broken-cache");
+        assert!(
+            error.to_string().contains(".symcache is unreadable"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn index_of_another_version_is_its_own_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(INDEX_FILE),
+            br#"{"version": 999, "slices": []}"#,
+        )
+        .unwrap();
+        let err = SymbolStore::open(dir.path()).unwrap_err();
+        assert_eq!(err.code(), "index-version");
+        assert!(err.to_string().contains("index version 999"), "{err}");
     }
 
     #[test]

@@ -7,10 +7,10 @@
 //! row has the header's column count, and `|` inside cells is escaped (GFM allows `\|` even
 //! inside code spans).
 
-use super::model::{BucketSection, Comparison, RateRow, Writeup};
+use super::model::{BucketSection, LabelledComparison, RateRow, Writeup};
 use super::wording::{
-    bucket_name, ci, comparison_sentences, date_range, key_findings, one_decimal, p_value, pct,
-    pct_value, summary_sentences, verdict_label,
+    bucket_change, bucket_name, ci, comparison_sentences, date_range, key_findings, one_decimal,
+    p_value, pct, pct_opt, pct_value, range_text, sd_text, summary_sentences, verdict_label,
 };
 use super::{ChartKind, ChartRef};
 use std::fmt::Write as _;
@@ -147,7 +147,7 @@ fn summary(md: &mut String, w: &Writeup) {
     let n_cmp = w
         .comparison
         .as_ref()
-        .map(|c| comparison_sentences(c).len())
+        .map(|c| comparison_sentences(c, &c.a_label, &c.b_label).len())
         .unwrap_or(0);
     let (facts, cmp) = s.split_at(s.len().saturating_sub(n_cmp));
     let _ = writeln!(md, "{}\n", facts.join(" "));
@@ -239,12 +239,12 @@ fn efficiency(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
     ]);
     t.row(vec![
         e.n.to_string(),
-        pct_value(e.mean),
-        pct_value(e.median),
-        pct_value(e.min),
-        pct_value(e.max),
-        format!("{:.2}", e.sd),
-        one_decimal(e.max - e.min),
+        pct_opt(e.mean),
+        pct_opt(e.median),
+        pct_opt(e.min),
+        pct_opt(e.max),
+        sd_text(e.sd),
+        range_text(e.min, e.max),
     ]);
     md.push_str(&t.render());
     md.push('\n');
@@ -381,13 +381,13 @@ fn comparison(md: &mut String, w: &Writeup) {
         md.push_str(&t.render());
         md.push('\n');
     }
-    for s in comparison_sentences(c) {
+    for s in comparison_sentences(c, &c.a_label, &c.b_label) {
         let _ = writeln!(md, "- {}", text(&s));
     }
     md.push('\n');
 }
 
-fn comparison_table(c: &Comparison) -> Table {
+fn comparison_table(c: &LabelledComparison) -> Table {
     let mut t = Table::new(&[
         ("Metric", Align::Left),
         (c.a_label.as_str(), Align::Right),
@@ -407,14 +407,22 @@ fn comparison_table(c: &Comparison) -> Table {
         String::new(),
         String::new(),
     ]);
-    let needed = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "–".to_string());
+    let needed = |v: &super::model::Verdict, equal: bool| match v.rounds_needed {
+        Some(n) => n.to_string(),
+        None if crate::rounds::compare::rounds_needed_is_beyond_search(v, equal) => {
+            format!("more than {}", crate::rounds::compare::ROUNDS_NEEDED_MAX)
+        }
+        None => "–".to_string(),
+    };
+    let raw_equal = c.a.raw_pass * c.b.rounds == c.b.raw_pass * c.a.rounds;
+    let eventual_equal = c.a.eventual_pass * c.b.rounds == c.b.eventual_pass * c.a.rounds;
     t.row(vec![
         "Raw pass rate (95% CI)".to_string(),
         rate(c.a.raw_pass, c.a.rounds, c.a.raw_rate, c.a.raw_ci),
         rate(c.b.raw_pass, c.b.rounds, c.b.raw_rate, c.b.raw_ci),
         table_p(c.raw.p_value),
         verdict_label(c.raw.verdict).to_string(),
-        needed(c.raw.rounds_needed),
+        needed(&c.raw, raw_equal),
     ]);
     t.row(vec![
         "Eventual pass rate (95% CI)".to_string(),
@@ -432,12 +440,11 @@ fn comparison_table(c: &Comparison) -> Table {
         ),
         table_p(c.eventual.p_value),
         verdict_label(c.eventual.verdict).to_string(),
-        needed(c.eventual.rounds_needed),
+        needed(&c.eventual, eventual_equal),
     ]);
-    let eff = |s: &Option<super::model::Summary>| {
-        s.as_ref()
-            .map(|e| format!("{} (n = {})", pct_value(e.mean), e.n))
-            .unwrap_or_else(|| "–".to_string())
+    let eff = |e: &super::model::Summary| match e.mean {
+        Some(m) => format!("{} (n = {})", pct_value(m), e.n),
+        None => "–".to_string(),
     };
     t.row(vec![
         "Efficiency mean".to_string(),
@@ -457,14 +464,11 @@ fn table_p(p: f64) -> String {
     text(&p_value(p)).replace(' ', "\u{a0}")
 }
 
-fn bucket_comparison_table(c: &Comparison) -> Option<Table> {
-    let mut names: Vec<(&str, Option<&str>)> = Vec::new();
-    for b in c.a.buckets.iter().chain(c.b.buckets.iter()) {
-        if !names.iter().any(|(s, _)| *s == b.signature) {
-            names.push((&b.signature, b.pattern.as_deref()));
-        }
-    }
-    if names.is_empty() {
+fn bucket_comparison_table(c: &LabelledComparison) -> Option<Table> {
+    // Derived from the model's counts like the sentences are: the same test and wording as
+    // `compare` prints. Counts that fail the test's checks leave the status empty.
+    let changes = crate::rounds::compare::bucket_changes(c).unwrap_or_default();
+    if changes.is_empty() {
         return None;
     }
     let a_count = format!("{} crashes", c.a_label);
@@ -480,27 +484,20 @@ fn bucket_comparison_table(c: &Comparison) -> Option<Table> {
         ("Status", Align::Left),
     ]);
     t.header = t.header.iter().map(|h| text(h)).collect();
-    for (sig, pattern) in names {
-        let side = |bs: &[super::model::SideBucket]| {
-            bs.iter()
-                .find(|b| b.signature == sig)
-                .map(|b| (b.count.to_string(), one_decimal(b.per_100_rounds)))
-                .unwrap_or_else(|| ("0".to_string(), "0.0".to_string()))
-        };
-        let (ac, ar) = side(&c.a.buckets);
-        let (bc, br) = side(&c.b.buckets);
-        let status = if c.new_buckets.iter().any(|s| s == sig) {
-            format!("new in {}", text(&c.b_label))
-        } else if c.gone_buckets.iter().any(|s| s == sig) {
-            format!("not seen in {}", text(&c.b_label))
-        } else {
-            String::new()
-        };
-        let name = match pattern {
+    for ch in &changes {
+        let status = text(&bucket_change(ch.verdict, &c.a_label, &c.b_label));
+        let name = match &ch.pattern {
             Some(p) => cell_code(p),
-            None => cell_code(&bucket_name(None, sig)),
+            None => cell_code(&bucket_name(None, &ch.signature)),
         };
-        t.row(vec![name, ac, ar, bc, br, status]);
+        t.row(vec![
+            name,
+            ch.count_a.to_string(),
+            one_decimal(ch.per_100_a),
+            ch.count_b.to_string(),
+            one_decimal(ch.per_100_b),
+            status,
+        ]);
     }
     Some(t)
 }

@@ -1,8 +1,11 @@
 //! Verification writeups: markdown reports with charts that never overclaim.
 //!
-//! This module *presents* precomputed figures; it runs no SQL and computes no statistics.
-//! The caller (the CLI, from the database via `store` and `stats`) builds a [`Writeup`] holding
-//! every count, rate, Wilson interval, Fisher p-value and verdict; the renderers turn it into
+//! This module *presents* precomputed figures; it runs no SQL. The caller
+//! ([`crate::ops::writeup`], from the database via `store`, `rounds` and `stats`) builds a
+//! [`Writeup`] holding every count, rate, Wilson interval, Fisher p-value and verdict; the one
+//! figure derived while rendering is each bucket's change between the compared sides
+//! ([`crate::rounds::compare::bucket_changes`], the same `compare` prints, from the model's
+//! counts). The renderers turn it into
 //! GitHub-flavoured markdown ([`render_markdown`]), JSON ([`render_json`]) and standalone SVG
 //! charts ([`render_charts`]). Comparisons are worded by their verdict ([`wording`]), never by
 //! which number looks bigger. [`redact`] removes user and host names before publishing.
@@ -11,7 +14,6 @@
 //! and [`write_folder`] writes a complete writeup folder: `report.md`, `report.json` and the
 //! SVG files the markdown links.
 
-pub mod gather;
 pub mod json;
 pub mod markdown;
 pub mod model;
@@ -66,7 +68,7 @@ pub enum WriteupError {
 
 impl WriteupError {
     /// A short stable name for logs.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             WriteupError::Json(_) => "json",
             WriteupError::Io { .. } => "io",

@@ -8,12 +8,16 @@
 //! Conventions:
 //! - rates and interval bounds are fractions in `0..=1` (`0.5` is 50%);
 //! - efficiency figures are percentages as the suite prints them (`14.4` is 14.4%);
-//! - in a [`Comparison`], verdicts say how side **b** does relative to side **a**, and
-//!   `new_buckets` are signatures seen in b but not in a (regressions), `gone_buckets` the
-//!   reverse.
+//! - in a [`Comparison`] (the one type of `rounds::compare`, shared with `compare --json`),
+//!   verdicts say how side **b** does relative to side **a**, and `new_buckets` are buckets
+//!   seen in b but not in a (not by themselves regressions: see `wording::bucket_change`),
+//!   `gone_buckets` the reverse.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use crate::rounds::compare::{BucketCount, Comparison, SideStats, Verdict, VerdictKind};
+pub use crate::stats::Summary;
 
 /// One verification writeup, ready to render.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +47,8 @@ pub struct Writeup {
     /// The retry budget: attempts allowed per round (1 = no retries), if known.
     #[serde(default)]
     pub max_attempts: Option<u32>,
-    /// Efficiency summary (percent figures), if the suite reported efficiency.
+    /// Efficiency summary (percent figures), if the suite reported efficiency (`None`, not an
+    /// empty summary, when no round did).
     #[serde(default)]
     pub efficiency: Option<Summary>,
     /// Efficiency per round: `(round number, percent)`, in round order.
@@ -54,10 +59,10 @@ pub struct Writeup {
     pub buckets: Vec<BucketSection>,
     /// Comparison with [`Writeup::against`], if one was computed.
     #[serde(default)]
-    pub comparison: Option<Comparison>,
+    pub comparison: Option<LabelledComparison>,
     /// Crash counts per fix version and bucket (for the grouped-bar chart).
     #[serde(default)]
-    pub bucket_counts_by_fix: Vec<BucketCount>,
+    pub bucket_counts_by_fix: Vec<FixBucketCount>,
     /// Test configuration, in display order: key and value (several values joined).
     #[serde(default)]
     pub config: Vec<(String, String)>,
@@ -169,23 +174,6 @@ pub struct RateRow {
     pub ci: [f64; 2],
 }
 
-/// Summary statistics of a sample (efficiency: percent figures).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Sample size.
-    pub n: u64,
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Median.
-    pub median: f64,
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Sample standard deviation.
-    pub sd: f64,
-}
-
 /// One crash bucket of the block, with what the crash-analysis section shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketSection {
@@ -232,96 +220,36 @@ pub struct Hit {
     pub incident_id: Option<String>,
 }
 
-/// Two blocks side by side, with exact tests and verdicts (b relative to a).
+/// A comparison as a writeup shows it: the figures of [`crate::rounds::compare::compare`]
+/// (one type, the same `compare --json` prints) with the labels the writeup names its sides
+/// by. Reads through to the figures (`c.a`, `c.raw`...) by `Deref`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
+pub struct LabelledComparison {
     /// Label of side a (the reference), e.g. "1790-1819".
     pub a_label: String,
     /// Label of side b, e.g. "1820-1849".
     pub b_label: String,
-    /// Figures of side a.
-    pub a: SideFigures,
-    /// Figures of side b.
-    pub b: SideFigures,
-    /// Raw pass rate: b relative to a.
-    pub raw: Verdict,
-    /// Eventual pass rate: b relative to a.
-    pub eventual: Verdict,
-    /// Signatures seen in b and not in a (regressions).
-    #[serde(default)]
-    pub new_buckets: Vec<String>,
-    /// Signatures seen in a and not in b (gone).
-    #[serde(default)]
-    pub gone_buckets: Vec<String>,
+    /// The figures, tests and verdicts (b relative to a).
+    #[serde(flatten)]
+    pub comparison: Comparison,
 }
 
-/// The figures of one side of a comparison.
+impl std::ops::Deref for LabelledComparison {
+    type Target = Comparison;
+    fn deref(&self) -> &Comparison {
+        &self.comparison
+    }
+}
+
+impl std::ops::DerefMut for LabelledComparison {
+    fn deref_mut(&mut self) -> &mut Comparison {
+        &mut self.comparison
+    }
+}
+
+/// Crash count of one bucket under one fix version (the grouped-bar chart's data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SideFigures {
-    /// Rounds run.
-    pub rounds: u64,
-    /// Raw passes.
-    pub raw_pass: u64,
-    /// Raw pass rate (fraction).
-    pub raw_rate: f64,
-    /// 95% Wilson interval of the raw rate.
-    pub raw_ci: [f64; 2],
-    /// Eventual passes (within the retry budget).
-    pub eventual_pass: u64,
-    /// Eventual pass rate (fraction).
-    pub eventual_rate: f64,
-    /// 95% Wilson interval of the eventual rate.
-    pub eventual_ci: [f64; 2],
-    /// Efficiency summary, if reported.
-    #[serde(default)]
-    pub efficiency: Option<Summary>,
-    /// Crash buckets of this side.
-    #[serde(default)]
-    pub buckets: Vec<SideBucket>,
-}
-
-/// A bucket's count on one side of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SideBucket {
-    /// The bucket's signature.
-    pub signature: String,
-    /// Known-pattern rule id, if any.
-    #[serde(default)]
-    pub pattern: Option<String>,
-    /// Crash reports.
-    pub count: u64,
-    /// Crash reports per 100 rounds.
-    pub per_100_rounds: f64,
-}
-
-/// The outcome of an exact test between two rates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// Fisher's exact test, two-sided.
-    pub p_value: f64,
-    /// The plain verdict.
-    pub verdict: VerdictKind,
-    /// Rounds **per side, in total** (not additional) that would settle a difference of the
-    /// observed size; `None` when not computed or when there is no difference to settle.
-    #[serde(default)]
-    pub rounds_needed: Option<u64>,
-}
-
-/// The plain verdict of a comparison: how side b does relative to side a.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerdictKind {
-    /// b's rate is higher and the test says so.
-    Better,
-    /// b's rate is lower and the test says so.
-    Worse,
-    /// The test cannot tell the two apart yet.
-    Inconclusive,
-}
-
-/// Crash count of one bucket under one fix version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BucketCount {
+pub struct FixBucketCount {
     /// Fix version name, or "native".
     pub fix: String,
     /// Bucket label: the pattern id, or the signature when no rule matched.

@@ -35,12 +35,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum RedactError {
     /// A built-in pattern did not compile (`pattern`): nothing may be published unredacted.
-    #[error("redaction rule {name} does not build: {message}")]
+    #[error("redaction rule {name} does not build, so nothing is written unredacted: {source}")]
     Pattern {
         /// The rule.
         name: &'static str,
         /// The regex error.
-        message: String,
+        #[source]
+        source: regex::Error,
     },
     /// Data to learn names from could not be read (`learn`): learning less must not pass
     /// silently.
@@ -50,7 +51,7 @@ pub enum RedactError {
 
 impl RedactError {
     /// A short stable name for logs.
-    pub fn kind(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             RedactError::Pattern { .. } => "pattern",
             RedactError::Learn(_) => "learn",
@@ -193,15 +194,16 @@ struct Patterns {
     serial_shape: Regex,
 }
 
+/// Build one rule. A rule that does not build is an error that stops the command (exit 2):
+/// a rule that matched nothing instead would publish what it is there to hide.
+fn rule(name: &'static str, pattern: &str) -> Result<Regex, RedactError> {
+    Regex::new(pattern).map_err(|source| RedactError::Pattern { name, source })
+}
+
 fn patterns() -> Result<&'static Patterns, RedactError> {
     static P: OnceLock<Result<Patterns, RedactError>> = OnceLock::new();
     let p = P.get_or_init(|| {
-        let re = |name: &'static str, p: &str| {
-            Regex::new(p).map_err(|e| RedactError::Pattern {
-                name,
-                message: e.to_string(),
-            })
-        };
+        let re = rule;
         Ok(Patterns {
             email: re(
                 "email",
@@ -285,9 +287,9 @@ fn patterns() -> Result<&'static Patterns, RedactError> {
         })
     });
     p.as_ref().map_err(|e| match e {
-        RedactError::Pattern { name, message } => RedactError::Pattern {
+        RedactError::Pattern { name, source } => RedactError::Pattern {
             name,
-            message: message.clone(),
+            source: source.clone(),
         },
         RedactError::Learn(m) => RedactError::Learn(m.clone()),
     })
@@ -1082,6 +1084,7 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
     if let Some(c) = &mut w.comparison {
         f(&mut c.a_label, Text);
         f(&mut c.b_label, Text);
+        let c = &mut c.comparison;
         for side in [&mut c.a, &mut c.b] {
             for b in &mut side.buckets {
                 f(&mut b.signature, Code);
@@ -1090,8 +1093,11 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
                 }
             }
         }
-        for s in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
-            f(s, Code);
+        for b in c.new_buckets.iter_mut().chain(c.gone_buckets.iter_mut()) {
+            f(&mut b.signature, Code);
+            if let Some(p) = &mut b.pattern {
+                f(p, Code);
+            }
         }
     }
     for c in &mut w.bucket_counts_by_fix {
@@ -1118,6 +1124,24 @@ mod tests {
     fn every_rule_builds() {
         // Regression: a rule that failed to build used to match nothing, silently.
         assert!(patterns().is_ok());
+    }
+
+    // Regression: a rule that did not build became one that never matches, and the writeup
+    // went out unredacted. It is a typed error naming the rule, which the writeup passes on
+    // unchanged (the CLI prints it and exits 2).
+    #[test]
+    fn a_rule_that_does_not_build_is_an_error_naming_it() {
+        let err = rule("email", r"(?i)[a-z0-9._%+-]+@[a-z").unwrap_err();
+        assert_eq!(err.code(), "pattern");
+        assert!(matches!(err, RedactError::Pattern { name: "email", .. }));
+        let message = err.to_string();
+        assert!(
+            message.starts_with("redaction rule email does not build, so nothing is written"),
+            "{message}"
+        );
+        let gathered = crate::ops::writeup::GatherError::from(err);
+        assert_eq!(gathered.to_string(), message);
+        assert!(rule("email", r"[a-z]+@example\.com").is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! XML-escaped; a chart with no data is not produced (and so not linked).
 
 use super::model::{RateRow, Writeup};
-use super::wording::{pct, pct_value};
+use super::wording::{pct, pct_opt, pct_value};
 use super::{Chart, ChartKind};
 use std::fmt::Write as _;
 
@@ -360,16 +360,21 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
         (r0 as f64, r1 as f64)
     };
     let mut legend = vec![("per round".to_string(), PALETTE[0])];
-    if let Some(e) = w.efficiency.as_ref().filter(|e| e.mean.is_finite()) {
-        legend.push((format!("mean {}", pct_value(e.mean)), PALETTE[5]));
+    let mean = w
+        .efficiency
+        .as_ref()
+        .and_then(|e| e.mean)
+        .filter(|m| m.is_finite());
+    if let Some(m) = mean {
+        legend.push((format!("mean {}", pct_value(m)), PALETTE[5]));
     }
     let subtitle = match &w.efficiency {
         Some(e) => format!(
             "mean {}, median {}, min {}, max {}, n = {}",
-            pct_value(e.mean),
-            pct_value(e.median),
-            pct_value(e.min),
-            pct_value(e.max),
+            pct_opt(e.mean),
+            pct_opt(e.median),
+            pct_opt(e.min),
+            pct_opt(e.max),
             e.n
         ),
         None => String::new(),
@@ -407,9 +412,9 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
         );
         t += xstep;
     }
-    if let Some(e) = &w.efficiency {
-        if e.mean.is_finite() {
-            let ym = y(e.mean);
+    {
+        if let Some(m) = mean {
+            let ym = y(m);
             let _ = writeln!(
                 doc.body,
                 "<line x1=\"{LEFT}\" y1=\"{ym:.1}\" x2=\"{:.1}\" y2=\"{ym:.1}\" stroke=\"{}\" \

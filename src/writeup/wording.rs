@@ -7,7 +7,9 @@
 //! "100% stability" or "counterproductive" are never produced. Sentences are plain text (no
 //! markdown) so the JSON output carries exactly what the markdown shows.
 
-use super::model::{Comparison, RateRow, SideFigures, Verdict, VerdictKind, Writeup};
+use super::model::{Comparison, RateRow, SideStats, Verdict, VerdictKind, Writeup};
+use crate::rounds::compare::ROUNDS_NEEDED_MAX;
+use crate::stats::buckets::BucketVerdict;
 
 /// A fraction as a percentage with one decimal: `0.5` → `50.0%`; not finite → `n/a`.
 pub fn pct(x: f64) -> String {
@@ -33,6 +35,27 @@ pub fn pct_value(x: f64) -> String {
         format!("{x:.1}%")
     } else {
         "n/a".to_string()
+    }
+}
+
+/// An optional percentage figure (a [`crate::stats::Summary`] field): `None` → `n/a`.
+pub fn pct_opt(x: Option<f64>) -> String {
+    pct_value(x.unwrap_or(f64::NAN))
+}
+
+/// A standard deviation with two decimals; `None` (fewer than two values) → `n/a`.
+pub fn sd_text(x: Option<f64>) -> String {
+    match x {
+        Some(d) if d.is_finite() => format!("{d:.2}"),
+        _ => "n/a".to_string(),
+    }
+}
+
+/// The spread `max − min` of a summary with one decimal, `n/a` when empty.
+pub fn range_text(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(lo), Some(hi)) => one_decimal(hi - lo),
+        _ => "n/a".to_string(),
     }
 }
 
@@ -114,7 +137,11 @@ pub fn rounds_clause(
             "the observed rates are equal, so there is no difference for more rounds to settle"
                 .to_string()
         } else {
-            "no estimate of the rounds needed was given".to_string()
+            // The exact search stops at ROUNDS_NEEDED_MAX per side (rounds::compare).
+            format!(
+                "more than {ROUNDS_NEEDED_MAX} rounds per side would be needed to tell a \
+                 difference this small"
+            )
         };
     };
     let more_a = needed.saturating_sub(a_rounds);
@@ -177,6 +204,24 @@ pub fn verdict_sentence(
     }
 }
 
+/// What a bucket comparison may say ([`crate::rounds::compare::bucket_changes`]): "regression"
+/// or "fixed" only when the Holm-adjusted test supports it; a bucket going from 0 to 1 crash
+/// is "seen only in B, not distinguishable yet".
+pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
+    match v {
+        BucketVerdict::Regression => format!("regression: more frequent in {b_label}"),
+        BucketVerdict::Fixed => format!("fixed: less frequent in {b_label}"),
+        BucketVerdict::OnlyInBNotDistinguishable => {
+            format!("seen only in {b_label}, not distinguishable yet")
+        }
+        BucketVerdict::OnlyInANotDistinguishable => {
+            format!("seen only in {a_label}, not distinguishable yet")
+        }
+        BucketVerdict::NotDistinguishable => "no distinguishable change".to_string(),
+        BucketVerdict::Absent => "not seen".to_string(),
+    }
+}
+
 /// Whether a comparison's eventual figures add nothing to the raw ones (no round passed on a
 /// retry on either side), so one sentence covers both.
 fn eventual_same_as_raw(c: &Comparison) -> bool {
@@ -185,16 +230,18 @@ fn eventual_same_as_raw(c: &Comparison) -> bool {
         && c.raw.verdict == c.eventual.verdict
 }
 
-/// The comparison sentences: raw, then eventual (or one when they coincide).
-pub fn comparison_sentences(c: &Comparison) -> Vec<String> {
-    let side_raw = |s: &SideFigures| (s.raw_pass, s.rounds, s.raw_rate);
-    let side_ev = |s: &SideFigures| (s.eventual_pass, s.rounds, s.eventual_rate);
+/// The comparison sentences: raw, then eventual (or one when they coincide). The one wording
+/// of a verdict: `compare` prints these (sides labelled `A` and `B`), writeups show them, and
+/// docs/GUIDE.md and docs/WRITEUPS.md quote them.
+pub fn comparison_sentences(c: &Comparison, a_label: &str, b_label: &str) -> Vec<String> {
+    let side_raw = |s: &SideStats| (s.raw_pass, s.rounds, s.raw_rate);
+    let side_ev = |s: &SideStats| (s.eventual_pass, s.rounds, s.eventual_rate);
     if eventual_same_as_raw(c) {
         return vec![verdict_sentence(
             "pass rate (no round passed on a retry, so raw and eventual are the same)",
-            &c.a_label,
+            a_label,
             side_raw(&c.a),
-            &c.b_label,
+            b_label,
             side_raw(&c.b),
             &c.raw,
         )];
@@ -202,17 +249,17 @@ pub fn comparison_sentences(c: &Comparison) -> Vec<String> {
     vec![
         verdict_sentence(
             "raw pass rate",
-            &c.a_label,
+            a_label,
             side_raw(&c.a),
-            &c.b_label,
+            b_label,
             side_raw(&c.b),
             &c.raw,
         ),
         verdict_sentence(
             "eventual pass rate (with retries)",
-            &c.a_label,
+            a_label,
             side_ev(&c.a),
-            &c.b_label,
+            b_label,
             side_ev(&c.b),
             &c.eventual,
         ),
@@ -316,7 +363,7 @@ pub fn summary_sentences(w: &Writeup) -> Vec<String> {
         ));
     }
     if let Some(c) = &w.comparison {
-        out.extend(comparison_sentences(c));
+        out.extend(comparison_sentences(c, &c.a_label, &c.b_label));
     }
     out
 }
@@ -356,18 +403,18 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
         ));
     }
     if let Some(c) = &w.comparison {
-        out.extend(comparison_sentences(c));
+        out.extend(comparison_sentences(c, &c.a_label, &c.b_label));
     }
     if let Some(e) = &w.efficiency {
         out.push(format!(
-            "Efficiency mean {} (median {}, sd {:.2} pp, range {}–{} = {} percentage points, \
+            "Efficiency mean {} (median {}, sd {} pp, range {}–{} = {} percentage points, \
              n = {}).",
-            pct_value(e.mean),
-            pct_value(e.median),
-            e.sd,
-            pct_value(e.min),
-            pct_value(e.max),
-            one_decimal(e.max - e.min),
+            pct_opt(e.mean),
+            pct_opt(e.median),
+            sd_text(e.sd),
+            pct_opt(e.min),
+            pct_opt(e.max),
+            range_text(e.min, e.max),
             e.n
         ));
     }
@@ -383,15 +430,9 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
         ));
     }
     if let Some(c) = &w.comparison {
-        // Name buckets by their pattern where a side knows it: signatures are long.
-        let name = |sig: &String| {
-            let pattern =
-                c.a.buckets
-                    .iter()
-                    .chain(c.b.buckets.iter())
-                    .find(|b| &b.signature == sig)
-                    .and_then(|b| b.pattern.as_deref());
-            bucket_name(pattern, sig)
+        // Name buckets by their pattern where known: signatures are long.
+        let name = |b: &crate::rounds::compare::BucketCount| {
+            bucket_name(b.pattern.as_deref(), &b.signature)
         };
         let new: Vec<String> = c.new_buckets.iter().map(name).collect();
         let gone: Vec<String> = c.gone_buckets.iter().map(name).collect();

@@ -41,47 +41,63 @@ pub fn json(o: &Output) -> serde_json::Value {
     })
 }
 
-/// A small but complete `.ips` crash report (header line + pretty body) in the layout macOS
-/// 15 writes, with the given incident id and pid. `frames` extra frames pad the crashed thread
-/// (to make big files).
+/// A small but complete `.ips` crash report (header line + body, in the layout macOS 15
+/// writes, built by agx-synth) with the given incident id and pid: a `SIGSEGV` in
+/// `objc_msgSend` under the AGX driver's `setBuffer:offset:atIndex:` on the main thread, a
+/// second waiting thread, and three images (python3, libobjc, AGXMetalG16X; no absolute null
+/// image, so tests can append their own at index 3). `frames` extra frames pad the crashed
+/// thread (to make big files), ~150 bytes each.
 pub fn synth_ips(incident: &str, pid: u32, frames: usize) -> String {
-    let mut fr = vec![
-        serde_json::json!({"imageOffset": 1234, "symbol": "objc_msgSend", "symbolLocation": 32, "imageIndex": 1}),
-        serde_json::json!({"imageOffset": 5678, "symbol": "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]", "symbolLocation": 40, "imageIndex": 2}),
-    ];
+    synth_report(incident, pid, frames).build_ips()
+}
+
+/// The report behind [`synth_ips`], for tests that change it before writing it out.
+pub fn synth_report(incident: &str, pid: u32, frames: usize) -> agx_synth::Report {
+    use agx_synth::{Frame, Image, Report, Thread};
+    let mut crashed = Thread::new(77)
+        .queue("com.apple.main-thread")
+        .frame(Frame::new(1, 1234).symbol("objc_msgSend", 32))
+        .frame(Frame::new(2, 5678).symbol(
+            "-[AGXG16XFamilyComputeContext setBuffer:offset:atIndex:]",
+            40,
+        ));
+    // A padding frame is ~150 bytes, as a frame with a PyTorch symbol is in a real report.
     for i in 0..frames {
-        fr.push(serde_json::json!({"imageOffset": 100 + i, "symbol": format!("pad_{i}"), "symbolLocation": 4, "imageIndex": 0}));
+        let symbol = format!(
+            "at::native::mps::pad_{i}(at::Tensor const&, at::Tensor const&, c10::Scalar const&, bool)"
+        );
+        crashed = crashed.frame(Frame::new(0, 100 + i as u64).symbol(&symbol, 4));
     }
-    let header = serde_json::json!({
-        "app_name": "Python", "timestamp": "2026-11-02 10:15:30.00 -0800", "app_version": "3.12.7",
-        "slice_uuid": "11111111-2222-3333-4444-555555555555", "build_version": "3.12.7",
-        "platform": 1, "bug_type": "309", "os_version": "macOS 15.6 (24G84)",
-        "incident_id": incident, "name": "Python"
-    });
-    let body = serde_json::json!({
-        "uptime": 1000, "procRole": "Foreground", "version": 2, "userID": 501,
-        "modelCode": "Mac16,1",
-        "osVersion": {"train": "macOS 15.6", "build": "24G84", "releaseType": "User"},
-        "captureTime": "2026-11-02 10:15:30.1234 -0800", "incident": incident, "pid": pid,
-        "cpuType": "ARM-64", "procName": "Python", "procPath": "/opt/homebrew/bin/python3",
-        "parentProc": "zsh", "parentPid": 4242,
-        "exception": {"codes": "0x0000000000000001, 0x00001ba36e2f2650", "type": "EXC_BAD_ACCESS",
-                      "signal": "SIGSEGV", "subtype": "KERN_INVALID_ADDRESS at 0x00001ba36e2f2650"},
-        "termination": {"flags": 0, "code": 11, "namespace": "SIGNAL", "indicator": "Segmentation fault: 11"},
-        "faultingThread": 0,
-        "threads": [{"triggered": true, "id": 77, "queue": "com.apple.main-thread", "frames": fr},
-                    {"id": 78, "frames": [{"imageOffset": 9, "symbol": "__psynch_cvwait", "symbolLocation": 8, "imageIndex": 1}]}],
-        "usedImages": [
-            {"source": "P", "arch": "arm64", "base": 4300000000u64, "size": 16384, "uuid": "11111111-2222-3333-4444-555555555555", "path": "/opt/homebrew/bin/python3", "name": "python3"},
-            {"source": "P", "arch": "arm64e", "base": 6500000000u64, "size": 300000, "uuid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "path": "/usr/lib/libobjc.A.dylib", "name": "libobjc.A.dylib"},
-            {"source": "P", "arch": "arm64e", "base": 7500000000u64, "size": 3000000, "uuid": "99999999-8888-7777-6666-555555555555", "path": "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X", "name": "AGXMetalG16X"}
-        ]
-    });
-    format!(
-        "{}\n{}\n",
-        serde_json::to_string(&header).unwrap(),
-        serde_json::to_string_pretty(&body).unwrap()
-    )
+    let mut r = Report::new()
+        .incident(incident)
+        .pid(u64::from(pid))
+        .image(
+            Image::new("python3", "/opt/homebrew/bin/python3")
+                .arch("arm64")
+                .base(4_300_000_000)
+                .size(16384)
+                .uuid("11111111-2222-3333-4444-555555555555"),
+        )
+        .image(
+            Image::new("libobjc.A.dylib", "/usr/lib/libobjc.A.dylib")
+                .base(6_500_000_000)
+                .size(300_000)
+                .uuid("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"),
+        )
+        .image(
+            Image::new(
+                "AGXMetalG16X",
+                "/System/Library/Extensions/AGXMetalG16X.bundle/Contents/MacOS/AGXMetalG16X",
+            )
+            .base(7_500_000_000)
+            .size(3_000_000)
+            .uuid("99999999-8888-7777-6666-555555555555"),
+        )
+        .thread(crashed)
+        .thread(Thread::new(78).frame(Frame::new(1, 9).symbol("__psynch_cvwait", 8)))
+        .faulting_thread(0);
+    r.absolute_null_image = false;
+    r
 }
 
 /// Write `synth_ips` files named `<prefix>-<i>.ips` into `dir`, incident ids numbered from

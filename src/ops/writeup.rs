@@ -1,23 +1,22 @@
 //! Build a [`Writeup`] from the database: select the rounds, compute the figures with
 //! [`crate::stats`] and [`crate::rounds::compare()`], and collect bucket stacks and fix builds.
 //!
-//! This is the one part of `writeup` that reads the store (through its methods, never SQL);
-//! the renderers stay pure.
+//! The writeup's glue (it used to live in `writeup::gather`): it reads the store through its
+//! methods (never SQL), so the `writeup` module itself stays pure rendering.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::model::{
-    Block, BucketCount, BucketSection, Comparison, FixInfo, Hit, RateRow, SideBucket, SideFigures,
-    Slice, Summary, Verdict, VerdictKind, Writeup,
-};
-use super::redact::{Class, Redactor};
 use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::rounds::handshake;
 use crate::stats;
 use crate::store::{RoundSelector, Store, StoreError, StoredRound};
+use crate::writeup::model::{
+    Block, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison, RateRow, Slice, Writeup,
+};
+use crate::writeup::redact::{Class, Redactor};
 
 /// Errors while gathering a writeup.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +28,7 @@ pub enum GatherError {
     #[error("no rounds in {0}")]
     NoRounds(String),
     #[error(transparent)]
-    Redact(#[from] super::redact::RedactError),
+    Redact(#[from] crate::writeup::redact::RedactError),
 }
 
 /// What to compare the block with.
@@ -63,6 +62,15 @@ pub struct GatherOptions {
     pub redact: bool,
 }
 
+/// One line of a representative stack: index, image and [`super::frames::symbol_text`].
+fn stack_line(r: &CrashReport, i: usize, f: &crate::crash::Frame) -> String {
+    let img = r
+        .image_of(f)
+        .and_then(|m| m.name.as_deref())
+        .unwrap_or("???");
+    format!("{i:<3} {img:<28} {}", super::frames::symbol_text(r, f))
+}
+
 fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
     let ci = stats::wilson_95(pass, n)
         .map(|i| i.as_array())
@@ -74,17 +82,6 @@ fn rate_row(label: String, pass: u64, n: u64) -> RateRow {
         rate: if n == 0 { 0.0 } else { pass as f64 / n as f64 },
         ci,
     }
-}
-
-fn summary(s: &stats::Summary) -> Option<Summary> {
-    Some(Summary {
-        n: s.n as u64,
-        mean: s.mean?,
-        median: s.median?,
-        min: s.min?,
-        max: s.max?,
-        sd: s.sd.unwrap_or(0.0),
-    })
 }
 
 fn block_of(label: String, rounds: &[StoredRound]) -> Block {
@@ -170,19 +167,7 @@ fn stack_lines(r: &CrashReport, n: usize) -> Vec<String> {
         .iter()
         .take(n)
         .enumerate()
-        .map(|(i, f)| {
-            let img = r
-                .image_of(f)
-                .and_then(|m| m.name.as_deref())
-                .unwrap_or("???");
-            let sym = match (&f.symbol, f.symbol_offset, f.image_offset) {
-                (Some(s), Some(o), _) => format!("{s} + {o}"),
-                (Some(s), None, _) => s.clone(),
-                (None, _, Some(o)) => format!("{img} + {o:#x}"),
-                _ => "???".to_string(),
-            };
-            format!("{i:<3} {img:<28} {sym}")
-        })
+        .map(|(i, f)| stack_line(r, i, f))
         .collect()
 }
 
@@ -257,9 +242,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 .map(|e| (r.round.number.max(0) as u64, e))
         })
         .collect();
-    let efficiency = summary(&stats::summarize(
+    let efficiency = Some(stats::summarize(
         &effs.iter().map(|(_, e)| *e).collect::<Vec<_>>(),
-    ));
+    ))
+    .filter(|s| s.n > 0);
 
     // Buckets of the crash reports attributed to the block's attempts.
     struct Acc {
@@ -382,16 +368,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             let c = compare::compare(&a_side, &b_side)?;
             (
                 Some(block_of(olabel.clone(), &orounds)),
-                Some(Comparison {
+                Some(LabelledComparison {
                     a_label: olabel,
                     b_label: label.clone(),
-                    a: side_figures(&c.a),
-                    b: side_figures(&c.b),
-                    raw: verdict(&c.raw),
-                    eventual: verdict(&c.eventual),
-                    // Signatures, as the model says; the renderer names them by pattern.
-                    new_buckets: c.new_buckets.iter().map(|b| b.signature.clone()).collect(),
-                    gone_buckets: c.gone_buckets.iter().map(|b| b.signature.clone()).collect(),
+                    comparison: c,
                 }),
                 orounds,
             )
@@ -522,7 +502,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         comparison,
         bucket_counts_by_fix: by_fix
             .into_iter()
-            .map(|((fix, bucket), count)| BucketCount { fix, bucket, count })
+            .map(|((fix, bucket), count)| FixBucketCount { fix, bucket, count })
             .collect(),
         config,
         report_links: None,
@@ -539,49 +519,15 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 fn learn<T: serde::Serialize>(r: &mut Redactor, v: &T) -> Result<(), GatherError> {
     // Serialising plain data cannot fail; if it ever did, learning less must not pass
     // silently, so it is an error like a rule that does not build.
-    let v = serde_json::to_value(v)
-        .map_err(|e| GatherError::Redact(super::redact::RedactError::Learn(e.to_string())))?;
+    let v = serde_json::to_value(v).map_err(|e| {
+        GatherError::Redact(crate::writeup::redact::RedactError::Learn(e.to_string()))
+    })?;
     r.learn_json(&v)?;
     Ok(())
 }
 
 fn unreachable_none() -> (RoundSelector, String) {
     (RoundSelector::All, String::new())
-}
-
-fn side_figures(s: &compare::SideStats) -> SideFigures {
-    SideFigures {
-        rounds: s.rounds,
-        raw_pass: s.raw_pass,
-        raw_rate: s.raw_rate,
-        raw_ci: s.raw_ci,
-        eventual_pass: s.eventual_pass,
-        eventual_rate: s.eventual_rate,
-        eventual_ci: s.eventual_ci,
-        efficiency: summary(&s.efficiency),
-        buckets: s
-            .buckets
-            .iter()
-            .map(|b| SideBucket {
-                signature: b.signature.clone(),
-                pattern: b.pattern.clone(),
-                count: b.count,
-                per_100_rounds: b.per_100_rounds,
-            })
-            .collect(),
-    }
-}
-
-fn verdict(v: &compare::Verdict) -> Verdict {
-    Verdict {
-        p_value: v.p_value,
-        verdict: match v.verdict {
-            compare::VerdictKind::Better => VerdictKind::Better,
-            compare::VerdictKind::Worse => VerdictKind::Worse,
-            compare::VerdictKind::Inconclusive => VerdictKind::Inconclusive,
-        },
-        rounds_needed: v.rounds_needed,
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,419 @@
+//! `agx-triage round run --until-decided`: the arguments, the bridge from the library loop
+//! (`agx_triage::rounds::sequential`) to `round run`'s own round runner and store, and the
+//! progress and final output. The decisions are the library's.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use agx_triage::rounds::handshake;
+use agx_triage::rounds::model::Round;
+use agx_triage::rounds::runner::OutputStream;
+use agx_triage::rounds::sequential::{
+    run_until_decided, Arm, ArmCounts, Ending, Metric, Mode, RoundSource, SourceError, Spec, Step,
+    Summary, ARM_KEY,
+};
+use agx_triage::stats::sequential::Design;
+use agx_triage::store::{RoundSelector, Store};
+
+use super::{open_store, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne};
+
+/// The `--until-decided` arguments of `round run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SeqArgs {
+    /// Keep running rounds, numbered upward from --round, until the sequential rule decides
+    /// (docs/ROUNDS.md) or --max-rounds is spent. Run it again to continue an interrupted run.
+    #[arg(long)]
+    pub until_decided: bool,
+    /// Budget: candidate rounds (pairs when interleaved), all runs of this comparison together.
+    #[arg(long, value_name = "M", requires = "until_decided", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=agx_triage::stats::sequential::MAX_ROUNDS))]
+    pub max_rounds: u64,
+    /// Compare against these stored rounds (any selector `compare` takes).
+    #[arg(long, value_name = "SEL", value_parser = parse_selector, requires = "until_decided",
+          conflicts_with_all = ["alternate_with", "alternate_dylib"])]
+    pub against: Option<RoundSelector>,
+    /// Interleave with this registered fix (or `native`): each pair runs both, in random order.
+    #[arg(
+        long,
+        value_name = "FIX",
+        requires = "until_decided",
+        conflicts_with = "alternate_dylib"
+    )]
+    pub alternate_with: Option<String>,
+    /// Interleave with this fix dylib.
+    #[arg(long, value_name = "PATH", requires = "until_decided")]
+    pub alternate_dylib: Option<PathBuf>,
+    /// Chance of a false decision allowed over all looks, strictly between 0 and 1.
+    #[arg(long, default_value_t = 0.05, value_name = "A", requires = "until_decided",
+          value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// Planned baseline pass rate (with --target-rate, as `plan` prints): interleaved runs bet
+    /// on it and decide faster near the target.
+    #[arg(long, value_name = "RATE", requires = "target_rate", value_parser = parse_rate)]
+    pub baseline_rate: Option<f64>,
+    /// Planned target pass rate (with --baseline-rate).
+    #[arg(long, value_name = "RATE", requires = "baseline_rate", value_parser = parse_rate)]
+    pub target_rate: Option<f64>,
+    /// Seed of the order of the arms within pairs (default: from the clock; printed).
+    #[arg(long, value_name = "N", requires = "until_decided")]
+    pub seed: Option<u64>,
+}
+
+fn parse_alpha(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("`{s}` must be a number strictly between 0 and 1")),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` must be a rate in 0..=1 (0.9, not 90)")),
+    }
+}
+
+/// A `--metric` value: a figure to extract (`NAME=REGEX`), or, with --until-decided, the pass
+/// rate compared (`raw` or `eventual`).
+#[derive(Debug, Clone)]
+pub enum MetricArg {
+    /// NAME=REGEX.
+    Extract(String, String),
+    /// raw or eventual.
+    Pass(Metric),
+}
+
+impl MetricArg {
+    /// The NAME=REGEX pair, if this is one.
+    pub fn extract(&self) -> Option<(&String, &String)> {
+        match self {
+            MetricArg::Extract(n, r) => Some((n, r)),
+            MetricArg::Pass(_) => None,
+        }
+    }
+}
+
+pub fn parse_metric(s: &str) -> Result<MetricArg, String> {
+    match s.trim() {
+        "raw" => Ok(MetricArg::Pass(Metric::Raw)),
+        "eventual" => Ok(MetricArg::Pass(Metric::Eventual)),
+        _ => super::parse_kv(s)
+            .map(|(k, v)| MetricArg::Extract(k, v))
+            .map_err(|e| format!("{e} (or `raw`/`eventual` with --until-decided)")),
+    }
+}
+
+/// `--metric raw|eventual` means nothing to a single round: say so rather than ignore it.
+pub fn refuse_sequential_args(a: &RunArgs) -> Result<()> {
+    if a.metrics.iter().any(|m| matches!(m, MetricArg::Pass(_))) {
+        bail!("--metric raw|eventual chooses what --until-decided compares; add --until-decided");
+    }
+    if a.seq.baseline_rate.is_some() {
+        bail!("--baseline-rate/--target-rate plan an --until-decided run; add --until-decided");
+    }
+    Ok(())
+}
+
+/// Runs each round with `round run`'s runner and stores it.
+struct Source<'a> {
+    store: &'a mut Store,
+    args: &'a RunArgs,
+    candidate: &'a Prepared,
+    other: Option<&'a Prepared>,
+    json: bool,
+}
+
+impl RoundSource for Source<'_> {
+    fn stored(&mut self, number: i64) -> Result<Option<Round>, SourceError> {
+        let rounds = self.store.rounds(&RoundSelector::Range(number, number))?;
+        Ok(rounds.into_iter().next().map(|r| r.round))
+    }
+
+    fn run(&mut self, number: i64, arm: Arm) -> Result<Option<Round>, SourceError> {
+        let prepared = match (arm, self.other) {
+            (Arm::Other, Some(o)) => o,
+            _ => self.candidate,
+        };
+        let json = self.json;
+        // With --json the standard output is for the final object: the command's output goes
+        // to standard error.
+        let mut sink = |stream: OutputStream, line: &str| {
+            let _ = if json || stream == OutputStream::Stderr {
+                writeln!(std::io::stderr(), "{line}")
+            } else {
+                writeln!(std::io::stdout(), "{line}")
+            };
+        };
+        let extra = [(ARM_KEY.to_string(), arm.as_str().to_string())];
+        match run_one(self.store, self.args, prepared, number, &extra, &mut sink)? {
+            RunOne::Stored(ran) => Ok(Some(ran.round)),
+            RunOne::Interrupted => Ok(None),
+            RunOne::Exists(_, n) => Err(format!(
+                "round {n} was stored by another process while it ran; this run was not \
+                 stored; choose another --round"
+            )
+            .into()),
+        }
+    }
+}
+
+fn counts_text(c: &ArmCounts) -> String {
+    match c.interval() {
+        Some(i) => format!(
+            "{}/{} ({:.0}%, 95% [{:.0}%, {:.0}%])",
+            c.passes,
+            c.rounds,
+            100.0 * c.passes as f64 / c.rounds as f64,
+            100.0 * i.low,
+            100.0 * i.high
+        ),
+        None => "0/0".into(),
+    }
+}
+
+fn step_text(s: &Step, other_label: &str) -> String {
+    let mut t = format!(
+        "round {} ({}{}): {}{} | candidate {} | {other_label} {}",
+        s.round,
+        s.arm.as_str(),
+        if s.resumed { ", stored earlier" } else { "" },
+        if s.passed { "pass" } else { "fail" },
+        if s.counted {
+            ""
+        } else {
+            " (fix not confirmed: not counted)"
+        },
+        counts_text(&s.candidate),
+        counts_text(&s.other),
+    );
+    if let Some(st) = &s.status {
+        let threshold = st.ln_threshold.exp();
+        t.push_str(&format!(
+            " | evidence better {:.2}, worse {:.2}, boundary {:.0} ({:.0}% of the way) | {} spent",
+            st.ln_e_better.exp(),
+            st.ln_e_worse.exp(),
+            threshold,
+            100.0 * st.progress().min(1.0),
+            s.spent
+        ));
+    }
+    t
+}
+
+pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
+    let s = &a.seq;
+    if a.replace {
+        bail!("--replace cannot be combined with --until-decided (stored rounds are continued)");
+    }
+    let metric = a
+        .metrics
+        .iter()
+        .filter_map(|m| match m {
+            MetricArg::Pass(p) => Some(*p),
+            MetricArg::Extract(..) => None,
+        })
+        .next_back()
+        .unwrap_or(Metric::Raw);
+    let design = match (s.baseline_rate, s.target_rate) {
+        (Some(b), Some(t)) => Design::targeted(s.alpha, s.max_rounds, b, t)?,
+        _ => Design::new(s.alpha, s.max_rounds)?,
+    };
+    let interleaved = s.alternate_with.is_some() || s.alternate_dylib.is_some();
+    if !interleaved && s.against.is_none() {
+        bail!(
+            "--until-decided needs what to compare with: --against SEL (stored rounds), or \
+             --alternate-with FIX / --alternate-dylib PATH (interleaved pairs)"
+        );
+    }
+    let mut store = open_store(cli)?;
+    let candidate = prepare(&store, a)?;
+    let other = if interleaved {
+        let mut o = a.clone();
+        o.fix = s.alternate_with.clone().filter(|f| f != "native");
+        o.dylib = s.alternate_dylib.clone();
+        Some(prepare(&store, &o)?)
+    } else {
+        None
+    };
+    let seed = s.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    });
+    let (mode, other_label, block_label) = match &s.against {
+        Some(sel) => {
+            let (passes, rounds) = block_counts(&store, sel, a.number, s.max_rounds, metric)?;
+            (
+                Mode::AgainstBlock { passes, rounds },
+                "block".to_string(),
+                Some(agx_triage::ops::compare::selector_label(sel)),
+            )
+        }
+        None => (
+            Mode::Interleaved { seed },
+            format!(
+                "other ({})",
+                other
+                    .as_ref()
+                    .and_then(|o| o.fix_name.clone())
+                    .unwrap_or_else(|| "native".into())
+            ),
+            None,
+        ),
+    };
+    let spec = Spec {
+        design,
+        mode,
+        metric,
+        first_round: a.number,
+        candidate_fix: candidate.fix_name.clone(),
+        other_fix: other.as_ref().and_then(|o| o.fix_name.clone()),
+    };
+    // Progress goes to standard output, or to standard error when that is for the JSON.
+    let mut progress: Box<dyn Write> = if a.json {
+        Box::new(super::super::term::stderr())
+    } else {
+        Box::new(super::super::term::stdout(false))
+    };
+    let _ = writeln!(
+        progress,
+        "until decided: {} vs {}, {} pass rate, alpha {}, at most {} {}{}",
+        candidate.fix_name.as_deref().unwrap_or("native"),
+        block_label.clone().unwrap_or_else(|| other_label.clone()),
+        match metric {
+            Metric::Raw => "raw",
+            Metric::Eventual => "eventual",
+        },
+        s.alpha,
+        s.max_rounds,
+        if interleaved {
+            "pairs"
+        } else {
+            "candidate rounds"
+        },
+        if interleaved {
+            format!(", order seed {seed}")
+        } else {
+            String::new()
+        }
+    );
+    let mut source = Source {
+        store: &mut store,
+        args: a,
+        candidate: &candidate,
+        other: other.as_ref(),
+        json: a.json,
+    };
+    let summary = run_until_decided(&spec, &mut source, &mut |step| {
+        let _ = writeln!(progress, "{}", step_text(step, &other_label));
+    })?;
+    drop(progress);
+    let mut out = super::super::term::stdout(a.json);
+    if a.json {
+        let v = summary_json(&summary, &spec, seed, block_label.as_deref());
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "decision: {} ({} candidate round(s) run now, {} read back from an earlier run; \
+             candidate {}, {other_label} {})",
+            summary.decision.as_str(),
+            summary.rounds_run,
+            summary.rounds_resumed,
+            counts_text(&summary.candidate),
+            counts_text(&summary.other),
+        )?;
+    }
+    match summary.decision {
+        Ending::Better | Ending::Worse => Ok(Exit::Ok),
+        Ending::Undecided => Ok(Exit::Partial),
+        Ending::Interrupted => bail!(
+            "interrupted: the rounds run so far are stored; run the same command again to \
+             continue"
+        ),
+    }
+}
+
+/// Passes and rounds of the block, under the metric, leaving out unconfirmed fix rounds (as
+/// `compare` does) and the rounds this run may number (they are the candidate's).
+fn block_counts(
+    store: &Store,
+    sel: &RoundSelector,
+    first: i64,
+    max_rounds: u64,
+    metric: Metric,
+) -> Result<(u64, u64)> {
+    let last = first.saturating_add(i64::try_from(max_rounds).unwrap_or(i64::MAX));
+    let (rounds, _) = handshake::partition(store.round_summaries(sel)?, false, |r| {
+        (r.number, r.fix.as_deref(), r.fix_confirmed)
+    });
+    let block: Vec<_> = rounds
+        .into_iter()
+        .filter(|r| r.number < first || r.number >= last)
+        .collect();
+    if block.is_empty() {
+        bail!(
+            "--against {}: no stored rounds to compare with (outside this run's numbers \
+             {first}..{last}; see `agx-triage rounds`)",
+            agx_triage::ops::compare::selector_label(sel)
+        );
+    }
+    let passes = block
+        .iter()
+        .filter(|r| match metric {
+            Metric::Raw => r.outcome.is_raw_pass(),
+            Metric::Eventual => r.outcome.is_eventual_pass(),
+        })
+        .count() as u64;
+    Ok((passes, block.len() as u64))
+}
+
+fn rate_json(c: &ArmCounts) -> serde_json::Value {
+    serde_json::json!({
+        "passes": c.passes,
+        "rounds": c.rounds,
+        "rate": (c.rounds > 0).then(|| c.passes as f64 / c.rounds as f64),
+        "interval": c.interval().map(|i| [i.low, i.high]),
+    })
+}
+
+fn summary_json(s: &Summary, spec: &Spec, seed: u64, against: Option<&str>) -> serde_json::Value {
+    let fisher = agx_triage::stats::fisher_rates(
+        s.other.passes,
+        s.other.rounds,
+        s.candidate.passes,
+        s.candidate.rounds,
+    )
+    .ok();
+    serde_json::json!({
+        "decision": s.decision.as_str(),
+        "rounds_run": s.rounds_run,
+        "rounds_run_all_arms": s.rounds_run_all_arms,
+        "rounds_resumed": s.rounds_resumed,
+        "spent": s.spent,
+        "max_rounds": s.max_rounds,
+        "alpha": s.alpha,
+        "metric": s.metric,
+        "mode": if against.is_some() { "against-block" } else { "interleaved" },
+        "against": against,
+        "seed": if against.is_some() { None } else { Some(seed) },
+        "candidate_fix": spec.candidate_fix,
+        "other_fix": spec.other_fix,
+        "first_round": s.round_range.map(|r| r.0),
+        "last_round": s.round_range.map(|r| r.1),
+        "candidate": rate_json(&s.candidate),
+        "other": rate_json(&s.other),
+        "candidate_only_pairs": s.candidate_only,
+        "other_only_pairs": s.other_only,
+        "e_better": s.status.ln_e_better.exp(),
+        "e_worse": s.status.ln_e_worse.exp(),
+        "boundary": s.status.ln_threshold.exp(),
+        // For reference only: a fixed-size test's p on the final counts is not what decided
+        // (see docs/ROUNDS.md, "Sequential decisions").
+        "fisher_p_fixed_test": fisher,
+    })
+}

@@ -1,0 +1,716 @@
+//! The typed shape of `.ips` headers and bodies: borrowing serde structs, and the frames and
+//! images arrays read straight into model types.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::lenient::{List, Obj, Scalar, ScalarVisitor, Warnings};
+use super::locate::Role;
+use crate::crash::model::{normalize_uuid, Frame, Image, SymbolSource};
+
+/// A header or a body: one struct for both, since each is recognised by its keys (a 309 body
+/// repeats `bug_type`, a GPU event body has `process_name` and `analysis`). Unknown keys are
+/// ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct Doc<'a> {
+    // Header keys.
+    #[serde(borrow)]
+    pub(super) bug_type: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) incident_id: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) timestamp: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) os_version: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) app_name: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) app_version: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) build_version: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) name: Scalar<'a>,
+    #[serde(rename = "bundleID", borrow)]
+    pub(super) bundle_id: Scalar<'a>,
+
+    // Crash body keys (bug_type 309).
+    #[serde(borrow)]
+    pub(super) incident: Scalar<'a>,
+    #[serde(rename = "procName", borrow)]
+    pub(super) proc_name: Scalar<'a>,
+    #[serde(rename = "procPath", borrow)]
+    pub(super) proc_path: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) pid: Scalar<'a>,
+    #[serde(rename = "parentProc", borrow)]
+    pub(super) parent_proc: Scalar<'a>,
+    #[serde(rename = "parentPid", borrow)]
+    pub(super) parent_pid: Scalar<'a>,
+    #[serde(rename = "responsibleProc", borrow)]
+    pub(super) responsible_proc: Scalar<'a>,
+    #[serde(rename = "userID", borrow)]
+    pub(super) user_id: Scalar<'a>,
+    #[serde(rename = "bundleInfo", borrow)]
+    pub(super) bundle_info: Obj<BundleInfoJ<'a>>,
+    #[serde(rename = "captureTime", borrow)]
+    pub(super) capture_time: Scalar<'a>,
+    #[serde(rename = "osVersion", borrow)]
+    pub(super) os_version_body: Obj<OsVersionJ<'a>>,
+    #[serde(rename = "modelCode", borrow)]
+    pub(super) model_code: Scalar<'a>,
+    #[serde(rename = "cpuType", borrow)]
+    pub(super) cpu_type: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) translated: Scalar<'a>,
+    /// Apple renders it as `Exception Note: EXC_CORPSE_NOTIFY`.
+    #[serde(rename = "isCorpse", borrow)]
+    pub(super) is_corpse: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) exception: Obj<ExceptionJ<'a>>,
+    #[serde(borrow)]
+    pub(super) termination: Obj<TerminationJ<'a>>,
+    #[serde(borrow)]
+    pub(super) asi: Obj<AsiJ<'a>>,
+    #[serde(rename = "faultingThread", borrow)]
+    pub(super) faulting_thread: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) threads: List<Obj<ThreadJ<'a>>>,
+    #[serde(rename = "usedImages")]
+    pub(super) used_images: ImagesIn,
+    #[serde(rename = "lastExceptionBacktrace")]
+    pub(super) last_exception_backtrace: FramesIn,
+
+    // Other diagnostics: panics (151, 210), jetsam (298), GPU events (284).
+    #[serde(borrow)]
+    pub(super) product: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) date: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) build: Scalar<'a>,
+    #[serde(rename = "panicString", borrow)]
+    pub(super) panic_string: Scalar<'a>,
+    /// The iOS 16 panic body names its panic text `string`.
+    #[serde(rename = "string", borrow)]
+    pub(super) panic_text: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) process_name: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) analysis: Obj<AnalysisJ<'a>>,
+    #[serde(rename = "crashReporterKey")]
+    crash_reporter_key: Option<IgnoredAny>,
+    processes: Option<IgnoredAny>,
+}
+
+impl Doc<'_> {
+    /// Body keys win: a crash body repeats `bug_type`, but no header has `procName`.
+    pub(super) fn role(&self) -> Option<Role> {
+        let body = self.proc_name.is_present()
+            || self.incident.is_present()
+            || self.capture_time.is_present()
+            || self.threads.is_present()
+            || self.used_images.present
+            || self.last_exception_backtrace.present
+            || !matches!(self.exception, Obj::Absent)
+            || self.panic_string.is_present()
+            || self.crash_reporter_key.is_some()
+            || self.processes.is_some()
+            || !matches!(self.analysis, Obj::Absent)
+            || self.process_name.is_present();
+        if body {
+            Some(Role::Body)
+        } else if self.bug_type.is_present() || self.incident_id.is_present() {
+            Some(Role::Header)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn has_incident_id(&self) -> bool {
+        self.incident_id.is_present()
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct BundleInfoJ<'a> {
+    #[serde(rename = "CFBundleIdentifier", borrow)]
+    pub(super) id: Scalar<'a>,
+    #[serde(rename = "CFBundleShortVersionString", borrow)]
+    pub(super) short_version: Scalar<'a>,
+    #[serde(rename = "CFBundleVersion", borrow)]
+    pub(super) version: Scalar<'a>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct OsVersionJ<'a> {
+    #[serde(borrow)]
+    pub(super) train: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) build: Scalar<'a>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct ExceptionJ<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(super) kind: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) signal: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) codes: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) subtype: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) message: Scalar<'a>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct TerminationJ<'a> {
+    #[serde(borrow)]
+    pub(super) namespace: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) code: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) indicator: Scalar<'a>,
+    #[serde(rename = "byProc", borrow)]
+    pub(super) by_proc: Scalar<'a>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct AnalysisJ<'a> {
+    #[serde(borrow)]
+    pub(super) restart_reason_desc: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) restart_reason: Scalar<'a>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct ThreadJ<'a> {
+    #[serde(borrow)]
+    pub(super) id: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) name: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) queue: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) triggered: Scalar<'a>,
+    pub(super) frames: FramesIn,
+    /// Kept raw: only the crashed thread's registers are built.
+    #[serde(rename = "threadState", borrow)]
+    pub(super) thread_state: Option<&'a RawValue>,
+}
+
+pub(super) const FRAME_FIELDS: [&str; 6] = [
+    "imageIndex",
+    "imageOffset",
+    "symbol",
+    "symbolLocation",
+    "sourceFile",
+    "sourceLine",
+];
+
+const IMAGE_FIELDS: [&str; 9] = [
+    "uuid",
+    "name",
+    "path",
+    "arch",
+    "base",
+    "size",
+    "CFBundleIdentifier",
+    "CFBundleShortVersionString",
+    "CFBundleVersion",
+];
+
+/// A frames array read straight into model frames (frames are most of a report: no
+/// intermediate struct, no moves). Fields of an unexpected type are left out and remembered in
+/// `odd`, one bit per entry of [`FRAME_FIELDS`], merged over all frames (warnings are per kind,
+/// not per frame); `address` is filled in later, once the images are known.
+#[derive(Debug, Default)]
+pub(super) struct FramesIn {
+    /// The key was there (even as `[]`).
+    present: bool,
+    pub(super) frames: Vec<Frame>,
+    pub(super) odd: u8,
+    /// Entries that are not objects.
+    pub(super) odd_items: usize,
+    /// Set when the value is not an array (its type).
+    pub(super) not_array: Option<&'static str>,
+}
+
+/// A `usedImages` array read straight into model images, like [`FramesIn`]; `odd` has one bit
+/// per entry of [`IMAGE_FIELDS`]. An entry that is not an object keeps its slot (frames refer to
+/// images by position).
+#[derive(Debug, Default)]
+pub(super) struct ImagesIn {
+    /// The key was there (even as `[]`): a body marker.
+    present: bool,
+    images: Vec<Image>,
+    odd: u16,
+    odd_items: usize,
+    not_array: Option<&'static str>,
+    /// `uuid`s that are not 32 hex digits, for the warning.
+    bad_uuids: Vec<String>,
+}
+
+impl ImagesIn {
+    pub(super) fn finish(self, w: &mut Warnings) -> Vec<Image> {
+        if let Some(k) = self.not_array {
+            w.odd("usedImages", k);
+        }
+        if self.odd_items > 0 {
+            w.push(format!(
+                "{} entries of `usedImages` are not objects; kept empty",
+                self.odd_items
+            ));
+        }
+        warn_bits(self.odd.into(), &IMAGE_FIELDS, "usedImages[]", w);
+        for u in self.bad_uuids {
+            w.push(format!("image uuid `{u}` is not 32 hex digits; ignored"));
+        }
+        self.images
+    }
+}
+
+/// An array whose object entries are read in place into the array's own vector.
+trait FillFrom: Default {
+    /// Read one object entry (push it, then fill it where it lies).
+    fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    /// An entry that is not an object.
+    fn odd_item(&mut self);
+    fn not_array(kind: &'static str) -> Self;
+    fn mark_present(&mut self);
+}
+
+impl FillFrom for FramesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.frames.push(Frame::default());
+        let odd = &mut self.odd;
+        let Some(f) = self.frames.last_mut() else {
+            return Ok(());
+        };
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v
+                    .to_u64()
+                    .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
+                1 => v.to_u64().map(|x| f.image_offset = x),
+                // `???` is how the text form writes "no symbol"; JSON leaves it out.
+                2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
+                3 => v.to_u64().map(|x| f.symbol_offset = x),
+                4 => v.into_text().map(|x| f.source_file = x),
+                _ => v
+                    .to_u64()
+                    .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
+            }
+        }
+        f.symbol_source = f.symbol.as_ref().map(|_| SymbolSource::Apple);
+        Ok(())
+    }
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        FramesIn {
+            present: true,
+            not_array: Some(kind),
+            ..FramesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+impl FillFrom for ImagesIn {
+    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.images.push(Image::default());
+        let (odd, bad_uuids) = (&mut self.odd, &mut self.bad_uuids);
+        let Some(im) = self.images.last_mut() else {
+            return Ok(());
+        };
+        let (mut short, mut build) = (None, None);
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Some(field) = key
+                .as_str()
+                .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
+            else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let v: Scalar<'de> = map.next_value()?;
+            let read = match field {
+                0 => v.into_text().map(|x| {
+                    im.uuid = x.and_then(|u| {
+                        if is_normal_uuid(&u) {
+                            return Some(u);
+                        }
+                        let n = normalize_uuid(&u);
+                        if n.is_none() {
+                            bad_uuids.push(u);
+                        }
+                        n
+                    })
+                }),
+                1 => v.into_text().map(|x| im.name = x),
+                2 => v.into_text().map(|x| im.path = x),
+                3 => v.into_text().map(|x| im.arch = x),
+                4 => v.to_u64().map(|x| im.base = x),
+                5 => v.to_u64().map(|x| im.size = x),
+                6 => v.into_text().map(|x| im.bundle_id = x),
+                7 => v.into_text().map(|x| short = x),
+                _ => v.into_text().map(|x| build = x),
+            };
+            if read.is_err() {
+                *odd |= 1 << field;
+            }
+        }
+        im.bundle_version = version_string(short, build);
+        if im.name.is_none() {
+            // No `name` (older reports, some system images): the path's last part.
+            im.name = im
+                .path
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|n| !n.is_empty())
+                .map(String::from);
+        }
+        Ok(())
+    }
+
+    fn odd_item(&mut self) {
+        self.odd_items += 1;
+        self.images.push(Image::default());
+    }
+
+    fn not_array(kind: &'static str) -> Self {
+        ImagesIn {
+            present: true,
+            not_array: Some(kind),
+            ..ImagesIn::default()
+        }
+    }
+
+    fn mark_present(&mut self) {
+        self.present = true;
+    }
+}
+
+/// Any JSON value as a [`FillFrom`] array: an array's entries are read in place, anything else
+/// is remembered as odd.
+struct ArrayVisitor<T>(PhantomData<T>);
+
+impl<'de, T: FillFrom> Visitor<'de> for ArrayVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let mut out = T::default();
+        out.mark_present();
+        while seq.next_element_seed(EntrySeed(&mut out))?.is_some() {}
+        Ok(out)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(T::not_array("object"))
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::not_array("boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::not_array("number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<T, E> {
+        Ok(T::not_array("string"))
+    }
+}
+
+/// One array entry, read into the array's vector.
+struct EntrySeed<'x, T>(&'x mut T);
+
+impl<'de, T: FillFrom> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: FillFrom> Visitor<'de> for EntrySeed<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.fill(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.0.odd_item();
+        Ok(())
+    }
+    // `null` entries are odd too (and keep their slot among images).
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.0.odd_item();
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for FramesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for ImagesIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ArrayVisitor(PhantomData))
+    }
+}
+
+/// `asi`: an object of image name → array of messages, e.g.
+/// `{"libsystem_c.dylib":["abort() called"]}`. Read as the messages, in order.
+#[derive(Debug, Default)]
+pub(super) struct AsiJ<'a> {
+    pub(super) messages: Vec<Scalar<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AsiJ<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = AsiJ<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of arrays of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut messages = Vec::new();
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    // Each value is normally an array of strings; a lone string is taken too.
+                    match map.next_value::<ScalarOrList<'a>>()? {
+                        ScalarOrList::One(s) => messages.push(s),
+                        ScalarOrList::Many(v) => messages.extend(v),
+                    }
+                }
+                Ok(AsiJ { messages })
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+enum ScalarOrList<'a> {
+    One(Scalar<'a>),
+    Many(Vec<Scalar<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ScalarOrList<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = ScalarOrList<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<Scalar<'a>>()? {
+                    v.push(s);
+                }
+                Ok(ScalarOrList::Many(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ScalarVisitor(PhantomData)
+                    .visit_map(map)
+                    .map(ScalarOrList::One)
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::Bool(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::U(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::I(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::One(Scalar::F(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ScalarOrList::Many(Vec::new()))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// One register: `{"value": 4385295640, "symbol": "...", "symbolLocation": 8}`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(super) struct RegJ<'a> {
+    #[serde(borrow)]
+    pub(super) value: Scalar<'a>,
+    #[serde(borrow)]
+    pub(super) symbol: Scalar<'a>,
+}
+
+/// `threadState`: `flavor`, an `x` array (arm64: x0..x28), and named registers (`fp`, `lr`,
+/// `sp`, `pc`, `cpsr`, `far`, `esr`; x86: `rax`, `rbx` ...), each `{"value": ...}`.
+#[derive(Debug, Default)]
+pub(super) struct StateJ<'a> {
+    pub(super) flavor: Scalar<'a>,
+    pub(super) regs: Vec<(Cow<'a, str>, RegJ<'a>)>,
+    pub(super) odd: usize,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = StateJ<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a thread state object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut st = StateJ::default();
+                while let Some(key) = map.next_key::<Scalar<'a>>()? {
+                    let Scalar::Str(key) = key else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    match key.as_ref() {
+                        "flavor" => st.flavor = map.next_value()?,
+                        // `x` (arm64) and `r` (arm32) are arrays of registers.
+                        "x" | "r" => {
+                            let list: List<Obj<RegJ<'a>>> = map.next_value()?;
+                            match list {
+                                List::Ok(items) => {
+                                    for (i, item) in items.into_iter().enumerate() {
+                                        match item {
+                                            Obj::Ok(r) => {
+                                                st.regs.push((Cow::Owned(format!("{key}{i}")), r))
+                                            }
+                                            _ => st.odd += 1,
+                                        }
+                                    }
+                                }
+                                List::Absent => {}
+                                List::Odd(_) => st.odd += 1,
+                            }
+                        }
+                        _ => match map.next_value::<Obj<RegJ<'a>>>()? {
+                            Obj::Ok(r) => st.regs.push((key, r)),
+                            Obj::Absent => {}
+                            Obj::Odd(_) => st.odd += 1,
+                        },
+                    }
+                }
+                Ok(st)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// `"1.0 (1)"`, `"1.0"` or `"1"`, as the legacy text writes versions.
+pub(super) fn version_string(short: Option<String>, build: Option<String>) -> Option<String> {
+    match (short, build) {
+        (Some(s), Some(b)) if s != b => Some(format!("{s} ({b})")),
+        (Some(s), _) => Some(s),
+        (None, b) => b,
+    }
+}
+
+/// One warning per field whose bit is set in `odd` (bit `i` stands for `fields[i]`).
+pub(super) fn warn_bits(odd: u32, fields: &[&str], path: &str, w: &mut Warnings) {
+    for (bit, field) in fields.iter().enumerate() {
+        if odd & (1 << bit) != 0 {
+            w.push(format!(
+                "field `{path}.{field}` has an unexpected type; ignored"
+            ));
+        }
+    }
+}
+
+/// Already lowercase and dashed, as `.ips` writes it (`2f5ccac7-cf4f-3f87-8689-7c673e90e595`):
+/// [`normalize_uuid`] would give it back unchanged, at the price of three allocations.
+fn is_normal_uuid(u: &str) -> bool {
+    u.len() == 36
+        && u.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
