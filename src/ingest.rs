@@ -35,11 +35,113 @@ pub enum IngestError {
     Worker(String),
 }
 
-/// One file that could not be ingested, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One file that could not be ingested, and why. In JSON (`ingest --json`):
+/// `{"path": "...", "code": "not_a_crash_report", "error": "not a crash report: ..."}`, where
+/// `code` is [`FileErrorKind::code`] (stable, for scripts) and `error` the message (for people).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {kind}")]
 pub struct FileError {
     pub path: String,
-    pub error: String,
+    pub kind: FileErrorKind,
+}
+
+impl FileError {
+    fn new(path: impl Into<String>, kind: FileErrorKind) -> FileError {
+        FileError {
+            path: path.into(),
+            kind,
+        }
+    }
+}
+
+impl Serialize for FileError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            path: &'a str,
+            code: &'static str,
+            error: String,
+        }
+        Shown {
+            path: &self.path,
+            code: self.kind.code(),
+            error: self.kind.to_string(),
+        }
+        .serialize(s)
+    }
+}
+
+/// Why a file could not be ingested. The messages are what `ingest` prints after the path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileErrorKind {
+    /// The path does not exist (a dangling symlink, a file removed while walking).
+    #[error("no such file or folder")]
+    NotFound,
+    #[error("permission denied")]
+    PermissionDenied,
+    /// Any other read error (EIO from a failing disk, ...), as the OS words it.
+    #[error("{0}")]
+    Io(String),
+    /// A folder symlink pointing back at one of its ancestors.
+    #[error("symlink loop back to {0}")]
+    SymlinkLoop(String),
+    /// A FIFO, device or socket given as a path (reading one blocks or never ends).
+    #[error("not a regular file or folder ({0})")]
+    NotARegularFile(&'static str),
+    #[error("file is {size} bytes, larger than the {limit} byte limit")]
+    TooLarge { size: u64, limit: u64 },
+    /// No bytes, or only white space.
+    #[error("empty file")]
+    Empty,
+    /// Neither an `.ips` header nor any legacy crash-report field, or a file that holds no
+    /// report.
+    #[error("{0}")]
+    NotACrashReport(String),
+    /// JSON that could not be read even partially.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// The file ends before anything usable.
+    #[error("{0}")]
+    Truncated(String),
+    /// The store could not compress the file.
+    #[error("{0}")]
+    Compression(String),
+}
+
+impl FileErrorKind {
+    /// A stable code for scripts (`ingest --json`): never renamed once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FileErrorKind::NotFound => "not_found",
+            FileErrorKind::PermissionDenied => "permission_denied",
+            FileErrorKind::Io(_) => "io",
+            FileErrorKind::SymlinkLoop(_) => "symlink_loop",
+            FileErrorKind::NotARegularFile(_) => "not_a_regular_file",
+            FileErrorKind::TooLarge { .. } => "too_large",
+            FileErrorKind::Empty => "empty",
+            FileErrorKind::NotACrashReport(_) => "not_a_crash_report",
+            FileErrorKind::InvalidJson(_) => "invalid_json",
+            FileErrorKind::Truncated(_) => "truncated",
+            FileErrorKind::Compression(_) => "compression",
+        }
+    }
+
+    fn io(e: &std::io::Error) -> FileErrorKind {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => FileErrorKind::NotFound,
+            std::io::ErrorKind::PermissionDenied => FileErrorKind::PermissionDenied,
+            _ => FileErrorKind::Io(e.to_string()),
+        }
+    }
+
+    fn parse(e: &crash::ParseError) -> FileErrorKind {
+        match e {
+            crash::ParseError::Empty => FileErrorKind::Empty,
+            crash::ParseError::Unrecognized(_) => FileErrorKind::NotACrashReport(e.to_string()),
+            crash::ParseError::Json { .. } => FileErrorKind::InvalidJson(e.to_string()),
+            crash::ParseError::Truncated(_) => FileErrorKind::Truncated(e.to_string()),
+        }
+    }
 }
 
 /// What an ingest did. Counts are of reports unless they say files.
@@ -194,10 +296,10 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                if !out(Err(FileError {
-                    path: root.display().to_string(),
-                    error: io_reason(&e),
-                })) {
+                if !out(Err(FileError::new(
+                    root.display().to_string(),
+                    FileErrorKind::io(&e),
+                ))) {
                     return;
                 }
                 continue;
@@ -212,10 +314,10 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
         // A FIFO, device or socket named on the command line is an error of its own (reading
         // one blocks or never ends), not something to skip in silence.
         if !meta.is_dir() {
-            if !out(Err(FileError {
-                path: root.display().to_string(),
-                error: format!("not a regular file or folder ({})", special_kind(&meta)),
-            })) {
+            if !out(Err(FileError::new(
+                root.display().to_string(),
+                FileErrorKind::NotARegularFile(special_kind(&meta)),
+            ))) {
                 return;
             }
             continue;
@@ -240,14 +342,14 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
                         .path()
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|| root.display().to_string());
-                    let error = if let Some(anc) = e.loop_ancestor() {
-                        format!("symlink loop back to {}", anc.display())
+                    let kind = if let Some(anc) = e.loop_ancestor() {
+                        FileErrorKind::SymlinkLoop(anc.display().to_string())
                     } else if let Some(io) = e.io_error() {
-                        io_reason(io)
+                        FileErrorKind::io(io)
                     } else {
-                        e.to_string()
+                        FileErrorKind::Io(e.to_string())
                     };
-                    Err(FileError { path, error })
+                    Err(FileError::new(path, kind))
                 }
             };
             if !out(item) {
@@ -278,14 +380,6 @@ fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     }
     let _ = meta;
     "a special file"
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
 }
 
 /// What a worker hands the writer.
@@ -328,26 +422,20 @@ fn process_file(
     symbols: Option<&crate::symbols::SymbolStore>,
 ) -> Work {
     let shown = display_path(path);
-    let fail = |error: String| {
-        Work::Failed(FileError {
-            path: shown.clone(),
-            error,
-        })
-    };
+    let fail = |kind: FileErrorKind| Work::Failed(FileError::new(shown.clone(), kind));
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_SIZE => {
-            return fail(format!(
-                "file is {} bytes, larger than the {} byte limit",
-                m.len(),
-                MAX_FILE_SIZE
-            ))
+            return fail(FileErrorKind::TooLarge {
+                size: m.len(),
+                limit: MAX_FILE_SIZE,
+            })
         }
         Ok(_) => {}
-        Err(e) => return fail(io_reason(&e)),
+        Err(e) => return fail(FileErrorKind::io(&e)),
     }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return fail(io_reason(&e)),
+        Err(e) => return fail(FileErrorKind::io(&e)),
     };
     let sha = hex(&Sha256::digest(&bytes));
     if let Some(r) = reader {
@@ -356,9 +444,13 @@ fn process_file(
         }
     }
     let mut reports = match crash::parse(&bytes) {
-        Ok(r) if r.is_empty() => return fail("no report found in file".to_string()),
+        Ok(r) if r.is_empty() => {
+            return fail(FileErrorKind::NotACrashReport(
+                "no report found in file".to_string(),
+            ))
+        }
         Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(FileErrorKind::parse(&e)),
     };
     let (compressed, dict_id) = match compressor {
         Some(c) => (c.compress(&bytes), c.dict_id()),
@@ -366,7 +458,7 @@ fn process_file(
     };
     let compressed = match compressed {
         Ok(c) => c,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(FileErrorKind::Compression(e.to_string())),
     };
     let size = bytes.len() as u64;
     let uncovered = (!store::is_covered(bytes.len(), compressed.len())).then_some(bytes);
@@ -377,8 +469,9 @@ fn process_file(
     }
     let reports = reports
         .into_iter()
-        .map(|r| {
+        .map(|mut r| {
             let b = bucketer.and_then(|b| b.fields(&r));
+            keep_what_the_store_writes(&mut r);
             (r, b)
         })
         .collect();
@@ -391,6 +484,22 @@ fn process_file(
         uncovered,
         reports,
     }
+}
+
+/// Free, here in the worker, what the writer does not store: the frames of the threads that
+/// did not crash and the register state (the stored original keeps them; `show` re-parses it).
+/// The writer reads the crashed thread, the exception backtrace, the images, the header fields
+/// and the thread count. Freed by the thread that allocated them, they cost less than when the
+/// writer drops the whole model (a free from another thread is deferred to the owner's next
+/// collection).
+fn keep_what_the_store_writes(r: &mut CrashReport) {
+    let crashed = r.crashed_thread;
+    for (i, t) in r.threads.iter_mut().enumerate() {
+        if Some(i) != crashed {
+            t.frames = Vec::new();
+        }
+    }
+    r.registers = None;
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -843,6 +952,44 @@ fn looks_complete(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_worker_frees_leaves_every_stored_value_as_it_was() {
+        use crate::crash::{Frame, SourceFormat, Thread};
+        let frames = |n: usize| -> Vec<Frame> {
+            (0..n)
+                .map(|i| Frame {
+                    image_index: Some(0),
+                    image_offset: Some(i as u64),
+                    symbol: Some(format!("f{i}")),
+                    ..Frame::default()
+                })
+                .collect()
+        };
+        let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
+        r.threads = (0..3)
+            .map(|i| Thread {
+                index: i,
+                crashed: i == 2,
+                frames: frames(5 + i),
+                ..Thread::default()
+            })
+            .collect();
+        r.crashed_thread = Some(2);
+        r.last_exception_backtrace = frames(2);
+        let before = r.clone();
+        keep_what_the_store_writes(&mut r);
+        // What the writer reads (store::WriteTx::insert_report): the crashed thread, the
+        // exception backtrace, the thread count, the completeness of a copy.
+        assert_eq!(r.crashed(), before.crashed());
+        assert_eq!(r.last_exception_backtrace, before.last_exception_backtrace);
+        assert_eq!(r.threads.len(), 3);
+        assert_eq!(
+            store::Completeness::of(&r, 10),
+            store::Completeness::of(&before, 10)
+        );
+        assert!(r.threads[0].frames.is_empty() && r.threads[1].frames.is_empty());
+    }
 
     #[test]
     fn folder_filter() {

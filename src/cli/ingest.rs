@@ -141,7 +141,7 @@ fn print_summary(s: &IngestSummary, json: bool) -> Result<()> {
     drop(out);
     let mut err = super::term::stderr();
     for f in &s.failed {
-        writeln!(err, "{}: {}", f.path, f.error)?;
+        writeln!(err, "{f}")?;
     }
     Ok(())
 }
@@ -190,7 +190,7 @@ fn watch(
                     )?;
                 }
                 for f in &s.failed {
-                    let _ = writeln!(super::term::stderr(), "{}: {}", f.path, f.error);
+                    let _ = writeln!(super::term::stderr(), "{f}");
                 }
             }
         }

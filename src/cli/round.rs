@@ -382,7 +382,7 @@ fn run_one(
     sink: &mut dyn FnMut(OutputStream, &str),
 ) -> Result<RunOne> {
     let mut source = StoreSource::new(store, p.dirs.clone(), |f| {
-        let _ = writeln!(super::term::stderr(), "agx-triage: {}: {}", f.path, f.error);
+        let _ = writeln!(super::term::stderr(), "agx-triage: {f}");
     });
     let result = run_round(number, &p.cfg, &mut source, sink)?;
     // The source borrows the store; let go of it before the round is saved.

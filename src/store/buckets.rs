@@ -1,5 +1,7 @@
 //! Bucket columns of reports: writes at ingest and rebucket, and the `buckets` query.
 
+use std::collections::HashMap;
+
 use rusqlite::params;
 use serde::Serialize;
 
@@ -171,25 +173,29 @@ impl Store {
     /// Ids of reports with a crashed-thread frame whose symbol satisfies `pred` (or, for
     /// frames without a symbol, whose image name does).
     pub fn reports_with_frame(&self, pred: &dyn Fn(&str) -> bool) -> Result<Vec<i64>, StoreError> {
+        let names: HashMap<i64, String> = self
+            .conn()
+            .prepare("SELECT id, name FROM images WHERE name IS NOT NULL")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
         let mut stmt = self.conn().prepare(
-            "SELECT f.report_id, f.symbol, i.name FROM frames f
-             LEFT JOIN images i ON i.id = f.image_id
-             WHERE f.stack = 'crashed' ORDER BY f.report_id",
+            "SELECT report_id, crashed FROM report_frames
+             WHERE crashed IS NOT NULL ORDER BY report_id",
         )?;
         let mut rows = stmt.query([])?;
         let mut out: Vec<i64> = Vec::new();
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
-            if out.last() == Some(&id) {
-                continue;
-            }
-            let sym: Option<String> = r.get(1)?;
-            let img: Option<String> = r.get(2)?;
-            let hit = match (&sym, &img) {
-                (Some(s), _) => pred(s),
-                (None, Some(i)) => pred(i),
-                _ => false,
-            };
+            let text: String = r.get(1)?;
+            let hit = super::reports::frames::decode(id, Some(&text))?
+                .iter()
+                .any(
+                    |f| match (f.symbol(), f.image_id().and_then(|i| names.get(&i))) {
+                        (Some(s), _) => pred(s),
+                        (None, Some(i)) => pred(i),
+                        _ => false,
+                    },
+                );
             if hit {
                 out.push(id);
             }

@@ -10,6 +10,9 @@
 //! - 5: dictionaries (zstd dictionaries for stored originals); files.dict_id.
 //! - 6: rounds.fix_confirmed (the fix handshake; NULL for rounds stored before).
 //! - 7: rounds.output_tail (the last lines of a round's output).
+//! - 8: report_frames (a report's frames, one JSON array per stack) replaces frames; the
+//!   reports_process, reports_incident, reports_pid, reports_exception and sources_path
+//!   indexes are dropped.
 
 use std::path::Path;
 
@@ -26,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_dictionaries.sql"),
     include_str!("../../migrations/0006_fix_confirmed.sql"),
     include_str!("../../migrations/0007_round_output_tail.sql"),
+    include_str!("../../migrations/0008_report_frames.sql"),
 ];
 
 /// The schema version this build writes.
@@ -260,6 +264,140 @@ mod tests {
         assert_eq!(store.file_bytes(&new_sha).unwrap(), new);
         let stats = store.file_stats().unwrap();
         assert_eq!((stats.files, stats.with_dictionary), (2, 1));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_version_7_database_keeps_its_frames_and_their_symbols() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        let ips = concat!(
+            r#"{"bug_type":"309","incident_id":"AAAAAAAA-0000-0000-0000-000000000007"}"#,
+            "\n",
+            r#"{"incident":"AAAAAAAA-0000-0000-0000-000000000007","procName":"python3.11","pid":7,"#,
+            r#""faultingThread":0,"threads":[{"triggered":true,"id":1,"frames":["#,
+            r#"{"imageOffset":1552,"symbol":"abort","symbolLocation":8,"imageIndex":1},"#,
+            r#"{"imageOffset":2000,"imageIndex":0},{"imageOffset":16,"imageIndex":0}]}],"#,
+            r#""lastExceptionBacktrace":[{"imageOffset":64,"imageIndex":0}],"#,
+            r#""usedImages":[{"arch":"arm64e","base":8589934592,"size":65536,"#,
+            r#""uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","name":"AGXMetalG16X"},"#,
+            r#"{"arch":"arm64e","base":4294967296,"size":8192,"#,
+            r#""uuid":"a308656d-31e2-38dc-9b95-54f3287f3899","name":"libsystem_kernel.dylib"}]}"#
+        );
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..7] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            let data = zstd::bulk::compress(ips.as_bytes(), 1).unwrap();
+            conn.execute(
+                "INSERT INTO files (sha256, size, compression, data) VALUES ('aa', ?1, 'zstd', ?2)",
+                rusqlite::params![ips.len() as i64, data],
+            )
+            .unwrap();
+            // As the writer of migrations 1-7 stored them: frame 1 was symbolicated since
+            // (a name the original lacks), frame 2 has no symbol, the exception frame was
+            // named; one address is above i64::MAX (stored negative; the original has it).
+            // Report 2 has none.
+            conn.execute_batch(
+                "INSERT INTO images (id, key, uuid, name) VALUES
+                    (10, '2F5CCAC7-CF4F-3F87-8689-7C673E90E595', '2F5CCAC7-CF4F-3F87-8689-7C673E90E595', 'AGXMetalG16X'),
+                    (11, 'A308656D-31E2-38DC-9B95-54F3287F3899', 'A308656D-31E2-38DC-9B95-54F3287F3899', 'libsystem_kernel.dylib');
+                 INSERT INTO reports (id, identity, incident_id, kind, format, file_sha256, process,
+                    pid, frame_count, ingested_at)
+                 VALUES (1, 'AAAAAAAA-0000-0000-0000-000000000007', 'AAAAAAAA-0000-0000-0000-000000000007',
+                    'crash', 'ips', 'aa', 'python3.11', 7, 3, 't'),
+                    (2, 'OTHER', NULL, 'crash', 'ips', 'aa', NULL, NULL, 0, 't');
+                 INSERT INTO frames (report_id, stack, idx, image_index, image_id, image_offset,
+                    address, symbol, symbol_offset, symbol_source, source_file, source_line)
+                 VALUES
+                    (1, 'crashed', 2, 0, 10, 16, -16, NULL, NULL, NULL, NULL, NULL),
+                    (1, 'crashed', 0, 1, 11, 1552, 4294968848, 'abort', 8, 'apple', NULL, NULL),
+                    (1, 'crashed', 1, 0, 10, 2000, 8589936592, 'AGX::dispatch', 48, 'symcache',
+                        'agx.cpp', 12),
+                    (1, 'exception', 0, 0, 10, 64, 8589934656, 'AGX::encode', 4, 'symcache',
+                        NULL, NULL);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let conn = store.conn();
+        let (crashed, exception): (String, String) = conn
+            .query_row(
+                "SELECT crashed, exception FROM report_frames WHERE report_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        // In index order: [image id, symbol, offset, source, file, line], what the Rust
+        // encoder writes for these frames.
+        assert_eq!(
+            crashed,
+            concat!(
+                r#"[[11,"abort",8,"apple",null,null],"#,
+                r#"[10,"AGX::dispatch",48,"symcache","agx.cpp",12],"#,
+                r#"[10,null,null,null,null,null]]"#
+            )
+        );
+        assert_eq!(exception, r#"[[10,"AGX::encode",4,"symcache",null,null]]"#);
+        let no_frames: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM report_frames WHERE report_id = 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(no_frames, 0);
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('frames', 'reports_process',
+                    'reports_incident', 'reports_pid', 'reports_exception', 'sources_path')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
+        // `show` lays the carried-over names over the re-parsed original.
+        let shown = store.load_report(1).unwrap();
+        let t = shown.report.crashed().unwrap();
+        assert_eq!(t.frames[1].symbol.as_deref(), Some("AGX::dispatch"));
+        assert_eq!(
+            t.frames[1].symbol_source,
+            Some(crate::crash::SymbolSource::Symcache)
+        );
+        assert_eq!(t.frames[1].source_line, Some(12));
+        assert_eq!(t.frames[2].symbol, None);
+        assert_eq!(
+            shown.report.last_exception_backtrace[0].symbol.as_deref(),
+            Some("AGX::encode")
+        );
+        assert_eq!(shown.row.top_frame_symbol_source.as_deref(), Some("apple"));
+        assert_eq!(
+            store
+                .load_report(2)
+                .unwrap()
+                .report
+                .crashed()
+                .unwrap()
+                .frames[1]
+                .symbol,
+            None
+        );
+        // `reports --frame` finds a carried-over name, and an unnamed frame by its image.
+        assert_eq!(
+            store.reports_with_frame(&|s| s == "AGX::dispatch").unwrap(),
+            vec![1]
+        );
+        assert_eq!(
+            store.reports_with_frame(&|s| s == "AGXMetalG16X").unwrap(),
+            vec![1]
+        );
+        assert!(store
+            .reports_with_frame(&|s| s == "AGX::encode")
+            .unwrap()
+            .is_empty());
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 

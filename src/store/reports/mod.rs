@@ -1,0 +1,629 @@
+//! Reports, their sources, stored files, images and frames. This file holds what writing and
+//! querying share (how files are compressed, dictionaries, a report's identity and
+//! completeness); [`write`] holds the write transaction, [`query`] the reads.
+
+pub(in crate::store) mod frames;
+mod query;
+mod write;
+
+pub use query::*;
+pub use write::*;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::StoreError;
+use crate::crash::{CrashReport, Frame};
+
+/// zstd level for stored files. Level 1: crash reports compress as well at 1 as at 3 (the real
+/// corpus: 153,860 vs 154,288 bytes from 822,766) and level 1 is ~20% faster.
+const ZSTD_LEVEL: i32 = 1;
+
+/// Every dictionary's content starts with this line. zstd reads a dictionary that begins with
+/// its magic number (`37 A4 30 EC`) as a trained dictionary and anything else as raw content;
+/// a report whose first bytes were that number would otherwise be misread as one.
+pub const DICT_PREFIX: &[u8] = b"agx-triage zstd raw-content dictionary v1\n";
+
+/// The most a dictionary holds. Bigger dictionaries cover more kinds of report but cost more to
+/// load into each compression context and to store with every new version.
+pub const MAX_DICT_BYTES: usize = 1 << 20;
+
+/// A stored zstd dictionary: its row id and its content (raw content: whole reports, see
+/// [`DictionaryBuilder`]).
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    pub id: i64,
+    pub content: Arc<Vec<u8>>,
+}
+
+/// Compresses files the way the store keeps them, with the dictionary it was made with (if
+/// any). One per ingest worker: reusing the zstd context spares an allocation and a table
+/// reset per file, and loads the dictionary once. Callable from any thread, so the workers
+/// compress in parallel and the single writer only inserts.
+pub struct Compressor {
+    inner: zstd::bulk::Compressor<'static>,
+    dict_id: Option<i64>,
+}
+
+impl Compressor {
+    pub fn new() -> Result<Compressor, StoreError> {
+        zstd::bulk::Compressor::new(ZSTD_LEVEL)
+            .map(|inner| Compressor {
+                inner,
+                dict_id: None,
+            })
+            .map_err(StoreError::Compression)
+    }
+
+    /// A compressor using a stored dictionary: what it makes must be stored with
+    /// `dict_id = dict.id` ([`WriteTx::put_file_with`]).
+    pub fn with_dictionary(dict: &Dictionary) -> Result<Compressor, StoreError> {
+        zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &dict.content)
+            .map(|inner| Compressor {
+                inner,
+                dict_id: Some(dict.id),
+            })
+            .map_err(StoreError::Compression)
+    }
+
+    /// The dictionary this compressor uses (`None`: none).
+    pub fn dict_id(&self) -> Option<i64> {
+        self.dict_id
+    }
+
+    pub fn compress(&mut self, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.inner.compress(bytes).map_err(StoreError::Compression)
+    }
+}
+
+/// Compress one file's bytes the way the store keeps them without a dictionary (a
+/// [`Compressor`] for one use).
+pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    Compressor::new()?.compress(bytes)
+}
+
+/// Decompress a stored value (a file without a dictionary, or a dictionary) of `size` bytes.
+/// `size` comes from the database: a corrupt one must be an error, not an allocation of
+/// 2^62 bytes (which aborts the process), so it is bounded before anything is reserved, and
+/// reading stops one byte past it.
+fn decompress(data: &[u8], size: i64, what: &dyn std::fmt::Display) -> Result<Vec<u8>, StoreError> {
+    let size = u64::try_from(size)
+        .ok()
+        .filter(|n| *n <= crate::ingest::MAX_FILE_SIZE)
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} has an impossible size {size}")))?;
+    let mut out = Vec::with_capacity(size as usize);
+    zstd::stream::read::Decoder::new(data)
+        .and_then(|d| d.take(size + 1).read_to_end(&mut out))
+        .map_err(StoreError::Compression)?;
+    Ok(out)
+}
+
+/// Is a file that compressed to `compressed` bytes from `size` already covered by the
+/// dictionary it was compressed with? A report with a near-copy in the dictionary compresses
+/// to well under 1% of its size (30 bytes of a 20 KB report); without one, the real corpus's
+/// crashes compress to 10-30% (a 136 KB report with 27 threads to 10%), and another crash of
+/// the same app against the first to ~4%. 1/32 takes the first as covered and the others as
+/// samples for the next dictionary.
+pub fn is_covered(size: usize, compressed: usize) -> bool {
+    compressed.saturating_mul(32) <= size
+}
+
+/// Decides, during an ingest, when the originals deserve a new dictionary and what it holds.
+///
+/// The dictionary is raw content: whole reports. zstd's trainer (`ZDICT`) was measured on the
+/// reports of the bench's real-derived set and saves little (6.4 KB per report instead of
+/// 8.3 KB), because it keeps short frequent fragments while what repeats across a stress
+/// suite's reports is nearly the whole report; a dictionary holding one such report brings
+/// every later copy down to tens of bytes. So: a stored file the current dictionary does not
+/// cover ([`is_covered`]) is a candidate sample; a candidate that the pending samples already
+/// cover is evidence that a dictionary would pay. A new version (the samples appended to the
+/// current content, the oldest content dropped beyond [`MAX_DICT_BYTES`]) is due once there
+/// are [`Self::EVIDENCE`] such files and their bytes reach a quarter of the new version's: a
+/// version is stored whole, so it must be earned by the files it helps, and a suite that made
+/// a few near-copies makes many more. Unrelated reports (nothing in common beyond JSON keys)
+/// never give evidence and never make a version; their samples are kept up to
+/// [`Self::MAX_PENDING`] bytes, oldest dropped first.
+pub struct DictionaryBuilder {
+    current: Option<Dictionary>,
+    pending: std::collections::VecDeque<Vec<u8>>,
+    pending_bytes: usize,
+    evidence: usize,
+    evidence_bytes: usize,
+    /// Compresses against current content + pending samples; rebuilt when a sample is added.
+    probe: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl DictionaryBuilder {
+    /// Near-copies of pending samples seen before a new version is made.
+    pub const EVIDENCE: usize = 4;
+    /// Bytes of pending samples kept while waiting for evidence.
+    pub const MAX_PENDING: usize = 512 * 1024;
+
+    pub fn new(current: Option<Dictionary>) -> DictionaryBuilder {
+        DictionaryBuilder {
+            current,
+            pending: Default::default(),
+            pending_bytes: 0,
+            evidence: 0,
+            evidence_bytes: 0,
+            probe: None,
+        }
+    }
+
+    /// The dictionary new files should be compressed with.
+    pub fn current(&self) -> Option<&Dictionary> {
+        self.current.as_ref()
+    }
+
+    /// Look at a stored file the current dictionary did not cover.
+    pub fn offer(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if bytes.is_empty() || bytes.len() > Self::MAX_PENDING {
+            return Ok(()); // an empty file teaches nothing; a huge one would crowd out the rest
+        }
+        if !self.pending.is_empty() {
+            if self.probe.is_none() {
+                let content = self.content_with_pending();
+                self.probe = Some(
+                    zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &content)
+                        .map_err(StoreError::Compression)?,
+                );
+            }
+            if let Some(p) = self.probe.as_mut() {
+                let c = p.compress(bytes).map_err(StoreError::Compression)?;
+                if is_covered(bytes.len(), c.len()) {
+                    self.evidence += 1;
+                    self.evidence_bytes += bytes.len();
+                    return Ok(());
+                }
+            }
+        }
+        self.pending_bytes += bytes.len();
+        self.pending.push_back(bytes.to_vec());
+        while self.pending_bytes > Self::MAX_PENDING {
+            match self.pending.pop_front() {
+                Some(old) => self.pending_bytes -= old.len(),
+                None => break,
+            }
+        }
+        self.probe = None;
+        Ok(())
+    }
+
+    /// The content of the next version, when one is due: store it and then call
+    /// [`Self::installed`] with its id.
+    pub fn due(&self) -> Option<Vec<u8>> {
+        if self.pending.is_empty() || self.evidence < Self::EVIDENCE {
+            return None;
+        }
+        let content = self.content_with_pending();
+        (self.evidence_bytes.saturating_mul(4) >= content.len()).then_some(content)
+    }
+
+    /// The version made from [`Self::due`]'s content was committed with this id.
+    pub fn installed(&mut self, dict: Dictionary) {
+        self.current = Some(dict);
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.evidence = 0;
+        self.evidence_bytes = 0;
+        self.probe = None;
+    }
+
+    /// The prefix, then the current content (without its prefix) and the pending samples,
+    /// keeping the newest bytes: zstd reaches the end of a dictionary with the shortest
+    /// offsets, and the newest samples are what the next files most resemble.
+    fn content_with_pending(&self) -> Vec<u8> {
+        let old = self
+            .current
+            .as_ref()
+            .map(|d| d.content.get(DICT_PREFIX.len()..).unwrap_or(&[]))
+            .unwrap_or(&[]);
+        let room = MAX_DICT_BYTES - DICT_PREFIX.len();
+        let pending: Vec<u8> = self.pending.iter().flatten().copied().collect();
+        let body_len = (old.len() + pending.len()).min(room);
+        let mut out = Vec::with_capacity(DICT_PREFIX.len() + body_len);
+        out.extend_from_slice(DICT_PREFIX);
+        let from_pending = pending.len().min(body_len);
+        let from_old = body_len - from_pending;
+        out.extend_from_slice(&old[old.len() - from_old..]);
+        out.extend_from_slice(&pending[pending.len() - from_pending..]);
+        out
+    }
+}
+
+/// How the original files are stored ([`Store::file_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// Stored files.
+    pub files: i64,
+    /// Of those, compressed with a dictionary.
+    pub with_dictionary: i64,
+    /// Their bytes, uncompressed.
+    pub bytes: u64,
+    /// Their bytes as stored (compressed).
+    pub stored: u64,
+    /// Bytes of the stored dictionaries (compressed).
+    pub dictionaries: u64,
+}
+
+/// Decompressed dictionaries by id, kept by a [`Store`] for reads (`show`, `rebucket` and a
+/// full read-back load each one once).
+#[derive(Debug, Default)]
+pub(crate) struct DictCache(RefCell<HashMap<i64, Arc<Vec<u8>>>>);
+
+/// What happened to one report handed to [`WriteTx::insert_report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// A report not seen before; its new id.
+    New(i64),
+    /// A copy of a stored report (same identity); the stored id. The path was recorded as a
+    /// further source.
+    Duplicate(i64),
+    /// A copy of a stored report that is more complete than the stored one (see
+    /// [`Completeness`]): the row now describes this copy, under the same id; every path
+    /// stays a source and the file of the other copy stays stored.
+    Replaced(i64),
+}
+
+/// How much of a report came through, to choose between two copies of one report (the first
+/// 20 KB of a file still being written and the whole file, say). Compared in order: the
+/// threads, crashed-thread frames and images the copy holds, counted together (a cut copy
+/// lacks some); then fewer parse warnings (a copy cut in its last bytes holds as much but
+/// says it ends early); then more bytes. Equal copies keep the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Completeness {
+    pub parts: i64,
+    pub fewer_warnings: std::cmp::Reverse<i64>,
+    pub bytes: i64,
+}
+
+impl Completeness {
+    /// The completeness of a parsed copy from a file of `bytes` bytes.
+    pub fn of(report: &CrashReport, bytes: u64) -> Completeness {
+        let frames = report.crashed().map(|t| t.frames.len()).unwrap_or(0);
+        Completeness {
+            parts: (report.threads.len() + frames + report.images.len()) as i64,
+            fewer_warnings: std::cmp::Reverse(report.warnings.len() as i64),
+            bytes: bytes as i64,
+        }
+    }
+}
+
+/// The identity that makes copies of one report one report: the incident id, or for reports
+/// without one a hash of the file plus the report's position in it.
+pub fn report_identity(report: &CrashReport, file_sha256: &str, index: usize) -> String {
+    match report.incident_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => id.to_ascii_uppercase(),
+        _ => format!("sha256:{file_sha256}#{index}"),
+    }
+}
+
+/// The top frame as shown in lists: the symbol, else `image + 0xoffset`, else the address.
+pub fn frame_label(report: &CrashReport, frame: &Frame) -> String {
+    if let Some(s) = &frame.symbol {
+        return s.clone();
+    }
+    let image = report.image_of(frame).and_then(|i| i.name.clone());
+    match (image, frame.image_offset, frame.address) {
+        (Some(name), Some(off), _) => format!("{name} + {off:#x}"),
+        (Some(name), None, _) => name,
+        (None, _, Some(addr)) => format!("{addr:#x}"),
+        _ => "???".to_string(),
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn json_array(v: &[String]) -> Option<String> {
+    if v.is_empty() {
+        None
+    } else {
+        serde_json::to_string(v).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write::image_list_key;
+    use super::*;
+    use crate::crash::{Image, ReportKind, SourceFormat, Thread};
+    use crate::store::Store;
+
+    fn report(incident: &str, images: &[&str]) -> CrashReport {
+        let mut r = CrashReport::empty(ReportKind::Crash, SourceFormat::Ips);
+        r.incident_id = Some(incident.to_string());
+        r.images = images
+            .iter()
+            .map(|u| Image {
+                uuid: Some(u.to_string()),
+                name: Some(format!("lib{}", &u[..4])),
+                ..Image::default()
+            })
+            .collect();
+        r.threads = vec![Thread {
+            crashed: true,
+            frames: vec![Frame {
+                image_index: Some(images.len() - 1),
+                image_offset: Some(0x98),
+                ..Frame::default()
+            }],
+            ..Thread::default()
+        }];
+        r.crashed_thread = Some(0);
+        r
+    }
+
+    const A: &str = "aaaaaaaa-0000-0000-0000-000000000000";
+    const B: &str = "bbbbbbbb-0000-0000-0000-000000000000";
+    const C: &str = "cccccccc-0000-0000-0000-000000000000";
+
+    fn insert(store: &mut Store, r: &CrashReport, sha: &str) -> i64 {
+        let tx = store.begin_write().unwrap();
+        tx.put_file(sha, 1, b"x").unwrap();
+        let InsertOutcome::New(id) = tx.insert_report(r, sha, 0, "/p", None).unwrap() else {
+            panic!("not new")
+        };
+        tx.commit().unwrap();
+        id
+    }
+
+    fn list_of(store: &Store, id: i64) -> Vec<String> {
+        store
+            .conn()
+            .prepare(
+                "SELECT i.uuid FROM reports r
+                 JOIN image_list_members m ON m.list_id = r.image_list_id
+                 JOIN images i ON i.id = m.image_id WHERE r.id = ?1 ORDER BY m.image_index",
+            )
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn reports_with_the_same_images_share_one_list_and_order_matters() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let r1 = insert(&mut store, &report("I1", &[A, B]), "s1");
+        let r2 = insert(&mut store, &report("I2", &[A, B]), "s2");
+        let r3 = insert(&mut store, &report("I3", &[B, A]), "s3");
+        let lists: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM image_lists", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(lists, 2);
+        assert_eq!(list_of(&store, r1), vec![A, B]);
+        assert_eq!(list_of(&store, r2), vec![A, B]);
+        assert_eq!(list_of(&store, r3), vec![B, A]);
+        // The frame points at the last image of its own report's order.
+        let frame_image: String = store
+            .conn()
+            .query_row(
+                "SELECT i.uuid FROM report_frames f
+                 JOIN images i ON i.id = f.crashed ->> '$[0][0]' WHERE f.report_id = ?1",
+                [r3],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(frame_image, A);
+    }
+
+    #[test]
+    fn a_dictionary_version_is_due_on_evidence_and_keeps_the_newest_bytes() {
+        let report = |k: u32| {
+            let mut s = format!("{{\"incident\": \"{k:08}\", \"threads\": [");
+            for i in 0..400 {
+                s.push_str(&format!(
+                    "{{\"symbol\": \"frame_{i}_{}\"}},",
+                    i * 7919 % 1000
+                ));
+            }
+            s.push_str("]}\n");
+            s.into_bytes()
+        };
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&report(1)).unwrap();
+        assert!(b.due().is_none(), "one sample is no evidence yet");
+        for k in 2..2 + DictionaryBuilder::EVIDENCE as u32 {
+            b.offer(&report(k)).unwrap();
+        }
+        let content = b.due().expect("near-copies of a sample make a version due");
+        assert!(content.starts_with(DICT_PREFIX));
+        // Only the first copy is a sample: the others were covered by it.
+        assert_eq!(content.len(), DICT_PREFIX.len() + report(1).len());
+        let dict = Dictionary {
+            id: 7,
+            content: Arc::new(content),
+        };
+        b.installed(dict.clone());
+        assert!(b.due().is_none());
+        let mut c = Compressor::with_dictionary(&dict).unwrap();
+        let r = report(99);
+        let z = c.compress(&r).unwrap();
+        assert!(is_covered(r.len(), z.len()), "{} of {}", z.len(), r.len());
+        let back = zstd::bulk::Decompressor::with_dictionary(&dict.content)
+            .unwrap()
+            .decompress(&z, r.len())
+            .unwrap();
+        assert_eq!(back, r);
+
+        // Unrelated samples never make a version (it would cost more than it saves), and
+        // what is kept of them stays bounded.
+        let mut b = DictionaryBuilder::new(Some(dict));
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..40 {
+            // xorshift bytes: nothing covers them.
+            let junk: Vec<u8> = (0..100_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 32) as u8
+                })
+                .collect();
+            b.offer(&junk).unwrap();
+            assert!(b.due().is_none());
+            assert!(b.pending_bytes <= DictionaryBuilder::MAX_PENDING);
+        }
+        assert!(b.content_with_pending().len() <= MAX_DICT_BYTES);
+    }
+
+    #[test]
+    fn a_version_must_be_earned_by_the_bytes_it_helps() {
+        // One big sample, then four small files that its start covers: not enough bytes.
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("{{\"frame\": {}}},", i * 7919 % 100_003).into_bytes())
+            .take(200_000)
+            .collect();
+        let mut b = DictionaryBuilder::new(None);
+        b.offer(&big).unwrap();
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big[..8_000]).unwrap();
+        }
+        assert!(b.due().is_none());
+        // Copies of the whole sample earn it.
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&big).unwrap();
+        }
+        assert!(b.due().is_some());
+    }
+
+    #[test]
+    fn completeness_orders_parts_then_warnings_then_bytes() {
+        let mut whole = report("I1", &[A, B, C]);
+        let mut cut = whole.clone();
+        cut.images.truncate(1);
+        cut.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut, 100));
+        // A cut copy that still holds every part loses on its warning, even if longer.
+        let mut cut_late = whole.clone();
+        cut_late.warnings.push("the body ends early".into());
+        assert!(Completeness::of(&whole, 100) > Completeness::of(&cut_late, 200));
+        // Equal but longer wins; equal and same length is no improvement.
+        assert!(Completeness::of(&whole, 101) > Completeness::of(&whole, 100));
+        assert!(Completeness::of(&whole, 100) <= Completeness::of(&whole, 100));
+        whole.threads[0].frames.clear();
+        assert!(Completeness::of(&whole, 100) < Completeness::of(&cut_late, 100));
+    }
+
+    // Regression: a damaged dictionary row made `file_bytes` abort the process (a corrupt
+    // `size` was reserved as is: "memory allocation of 4611686018427387904 bytes failed") or,
+    // with its content altered, return other bytes of the right length without an error.
+    #[test]
+    fn a_damaged_dictionary_is_a_corrupt_error_never_an_abort_or_other_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let old = b"{\"bug_type\":\"309\"}\n{\"procName\": \"python3\", \"pid\": 1}\n".repeat(20);
+        let mut new = old.clone();
+        new.extend_from_slice(b"one more line\n");
+        let sha: String = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(&new)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let mut content = DICT_PREFIX.to_vec();
+        content.extend_from_slice(&old);
+        {
+            let tx = store.begin_write().unwrap();
+            let id = tx.put_dictionary(&content).unwrap();
+            let dict = Dictionary {
+                id,
+                content: Arc::new(content.clone()),
+            };
+            let z = Compressor::with_dictionary(&dict)
+                .unwrap()
+                .compress(&new)
+                .unwrap();
+            tx.put_file_with(&sha, new.len() as u64, &z, Some(id))
+                .unwrap();
+            tx.put_file("plain", 10, &compress(b"0123456789").unwrap())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(store.file_bytes(&sha).unwrap(), new);
+        let path = store.path().to_path_buf();
+        let damaged = |sql: &str, params: &[&dyn rusqlite::ToSql], sha: &str| {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            // Damage as a disk or a hand edit would, past the schema's checks.
+            conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            conn.execute(sql, params).unwrap();
+            drop(conn);
+            // A fresh store: nothing cached.
+            let store = Store::open(&path).unwrap();
+            let e = store.file_bytes(sha).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        };
+        damaged(
+            "UPDATE dictionaries SET size = 4611686018427387904",
+            &[],
+            &sha,
+        );
+        damaged("UPDATE dictionaries SET size = 7", &[], &sha);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("UPDATE dictionaries SET size = ?1", [content.len() as i64])
+            .unwrap();
+        drop(conn);
+        assert_eq!(Store::open(&path).unwrap().file_bytes(&sha).unwrap(), new);
+        // The same length, one byte changed: still decodes, to other bytes.
+        let mut altered = content.clone();
+        let at = altered.len() - 5;
+        altered[at] ^= 0x20;
+        let z = zstd::bulk::compress(&altered, 3).unwrap();
+        damaged("UPDATE dictionaries SET data = ?1", &[&z], &sha);
+        damaged("DELETE FROM dictionaries", &[], &sha);
+        // A file without a dictionary with an impossible size.
+        damaged(
+            "UPDATE files SET size = 4611686018427387904 WHERE sha256 = 'plain'",
+            &[],
+            "plain",
+        );
+    }
+
+    #[test]
+    fn ids_from_a_rolled_back_transaction_are_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        insert(&mut store, &report("I1", &[A]), "s1");
+        {
+            // New image C and a new list [A, C], then a rollback: both rows are gone.
+            let tx = store.begin_write().unwrap();
+            tx.put_file("s2", 1, b"x").unwrap();
+            tx.insert_report(&report("I2", &[A, C]), "s2", 0, "/p", None)
+                .unwrap();
+        }
+        // Something else takes the ids C and [A, C] had (another writer, say).
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO images (key, uuid, name) VALUES ('other', 'other', 'other');
+                 INSERT INTO image_lists (key, image_count) VALUES ('[999]', 1);",
+            )
+            .unwrap();
+        let r = insert(&mut store, &report("I3", &[A, C]), "s3");
+        assert_eq!(list_of(&store, r), vec![A, C]);
+        let broken: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+    }
+
+    #[test]
+    fn list_keys_are_what_the_migration_writes() {
+        assert_eq!(image_list_key(&[3, 1, 7]), "[3,1,7]");
+        assert_eq!(image_list_key(&[12]), "[12]");
+    }
+}

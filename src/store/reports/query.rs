@@ -1,0 +1,455 @@
+//! Querying reports: lists and filters, a stored report with its re-parsed model, the stored
+//! original files and dictionaries, and what round attribution reads.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row};
+use serde::Serialize;
+
+use super::frames;
+use super::{decompress, rfc3339, Dictionary, FileStats, DICT_PREFIX};
+use crate::crash::{self, CrashReport, ReportKind};
+use crate::store::{Store, StoreError};
+
+/// Filters for [`Store::list_reports`].
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    /// Process name, exact (case-insensitive).
+    pub process: Option<String>,
+    /// Only reports captured at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this kind (`None`: every kind).
+    pub kind: Option<ReportKind>,
+    /// At most this many rows (newest first).
+    pub limit: Option<usize>,
+    /// Only these report ids (e.g. from a frame search).
+    pub ids: Option<Vec<i64>>,
+    /// Only this known pattern (rule id).
+    pub pattern: Option<String>,
+    /// Only reports whose process loaded this image: a UUID (any form), else an image name
+    /// (any case), e.g. `AGXMetalG16X` or `libagx_fix_v2_4.dylib`.
+    pub image: Option<String>,
+}
+
+/// One row of `reports`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportRow {
+    pub id: i64,
+    pub incident_id: Option<String>,
+    pub kind: String,
+    pub format: String,
+    pub process: Option<String>,
+    pub pid: Option<i64>,
+    pub captured_at: Option<String>,
+    pub os_version: Option<String>,
+    pub hardware_model: Option<String>,
+    pub exception_type: Option<String>,
+    pub signal: Option<String>,
+    /// Hex (`0x98`), as people read it.
+    pub fault_address: Option<String>,
+    pub crashed_thread: Option<i64>,
+    pub top_frame: Option<String>,
+    /// Number of paths this report was seen at.
+    pub sources: i64,
+    /// Bucket signature (crashes only).
+    pub signature: Option<String>,
+    /// Known-pattern rule id, if one matched.
+    pub pattern: Option<String>,
+    pub pattern_title: Option<String>,
+    /// Registered fix version linked by image UUID.
+    pub fix: Option<String>,
+    /// Name of a `libagx_fix*` image whose UUID is not registered.
+    pub unregistered_fix: Option<String>,
+    /// Where the top frame's name came from: `apple` or `symcache` (null when unnamed).
+    pub top_frame_symbol_source: Option<String>,
+}
+
+const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
+    r.captured_at, r.os_version, r.hardware_model, r.exception_type, r.signal, r.fault_address,
+    r.crashed_thread, r.top_frame,
+    (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
+    r.signature, r.pattern, r.pattern_title,
+    (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
+    (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END
+       FROM report_frames fr WHERE fr.report_id = r.id)";
+
+fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.get(0)?,
+        incident_id: r.get(1)?,
+        kind: r.get(2)?,
+        format: r.get(3)?,
+        process: r.get(4)?,
+        pid: r.get(5)?,
+        captured_at: r.get(6)?,
+        os_version: r.get(7)?,
+        hardware_model: r.get(8)?,
+        exception_type: r.get(9)?,
+        signal: r.get(10)?,
+        fault_address: r
+            .get::<_, Option<i64>>(11)?
+            .map(|a| format!("{:#x}", a as u64)),
+        crashed_thread: r.get(12)?,
+        top_frame: r.get(13)?,
+        sources: r.get(14)?,
+        signature: r.get(15)?,
+        pattern: r.get(16)?,
+        pattern_title: r.get(17)?,
+        fix: r.get(18)?,
+        unregistered_fix: r.get(19)?,
+        top_frame_symbol_source: r.get(20)?,
+    })
+}
+
+/// Counts of stored reports by kind.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct KindCounts {
+    pub crash: i64,
+    pub gpu_event: i64,
+    pub other: i64,
+}
+
+/// A stored report with everything `show` needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredReport {
+    pub row: ReportRow,
+    /// Every path the report was seen at.
+    pub sources: Vec<String>,
+    /// The full model, re-parsed from the stored file, with the stored frames (which may have
+    /// been symbolicated since) laid over the crashed thread and exception backtrace.
+    pub report: CrashReport,
+}
+
+impl Store {
+    /// Reports, newest first.
+    pub fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportRow>, StoreError> {
+        let mut sql = format!("SELECT {ROW_COLUMNS} FROM reports r WHERE 1=1");
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(p) = &f.process {
+            sql.push_str(" AND r.process = ? COLLATE NOCASE");
+            args.push(Box::new(p.clone()));
+        }
+        if let Some(t) = f.since {
+            sql.push_str(" AND r.captured_at >= ?");
+            args.push(Box::new(rfc3339(t)));
+        }
+        if let Some(k) = f.kind {
+            sql.push_str(" AND r.kind = ?");
+            args.push(Box::new(k.as_str()));
+        }
+        if let Some(p) = &f.pattern {
+            sql.push_str(" AND r.pattern = ?");
+            args.push(Box::new(p.clone()));
+        }
+        if let Some(image) = &f.image {
+            // images(uuid) -> image_list_members(image_id) -> reports(image_list_id), all indexed.
+            sql.push_str(
+                " AND r.image_list_id IN (SELECT m.list_id FROM images i
+                    JOIN image_list_members m ON m.image_id = i.id
+                    WHERE i.uuid = ? OR (? IS NULL AND i.name = ? COLLATE NOCASE))",
+            );
+            let uuid = crate::crash::normalize_uuid(image);
+            args.push(Box::new(uuid.clone()));
+            args.push(Box::new(uuid));
+            args.push(Box::new(image.trim().to_string()));
+        }
+        if let Some(ids) = &f.ids {
+            // Ids are integers from our own query: safe to inline, and no 999-parameter limit.
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" AND r.id IN ({})", list.join(",")));
+        }
+        sql.push_str(" ORDER BY r.captured_at DESC, r.id DESC");
+        if let Some(n) = f.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), row_from)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Counts by kind.
+    pub fn kind_counts(&self) -> Result<KindCounts, StoreError> {
+        let mut c = KindCounts::default();
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT kind, count(*) FROM reports GROUP BY kind")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            match kind.as_str() {
+                "crash" => c.crash = n,
+                "gpu-event" => c.gpu_event = n,
+                _ => c.other += n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Number of stored source paths.
+    pub fn source_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))?)
+    }
+
+    /// The stored bytes of a file, decompressed (byte for byte the file that was ingested).
+    pub fn file_bytes(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let (size, data, dict_id): (i64, Vec<u8>, Option<i64>) = self
+            .conn()
+            .prepare_cached("SELECT size, data, dict_id FROM files WHERE sha256 = ?1")?
+            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
+        let out = match dict_id {
+            None => decompress(&data, size, &format_args!("file {sha256}"))?,
+            Some(d) => {
+                let dict = self.dictionary(d)?;
+                let capacity = usize::try_from(size)
+                    .ok()
+                    .filter(|n| *n as u64 <= crate::ingest::MAX_FILE_SIZE)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("file {sha256} has an impossible size {size}"))
+                    })?;
+                let out = zstd::bulk::Decompressor::with_dictionary(&dict)
+                    .and_then(|mut z| z.decompress(&data, capacity))
+                    .map_err(StoreError::Compression)?;
+                // A raw-content frame names no dictionary and carries no checksum: against a
+                // damaged or wrong dictionary it decodes to other bytes of the right length,
+                // silently. The content hash the file is stored under says whether these are
+                // the bytes ingested.
+                use sha2::Digest as _;
+                let got = sha2::Sha256::digest(&out);
+                let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
+                if !hex.eq_ignore_ascii_case(sha256) {
+                    return Err(StoreError::Corrupt(format!(
+                        "file {sha256} does not read back as stored (dictionary {d} damaged?)"
+                    )));
+                }
+                out
+            }
+        };
+        if out.len() as i64 != size {
+            return Err(StoreError::Corrupt(format!(
+                "file {sha256} decompresses to {} bytes, {size} were stored",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// A stored dictionary's content, by id (cached for the life of this store).
+    pub fn dictionary(&self, id: i64) -> Result<Arc<Vec<u8>>, StoreError> {
+        if let Some(d) = self.dicts.0.borrow().get(&id) {
+            return Ok(Arc::clone(d));
+        }
+        let (size, data): (i64, Vec<u8>) = self
+            .conn()
+            .query_row(
+                "SELECT size, data FROM dictionaries WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
+        let content = decompress(&data, size, &format_args!("dictionary {id}"))?;
+        if content.len() as i64 != size || !content.starts_with(DICT_PREFIX) {
+            return Err(StoreError::Corrupt(format!(
+                "dictionary {id} is damaged ({} bytes, {size} were stored)",
+                content.len()
+            )));
+        }
+        let content = Arc::new(content);
+        self.dicts.0.borrow_mut().insert(id, Arc::clone(&content));
+        Ok(content)
+    }
+
+    /// The newest dictionary, which new files are compressed with (`None` before the first).
+    pub fn latest_dictionary(&self) -> Result<Option<Dictionary>, StoreError> {
+        let id: Option<i64> =
+            self.conn()
+                .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))?;
+        match id {
+            None => Ok(None),
+            Some(id) => Ok(Some(Dictionary {
+                id,
+                content: self.dictionary(id)?,
+            })),
+        }
+    }
+
+    /// How the original files are stored: counts and bytes.
+    pub fn file_stats(&self) -> Result<FileStats, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT count(*), count(dict_id), coalesce(sum(size), 0),
+                coalesce(sum(length(data)), 0),
+                (SELECT coalesce(sum(length(data)), 0) FROM dictionaries)
+             FROM files",
+            [],
+            |r| {
+                Ok(FileStats {
+                    files: r.get(0)?,
+                    with_dictionary: r.get(1)?,
+                    bytes: r.get::<_, i64>(2)?.max(0) as u64,
+                    stored: r.get::<_, i64>(3)?.max(0) as u64,
+                    dictionaries: r.get::<_, i64>(4)?.max(0) as u64,
+                })
+            },
+        )?)
+    }
+
+    /// Every stored file's content hash, in no particular order (for a full read-back).
+    pub fn file_hashes(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare("SELECT sha256 FROM files")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(rows)
+    }
+
+    /// One report with its sources and full model.
+    pub fn load_report(&self, id: i64) -> Result<StoredReport, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.id = ?1"),
+                [id],
+                row_from,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchReport(id))?;
+        let (sha, index): (String, i64) = self.conn().query_row(
+            "SELECT file_sha256, file_index FROM reports WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let sources = self
+            .conn()
+            .prepare("SELECT path FROM sources WHERE report_id = ?1 ORDER BY path")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        let bytes = self.file_bytes(&sha)?;
+        let mut reports = crash::parse(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("stored file {sha} no longer parses: {e}")))?;
+        let idx = index.max(0) as usize;
+        if idx >= reports.len() {
+            return Err(StoreError::Corrupt(format!(
+                "stored file {sha} holds {} reports, report {id} is number {idx}",
+                reports.len()
+            )));
+        }
+        let mut report = reports.swap_remove(idx);
+        self.overlay_frames(id, &mut report)?;
+        Ok(StoredReport {
+            row,
+            sources,
+            report,
+        })
+    }
+
+    /// Lay the stored frames (symbol names may have been filled in since ingest) over the
+    /// re-parsed model.
+    fn overlay_frames(&self, id: i64, report: &mut CrashReport) -> Result<(), StoreError> {
+        let stored: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .prepare_cached("SELECT crashed, exception FROM report_frames WHERE report_id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((crashed, exception)) = stored else {
+            return Ok(());
+        };
+        let crashed = frames::decode(id, crashed.as_deref())?;
+        if let Some(t) = report
+            .crashed_thread
+            .and_then(|t| report.threads.get_mut(t))
+        {
+            for (s, f) in crashed.iter().zip(t.frames.iter_mut()) {
+                s.overlay(f);
+            }
+        }
+        let exception = frames::decode(id, exception.as_deref())?;
+        for (s, f) in exception
+            .iter()
+            .zip(report.last_exception_backtrace.iter_mut())
+        {
+            s.overlay(f);
+        }
+        Ok(())
+    }
+}
+
+/// The fields round attribution needs of a crash report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrashRef {
+    pub id: i64,
+    pub incident_id: String,
+    pub pid: Option<i64>,
+    pub parent_pid: Option<i64>,
+    pub captured_at: Option<String>,
+    pub process: Option<String>,
+}
+
+impl Store {
+    /// Crash reports captured at or after `since` (RFC 3339 UTC), oldest first.
+    pub fn crash_reports_since(&self, since: &str) -> Result<Vec<CrashRef>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, identity, pid, parent_pid, captured_at, process FROM reports
+             WHERE kind = 'crash' AND captured_at >= ?1 ORDER BY captured_at, id",
+        )?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok(CrashRef {
+                    id: r.get(0)?,
+                    incident_id: r.get(1)?,
+                    pid: r.get(2)?,
+                    parent_pid: r.get(3)?,
+                    captured_at: r.get(4)?,
+                    process: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+impl Store {
+    /// The stored report with this identity (an incident id, any case), if any.
+    pub fn report_by_identity(&self, identity: &str) -> Result<Option<ReportRow>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.identity = ?1"),
+                [identity.trim().to_ascii_uppercase()],
+                row_from,
+            )
+            .optional()?)
+    }
+}
+
+impl Store {
+    /// Ids of every stored crash report, oldest first.
+    pub fn crash_report_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM reports WHERE kind = 'crash' ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
+    }
+
+    /// The symbol store that belongs to this database: `<db>.symbols/` beside it.
+    pub fn symbols_dir(&self) -> std::path::PathBuf {
+        symbols_dir_for(self.path())
+    }
+}
+
+/// The symbol store folder for a database path: `<db>.symbols/` beside it.
+pub fn symbols_dir_for(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".symbols");
+    db.with_file_name(name)
+}
