@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::bucket::{self, FrameLists, RuleSet};
 use crate::crash::{self, CrashReport, ReportKind};
@@ -387,12 +386,12 @@ enum Work {
     /// The bytes are stored already: only record the path.
     Known {
         path: String,
-        sha: String,
+        hash: String,
     },
     /// Parsed and compressed, ready to insert.
     Parsed {
         path: String,
-        sha: String,
+        hash: String,
         size: u64,
         compressed: Vec<u8>,
         /// The dictionary `compressed` was made with.
@@ -437,10 +436,10 @@ fn process_file(
         Ok(b) => b,
         Err(e) => return fail(FileErrorKind::io(&e)),
     };
-    let sha = hex(&Sha256::digest(&bytes));
+    let hash = store::content_key(&bytes);
     if let Some(r) = reader {
-        if let Ok(true) = r.has_file(&sha) {
-            return Work::Known { path: shown, sha };
+        if let Ok(true) = r.has_file(&hash) {
+            return Work::Known { path: shown, hash };
         }
     }
     let mut reports = match crash::parse(&bytes) {
@@ -477,7 +476,7 @@ fn process_file(
         .collect();
     Work::Parsed {
         path: shown,
-        sha,
+        hash,
         size,
         compressed,
         dict_id,
@@ -500,15 +499,6 @@ fn keep_what_the_store_writes(r: &mut CrashReport) {
         }
     }
     r.registers = None;
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// Ingest `paths` into the database at `db`.
@@ -766,14 +756,14 @@ fn flush(
                 done_paths.push(PathBuf::from(&fe.path));
                 batch.failed.push(fe);
             }
-            Work::Known { path, sha } => {
-                let n = tx.add_sources_for_file(&sha, &path)?;
+            Work::Known { path, hash } => {
+                let n = tx.add_sources_for_file(&hash, &path)?;
                 batch.duplicates += n as u64;
                 done_paths.push(PathBuf::from(path));
             }
             Work::Parsed {
                 path,
-                sha,
+                hash,
                 size,
                 mut compressed,
                 mut dict_id,
@@ -784,9 +774,9 @@ fn flush(
                 if let Some(bytes) = &uncovered {
                     writer.uncovered(bytes, &mut compressed, &mut dict_id)?;
                 }
-                tx.put_file_with(&sha, size, &compressed, dict_id)?;
+                tx.put_file_with(&hash, size, &compressed, dict_id)?;
                 for (i, (report, bucket)) in reports.iter().enumerate() {
-                    match tx.insert_report(report, &sha, i, &path, bucket.as_ref())? {
+                    match tx.insert_report(report, &hash, i, &path, bucket.as_ref())? {
                         InsertOutcome::New(id) => {
                             batch.new_ids.push(id);
                             if !report.warnings.is_empty() {
@@ -1003,7 +993,11 @@ mod tests {
     }
 
     #[test]
-    fn hex_is_lowercase() {
-        assert_eq!(hex(&[0xab, 0x01]), "ab01");
+    fn content_keys_are_lowercase_blake3_hex() {
+        // BLAKE3 of the empty input (the reference test vector).
+        assert_eq!(
+            store::content_key(b""),
+            "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
     }
 }

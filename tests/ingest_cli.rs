@@ -388,18 +388,17 @@ fn read_commands_create_nothing_and_a_file_that_is_not_a_database_is_fatal() {
     }
 }
 
-/// The sha256 of every file under `dir`, with its bytes.
+/// The content key (BLAKE3) of every file under `dir`, with its bytes.
 fn files_by_hash(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    use sha2::Digest;
     let mut out = Vec::new();
     for e in walkdir::WalkDir::new(dir) {
         let e = e.unwrap();
         if e.file_type().is_file() {
             let bytes = std::fs::read(e.path()).unwrap();
-            let sha: String = sha2::Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            // Changed: the stored key is the BLAKE3 hash of the file's bytes since migration 9
+            // (it was SHA-256). The intent is unchanged: a file's key is its content hash,
+            // computed here independently of the store's code.
+            let sha: String = blake3::hash(&bytes).to_hex().to_string();
             out.push((sha, bytes));
         }
     }

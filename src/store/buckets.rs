@@ -153,8 +153,8 @@ impl Store {
     /// decompressed and parsed once).
     pub fn bucket_inputs(&self) -> Result<Vec<BucketInput>, StoreError> {
         let mut stmt = self.conn().prepare(
-            "SELECT id, file_sha256, file_index, signature, pattern FROM reports
-             ORDER BY file_sha256, file_index",
+            "SELECT id, file_hash, file_index, signature, pattern FROM reports
+             ORDER BY file_hash, file_index",
         )?;
         let rows = stmt
             .query_map([], |r| {

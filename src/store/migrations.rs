@@ -13,6 +13,9 @@
 //! - 8: report_frames (a report's frames, one JSON array per stack) replaces frames; the
 //!   reports_process, reports_incident, reports_pid, reports_exception and sources_path
 //!   indexes are dropped.
+//! - 9: originals keyed by BLAKE3 instead of SHA-256: files.sha256, reports.file_sha256 and
+//!   sources.file_sha256 renamed to hash / file_hash, and every key recomputed from the stored
+//!   original by [`rekey_files`] (Rust: SQL cannot hash), identities `sha256:<key>#<i>` with it.
 
 use std::path::Path;
 
@@ -30,7 +33,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_fix_confirmed.sql"),
     include_str!("../../migrations/0007_round_output_tail.sql"),
     include_str!("../../migrations/0008_report_frames.sql"),
+    include_str!("../../migrations/0009_blake3_keys.sql"),
 ];
+
+/// The migration after whose SQL [`rekey_files`] runs.
+const REKEY_AFTER: usize = 9;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -83,10 +90,96 @@ fn apply_pending(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         conn.execute_batch(sql)
             .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+        if i + 1 == REKEY_AFTER {
+            rekey_files(conn)
+                .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+        }
     }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     Ok(())
+}
+
+/// Migration 9's data step: every stored original's key becomes the BLAKE3 hash of its bytes
+/// (`content_key`), and the rows that name it (reports, sources, identities built from a key)
+/// follow, so that the same bytes ingested after the migration find the file stored before it.
+///
+/// An original is re-keyed only when it decompresses to bytes whose SHA-256 is its old key: a
+/// row that does not (damaged, or never a real key) keeps its key and its bytes as they were,
+/// so the migration loses nothing and invents no key for bytes it cannot vouch for. Returns how
+/// many files were re-keyed.
+fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
+    use rusqlite::OptionalExtension as _;
+    use sha2::Digest as _;
+    // The keys are parent keys of reports.file_hash: checked at COMMIT, after both moved.
+    conn.pragma_update(None, "defer_foreign_keys", "ON")?;
+    let keys: Vec<String> = conn
+        .prepare("SELECT hash FROM files")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut dicts: std::collections::HashMap<i64, Option<Vec<u8>>> = Default::default();
+    let mut done = 0;
+    for old in keys {
+        let Some((size, data, dict_id)) = conn
+            .query_row(
+                "SELECT size, data, dict_id FROM files WHERE hash = ?1",
+                [&old],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                },
+            )
+            .optional()?
+        else {
+            continue;
+        };
+        let bytes = match dict_id {
+            None => super::reports::decompress_file(&data, size, None).map_err(|_| ()),
+            Some(d) => {
+                if !dicts.contains_key(&d) {
+                    let dict = super::reports::load_dictionary(conn, d).ok();
+                    dicts.insert(d, dict);
+                }
+                match dicts.get(&d) {
+                    Some(Some(dict)) => {
+                        super::reports::decompress_file(&data, size, Some(dict)).map_err(|_| ())
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        let Ok(bytes) = bytes else { continue };
+        let sha: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if !sha.eq_ignore_ascii_case(&old) {
+            continue;
+        }
+        let new = super::reports::content_key(&bytes);
+        conn.execute("UPDATE files SET hash = ?1 WHERE hash = ?2", [&new, &old])?;
+        conn.execute(
+            "UPDATE reports SET file_hash = ?1 WHERE file_hash = ?2",
+            [&new, &old],
+        )?;
+        conn.execute(
+            "UPDATE sources SET file_hash = ?1 WHERE file_hash = ?2",
+            [&new, &old],
+        )?;
+        // Identities of reports without an incident id: 'sha256:<old>#<i>' -> 'blake3:<new>#<i>'.
+        let old_prefix = format!("sha256:{old}#");
+        let new_prefix = format!("{}{new}#", super::reports::KEY_PREFIX);
+        conn.execute(
+            "UPDATE reports SET identity = ?1 || substr(identity, length(?2) + 1)
+             WHERE file_hash = ?3 AND substr(identity, 1, length(?2)) = ?2",
+            [&new_prefix, &old_prefix, &new],
+        )?;
+        done += 1;
+    }
+    Ok(done)
 }
 
 fn application_id(conn: &Connection) -> Result<i32, StoreError> {
@@ -237,14 +330,8 @@ mod tests {
         let mut content = crate::store::DICT_PREFIX.to_vec();
         content.extend_from_slice(&old);
         let new = b"{\"bug_type\":\"309\"}\n{\"new\": \"report bytes\"}\n".to_vec();
-        // Files read back through a dictionary are checked against their content hash.
-        let new_sha: String = {
-            use sha2::Digest as _;
-            sha2::Sha256::digest(&new)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
+        // Files read back through a dictionary are checked against their content key.
+        let new_sha = crate::store::content_key(&new);
         {
             let tx = store.begin_write().unwrap();
             let id = tx.put_dictionary(&content).unwrap();
@@ -450,5 +537,152 @@ mod tests {
             }
             other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
         }
+    }
+
+    /// A version-8 database (SHA-256 keys) as the code of that version wrote it: one original
+    /// compressed plainly, one against a dictionary, one damaged row; reports with and without
+    /// an incident id; their sources.
+    fn version_8_database(path: &Path, plain: &[u8], with_dict: &[u8]) -> (String, String) {
+        use sha2::Digest as _;
+        let sha = |b: &[u8]| -> String {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        let conn = Connection::open(path).unwrap();
+        for m in &MIGRATIONS[..8] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        let mut dict = crate::store::DICT_PREFIX.to_vec();
+        dict.extend_from_slice(plain);
+        conn.execute(
+            "INSERT INTO dictionaries (id, kind, size, data, created_at)
+             VALUES (1, 'zstd-raw', ?1, ?2, 't')",
+            rusqlite::params![dict.len() as i64, zstd::bulk::compress(&dict, 3).unwrap()],
+        )
+        .unwrap();
+        let (a, b) = (sha(plain), sha(with_dict));
+        conn.execute(
+            "INSERT INTO files (sha256, size, compression, data) VALUES (?1, ?2, 'zstd', ?3)",
+            rusqlite::params![
+                a,
+                plain.len() as i64,
+                zstd::bulk::compress(plain, 1).unwrap()
+            ],
+        )
+        .unwrap();
+        let z = zstd::bulk::Compressor::with_dictionary(1, &dict)
+            .unwrap()
+            .compress(with_dict)
+            .unwrap();
+        conn.execute(
+            "INSERT INTO files (sha256, size, compression, data, dict_id)
+             VALUES (?1, ?2, 'zstd', ?3, 1)",
+            rusqlite::params![b, with_dict.len() as i64, z],
+        )
+        .unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO files (sha256, size, compression, data) VALUES ('damaged', 3, 'zstd', x'00');
+             INSERT INTO reports (id, identity, kind, format, file_sha256, ingested_at) VALUES
+                (1, 'INC-A', 'crash', 'ips', '{a}', 't'),
+                (2, 'sha256:{b}#0', 'crash', 'ips', '{b}', 't'),
+                (3, 'sha256:{b}#1', 'crash', 'ips', '{b}', 't'),
+                (4, 'sha256:damaged#0', 'crash', 'ips', 'damaged', 't');
+             INSERT INTO sources (report_id, path, file_sha256, first_seen) VALUES
+                (1, '/in/a.ips', '{a}', 't'), (2, '/in/b.ips', '{b}', 't'),
+                (3, '/in/b.ips', '{b}', 't'), (4, '/in/c.ips', 'damaged', 't');"
+        ))
+        .unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn a_version_8_database_is_rekeyed_with_blake3_and_deduplicates_against_new_ingests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let plain = b"{\"bug_type\":\"309\"}\n{\"procName\": \"python3\", \"pid\": 1}\n".repeat(9);
+        let mut with_dict = plain.clone();
+        with_dict.extend_from_slice(b"one more line\n");
+        let (old_a, old_b) = version_8_database(&path, &plain, &with_dict);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let (a, b) = (
+            crate::store::content_key(&plain),
+            crate::store::content_key(&with_dict),
+        );
+        let mut keys = store.file_hashes().unwrap();
+        keys.sort();
+        let mut want = vec![a.clone(), b.clone(), "damaged".to_string()];
+        want.sort();
+        assert_eq!(keys, want, "old keys {old_a} {old_b}");
+        assert_eq!(store.file_bytes(&a).unwrap(), plain);
+        assert_eq!(store.file_bytes(&b).unwrap(), with_dict);
+        let rows: Vec<(String, String)> = store
+            .conn()
+            .prepare("SELECT identity, file_hash FROM reports ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("INC-A".to_string(), a.clone()),
+                (format!("blake3:{b}#0"), b.clone()),
+                (format!("blake3:{b}#1"), b.clone()),
+                // The damaged row keeps what it had: nothing to vouch for a new key.
+                ("sha256:damaged#0".to_string(), "damaged".to_string()),
+            ]
+        );
+        let sources: Vec<String> = store
+            .conn()
+            .prepare("SELECT file_hash FROM sources ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            sources,
+            vec![a.clone(), b.clone(), b.clone(), "damaged".into()]
+        );
+        let broken: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        drop(store);
+
+        // The same bytes ingested after the migration are known files: a new source each,
+        // no new file, no new report.
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input).unwrap();
+        std::fs::write(input.join("again-a.ips"), &plain).unwrap();
+        std::fs::write(input.join("again-b.ips"), &with_dict).unwrap();
+        let summary = crate::ingest::ingest(
+            &path,
+            &[input],
+            &crate::ingest::IngestOptions::default(),
+            &crate::ingest::NoProgress,
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap();
+        assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+        assert_eq!((summary.new, summary.duplicates), (0, 3));
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.file_hashes().unwrap().len(), 3);
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
     }
 }

@@ -103,6 +103,64 @@ fn decompress(data: &[u8], size: i64, what: &dyn std::fmt::Display) -> Result<Ve
     Ok(out)
 }
 
+/// Why a stored original did not decode (the caller names the file).
+pub(crate) enum FileDecodeError {
+    Store(StoreError),
+    /// The stored size is negative or over the ingest limit.
+    Size,
+    /// It decoded to this many bytes, not the stored size.
+    Length(usize),
+}
+
+/// A stored original's bytes: `data` decompressed, with `dict` (a dictionary's content) when
+/// it was compressed with one, checked against the stored `size`.
+pub(crate) fn decompress_file(
+    data: &[u8],
+    size: i64,
+    dict: Option<&[u8]>,
+) -> Result<Vec<u8>, FileDecodeError> {
+    let out = match dict {
+        None => decompress(data, size, &"file").map_err(|e| match e {
+            StoreError::Corrupt(_) => FileDecodeError::Size,
+            e => FileDecodeError::Store(e),
+        })?,
+        Some(dict) => {
+            let capacity = usize::try_from(size)
+                .ok()
+                .filter(|n| *n as u64 <= crate::ingest::MAX_FILE_SIZE)
+                .ok_or(FileDecodeError::Size)?;
+            zstd::bulk::Decompressor::with_dictionary(dict)
+                .and_then(|mut z| z.decompress(data, capacity))
+                .map_err(|e| FileDecodeError::Store(StoreError::Compression(e)))?
+        }
+    };
+    if out.len() as i64 != size {
+        return Err(FileDecodeError::Length(out.len()));
+    }
+    Ok(out)
+}
+
+/// A stored dictionary's content (decompressed and checked), read from `conn`.
+pub(crate) fn load_dictionary(conn: &rusqlite::Connection, id: i64) -> Result<Vec<u8>, StoreError> {
+    use rusqlite::OptionalExtension as _;
+    let (size, data): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT size, data FROM dictionaries WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
+    let content = decompress(&data, size, &format_args!("dictionary {id}"))?;
+    if content.len() as i64 != size || !content.starts_with(DICT_PREFIX) {
+        return Err(StoreError::Corrupt(format!(
+            "dictionary {id} is damaged ({} bytes, {size} were stored)",
+            content.len()
+        )));
+    }
+    Ok(content)
+}
+
 /// Is a file that compressed to `compressed` bytes from `size` already covered by the
 /// dictionary it was compressed with? A report with a near-copy in the dictionary compresses
 /// to well under 1% of its size (30 bytes of a 20 KB report); without one, the real corpus's
@@ -295,12 +353,22 @@ impl Completeness {
 }
 
 /// The identity that makes copies of one report one report: the incident id, or for reports
-/// without one a hash of the file plus the report's position in it.
-pub fn report_identity(report: &CrashReport, file_sha256: &str, index: usize) -> String {
+/// without one the file's content key plus the report's position in it
+/// (`blake3:<key>#<index>`; `sha256:` before migration 9, which rewrites those).
+pub fn report_identity(report: &CrashReport, file_hash: &str, index: usize) -> String {
     match report.incident_id.as_deref().map(str::trim) {
         Some(id) if !id.is_empty() => id.to_ascii_uppercase(),
-        _ => format!("sha256:{file_sha256}#{index}"),
+        _ => format!("{KEY_PREFIX}{file_hash}#{index}"),
     }
+}
+
+/// How identities built from a content key start (see [`report_identity`]).
+pub(crate) const KEY_PREFIX: &str = "blake3:";
+
+/// The content key a file is stored under: the BLAKE3 hash of its bytes, 64 lowercase hex
+/// digits. Equal keys mean equal bytes; this is what deduplicates originals.
+pub fn content_key(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
 }
 
 /// The top frame as shown in lists: the symbol, else `image + 0xoffset`, else the address.
@@ -525,13 +593,7 @@ mod tests {
         let old = b"{\"bug_type\":\"309\"}\n{\"procName\": \"python3\", \"pid\": 1}\n".repeat(20);
         let mut new = old.clone();
         new.extend_from_slice(b"one more line\n");
-        let sha: String = {
-            use sha2::Digest as _;
-            sha2::Sha256::digest(&new)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
+        let sha = content_key(&new);
         let mut content = DICT_PREFIX.to_vec();
         content.extend_from_slice(&old);
         {
@@ -584,7 +646,7 @@ mod tests {
         damaged("DELETE FROM dictionaries", &[], &sha);
         // A file without a dictionary with an impossible size.
         damaged(
-            "UPDATE files SET size = 4611686018427387904 WHERE sha256 = 'plain'",
+            "UPDATE files SET size = 4611686018427387904 WHERE hash = 'plain'",
             &[],
             "plain",
         );

@@ -8,7 +8,9 @@ use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
 use super::frames;
-use super::{decompress, rfc3339, Dictionary, FileStats, DICT_PREFIX};
+use super::{
+    content_key, decompress_file, load_dictionary, rfc3339, Dictionary, FileDecodeError, FileStats,
+};
 use crate::crash::{self, CrashReport, ReportKind};
 use crate::store::{Store, StoreError};
 
@@ -197,46 +199,34 @@ impl Store {
     }
 
     /// The stored bytes of a file, decompressed (byte for byte the file that was ingested).
-    pub fn file_bytes(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+    pub fn file_bytes(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         let (size, data, dict_id): (i64, Vec<u8>, Option<i64>) = self
             .conn()
-            .prepare_cached("SELECT size, data, dict_id FROM files WHERE sha256 = ?1")?
-            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .prepare_cached("SELECT size, data, dict_id FROM files WHERE hash = ?1")?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
-            .ok_or_else(|| StoreError::Corrupt(format!("file {sha256} is missing")))?;
-        let out = match dict_id {
-            None => decompress(&data, size, &format_args!("file {sha256}"))?,
-            Some(d) => {
-                let dict = self.dictionary(d)?;
-                let capacity = usize::try_from(size)
-                    .ok()
-                    .filter(|n| *n as u64 <= crate::ingest::MAX_FILE_SIZE)
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("file {sha256} has an impossible size {size}"))
-                    })?;
-                let out = zstd::bulk::Decompressor::with_dictionary(&dict)
-                    .and_then(|mut z| z.decompress(&data, capacity))
-                    .map_err(StoreError::Compression)?;
-                // A raw-content frame names no dictionary and carries no checksum: against a
-                // damaged or wrong dictionary it decodes to other bytes of the right length,
-                // silently. The content hash the file is stored under says whether these are
-                // the bytes ingested.
-                use sha2::Digest as _;
-                let got = sha2::Sha256::digest(&out);
-                let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
-                if !hex.eq_ignore_ascii_case(sha256) {
-                    return Err(StoreError::Corrupt(format!(
-                        "file {sha256} does not read back as stored (dictionary {d} damaged?)"
-                    )));
+            .ok_or_else(|| StoreError::Corrupt(format!("file {hash} is missing")))?;
+        let dict = dict_id.map(|d| self.dictionary(d)).transpose()?;
+        let out = decompress_file(&data, size, dict.as_deref().map(Vec::as_slice)).map_err(
+            |e| match e {
+                FileDecodeError::Store(e) => e,
+                FileDecodeError::Size => {
+                    StoreError::Corrupt(format!("file {hash} has an impossible size {size}"))
                 }
-                out
+                FileDecodeError::Length(n) => StoreError::Corrupt(format!(
+                    "file {hash} decompresses to {n} bytes, {size} were stored"
+                )),
+            },
+        )?;
+        // A raw-content frame names no dictionary and carries no checksum: against a damaged
+        // or wrong dictionary it decodes to other bytes of the right length, silently. The
+        // content key the file is stored under says whether these are the bytes ingested.
+        if let Some(d) = dict_id {
+            if !content_key(&out).eq_ignore_ascii_case(hash) {
+                return Err(StoreError::Corrupt(format!(
+                    "file {hash} does not read back as stored (dictionary {d} damaged?)"
+                )));
             }
-        };
-        if out.len() as i64 != size {
-            return Err(StoreError::Corrupt(format!(
-                "file {sha256} decompresses to {} bytes, {size} were stored",
-                out.len()
-            )));
         }
         Ok(out)
     }
@@ -246,22 +236,7 @@ impl Store {
         if let Some(d) = self.dicts.0.borrow().get(&id) {
             return Ok(Arc::clone(d));
         }
-        let (size, data): (i64, Vec<u8>) = self
-            .conn()
-            .query_row(
-                "SELECT size, data FROM dictionaries WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
-        let content = decompress(&data, size, &format_args!("dictionary {id}"))?;
-        if content.len() as i64 != size || !content.starts_with(DICT_PREFIX) {
-            return Err(StoreError::Corrupt(format!(
-                "dictionary {id} is damaged ({} bytes, {size} were stored)",
-                content.len()
-            )));
-        }
+        let content = load_dictionary(self.conn(), id)?;
         let content = Arc::new(content);
         self.dicts.0.borrow_mut().insert(id, Arc::clone(&content));
         Ok(content)
@@ -303,7 +278,7 @@ impl Store {
 
     /// Every stored file's content hash, in no particular order (for a full read-back).
     pub fn file_hashes(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn().prepare("SELECT sha256 FROM files")?;
+        let mut stmt = self.conn().prepare("SELECT hash FROM files")?;
         let rows = stmt
             .query_map([], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
@@ -322,7 +297,7 @@ impl Store {
             .optional()?
             .ok_or(StoreError::NoSuchReport(id))?;
         let (sha, index): (String, i64) = self.conn().query_row(
-            "SELECT file_sha256, file_index FROM reports WHERE id = ?1",
+            "SELECT file_hash, file_index FROM reports WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

@@ -102,26 +102,26 @@ impl Store {
     }
 
     /// Is a file with this content hash stored already?
-    pub fn has_file(&self, sha256: &str) -> Result<bool, StoreError> {
-        has_file(self.conn(), sha256)
+    pub fn has_file(&self, hash: &str) -> Result<bool, StoreError> {
+        has_file(self.conn(), hash)
     }
 }
 
-fn has_file(conn: &rusqlite::Connection, sha256: &str) -> Result<bool, StoreError> {
+fn has_file(conn: &rusqlite::Connection, hash: &str) -> Result<bool, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM files WHERE sha256 = ?1")?
-        .exists([sha256])?)
+        .prepare_cached("SELECT 1 FROM files WHERE hash = ?1")?
+        .exists([hash])?)
 }
 
 impl WriteTx<'_> {
     /// Is a file with this content hash stored already?
-    pub fn has_file(&self, sha256: &str) -> Result<bool, StoreError> {
-        has_file(&self.tx, sha256)
+    pub fn has_file(&self, hash: &str) -> Result<bool, StoreError> {
+        has_file(&self.tx, hash)
     }
 
     /// Store a file's bytes compressed without a dictionary (no-op when already stored).
-    pub fn put_file(&self, sha256: &str, size: u64, compressed: &[u8]) -> Result<(), StoreError> {
-        self.put_file_with(sha256, size, compressed, None)
+    pub fn put_file(&self, hash: &str, size: u64, compressed: &[u8]) -> Result<(), StoreError> {
+        self.put_file_with(hash, size, compressed, None)
     }
 
     /// Store a file's compressed bytes and the dictionary they were compressed with (no-op
@@ -129,17 +129,17 @@ impl WriteTx<'_> {
     /// transaction.
     pub fn put_file_with(
         &self,
-        sha256: &str,
+        hash: &str,
         size: u64,
         compressed: &[u8],
         dict_id: Option<i64>,
     ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO files (sha256, size, compression, data, dict_id)
+                "INSERT OR IGNORE INTO files (hash, size, compression, data, dict_id)
                  VALUES (?1, ?2, 'zstd', ?3, ?4)",
             )?
-            .execute(params![sha256, size as i64, compressed, dict_id])?;
+            .execute(params![hash, size as i64, compressed, dict_id])?;
         Ok(())
     }
 
@@ -157,27 +157,27 @@ impl WriteTx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Record `path` as a further source of every report stored from file `sha256`.
+    /// Record `path` as a further source of every report stored from file `hash`.
     /// Returns how many reports that file holds (0 when no report came from it).
-    pub fn add_sources_for_file(&self, sha256: &str, path: &str) -> Result<usize, StoreError> {
+    pub fn add_sources_for_file(&self, hash: &str, path: &str) -> Result<usize, StoreError> {
         let ids: Vec<i64> = self
             .tx
-            .prepare_cached("SELECT id FROM reports WHERE file_sha256 = ?1")?
-            .query_map([sha256], |r| r.get(0))?
+            .prepare_cached("SELECT id FROM reports WHERE file_hash = ?1")?
+            .query_map([hash], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for id in &ids {
-            self.add_source(*id, path, sha256)?;
+            self.add_source(*id, path, hash)?;
         }
         Ok(ids.len())
     }
 
-    fn add_source(&self, report_id: i64, path: &str, sha256: &str) -> Result<(), StoreError> {
+    fn add_source(&self, report_id: i64, path: &str, hash: &str) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO sources (report_id, path, file_sha256, first_seen)
+                "INSERT OR IGNORE INTO sources (report_id, path, file_hash, first_seen)
                  VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![report_id, path, sha256, self.now])?;
+            .execute(params![report_id, path, hash, self.now])?;
         Ok(())
     }
 
@@ -187,27 +187,27 @@ impl WriteTx<'_> {
     pub fn insert_report(
         &self,
         report: &CrashReport,
-        file_sha256: &str,
+        file_hash: &str,
         file_index: usize,
         path: &str,
         bucket: Option<&crate::store::BucketFields>,
     ) -> Result<InsertOutcome, StoreError> {
-        let identity = report_identity(report, file_sha256, file_index);
+        let identity = report_identity(report, file_hash, file_index);
         let existing: Option<i64> = self
             .tx
             .prepare_cached("SELECT id FROM reports WHERE identity = ?1")?
             .query_row([&identity], |r| r.get(0))
             .optional()?;
         if let Some(id) = existing {
-            self.add_source(id, path, file_sha256)?;
-            if self.more_complete_than_stored(id, report, file_sha256)? {
-                self.write_report(Some(id), &identity, report, file_sha256, file_index, bucket)?;
+            self.add_source(id, path, file_hash)?;
+            if self.more_complete_than_stored(id, report, file_hash)? {
+                self.write_report(Some(id), &identity, report, file_hash, file_index, bucket)?;
                 return Ok(InsertOutcome::Replaced(id));
             }
             return Ok(InsertOutcome::Duplicate(id));
         }
-        let id = self.write_report(None, &identity, report, file_sha256, file_index, bucket)?;
-        self.add_source(id, path, file_sha256)?;
+        let id = self.write_report(None, &identity, report, file_hash, file_index, bucket)?;
+        self.add_source(id, path, file_hash)?;
         Ok(InsertOutcome::New(id))
     }
 
@@ -216,7 +216,7 @@ impl WriteTx<'_> {
         &self,
         id: i64,
         report: &CrashReport,
-        file_sha256: &str,
+        file_hash: &str,
     ) -> Result<bool, StoreError> {
         type Stored = (
             String,
@@ -231,10 +231,10 @@ impl WriteTx<'_> {
         let (stored_sha, threads, frames, images, warnings, bytes, process, pid): Stored = self
             .tx
             .prepare_cached(
-                "SELECT r.file_sha256, r.thread_count, r.frame_count,
+                "SELECT r.file_hash, r.thread_count, r.frame_count,
                     coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0), r.process, r.pid
                  FROM reports r LEFT JOIN image_lists l ON l.id = r.image_list_id
-                    LEFT JOIN files f ON f.sha256 = r.file_sha256
+                    LEFT JOIN files f ON f.hash = r.file_hash
                  WHERE r.id = ?1",
             )?
             .query_row([id], |r| {
@@ -249,7 +249,7 @@ impl WriteTx<'_> {
                     r.get(7)?,
                 ))
             })?;
-        if stored_sha == file_sha256 {
+        if stored_sha == file_hash {
             return Ok(false); // the same bytes (a second report of a multi-report file...)
         }
         // Only a copy of the same crash may replace it: another report that merely carries the
@@ -273,8 +273,8 @@ impl WriteTx<'_> {
         };
         let size: i64 = self
             .tx
-            .prepare_cached("SELECT size FROM files WHERE sha256 = ?1")?
-            .query_row([file_sha256], |r| r.get(0))
+            .prepare_cached("SELECT size FROM files WHERE hash = ?1")?
+            .query_row([file_hash], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
         Ok(Completeness::of(report, size.max(0) as u64) > stored)
@@ -287,7 +287,7 @@ impl WriteTx<'_> {
         id: Option<i64>,
         identity: &str,
         report: &CrashReport,
-        file_sha256: &str,
+        file_hash: &str,
         file_index: usize,
         bucket: Option<&crate::store::BucketFields>,
     ) -> Result<i64, StoreError> {
@@ -300,7 +300,7 @@ impl WriteTx<'_> {
         let term = report.termination.as_ref();
         let (image_list_id, image_ids) = self.image_list(&report.images)?;
         const COLUMNS: &str =
-            "identity, incident_id, kind, format, bug_type, file_sha256, file_index,
+            "identity, incident_id, kind, format, bug_type, file_hash, file_index,
                     process, process_path, pid, parent_process, parent_pid, bundle_id,
                     bundle_version, captured_at, captured_at_raw, os_version, os_train, os_build,
                     hardware_model, cpu_type, translated, exception_type, signal,
@@ -325,7 +325,7 @@ impl WriteTx<'_> {
             report.kind.as_str(),
             report.format.as_str(),
             report.bug_type,
-            file_sha256,
+            file_hash,
             file_index as i64,
             report.process.name,
             report.process.path,
