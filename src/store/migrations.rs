@@ -117,6 +117,11 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
         .prepare("SELECT hash FROM files")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    // Old key -> new key, for one set-based update of the rows that name files at the end
+    // (`sources` has no index by file: an update per file would scan it once per file).
+    conn.execute_batch(
+        "CREATE TEMP TABLE rekey (old TEXT PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID",
+    )?;
     let mut dicts: std::collections::HashMap<i64, Option<Vec<u8>>> = Default::default();
     let mut done = 0;
     for old in keys {
@@ -139,15 +144,14 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
         let bytes = match dict_id {
             None => super::reports::decompress_file(&data, size, None).map_err(|_| ()),
             Some(d) => {
-                if !dicts.contains_key(&d) {
-                    let dict = super::reports::load_dictionary(conn, d).ok();
-                    dicts.insert(d, dict);
-                }
-                match dicts.get(&d) {
-                    Some(Some(dict)) => {
+                let dict = dicts
+                    .entry(d)
+                    .or_insert_with(|| super::reports::load_dictionary(conn, d).ok());
+                match dict {
+                    Some(dict) => {
                         super::reports::decompress_file(&data, size, Some(dict)).map_err(|_| ())
                     }
-                    _ => continue,
+                    None => continue,
                 }
             }
         };
@@ -162,23 +166,30 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
         let new = super::reports::content_key(&bytes);
         conn.execute("UPDATE files SET hash = ?1 WHERE hash = ?2", [&new, &old])?;
         conn.execute(
-            "UPDATE reports SET file_hash = ?1 WHERE file_hash = ?2",
-            [&new, &old],
-        )?;
-        conn.execute(
-            "UPDATE sources SET file_hash = ?1 WHERE file_hash = ?2",
-            [&new, &old],
-        )?;
-        // Identities of reports without an incident id: 'sha256:<old>#<i>' -> 'blake3:<new>#<i>'.
-        let old_prefix = format!("sha256:{old}#");
-        let new_prefix = format!("{}{new}#", super::reports::KEY_PREFIX);
-        conn.execute(
-            "UPDATE reports SET identity = ?1 || substr(identity, length(?2) + 1)
-             WHERE file_hash = ?3 AND substr(identity, 1, length(?2)) = ?2",
-            [&new_prefix, &old_prefix, &new],
+            "INSERT INTO temp.rekey (old, new) VALUES (?1, ?2)",
+            [&old, &new],
         )?;
         done += 1;
     }
+    // SET expressions see the row as it was: `file_hash` is the old key in each of them.
+    // Identities of reports without an incident id: 'sha256:<old>#<i>' -> 'blake3:<new>#<i>'.
+    conn.execute(
+        "UPDATE reports SET
+            identity = CASE
+                WHEN substr(identity, 1, length(file_hash) + 8) = 'sha256:' || file_hash || '#'
+                THEN ?1 || (SELECT new FROM temp.rekey WHERE old = reports.file_hash)
+                     || substr(identity, length(file_hash) + 8)
+                ELSE identity END,
+            file_hash = (SELECT new FROM temp.rekey WHERE old = reports.file_hash)
+         WHERE file_hash IN (SELECT old FROM temp.rekey)",
+        [super::reports::KEY_PREFIX],
+    )?;
+    conn.execute(
+        "UPDATE sources SET file_hash = (SELECT new FROM temp.rekey WHERE old = sources.file_hash)
+         WHERE file_hash IN (SELECT old FROM temp.rekey)",
+        [],
+    )?;
+    conn.execute_batch("DROP TABLE temp.rekey")?;
     Ok(done)
 }
 
