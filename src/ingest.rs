@@ -29,8 +29,10 @@ pub const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error(transparent)]
+    /// The store failed (opening, a write, a commit).
     Store(#[from] StoreError),
     #[error("ingest worker failed: {0}")]
+    /// A worker thread could not be started or panicked.
     Worker(String),
 }
 
@@ -40,7 +42,9 @@ pub enum IngestError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {kind}")]
 pub struct FileError {
+    /// The path as given or found while walking.
     pub path: String,
+    /// What went wrong.
     pub kind: FileErrorKind,
 }
 
@@ -77,6 +81,7 @@ pub enum FileErrorKind {
     #[error("no such file or folder")]
     NotFound,
     #[error("permission denied")]
+    /// The OS refused to read the path.
     PermissionDenied,
     /// Any other read error (EIO from a failing disk, ...), as the OS words it.
     #[error("{0}")]
@@ -88,7 +93,13 @@ pub enum FileErrorKind {
     #[error("not a regular file or folder ({0})")]
     NotARegularFile(&'static str),
     #[error("file is {size} bytes, larger than the {limit} byte limit")]
-    TooLarge { size: u64, limit: u64 },
+    /// Larger than [`MAX_FILE_SIZE`] (no crash report is): not read.
+    TooLarge {
+        /// The file's size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// No bytes, or only white space.
     #[error("empty file")]
     Empty,
@@ -192,7 +203,9 @@ impl Progress for NoProgress {}
 /// The rules and frame lists reports are bucketed with at ingest.
 #[derive(Debug)]
 pub struct Bucketer {
+    /// The known-pattern rules, compiled.
     pub rules: RuleSet,
+    /// The irrelevant and prefix frame lists the signature is made with.
     pub lists: FrameLists,
 }
 

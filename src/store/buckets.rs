@@ -10,10 +10,13 @@ use super::{Store, StoreError, WriteTx};
 /// The bucketing of one report, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketFields {
+    /// The normalized signature (the bucket).
     pub signature: String,
+    /// The version of the signature algorithm that made it.
     pub signature_version: u32,
     /// Rule id of the known pattern, if one matched.
     pub pattern: Option<String>,
+    /// The matched pattern's title.
     pub pattern_title: Option<String>,
 }
 
@@ -39,12 +42,19 @@ pub struct BucketFilter {
 /// One bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketRow {
+    /// The normalized signature.
     pub signature: String,
+    /// The known pattern's rule id, if one matched.
     pub pattern: Option<String>,
+    /// The known pattern's title.
     pub pattern_title: Option<String>,
+    /// Reports in the bucket.
     pub count: i64,
+    /// Distinct processes among them.
     pub processes: i64,
+    /// The earliest capture time (RFC 3339 UTC).
     pub first_seen: Option<String>,
+    /// The latest capture time (RFC 3339 UTC).
     pub last_seen: Option<String>,
     /// The id of the newest report in the bucket.
     pub example_report: i64,
@@ -53,10 +63,15 @@ pub struct BucketRow {
 /// What rebucketing needs of a stored report.
 #[derive(Debug, Clone)]
 pub struct BucketInput {
+    /// The report's row id.
     pub id: i64,
+    /// The content key of the file it came from (BLAKE3 since migration 9; the field's name is older).
     pub file_sha256: String,
+    /// Which report of that file it is.
     pub file_index: usize,
+    /// The stored signature.
     pub signature: Option<String>,
+    /// The stored pattern rule id.
     pub pattern: Option<String>,
 }
 

@@ -8,23 +8,34 @@ use super::{Store, StoreError};
 /// One Mach-O slice of a registered fix build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FixSlice {
+    /// The slice's CPU architecture (`arm64e`, ...).
     pub arch: Option<String>,
+    /// The slice's `LC_UUID`, what reports list the image by.
     pub uuid: String,
+    /// `LC_ID_DYLIB` current version.
     pub current_version: Option<String>,
+    /// `LC_ID_DYLIB` compatibility version.
     pub compatibility_version: Option<String>,
 }
 
 /// A registered fix version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixRecord {
+    /// The version name (unique).
     pub name: String,
+    /// Where the build was registered from.
     pub path: Option<String>,
+    /// The file's size in bytes.
     pub size: Option<u64>,
+    /// The file's SHA-256 (a user-facing identity of the build), lowercase hex.
     pub sha256: Option<String>,
+    /// The file's MD5, lowercase hex.
     pub md5: Option<String>,
+    /// The dylib's install name.
     pub install_name: Option<String>,
     /// The build's embedded metadata (JSON object), if any.
     pub metadata: Option<serde_json::Value>,
+    /// Its Mach-O slices.
     pub slices: Vec<FixSlice>,
     /// Set by the store.
     pub registered_at: Option<String>,
@@ -37,6 +48,7 @@ pub struct FixRecord {
 /// What registering a fix did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterOutcome {
+    /// The fix's row id.
     pub fix_id: i64,
     /// The name was registered before and has been replaced.
     pub replaced: bool,

@@ -57,40 +57,68 @@ pub enum Create {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open database {path}: {source}")]
+    /// The database file could not be opened.
     Open {
+        /// The database path.
         path: PathBuf,
         #[source]
+        /// SQLite's reason.
         source: rusqlite::Error,
     },
     #[error("cannot create the database folder {path}: {source}")]
+    /// The database's folder could not be created.
     CreateDir {
+        /// The folder.
         path: PathBuf,
         #[source]
+        /// The OS's reason.
         source: std::io::Error,
     },
     #[error("no database at {0} (read commands never create one; `agx-triage ingest` or `round import` does)")]
+    /// A read command found no database at the path.
     Missing(PathBuf),
     #[error("the folder of {0} does not exist (it is created only for the default database)")]
+    /// The database's folder does not exist.
     NoFolder(PathBuf),
     #[error("{path} is not an agx-triage database ({why}); refusing to touch it")]
-    NotOurs { path: PathBuf, why: String },
+    /// The file at the path is not an agx-triage database.
+    NotOurs {
+        /// The path.
+        path: PathBuf,
+        /// What gave it away.
+        why: String,
+    },
     #[error("database {0} has no agx-triage data yet")]
+    /// The database exists but holds no agx-triage schema yet.
     Empty(PathBuf),
     #[error("database schema migration failed: {0}")]
+    /// A schema migration failed (rolled back).
     Migrate(String),
     #[error("database schema version {found} is newer than this agx-triage understands ({known}); upgrade agx-triage")]
-    TooNew { found: i64, known: i64 },
+    /// The database was written by a newer agx-triage.
+    TooNew {
+        /// The database's schema version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
     #[error("database error: {0}")]
+    /// Any other SQLite error.
     Sql(#[from] rusqlite::Error),
     #[error("cannot compress or decompress a stored file: {0}")]
+    /// zstd failed on a stored original or dictionary.
     Compression(#[source] std::io::Error),
     #[error("stored data is corrupt: {0}")]
+    /// Stored data does not read back as written.
     Corrupt(String),
     #[error("no report with id {0}")]
+    /// No report has this id.
     NoSuchReport(i64),
     #[error("{0}")]
+    /// A write conflicts with what is stored (the message says how).
     Conflict(String),
     #[error("round {0} is already stored with different content")]
+    /// A round with this number is stored with other content.
     RoundExists(i64),
 }
 

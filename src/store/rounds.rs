@@ -66,11 +66,17 @@ pub enum SavedRound {
 /// A stored round with its recorded extras.
 #[derive(Debug, Clone)]
 pub struct StoredRound {
+    /// The round as recorded.
     pub round: Round,
+    /// How it ended.
     pub outcome: Outcome,
+    /// How it was stored: `run`, `record` or `import`.
     pub source: String,
+    /// The command it ran, if agx-triage ran it.
     pub command: Option<String>,
+    /// The attempt budget it was given.
     pub max_attempts: Option<u32>,
+    /// The last lines of its output, if agx-triage ran it.
     pub output_tail: Option<String>,
 }
 

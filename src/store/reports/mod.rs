@@ -37,7 +37,9 @@ pub const MAX_DICT_BYTES: usize = 1 << 20;
 /// [`DictionaryBuilder`]).
 #[derive(Debug, Clone)]
 pub struct Dictionary {
+    /// Its row id in `dictionaries`.
     pub id: i64,
+    /// Its content (the fixed first line, then whole reports).
     pub content: Arc<Vec<u8>>,
 }
 
@@ -51,6 +53,7 @@ pub struct Compressor {
 }
 
 impl Compressor {
+    /// A compressor without a dictionary.
     pub fn new() -> Result<Compressor, StoreError> {
         zstd::bulk::Compressor::new(ZSTD_LEVEL)
             .map(|inner| Compressor {
@@ -76,6 +79,7 @@ impl Compressor {
         self.dict_id
     }
 
+    /// Compress one file's bytes.
     pub fn compress(&mut self, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
         self.inner.compress(bytes).map_err(StoreError::Compression)
     }
@@ -202,6 +206,7 @@ impl DictionaryBuilder {
     /// Bytes of pending samples kept while waiting for evidence.
     pub const MAX_PENDING: usize = 512 * 1024;
 
+    /// A builder that extends `current` (or starts the first version).
     pub fn new(current: Option<Dictionary>) -> DictionaryBuilder {
         DictionaryBuilder {
             current,
@@ -335,8 +340,11 @@ pub enum InsertOutcome {
 /// says it ends early); then more bytes. Equal copies keep the stored one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Completeness {
+    /// Threads, crashed-thread frames and images, counted together.
     pub parts: i64,
+    /// Fewer parse warnings compare greater.
     pub fewer_warnings: std::cmp::Reverse<i64>,
+    /// The file's size.
     pub bytes: i64,
 }
 

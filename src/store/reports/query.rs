@@ -37,20 +37,33 @@ pub struct ReportFilter {
 /// One row of `reports`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportRow {
+    /// The report's row id.
     pub id: i64,
+    /// The incident id, if the report has one.
     pub incident_id: Option<String>,
+    /// `crash`, `gpu-event` or `other`.
     pub kind: String,
+    /// `ips` or `crash` (legacy text).
     pub format: String,
+    /// The crashed process's name.
     pub process: Option<String>,
+    /// Its pid.
     pub pid: Option<i64>,
+    /// When it was captured (RFC 3339 UTC).
     pub captured_at: Option<String>,
+    /// The OS version as the report writes it.
     pub os_version: Option<String>,
+    /// The hardware model (`Mac14,2`).
     pub hardware_model: Option<String>,
+    /// `EXC_BAD_ACCESS`, ...
     pub exception_type: Option<String>,
+    /// `SIGSEGV`, ...
     pub signal: Option<String>,
     /// Hex (`0x98`), as people read it.
     pub fault_address: Option<String>,
+    /// The crashed thread's number as the report writes it.
     pub crashed_thread: Option<i64>,
+    /// The crashed thread's top frame, as lists show it.
     pub top_frame: Option<String>,
     /// Number of paths this report was seen at.
     pub sources: i64,
@@ -58,6 +71,7 @@ pub struct ReportRow {
     pub signature: Option<String>,
     /// Known-pattern rule id, if one matched.
     pub pattern: Option<String>,
+    /// The known pattern's title.
     pub pattern_title: Option<String>,
     /// Registered fix version linked by image UUID.
     pub fix: Option<String>,
@@ -107,14 +121,18 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
 /// Counts of stored reports by kind.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct KindCounts {
+    /// Crash reports.
     pub crash: i64,
+    /// GPU events (`bug_type` 284).
     pub gpu_event: i64,
+    /// Every other kind.
     pub other: i64,
 }
 
 /// A stored report with everything `show` needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredReport {
+    /// The report's row.
     pub row: ReportRow,
     /// Every path the report was seen at.
     pub sources: Vec<String>,
@@ -359,11 +377,17 @@ impl Store {
 /// The fields round attribution needs of a crash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrashRef {
+    /// The report's row id.
     pub id: i64,
+    /// Its incident id.
     pub incident_id: String,
+    /// The crashed process's pid.
     pub pid: Option<i64>,
+    /// Its parent's pid.
     pub parent_pid: Option<i64>,
+    /// When it was captured (RFC 3339 UTC).
     pub captured_at: Option<String>,
+    /// The process name.
     pub process: Option<String>,
 }
 
