@@ -10,10 +10,16 @@ use super::{Store, StoreError, WriteTx};
 /// The bucketing of one report, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketFields {
+    /// The signature text (docs/BUCKETS.md), e.g.
+    /// `AGX::ComputeContext<T>::prepareForEnqueue`.
     pub signature: String,
+    /// The signature algorithm version that made `signature`, so a rebucket can tell stale
+    /// buckets from current ones.
     pub signature_version: u32,
     /// Rule id of the known pattern, if one matched.
     pub pattern: Option<String>,
+    /// The matched rule's one-line title, kept beside its id so a later rules file with another
+    /// title does not rewrite history.
     pub pattern_title: Option<String>,
 }
 
@@ -39,12 +45,19 @@ pub struct BucketFilter {
 /// One bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketRow {
+    /// The bucket's signature text.
     pub signature: String,
+    /// Known-pattern rule id of the bucket's reports, when a rule matched.
     pub pattern: Option<String>,
+    /// That rule's title.
     pub pattern_title: Option<String>,
+    /// Crash reports in the bucket (after the filter).
     pub count: i64,
+    /// Distinct process names among them.
     pub processes: i64,
+    /// Capture time of the oldest report (RFC 3339 UTC), when any report states one.
     pub first_seen: Option<String>,
+    /// Capture time of the newest report (RFC 3339 UTC), when any report states one.
     pub last_seen: Option<String>,
     /// The id of the newest report in the bucket.
     pub example_report: i64,
@@ -53,10 +66,15 @@ pub struct BucketRow {
 /// What rebucketing needs of a stored report.
 #[derive(Debug, Clone)]
 pub struct BucketInput {
+    /// The report's id.
     pub id: i64,
+    /// Content key of the stored original the report was parsed from.
     pub file_sha256: String,
+    /// Which report of that file (a crash dialog's copy may hold several).
     pub file_index: usize,
+    /// The stored signature, `None` when the report was never bucketed.
     pub signature: Option<String>,
+    /// The stored known-pattern id, when a rule matched.
     pub pattern: Option<String>,
 }
 
