@@ -113,6 +113,30 @@ fn fix_v23(path: &str) -> FixInfo {
     }
 }
 
+/// Crashes of one bucket under one fix with its rate: native ran 30 rounds, v2.3 60 (both
+/// blocks).
+fn fix_bucket(fix: &str, bucket: &str, count: u64) -> FixBucketCount {
+    let rounds = if fix == "native" { 30 } else { 60 };
+    FixBucketCount {
+        fix: fix.into(),
+        bucket: bucket.into(),
+        count,
+        rounds,
+        rate: agx_triage::stats::intervals::crash_rate_per_100(count, rounds).ok(),
+    }
+}
+
+/// The comparison's bucket rates and efficiency difference, computed by the library from
+/// the hand-written sides (as `rounds::compare::compare` does from rounds).
+fn with_derived(mut w: Writeup, b_efficiency: &[f64]) -> Writeup {
+    if let Some(c) = &mut w.comparison {
+        c.bucket_rates = agx_triage::rounds::compare::bucket_comparison(&c.a, &c.b).unwrap();
+        c.efficiency_difference =
+            agx_triage::rounds::compare::efficiency_difference(&[], b_efficiency);
+    }
+    w
+}
+
 fn summary_1860() -> Summary {
     Summary {
         n: 20,
@@ -126,6 +150,11 @@ fn summary_1860() -> Summary {
 
 /// The writeup of rounds 1820-1849 (v2.3, no retries) compared with the retry block 1850-1879.
 fn realistic() -> Writeup {
+    with_derived(realistic_figures(), &EFFICIENCY)
+}
+
+/// [`realistic`] before the comparison's derived figures.
+fn realistic_figures() -> Writeup {
     let b98 = BucketSection {
         signature: SIG_98.into(),
         pattern: Some("agx-null-impl-0x98".into()),
@@ -264,44 +293,20 @@ fn realistic() -> Writeup {
                 },
                 new_buckets: vec![side_bucket(SIG_184, "agx-spill-null-0x184", 2)],
                 gone_buckets: vec![side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4)],
+                // Filled in by `with_derived` from the figures above.
+                bucket_rates: Default::default(),
+                efficiency_difference: Default::default(),
+                shared_rounds: vec![],
             },
         }),
         bucket_counts_by_fix: vec![
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "agx-null-impl-0x98".into(),
-                count: 12,
-            },
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "objc-msgsend-freed-encoder".into(),
-                count: 7,
-            },
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "agx-null-0x5f4-dispatch".into(),
-                count: 5,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-null-impl-0x98".into(),
-                count: 17,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-null-impl-0x5c8".into(),
-                count: 4,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "objc-msgsend-freed-encoder".into(),
-                count: 9,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-spill-null-0x184".into(),
-                count: 2,
-            },
+            fix_bucket("native", "agx-null-impl-0x98", 12),
+            fix_bucket("native", "objc-msgsend-freed-encoder", 7),
+            fix_bucket("native", "agx-null-0x5f4-dispatch", 5),
+            fix_bucket("v2.3", "agx-null-impl-0x98", 17),
+            fix_bucket("v2.3", "agx-null-impl-0x5c8", 4),
+            fix_bucket("v2.3", "objc-msgsend-freed-encoder", 9),
+            fix_bucket("v2.3", "agx-spill-null-0x184", 2),
         ],
         config: vec![
             (
@@ -394,14 +399,13 @@ fn twenty_vs_eighteen() -> Writeup {
             eventual: verdict,
             new_buckets: vec![freed_b],
             gone_buckets: vec![],
+            bucket_rates: Default::default(),
+            efficiency_difference: Default::default(),
+            shared_rounds: vec![],
         },
     });
-    w.bucket_counts_by_fix = vec![FixBucketCount {
-        fix: "v2.3".into(),
-        bucket: "objc-msgsend-freed-encoder".into(),
-        count: 2,
-    }];
-    w
+    w.bucket_counts_by_fix = vec![fix_bucket("v2.3", "objc-msgsend-freed-encoder", 2)];
+    with_derived(w, &[])
 }
 
 fn render_all(w: &Writeup) -> (String, serde_json::Value, Vec<Chart>) {

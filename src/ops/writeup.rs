@@ -384,8 +384,15 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
     // Per fix name: crash reports that loaded another build than the one registered under it.
     let mut other_build: BTreeMap<String, u64> = BTreeMap::new();
+    // Rounds per fix name; a round in both selections counts once.
+    let mut fix_rounds: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen_rounds: BTreeSet<i64> = BTreeSet::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
+        if !seen_rounds.insert(r.round.number) {
+            continue;
+        }
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
+        *fix_rounds.entry(fname.clone()).or_default() += 1;
         if let Some(f) = &r.round.fix {
             fix_names.insert(f.clone());
         }
@@ -500,10 +507,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         efficiency_by_round: effs,
         buckets,
         comparison,
-        bucket_counts_by_fix: by_fix
-            .into_iter()
-            .map(|((fix, bucket), count)| FixBucketCount { fix, bucket, count })
-            .collect(),
+        bucket_counts_by_fix: fix_bucket_rates(&fix_rounds, &by_fix),
         config,
         report_links: None,
         redacted: None,
@@ -513,6 +517,32 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         r.redact_writeup(&mut w)?;
     }
     Ok(w)
+}
+
+/// One entry per fix version (that ran rounds) and bucket (seen under any of them), zero
+/// counts included, each with its crashes per 100 rounds and exact 95% interval.
+fn fix_bucket_rates(
+    fix_rounds: &BTreeMap<String, u64>,
+    by_fix: &BTreeMap<(String, String), u64>,
+) -> Vec<FixBucketCount> {
+    let buckets: BTreeSet<&String> = by_fix.keys().map(|(_, b)| b).collect();
+    let mut out = Vec::new();
+    for (fix, &n) in fix_rounds {
+        for bucket in &buckets {
+            let count = by_fix
+                .get(&(fix.clone(), (*bucket).clone()))
+                .copied()
+                .unwrap_or(0);
+            out.push(FixBucketCount {
+                fix: fix.clone(),
+                bucket: (*bucket).clone(),
+                count,
+                rounds: n,
+                rate: stats::intervals::crash_rate_per_100(count, n).ok(),
+            });
+        }
+    }
+    out
 }
 
 /// Let the redactor learn from any stored data (a report, a round, source paths).

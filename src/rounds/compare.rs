@@ -1,6 +1,9 @@
 //! Comparison of two sets of rounds (side A, usually the previous block or native, against
 //! side B, the candidate): pass rates with Wilson intervals, Fisher's exact test with a plain
-//! verdict, efficiency spread, and crash buckets per 100 rounds with new and gone buckets.
+//! verdict, efficiency with the difference of means and its Welch interval, and crash buckets
+//! as rates per 100 rounds with exact intervals, each tested between the sides and corrected
+//! for the number of buckets compared. Round numbers the two selections share are recorded,
+//! so a caller can warn that the sides are not independent.
 //!
 //! Pure: the caller (store/CLI) gathers [`RoundSummary`]s; rendering is the writeup's job.
 //! Rates and interval bounds are fractions in `0..=1`, never percentages.
@@ -12,7 +15,9 @@ use thiserror::Error;
 
 use super::model::Outcome;
 use crate::stats::buckets::{BucketSides, BucketTest, BucketVerdict};
+use crate::stats::intervals::RatePer100;
 use crate::stats::multiple::Correction;
+use crate::stats::welch::WelchInterval;
 use crate::stats::{self, StatsError, Summary};
 
 /// One crash attributed to a round, as bucketed.
@@ -142,6 +147,96 @@ pub struct Comparison {
     pub new_buckets: Vec<BucketCount>,
     /// Buckets seen on A but not on B (possibly fixed), with A's counts.
     pub gone_buckets: Vec<BucketCount>,
+    /// Every bucket of either side as rates per 100 rounds with exact intervals, tested
+    /// between the sides and corrected for the number of buckets ([`bucket_comparison`]).
+    #[serde(default)]
+    pub bucket_rates: BucketComparison,
+    /// Efficiency of B minus efficiency of A, with Welch's 95% interval when both sides have
+    /// at least two figures ([`efficiency_difference`]).
+    #[serde(default)]
+    pub efficiency_difference: EfficiencyDifference,
+    /// Round numbers in both selections (ascending). Not empty: the sides are not
+    /// independent samples, and the tests overstate what they can tell.
+    #[serde(default)]
+    pub shared_rounds: Vec<i64>,
+}
+
+/// Crash buckets of both sides compared as rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketComparison {
+    /// The exact test between the sides (`crashes-given-rounds`: the conditional binomial
+    /// test of two Poisson rates).
+    pub test: BucketTest,
+    /// The multiple-testing correction over the buckets compared (`holm`).
+    pub correction: Correction,
+    /// The level the corrected p-values are compared with.
+    pub alpha: f64,
+    /// One entry per bucket of either side: A's order, then B's new ones.
+    pub buckets: Vec<BucketChange>,
+}
+
+impl Default for BucketComparison {
+    fn default() -> Self {
+        BucketComparison {
+            test: BUCKET_TEST,
+            correction: BUCKET_CORRECTION,
+            alpha: stats::ALPHA,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+/// The test [`bucket_comparison`] uses.
+pub const BUCKET_TEST: BucketTest = BucketTest::CrashesGivenRounds;
+/// The correction [`bucket_comparison`] uses: Holm (family-wise), since one false
+/// "regression" sends someone chasing a bug that is not there.
+pub const BUCKET_CORRECTION: Correction = Correction::Holm;
+
+/// Why no efficiency difference is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EfficiencyGap {
+    /// A side has fewer than two efficiency figures.
+    TooFewValues,
+    /// Both sides are constant: no spread, so no interval.
+    ZeroVariance,
+    /// The figures are so large the standard error is not a finite number.
+    NotFinite,
+}
+
+/// Efficiency of B minus efficiency of A.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EfficiencyDifference {
+    /// How the interval is computed: always `welch` (Welch's t interval, unequal variances).
+    pub method: DifferenceMethod,
+    /// Efficiency figures on side A.
+    pub n_a: usize,
+    /// Efficiency figures on side B.
+    pub n_b: usize,
+    /// Mean of B minus mean of A with its 95% Welch interval; `None` with `missing` saying why.
+    pub welch: Option<WelchInterval>,
+    /// Why `welch` is `None`.
+    pub missing: Option<EfficiencyGap>,
+}
+
+impl Default for EfficiencyDifference {
+    fn default() -> Self {
+        EfficiencyDifference {
+            method: DifferenceMethod::Welch,
+            n_a: 0,
+            n_b: 0,
+            welch: None,
+            missing: Some(EfficiencyGap::TooFewValues),
+        }
+    }
+}
+
+/// The method of an interval for a difference of means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DifferenceMethod {
+    /// Welch's t interval.
+    Welch,
 }
 
 /// Errors of the comparison.
@@ -277,6 +372,9 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
     };
     let new_buckets = only_in(&sb, &sa);
     let gone_buckets = only_in(&sa, &sb);
+    let bucket_rates = bucket_comparison(&sa, &sb)?;
+    let efficiencies =
+        |s: &Side| -> Vec<f64> { s.rounds.iter().filter_map(|r| r.efficiency).collect() };
     Ok(Comparison {
         a: sa,
         b: sb,
@@ -284,11 +382,46 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
         eventual,
         new_buckets,
         gone_buckets,
+        bucket_rates,
+        efficiency_difference: efficiency_difference(&efficiencies(a), &efficiencies(b)),
+        shared_rounds: shared_rounds(a, b),
     })
 }
 
+/// Round numbers present in both sides, ascending and distinct.
+pub fn shared_rounds(a: &Side, b: &Side) -> Vec<i64> {
+    let in_a: std::collections::BTreeSet<i64> = a.rounds.iter().map(|r| r.number).collect();
+    let shared: std::collections::BTreeSet<i64> = b
+        .rounds
+        .iter()
+        .map(|r| r.number)
+        .filter(|n| in_a.contains(n))
+        .collect();
+    shared.into_iter().collect()
+}
+
+/// Mean efficiency of B minus A with Welch's 95% interval ([`stats::welch::welch_95`]);
+/// without a number when a side has fewer than two finite figures or both are constant.
+pub fn efficiency_difference(a: &[f64], b: &[f64]) -> EfficiencyDifference {
+    let finite = |v: &[f64]| v.iter().filter(|x| x.is_finite()).count();
+    let (n_a, n_b) = (finite(a), finite(b));
+    let (welch, missing) = match stats::welch::welch_95(a, b) {
+        Ok(w) => (Some(w), None),
+        Err(StatsError::ZeroVariance) => (None, Some(EfficiencyGap::ZeroVariance)),
+        Err(StatsError::TooFewValues { .. }) => (None, Some(EfficiencyGap::TooFewValues)),
+        Err(_) => (None, Some(EfficiencyGap::NotFinite)),
+    };
+    EfficiencyDifference {
+        method: DifferenceMethod::Welch,
+        n_a,
+        n_b,
+        welch,
+        missing,
+    }
+}
+
 /// What may be said about one bucket between the two sides of a [`Comparison`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketChange {
     /// The bucket's signature.
     pub signature: String,
@@ -302,7 +435,14 @@ pub struct BucketChange {
     pub count_b: u64,
     /// Crash reports per 100 rounds on side B.
     pub per_100_b: f64,
-    /// Holm-adjusted p-value of the conditional test of the two crash rates.
+    /// Side A's rate per 100 rounds with its exact 95% (Garwood) interval.
+    pub rate_a: RatePer100,
+    /// Side B's rate per 100 rounds with its exact 95% (Garwood) interval.
+    pub rate_b: RatePer100,
+    /// Raw two-sided p-value of the conditional exact test of the two rates.
+    pub p_value: f64,
+    /// The p-value corrected for the number of buckets compared
+    /// ([`BucketComparison::correction`]).
     pub adjusted_p: f64,
     /// "Regression" or "fixed" only when the adjusted test supports it.
     pub verdict: BucketVerdict,
@@ -312,48 +452,44 @@ pub struct BucketChange {
 /// round: the conditional exact test of two Poisson rates, Holm-corrected over all the
 /// buckets ([`stats::buckets::assess_buckets`]). A bucket going from 0 to 1 crash is "seen
 /// only in B, not distinguishable yet", not a regression.
-pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError> {
+pub fn bucket_comparison(a: &SideStats, b: &SideStats) -> Result<BucketComparison, CompareError> {
     let mut keys: Vec<(&str, Option<&str>)> = Vec::new();
-    for b in c.a.buckets.iter().chain(&c.b.buckets) {
-        if !keys.iter().any(|(s, _)| *s == b.signature) {
-            keys.push((&b.signature, b.pattern.as_deref()));
+    for bucket in a.buckets.iter().chain(&b.buckets) {
+        if !keys.iter().any(|(s, _)| *s == bucket.signature) {
+            keys.push((&bucket.signature, bucket.pattern.as_deref()));
         }
     }
     let find = |side: &SideStats, sig: &str| -> (u64, f64) {
         side.buckets
             .iter()
-            .find(|b| b.signature == sig)
-            .map(|b| (b.count, b.per_100_rounds))
+            .find(|x| x.signature == sig)
+            .map(|x| (x.count, x.per_100_rounds))
             .unwrap_or((0, 0.0))
     };
     let sides: Vec<BucketSides> = keys
         .iter()
         .map(|(sig, _)| {
-            let (xa, xb) = (find(&c.a, sig).0, find(&c.b, sig).0);
+            let (xa, xb) = (find(a, sig).0, find(b, sig).0);
             BucketSides {
                 crashes_a: xa,
                 // The conditional test uses crash counts only; rounds hit are not known here
                 // and only bounded-checked, so the count (capped at the rounds) stands in.
-                hit_rounds_a: xa.min(c.a.rounds),
-                rounds_a: c.a.rounds,
+                hit_rounds_a: xa.min(a.rounds),
+                rounds_a: a.rounds,
                 crashes_b: xb,
-                hit_rounds_b: xb.min(c.b.rounds),
-                rounds_b: c.b.rounds,
+                hit_rounds_b: xb.min(b.rounds),
+                rounds_b: b.rounds,
             }
         })
         .collect();
-    let assessed = stats::buckets::assess_buckets(
-        &sides,
-        BucketTest::CrashesGivenRounds,
-        Correction::Holm,
-        stats::ALPHA,
-    )?;
-    Ok(keys
+    let assessed =
+        stats::buckets::assess_buckets(&sides, BUCKET_TEST, BUCKET_CORRECTION, stats::ALPHA)?;
+    let buckets = keys
         .iter()
         .zip(assessed)
-        .map(|((sig, pattern), a)| {
-            let (count_a, per_100_a) = find(&c.a, sig);
-            let (count_b, per_100_b) = find(&c.b, sig);
+        .map(|((sig, pattern), x)| {
+            let (count_a, per_100_a) = find(a, sig);
+            let (count_b, per_100_b) = find(b, sig);
             BucketChange {
                 signature: sig.to_string(),
                 pattern: pattern.map(str::to_string),
@@ -361,11 +497,24 @@ pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError>
                 per_100_a,
                 count_b,
                 per_100_b,
-                adjusted_p: a.adjusted_p,
-                verdict: a.verdict,
+                rate_a: x.rate_a,
+                rate_b: x.rate_b,
+                p_value: x.p_value,
+                adjusted_p: x.adjusted_p,
+                verdict: x.verdict,
             }
         })
-        .collect())
+        .collect();
+    Ok(BucketComparison {
+        buckets,
+        ..BucketComparison::default()
+    })
+}
+
+/// The bucket changes of a comparison, recomputed from its sides' counts (the same figures
+/// as [`Comparison::bucket_rates`]).
+pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError> {
+    Ok(bucket_comparison(&c.a, &c.b)?.buckets)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::rounds::compare::{BucketCount, Comparison, SideStats, Verdict, VerdictKind};
+pub use crate::stats::intervals::RatePer100;
 pub use crate::stats::Summary;
 
 /// One verification writeup, ready to render.
@@ -247,7 +248,8 @@ impl std::ops::DerefMut for LabelledComparison {
     }
 }
 
-/// Crash count of one bucket under one fix version (the grouped-bar chart's data).
+/// Crashes of one bucket under one fix version (the grouped-bar chart's data): one entry
+/// per fix version and bucket, zero counts included, so every fix shows its rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixBucketCount {
     /// Fix version name, or "native".
@@ -256,4 +258,11 @@ pub struct FixBucketCount {
     pub bucket: String,
     /// Crash reports.
     pub count: u64,
+    /// Rounds run under this fix version (in the block and the block it is compared with).
+    #[serde(default)]
+    pub rounds: u64,
+    /// Crashes per 100 of those rounds with the exact 95% interval; `None` when the rounds
+    /// are not known (the chart then leaves the entry out).
+    #[serde(default)]
+    pub rate: Option<RatePer100>,
 }

@@ -8,8 +8,9 @@
 //! markdown) so the JSON output carries exactly what the markdown shows.
 
 use super::model::{Comparison, RateRow, SideStats, Verdict, VerdictKind, Writeup};
-use crate::rounds::compare::ROUNDS_NEEDED_MAX;
-use crate::stats::buckets::BucketVerdict;
+use crate::rounds::compare::{BucketComparison, EfficiencyGap, ROUNDS_NEEDED_MAX};
+use crate::stats::buckets::{BucketTest, BucketVerdict};
+use crate::stats::intervals::RatePer100;
 
 /// A fraction as a percentage with one decimal: `0.5` → `50.0%`; not finite → `n/a`.
 pub fn pct(x: f64) -> String {
@@ -222,6 +223,121 @@ pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
     }
 }
 
+/// A crash rate per 100 rounds with its exact interval, for a table cell: `26.7 (11.5–52.5)`.
+pub fn rate_per_100(r: &RatePer100) -> String {
+    format!(
+        "{} ({}–{})",
+        one_decimal(r.per_100),
+        one_decimal(r.low),
+        one_decimal(r.high)
+    )
+}
+
+/// How the bucket rates were compared, in one sentence: the interval, the test and the
+/// correction (named), and when a verdict is given.
+pub fn bucket_method(bc: &BucketComparison) -> String {
+    let test = match bc.test {
+        BucketTest::CrashesGivenRounds => {
+            "the exact conditional binomial test of the two crash counts given the rounds"
+        }
+        BucketTest::RoundsHit => "Fisher's exact test on the rounds hit",
+    };
+    let n = bc.buckets.len();
+    format!(
+        "Crashes per 100 rounds with exact 95% (Garwood) intervals; each bucket's two sides          compared with {test}, p-values {}-corrected for the {n} {} compared; \"regression\" \
+         and \"fixed\" only when the corrected p is below {}.",
+        bc.correction.label(),
+        plural(n as u64, "bucket", "buckets"),
+        bc.alpha
+    )
+}
+
+/// The efficiency of B against A: the difference of means with Welch's 95% interval, or why
+/// there is no number (a side with fewer than two figures, or no spread on either side).
+/// `None` when neither side has any efficiency figure.
+pub fn efficiency_difference(c: &Comparison, a_label: &str, b_label: &str) -> Option<String> {
+    let d = &c.efficiency_difference;
+    if d.n_a == 0 && d.n_b == 0 {
+        return None;
+    }
+    let figures = |n: usize| match n {
+        0 => "no efficiency figures".to_string(),
+        1 => "1 efficiency figure".to_string(),
+        n => format!("{n} efficiency figures"),
+    };
+    let signed = |x: f64| {
+        if x > 0.0 {
+            format!("+{}", one_decimal(x))
+        } else {
+            one_decimal(x)
+        }
+    };
+    Some(match (&d.welch, d.missing) {
+        (Some(w), _) => format!(
+            "Efficiency: {b_label} minus {a_label} is {} percentage points (95% Welch interval \
+             {} to {}, Welch t-test {}; means {} and {}, n = {} and {}).",
+            signed(w.difference),
+            signed(w.low),
+            signed(w.high),
+            p_clause(w.p_value),
+            pct_opt(c.b.efficiency.mean),
+            pct_opt(c.a.efficiency.mean),
+            w.n_b,
+            w.n_a
+        ),
+        (None, Some(EfficiencyGap::ZeroVariance)) => format!(
+            "Efficiency: not compared: every figure of {a_label} is {} and every figure of \
+             {b_label} is {}, so there is no spread for Welch's interval.",
+            pct_opt(c.a.efficiency.mean),
+            pct_opt(c.b.efficiency.mean)
+        ),
+        (None, Some(EfficiencyGap::NotFinite)) => {
+            "Efficiency: not compared: the figures are too large for a finite interval."
+                .to_string()
+        }
+        (None, _) => format!(
+            "Efficiency: not compared: {a_label} has {} and {b_label} has {}; Welch's \
+             interval for the difference of means needs at least 2 on each side.",
+            figures(d.n_a),
+            figures(d.n_b)
+        ),
+    })
+}
+
+/// The warning when both selections hold some of the same rounds: `None` when they share none.
+pub fn shared_rounds_warning(rounds: &[i64]) -> Option<String> {
+    if rounds.is_empty() {
+        return None;
+    }
+    // Consecutive numbers as ranges: 1820-1829, 1835.
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for &n in rounds {
+        match ranges.last_mut() {
+            Some((_, hi)) if n == *hi + 1 => *hi = n,
+            _ => ranges.push((n, n)),
+        }
+    }
+    let shown: Vec<String> = ranges
+        .iter()
+        .take(8)
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect();
+    let more = if ranges.len() > 8 { ", ..." } else { "" };
+    Some(format!(
+        "the two selections share {} {} ({}{more}): the sides are not independent, so the \
+         tests overstate what they can tell; choose selections without common rounds",
+        rounds.len(),
+        plural(rounds.len() as u64, "round", "rounds"),
+        shown.join(", ")
+    ))
+}
+
 /// Whether a comparison's eventual figures add nothing to the raw ones (no round passed on a
 /// retry on either side), so one sentence covers both.
 fn eventual_same_as_raw(c: &Comparison) -> bool {
@@ -404,6 +520,7 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
     }
     if let Some(c) = &w.comparison {
         out.extend(comparison_sentences(c, &c.a_label, &c.b_label));
+        out.extend(efficiency_difference(c, &c.a_label, &c.b_label));
     }
     if let Some(e) = &w.efficiency {
         out.push(format!(
