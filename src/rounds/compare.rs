@@ -795,6 +795,73 @@ mod tests {
         assert_eq!(ch[3].verdict, BucketVerdict::OnlyInBNotDistinguishable);
     }
 
+    // Every bucket carries both rates with Garwood intervals; the figures are those of
+    // stats::intervals (checked against scipy there): 8 crashes in 30 rounds is 26.7 per 100,
+    // interval chi2.ppf(0.025,16)/2*100/30 .. chi2.ppf(0.975,18)/2*100/30:
+    // python3 -c "from scipy.stats import chi2; print(chi2.ppf(0.025,16)/2*100/30, chi2.ppf(0.975,18)/2*100/30)"
+    // -> 11.512... 52.54...
+    #[test]
+    fn bucket_rates_carry_exact_intervals() {
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        assert_eq!(c.bucket_rates, bucket_comparison(&c.a, &c.b).unwrap());
+        assert_eq!(c.bucket_rates.correction, Correction::Holm);
+        let x98 = &c.bucket_rates.buckets[0];
+        assert_eq!(x98.pattern.as_deref(), Some("agx-null-impl-0x98"));
+        assert!(close(x98.rate_a.per_100, 800.0 / 30.0));
+        assert!((x98.rate_a.low - 11.512).abs() < 1e-3, "{:?}", x98.rate_a);
+        assert!((x98.rate_a.high - 52.54).abs() < 1e-2, "{:?}", x98.rate_a);
+        assert!(x98.adjusted_p >= x98.p_value);
+        assert!(c.shared_rounds.is_empty());
+    }
+
+    // Figures from stats::welch's own scipy check (welch_matches_scipy):
+    // a = [14.6, 13.9, 15.1, 14.2], b = [15.8, 16.4, 15.1, 17.0, 16.2] ->
+    // difference 1.65, 95% interval 0.6817111321624609 .. 2.6182888678375433,
+    // p = 0.00501346048694641 (scipy.stats.ttest_ind(b, a, equal_var=False)).
+    #[test]
+    fn efficiency_difference_is_welch_or_says_why_not() {
+        let d = efficiency_difference(&[14.6, 13.9, 15.1, 14.2], &[15.8, 16.4, 15.1, 17.0, 16.2]);
+        let w = d.welch.unwrap();
+        assert_eq!((d.n_a, d.n_b, d.missing), (4, 5, None));
+        assert!(close(w.difference, 1.65));
+        assert!((w.low - 0.681_711_132_162_460_9).abs() < 1e-9);
+        assert!((w.high - 2.618_288_867_837_543_3).abs() < 1e-9);
+        assert!((w.p_value - 0.005_013_460_486_946_41).abs() < 1e-9);
+
+        let one = efficiency_difference(&[14.0], &[15.0, 16.0]);
+        assert_eq!(one.welch, None);
+        assert_eq!(one.missing, Some(EfficiencyGap::TooFewValues));
+        assert_eq!((one.n_a, one.n_b), (1, 2));
+        let flat = efficiency_difference(&[14.0, 14.0], &[15.0, 15.0]);
+        assert_eq!(flat.missing, Some(EfficiencyGap::ZeroVariance));
+        // A non-finite figure is left out, not counted.
+        let nan = efficiency_difference(&[14.0, f64::NAN], &[15.0, 16.0]);
+        assert_eq!((nan.n_a, nan.missing), (1, Some(EfficiencyGap::TooFewValues)));
+        let huge = efficiency_difference(&[f64::MAX, -f64::MAX], &[1.0, 2.0]);
+        assert!(huge.welch.is_none() || huge.welch.unwrap().low.is_finite());
+
+        // Through compare: the seed block has figures on B only.
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        assert_eq!(c.efficiency_difference.n_a, 0);
+        assert_eq!(c.efficiency_difference.n_b, 20);
+        assert_eq!(
+            c.efficiency_difference.missing,
+            Some(EfficiencyGap::TooFewValues)
+        );
+    }
+
+    #[test]
+    fn shared_rounds_are_found() {
+        let a = side("a", rounds(10, &[(Outcome::RawPass, 10)]));
+        let b = side("b", rounds(15, &[(Outcome::RawPass, 10)]));
+        assert_eq!(shared_rounds(&a, &b), vec![15, 16, 17, 18, 19]);
+        assert_eq!(compare(&a, &b).unwrap().shared_rounds.len(), 5);
+        let c = side("c", rounds(100, &[(Outcome::RawPass, 3)]));
+        assert!(shared_rounds(&a, &c).is_empty());
+    }
+
     #[test]
     fn empty_side_is_an_error() {
         let err = compare(
@@ -816,7 +883,47 @@ mod tests {
         };
         assert_eq!(
             keys(&v),
-            ["a", "b", "eventual", "gone_buckets", "new_buckets", "raw"]
+            [
+                "a",
+                "b",
+                "bucket_rates",
+                "efficiency_difference",
+                "eventual",
+                "gone_buckets",
+                "new_buckets",
+                "raw",
+                "shared_rounds"
+            ]
+        );
+        assert_eq!(
+            keys(&v["bucket_rates"]),
+            ["alpha", "buckets", "correction", "test"]
+        );
+        assert_eq!(v["bucket_rates"]["correction"], "holm");
+        assert_eq!(v["bucket_rates"]["test"], "crashes-given-rounds");
+        assert_eq!(
+            keys(&v["bucket_rates"]["buckets"][0]),
+            [
+                "adjusted_p",
+                "count_a",
+                "count_b",
+                "p_value",
+                "pattern",
+                "per_100_a",
+                "per_100_b",
+                "rate_a",
+                "rate_b",
+                "signature",
+                "verdict"
+            ]
+        );
+        assert_eq!(
+            keys(&v["bucket_rates"]["buckets"][0]["rate_a"]),
+            ["high", "low", "per_100"]
+        );
+        assert_eq!(
+            keys(&v["efficiency_difference"]),
+            ["method", "missing", "n_a", "n_b", "welch"]
         );
         assert_eq!(
             keys(&v["a"]),

@@ -244,7 +244,8 @@ pub fn bucket_method(bc: &BucketComparison) -> String {
     };
     let n = bc.buckets.len();
     format!(
-        "Crashes per 100 rounds with exact 95% (Garwood) intervals; each bucket's two sides          compared with {test}, p-values {}-corrected for the {n} {} compared; \"regression\" \
+        "Crashes per 100 rounds with exact 95% (Garwood) intervals; each bucket's two sides \
+         compared with {test}, p-values {}-corrected for the {n} {} compared; \"regression\" \
          and \"fixed\" only when the corrected p is below {}.",
         bc.correction.label(),
         plural(n as u64, "bucket", "buckets"),
