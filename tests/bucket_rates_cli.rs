@@ -80,7 +80,10 @@ fn one_crash_in_30_is_not_a_regression_but_12_is() {
         // bound is chi2.ppf(0.975, 2)/2 * 100/30 = 3.6888794541139354 * 100/30.
         assert_eq!(bucket["rate_a"]["low"].as_f64(), Some(0.0));
         let high_a = bucket["rate_a"]["high"].as_f64().unwrap();
-        assert!((high_a - 368.887_945_411_393_54 / 30.0).abs() < 1e-6, "{high_a}");
+        assert!(
+            (high_a - 368.887_945_411_393_54 / 30.0).abs() < 1e-6,
+            "{high_a}"
+        );
         let p = bucket["adjusted_p"].as_f64().unwrap();
         if crashes == 1 {
             assert_eq!(p, 1.0);
@@ -144,7 +147,10 @@ fn efficiency_difference_with_welch_interval() {
     assert!((f("difference") - 1.65).abs() < 1e-9, "{w}");
     assert!((f("low") - 0.681_711_132_162_460_9).abs() < 1e-9, "{w}");
     assert!((f("high") - 2.618_288_867_837_543_3).abs() < 1e-9, "{w}");
-    assert!((f("p_value") - 0.005_013_460_486_946_41).abs() < 1e-9, "{w}");
+    assert!(
+        (f("p_value") - 0.005_013_460_486_946_41).abs() < 1e-9,
+        "{w}"
+    );
     let text = stdout(&compare(&db, "fix:a", "fix:b", false));
     // 1.65 is 1.6499999999999986 in floating point, rounded to +1.6... or up: either way
     // the interval's ends are +0.7 and +2.6.
@@ -183,12 +189,60 @@ fn compare_quotes_plans_fixed_figure() {
         &db,
         &["plan", "--baseline", "1.0", "--target", "0.9", "--json"],
     ));
-    assert_eq!(plan["fixed_rounds_per_side"].as_u64(), Some(needed), "{plan}");
+    assert_eq!(
+        plan["fixed_rounds_per_side"].as_u64(),
+        Some(needed),
+        "{plan}"
+    );
     assert_eq!(needed, 78);
     let text = stdout(&compare(&db, "fix:a", "fix:b", false));
     assert!(
         text.contains("about 58 more rounds per side would tell (78 per side in all)"),
         "{text}"
+    );
+}
+
+/// docs/GUIDE.md with words joined by single spaces and quote marks dropped.
+fn guide() -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/GUIDE.md"))
+        .unwrap();
+    text.split_whitespace()
+        .filter(|w| *w != ">")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// docs/GUIDE.md quotes what `compare` prints for efficiency and shared rounds.
+#[test]
+fn guide_quotes_the_efficiency_and_shared_round_lines() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let mut lines = block(1, 30, 5, "a", &[14.6, 13.9, 15.1, 14.2]);
+    lines.extend(block(101, 30, 12, "b", &[15.8, 16.4, 15.1, 17.0, 16.2]));
+    lines.extend(block(201, 10, 0, "c", &[15.0]));
+    import(&db, t.path(), &lines);
+    let guide = guide();
+    let line_of = |out: &str, head: &str| -> String {
+        out.lines()
+            .find(|l| l.starts_with(head))
+            .unwrap_or_else(|| panic!("no {head} in {out}"))
+            .to_string()
+    };
+    let text = stdout(&compare(&db, "fix:a", "fix:b", false));
+    let eff = line_of(&text, "Efficiency:");
+    assert!(guide.contains(&eff), "docs/GUIDE.md does not quote {eff:?}");
+    let text = stdout(&compare(&db, "fix:a", "fix:c", false));
+    let eff = line_of(&text, "Efficiency:");
+    assert!(guide.contains(&eff), "docs/GUIDE.md does not quote {eff:?}");
+    let o = compare(&db, "rounds:1-30", "rounds:21-40", false);
+    let warning = stderr(&o);
+    let warning = warning
+        .lines()
+        .find_map(|l| l.strip_prefix("agx-triage: warning: "))
+        .unwrap();
+    assert!(
+        guide.contains(warning),
+        "docs/GUIDE.md does not quote {warning:?}"
     );
 }
 

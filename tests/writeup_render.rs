@@ -690,6 +690,48 @@ fn pass_rate_chart_shows_the_figures() {
     assert!(texts.contains(&"with retries (eventual)"));
 }
 
+// Issue 15: the bucket chart shows crashes per 100 rounds with whiskers, not raw counts: 12
+// crashes of agx-null-impl-0x98 in native's 30 rounds is 40 per 100, Garwood's 95% interval
+// chi2.ppf(0.025,24)/2*100/30 .. chi2.ppf(0.975,26)/2*100/30 = 20.7 .. 69.9 (the figures of
+// stats::intervals::crash_rate_scales_to_100_rounds); 17 in v2.3's 60 rounds is 28.3.
+#[test]
+fn bucket_chart_shows_rates_with_whiskers() {
+    let charts = render_charts(&realistic());
+    let c = charts
+        .iter()
+        .find(|c| c.kind == ChartKind::BucketsByFix)
+        .unwrap();
+    let doc = roxmltree::Document::parse(&c.svg).unwrap();
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") || n.has_tag_name("title"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(texts.contains(&"crashes per 100 rounds"), "{texts:?}");
+    assert!(texts.contains(&"12/30"), "{texts:?}");
+    assert!(texts.contains(&"17/60"), "{texts:?}");
+    assert!(
+        texts.contains(
+            &"agx-null-impl-0x98 under native: 12 crashes in 30 rounds, 40.0 per 100 rounds (95% CI 20.7–69.9)"
+        ),
+        "{texts:?}"
+    );
+    // One whisker per bar: a bar for every fix × bucket entry with a rate.
+    let bars = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    let whiskers = doc.descendants().filter(|n| n.has_tag_name("path")).count();
+    let entries = realistic().bucket_counts_by_fix.len();
+    assert_eq!(whiskers, entries);
+    assert!(bars >= entries);
+    // No rounds known (an old writeup's JSON): no rate, so no chart rather than counts.
+    let mut w = realistic();
+    for e in &mut w.bucket_counts_by_fix {
+        e.rate = None;
+    }
+    assert!(render_charts(&w)
+        .iter()
+        .all(|c| c.kind != ChartKind::BucketsByFix));
+}
+
 const OVERCLAIMS: [&str; 5] = [
     "improved",
     "better",

@@ -837,7 +837,10 @@ mod tests {
         assert_eq!(flat.missing, Some(EfficiencyGap::ZeroVariance));
         // A non-finite figure is left out, not counted.
         let nan = efficiency_difference(&[14.0, f64::NAN], &[15.0, 16.0]);
-        assert_eq!((nan.n_a, nan.missing), (1, Some(EfficiencyGap::TooFewValues)));
+        assert_eq!(
+            (nan.n_a, nan.missing),
+            (1, Some(EfficiencyGap::TooFewValues))
+        );
         let huge = efficiency_difference(&[f64::MAX, -f64::MAX], &[1.0, 2.0]);
         assert!(huge.welch.is_none() || huge.welch.unwrap().low.is_finite());
 

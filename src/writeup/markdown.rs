@@ -10,8 +10,8 @@
 use super::model::{BucketSection, LabelledComparison, RateRow, Writeup};
 use super::wording::{
     bucket_change, bucket_method, bucket_name, ci, comparison_sentences, date_range,
-    efficiency_difference, key_findings, one_decimal, p_value, pct, pct_opt, pct_value,
-    range_text, rate_per_100, sd_text, shared_rounds_warning, summary_sentences, verdict_label,
+    efficiency_difference, key_findings, one_decimal, p_value, pct, pct_opt, pct_value, range_text,
+    rate_per_100, sd_text, shared_rounds_warning, summary_sentences, verdict_label,
 };
 use super::{ChartKind, ChartRef};
 use std::fmt::Write as _;

@@ -498,7 +498,12 @@ fn buckets_chart(w: &Writeup) -> Option<String> {
     let y = |v: f64| bottom - (bottom - TOP) * (v / top_v).clamp(0.0, 1.0);
     let n_ticks = (top_v / step).round() as i64;
     let ticks: Vec<(f64, String)> = (0..=n_ticks)
-        .map(|i| (step * i as f64, super::wording::one_decimal(step * i as f64)))
+        .map(|i| {
+            (
+                step * i as f64,
+                super::wording::one_decimal(step * i as f64),
+            )
+        })
         .collect();
     doc.y_axis(&ticks, &y, bottom, "crashes per 100 rounds");
     let bar_w = ((group_w * 0.8) / fixes.len() as f64).min(48.0);

@@ -293,8 +293,7 @@ pub fn efficiency_difference(c: &Comparison, a_label: &str, b_label: &str) -> Op
             pct_opt(c.b.efficiency.mean)
         ),
         (None, Some(EfficiencyGap::NotFinite)) => {
-            "Efficiency: not compared: the figures are too large for a finite interval."
-                .to_string()
+            "Efficiency: not compared: the figures are too large for a finite interval.".to_string()
         }
         (None, _) => format!(
             "Efficiency: not compared: {a_label} has {} and {b_label} has {}; Welch's \
