@@ -258,3 +258,121 @@ fn compare_output_snapshot() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o));
 }
+
+fn samples() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// The samples ingested and their rounds imported; the writeup of 1820-1849 (its JSON), with
+/// or without `--redact`.
+fn sample_writeup(dir: &Path, redact: bool) -> (std::path::PathBuf, serde_json::Value, String) {
+    let db = dir.join("demo.db");
+    if !db.exists() {
+        let reports = samples().join("reports");
+        let o = run(
+            &db,
+            &["ingest", "--threads", "1", reports.to_str().unwrap()],
+        );
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        let rounds = samples().join("rounds.jsonl");
+        let o = run(&db, &["round", "import", rounds.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let out = dir.join(if redact { "red" } else { "plain" });
+    let mut args = vec![
+        "report",
+        "--rounds",
+        "1820-1849",
+        "--against",
+        "1790-1819",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if redact {
+        args.push("--redact");
+    }
+    let o = run(&db, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let js = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    (db, serde_json::from_str(&js).unwrap(), md)
+}
+
+// Issue 15, item 5: writeups show the top correlations of their largest buckets, the figures
+// `correlate` prints for the same bucket (its first three rows by q).
+#[test]
+fn writeups_show_the_top_correlations_of_their_largest_buckets() {
+    let t = tempfile::tempdir().unwrap();
+    let (db, w, md) = sample_writeup(t.path(), false);
+    let shown = w["bucket_correlations"].as_array().expect("correlations");
+    assert!(!shown.is_empty() && shown.len() <= 3, "{shown:?}");
+    for c in shown {
+        let top = c["top"].as_array().unwrap();
+        assert!(!top.is_empty() && top.len() <= 3);
+        assert!(c["bucket_reports"].as_u64().unwrap() >= 5);
+        let args: Vec<String> = match c["pattern"].as_str() {
+            Some(p) => vec!["--pattern".into(), p.into()],
+            None => vec![
+                "--signature".into(),
+                c["signature"].as_str().unwrap().into(),
+            ],
+        };
+        let mut cmd = vec!["correlate", "--json"];
+        cmd.extend(args.iter().map(String::as_str));
+        let all = json(&run(&db, &cmd));
+        let all = all.as_array().unwrap();
+        assert_eq!(c["values_tested"].as_u64(), Some(all.len() as u64));
+        assert_eq!(top.as_slice(), &all[..top.len()], "{c}");
+    }
+    assert!(md.contains("What sets this bucket's crashes apart"), "{md}");
+    assert!(md.contains("| Attribute | Value | In this bucket | Elsewhere | Fisher p | BH q |"));
+
+    // Redacted: the free-text attributes (round configuration, process) are left out, since
+    // they come from reports and rounds beyond those the redactor learned from.
+    let (_, w, md) = sample_writeup(t.path(), true);
+    let shown = w["bucket_correlations"].as_array().expect("correlations");
+    assert!(!shown.is_empty());
+    for c in shown {
+        for r in c["top"].as_array().unwrap() {
+            let a = r["attribute"].as_str().unwrap();
+            assert!(a != "process" && !a.starts_with("config "), "{r}");
+        }
+    }
+    assert!(!md.to_lowercase().contains("alice"), "{md}");
+}
+
+// Buckets with fewer than 5 reports (or fewer than 5 elsewhere) get no correlation table: with
+// so few, no value can be told from chance.
+#[test]
+fn too_few_reports_give_no_correlations() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    let rdir = t.path().join("reports");
+    std::fs::create_dir(&rdir).unwrap();
+    write_reports(&rdir, "few", 0, 3, 6);
+    let o = run(&db, &["ingest", rdir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Three crashing rounds, each with one of the reports (all of one signature).
+    let mut lines = block(1, 7, 0, "a", &[]);
+    for i in 0..3 {
+        lines.push(format!(
+            r#"{{"round": {}, "fix": "a", "attempts": [{{"signal": 11, "crash_reports": ["00000000-0000-4000-8000-{i:012}"]}}]}}"#,
+            8 + i
+        ));
+    }
+    import(&db, t.path(), &lines);
+    let out = t.path().join("w");
+    let o = run(
+        &db,
+        &["report", "--rounds", "1-10", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    // The bucket is there (3 crashes), its correlations are not.
+    assert!(md.contains("### 1. "), "{md}");
+    assert!(md.contains("- **Crashes:** 3 "), "{md}");
+    assert!(
+        !md.contains("What sets this bucket's crashes apart"),
+        "{md}"
+    );
+}

@@ -299,6 +299,7 @@ fn realistic_figures() -> Writeup {
                 shared_rounds: vec![],
             },
         }),
+        bucket_correlations: vec![],
         bucket_counts_by_fix: vec![
             fix_bucket("native", "agx-null-impl-0x98", 12),
             fix_bucket("native", "objc-msgsend-freed-encoder", 7),

@@ -12,9 +12,10 @@ use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::rounds::handshake;
 use crate::stats;
-use crate::store::{RoundSelector, Store, StoreError, StoredRound};
+use crate::store::{BucketRef, RoundSelector, Store, StoreError, StoredRound};
 use crate::writeup::model::{
-    Block, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison, RateRow, Slice, Writeup,
+    Block, BucketCorrelations, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison,
+    RateRow, Slice, Writeup, CORRELATIONS_SHOWN,
 };
 use crate::writeup::redact::{Class, Redactor};
 
@@ -25,6 +26,8 @@ pub enum GatherError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Compare(#[from] CompareError),
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
     #[error("no rounds in {0}")]
     NoRounds(String),
     #[error(transparent)]
@@ -332,6 +335,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     }
     buckets.sort_by(|x, y| y.count.cmp(&x.count).then(x.signature.cmp(&y.signature)));
 
+    let bucket_correlations = correlations(store, &buckets, opts.redact)?;
+
     // Comparison.
     let (against_block, comparison, other_rounds) = match &opts.against {
         Against::None => (None, None, Vec::new()),
@@ -506,6 +511,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         efficiency,
         efficiency_by_round: effs,
         buckets,
+        bucket_correlations,
         comparison,
         bucket_counts_by_fix: fix_bucket_rates(&fix_rounds, &by_fix),
         config,
@@ -517,6 +523,60 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         r.redact_writeup(&mut w)?;
     }
     Ok(w)
+}
+
+/// Buckets of the writeup whose correlations are looked at: the largest ones.
+pub const CORRELATED_BUCKETS: usize = 3;
+/// Fewer crash reports than this in a bucket, or outside it, and no attribute value can be
+/// told apart from chance (with 4 against 4, even a value on every report of the bucket and
+/// none elsewhere has Fisher p = 0.029 before any correction over the values tested), so
+/// nothing is shown.
+pub const MIN_CORRELATION_REPORTS: u64 = 5;
+
+/// The top correlations (`agx-triage correlate`'s figures: store counts, Fisher p, BH q) of
+/// the largest buckets with enough reports. Redacted writeups leave out the attributes that
+/// hold free text (process names, round configuration values): they come from reports and
+/// rounds outside the writeup, which the redactor has not learned from.
+fn correlations(
+    store: &Store,
+    buckets: &[BucketSection],
+    redact: bool,
+) -> Result<Vec<BucketCorrelations>, GatherError> {
+    let mut out = Vec::new();
+    for b in buckets.iter().take(CORRELATED_BUCKETS) {
+        if b.signature.starts_with('(') {
+            // "(not ingested)" and "(not bucketed)" are not buckets of the store.
+            continue;
+        }
+        let bucket = match &b.pattern {
+            Some(p) => BucketRef::Pattern(p.clone()),
+            None => BucketRef::Signature(b.signature.clone()),
+        };
+        let bucket_reports = store.bucket_crash_count(&bucket)?;
+        let mut rows = store.correlation_counts(&bucket)?;
+        if redact {
+            rows.retain(|r| r.attribute != "process" && !r.attribute.starts_with("config "));
+        }
+        let other_reports = rows.iter().map(|r| r.elsewhere_total).max().unwrap_or(0);
+        if bucket_reports < MIN_CORRELATION_REPORTS || other_reports < MIN_CORRELATION_REPORTS {
+            continue;
+        }
+        let mut top = stats::correlate::correlate(&rows)?;
+        let values_tested = top.len() as u64;
+        top.truncate(CORRELATIONS_SHOWN);
+        if top.is_empty() {
+            continue;
+        }
+        out.push(BucketCorrelations {
+            signature: b.signature.clone(),
+            pattern: b.pattern.clone(),
+            bucket_reports,
+            other_reports,
+            values_tested,
+            top,
+        });
+    }
+    Ok(out)
 }
 
 /// One entry per fix version (that ran rounds) and bucket (seen under any of them), zero

@@ -9,9 +9,10 @@
 
 use super::model::{BucketSection, LabelledComparison, RateRow, Writeup};
 use super::wording::{
-    bucket_change, bucket_method, bucket_name, ci, comparison_sentences, date_range,
-    efficiency_difference, key_findings, one_decimal, p_value, pct, pct_opt, pct_value, range_text,
-    rate_per_100, sd_text, shared_rounds_warning, summary_sentences, verdict_label,
+    bucket_change, bucket_method, bucket_name, ci, comparison_sentences, correlations_intro,
+    correlations_verdict, date_range, efficiency_difference, key_findings, one_decimal, p_value,
+    pct, pct_opt, pct_value, range_text, rate_per_100, sd_text, share, shared_rounds_warning,
+    summary_sentences, verdict_label,
 };
 use super::{ChartKind, ChartRef};
 use std::fmt::Write as _;
@@ -341,6 +342,13 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         let _ = writeln!(md, "- **Example report:** {}{incident}", report_ref(w, id));
     }
     md.push('\n');
+    if let Some(c) = w
+        .bucket_correlations
+        .iter()
+        .find(|c| c.signature == b.signature && c.pattern == b.pattern)
+    {
+        correlation_table(md, c);
+    }
     if !b.stack.is_empty() {
         md.push_str("Crashed thread of the example report (top frames):\n\n");
         // One frame per line: a frame's own line breaks are shown, never obeyed.
@@ -348,6 +356,30 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         md.push_str(&fenced(&lines.join("\n")));
         md.push('\n');
     }
+}
+
+fn correlation_table(md: &mut String, c: &super::model::BucketCorrelations) {
+    let _ = writeln!(md, "{}\n", text(&correlations_intro(c)));
+    let mut t = Table::new(&[
+        ("Attribute", Align::Left),
+        ("Value", Align::Left),
+        ("In this bucket", Align::Right),
+        ("Elsewhere", Align::Right),
+        ("Fisher p", Align::Right),
+        ("BH q", Align::Right),
+    ]);
+    for r in &c.top {
+        t.row(vec![
+            text(&r.attribute),
+            cell_code(&r.value),
+            share(r.in_bucket, r.bucket_total),
+            share(r.elsewhere, r.elsewhere_total),
+            table_p(r.p_value),
+            table_p(r.q_value),
+        ]);
+    }
+    md.push_str(&t.render());
+    let _ = writeln!(md, "\n{}\n", text(&correlations_verdict(c)));
 }
 
 fn comparison(md: &mut String, w: &Writeup) {

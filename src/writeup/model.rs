@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::rounds::compare::{BucketCount, Comparison, SideStats, Verdict, VerdictKind};
+pub use crate::stats::correlate::Correlation;
 pub use crate::stats::intervals::RatePer100;
 pub use crate::stats::Summary;
 
@@ -58,6 +59,10 @@ pub struct Writeup {
     /// Crash buckets seen in the block, most frequent first.
     #[serde(default)]
     pub buckets: Vec<BucketSection>,
+    /// The top attribute-value correlations of the largest buckets (`agx-triage correlate`'s
+    /// figures), for the buckets with enough reports to say anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bucket_correlations: Vec<BucketCorrelations>,
     /// Comparison with [`Writeup::against`], if one was computed.
     #[serde(default)]
     pub comparison: Option<LabelledComparison>,
@@ -220,6 +225,28 @@ pub struct Hit {
     #[serde(default)]
     pub incident_id: Option<String>,
 }
+
+/// What sets one bucket's crashes apart from the other crashes in the database: the attribute
+/// values with the smallest Benjamini-Hochberg q ([`crate::stats::correlate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketCorrelations {
+    /// The bucket's signature (as in [`BucketSection::signature`]).
+    pub signature: String,
+    /// Its known-pattern name, if any (then the bucket is every report of the pattern).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Crash reports in the bucket, across the database.
+    pub bucket_reports: u64,
+    /// Crash reports outside it.
+    pub other_reports: u64,
+    /// Attribute values tested (the q-values are corrected over all of them).
+    pub values_tested: u64,
+    /// The top values by q (at most [`CORRELATIONS_SHOWN`]).
+    pub top: Vec<Correlation>,
+}
+
+/// Correlations shown per bucket.
+pub const CORRELATIONS_SHOWN: usize = 3;
 
 /// A comparison as a writeup shows it: the figures of [`crate::rounds::compare::compare`]
 /// (one type, the same `compare --json` prints) with the labels the writeup names its sides

@@ -338,6 +338,46 @@ pub fn shared_rounds_warning(rounds: &[i64]) -> Option<String> {
     ))
 }
 
+/// A share as a table shows it: `4/5 (80%)`; `-` of nothing.
+pub fn share(k: u64, n: u64) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else {
+        format!("{k}/{n} ({:.0}%)", 100.0 * k as f64 / n as f64)
+    }
+}
+
+/// The line over a bucket's correlation table: what was counted and tested.
+pub fn correlations_intro(c: &super::model::BucketCorrelations) -> String {
+    format!(
+        "What sets this bucket's crashes apart: the attribute values with the smallest \
+         Benjamini-Hochberg q among the {} tested, over the {} crash {} of the bucket and the \
+         {} other crash {} in the database (Fisher's exact test; agx-triage correlate lists \
+         them all).",
+        c.values_tested,
+        c.bucket_reports,
+        plural(c.bucket_reports, "report", "reports"),
+        c.other_reports,
+        plural(c.other_reports, "report", "reports")
+    )
+}
+
+/// What the top correlations may be taken to say.
+pub fn correlations_verdict(c: &super::model::BucketCorrelations) -> String {
+    match c.top.first() {
+        Some(best) if best.q_value < crate::stats::ALPHA => format!(
+            "A q below {}: the value is more (or less) common in the bucket than elsewhere \
+             beyond what chance explains across the values tested; a correlation, not a cause.",
+            crate::stats::ALPHA
+        ),
+        Some(best) => format!(
+            "No value stands out (smallest q = {}): these differences are within chance.",
+            p_value(best.q_value)
+        ),
+        None => "No attribute values were recorded.".to_string(),
+    }
+}
+
 /// Whether a comparison's eventual figures add nothing to the raw ones (no round passed on a
 /// retry on either side), so one sentence covers both.
 fn eventual_same_as_raw(c: &Comparison) -> bool {
