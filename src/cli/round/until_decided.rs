@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use agx_triage::rounds::handshake;
 use agx_triage::rounds::model::Round;
 use agx_triage::rounds::runner::OutputStream;
 use agx_triage::rounds::sequential::{
@@ -245,7 +244,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     });
     let (mode, other_label, block_label) = match &s.against {
         Some(sel) => {
-            let (passes, rounds) = block_counts(&store, sel, a.number, s.max_rounds, metric)?;
+            let (passes, rounds) =
+                agx_triage::ops::rounds::block_counts(&store, sel, a.number, s.max_rounds, metric)?;
             (
                 Mode::AgainstBlock { passes, rounds },
                 "block".to_string(),
@@ -338,40 +338,6 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     }
 }
 
-/// Passes and rounds of the block, under the metric, leaving out unconfirmed fix rounds (as
-/// `compare` does) and the rounds this run may number (they are the candidate's).
-fn block_counts(
-    store: &Store,
-    sel: &RoundSelector,
-    first: i64,
-    max_rounds: u64,
-    metric: Metric,
-) -> Result<(u64, u64)> {
-    let last = first.saturating_add(i64::try_from(max_rounds).unwrap_or(i64::MAX));
-    let (rounds, _) = handshake::partition(store.round_summaries(sel)?, false, |r| {
-        (r.number, r.fix.as_deref(), r.fix_confirmed)
-    });
-    let block: Vec<_> = rounds
-        .into_iter()
-        .filter(|r| r.number < first || r.number >= last)
-        .collect();
-    if block.is_empty() {
-        bail!(
-            "--against {}: no stored rounds to compare with (outside this run's numbers \
-             {first}..{last}; see `agx-triage rounds`)",
-            agx_triage::ops::compare::selector_label(sel)
-        );
-    }
-    let passes = block
-        .iter()
-        .filter(|r| match metric {
-            Metric::Raw => r.outcome.is_raw_pass(),
-            Metric::Eventual => r.outcome.is_eventual_pass(),
-        })
-        .count() as u64;
-    Ok((passes, block.len() as u64))
-}
-
 fn rate_json(c: &ArmCounts) -> serde_json::Value {
     serde_json::json!({
         "passes": c.passes,
@@ -382,13 +348,7 @@ fn rate_json(c: &ArmCounts) -> serde_json::Value {
 }
 
 fn summary_json(s: &Summary, spec: &Spec, seed: u64, against: Option<&str>) -> serde_json::Value {
-    let fisher = agx_triage::stats::fisher_rates(
-        s.other.passes,
-        s.other.rounds,
-        s.candidate.passes,
-        s.candidate.rounds,
-    )
-    .ok();
+    let fisher = agx_triage::ops::rounds::fixed_test_p(s);
     serde_json::json!({
         "decision": s.decision.as_str(),
         "rounds_run": s.rounds_run,
