@@ -376,3 +376,57 @@ fn too_few_reports_give_no_correlations() {
         "{md}"
     );
 }
+
+// A writeup compared with a block that overlaps it says so above its comparison, and its
+// comparison carries the shared round numbers.
+#[test]
+fn writeup_warns_when_the_blocks_share_rounds() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    import(&db, t.path(), &block(1, 40, 4, "a", &[]));
+    let out = t.path().join("w");
+    let o = run(
+        &db,
+        &[
+            "report",
+            "--rounds",
+            "21-40",
+            "--against",
+            "1-30",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("> **Warning:** the two selections share 10 rounds (21-30)"),
+        "{md}"
+    );
+    let js: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        js["comparison"]["shared_rounds"].as_array().unwrap().len(),
+        10
+    );
+    // Apart, no warning.
+    let out = t.path().join("w2");
+    let o = run(
+        &db,
+        &[
+            "report",
+            "--rounds",
+            "21-40",
+            "--against",
+            "1-20",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!md.contains("**Warning:**"), "{md}");
+    // Rates per 100 rounds with intervals and the Holm column in the writeup's bucket table.
+    assert!(md.contains("per 100 rounds (95% CI)"), "{md}");
+    assert!(md.contains("| Holm p |"), "{md}");
+}

@@ -161,6 +161,7 @@ fn realistic_figures() -> Writeup {
         pattern_title: Some("null _impl + 0x98 in prepareForEnqueue".into()),
         count: 8,
         per_100_rounds: 8.0 / 30.0 * 100.0,
+        rate: None,
         example_report: Some(401),
         example_incident: Some("0000071E-1A2B-4C3D-8E9F-000000000191".into()),
         stack: vec![
@@ -180,6 +181,7 @@ fn realistic_figures() -> Writeup {
         pattern_title: Some("null _impl + 0x5c8 in setComputePipelineState:".into()),
         count: 4,
         per_100_rounds: 4.0 / 30.0 * 100.0,
+        rate: None,
         example_report: Some(409),
         example_incident: Some("00000721-1A2B-4C3D-8E9F-000000000199".into()),
         stack: vec![
@@ -197,6 +199,7 @@ fn realistic_figures() -> Writeup {
         pattern_title: Some("freed encoder (use-after-free) in objc_msgSend".into()),
         count: 3,
         per_100_rounds: 10.0,
+        rate: None,
         example_report: Some(413),
         example_incident: Some("00000724-1A2B-4C3D-8E9F-00000000019D".into()),
         stack: vec![

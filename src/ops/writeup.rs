@@ -326,6 +326,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             pattern_title: a.title,
             count,
             per_100_rounds: count as f64 * 100.0 / n as f64,
+            rate: stats::intervals::crash_rate_per_100(count, n).ok(),
             example_report: a.newest.map(|x| x.1),
             example_incident,
             stack,

@@ -264,7 +264,7 @@ fn crashes(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
         ("#", Align::Right),
         ("Pattern", Align::Left),
         ("Crashes", Align::Right),
-        ("Per 100 rounds", Align::Right),
+        ("Per 100 rounds (95% CI)", Align::Right),
         ("Example report", Align::Left),
         ("Signature", Align::Left),
     ]);
@@ -273,7 +273,9 @@ fn crashes(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
             (i + 1).to_string(),
             pattern_cell(b),
             b.count.to_string(),
-            one_decimal(b.per_100_rounds),
+            b.rate
+                .map(|r| rate_per_100(&r))
+                .unwrap_or_else(|| one_decimal(b.per_100_rounds)),
             b.example_report
                 .map(|id| report_short_ref(w, id))
                 .unwrap_or_default(),
@@ -303,12 +305,16 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         (None, _) => "unnamed signature".to_string(),
     };
     let _ = writeln!(md, "### {n}. {title}\n");
-    let _ = writeln!(
-        md,
-        "- **Crashes:** {} ({} per 100 rounds)",
-        b.count,
-        one_decimal(b.per_100_rounds)
-    );
+    let rate = match &b.rate {
+        Some(r) => format!(
+            "{} per 100 rounds, 95% CI {}–{}",
+            one_decimal(r.per_100),
+            one_decimal(r.low),
+            one_decimal(r.high)
+        ),
+        None => format!("{} per 100 rounds", one_decimal(b.per_100_rounds)),
+    };
+    let _ = writeln!(md, "- **Crashes:** {} ({rate})", b.count);
     let _ = writeln!(md, "- **Signature:** {}", code(&b.signature));
     if !b.pytorch_ops.is_empty() {
         let ops: Vec<String> = b.pytorch_ops.iter().map(|o| code(o)).collect();

@@ -195,6 +195,9 @@ pub struct BucketSection {
     pub count: u64,
     /// Crash reports per 100 rounds of the block.
     pub per_100_rounds: f64,
+    /// The same with its exact 95% (Garwood) interval; `None` in writeups from before it.
+    #[serde(default)]
+    pub rate: Option<RatePer100>,
     /// Database id of a representative report.
     #[serde(default)]
     pub example_report: Option<i64>,
