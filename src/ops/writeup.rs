@@ -58,7 +58,7 @@ pub struct GatherOptions {
     pub stack_frames: usize,
     /// Count rounds whose fix never confirmed it loaded (left out by default, with a note).
     pub include_unconfirmed: bool,
-    /// Redact for publishing ([`super::redact`]): the redactor learns user and host names,
+    /// Redact for publishing ([`crate::writeup::redact`]): the redactor learns user and host names,
     /// keys and addresses from every report and round behind the writeup (process, image and
     /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
     /// Nothing stored is changed.

@@ -143,7 +143,7 @@ pub struct Comparison {
     /// Eventual pass rate, B vs A.
     pub eventual: Verdict,
     /// Buckets seen on B but not on A, with B's counts. Being new is not by itself a
-    /// regression: [`bucket_changes`] says when a test supports that.
+    /// regression: [`Comparison::bucket_rates`] says when a test supports that.
     pub new_buckets: Vec<BucketCount>,
     /// Buckets seen on A but not on B (possibly fixed), with A's counts.
     pub gone_buckets: Vec<BucketCount>,

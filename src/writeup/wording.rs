@@ -205,7 +205,7 @@ pub fn verdict_sentence(
     }
 }
 
-/// What a bucket comparison may say ([`crate::rounds::compare::bucket_changes`]): "regression"
+/// What a bucket comparison may say ([`crate::rounds::compare::BucketComparison`]): "regression"
 /// or "fixed" only when the Holm-adjusted test supports it; a bucket going from 0 to 1 crash
 /// is "seen only in B, not distinguishable yet".
 pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
