@@ -690,4 +690,70 @@ mod tests {
              side in all)."
         );
     }
+
+    #[test]
+    fn shared_rounds_are_named_as_ranges() {
+        assert_eq!(shared_rounds_warning(&[]), None);
+        let w = shared_rounds_warning(&[3, 4, 5, 9]).unwrap();
+        assert!(
+            w.starts_with("the two selections share 4 rounds (3-5, 9):"),
+            "{w}"
+        );
+        let one = shared_rounds_warning(&[7]).unwrap();
+        assert!(
+            one.starts_with("the two selections share 1 round (7):"),
+            "{one}"
+        );
+        // Many separate rounds: the first eight ranges, then an ellipsis.
+        let many: Vec<i64> = (0..20).map(|i| i * 10).collect();
+        let w = shared_rounds_warning(&many).unwrap();
+        assert!(w.contains("(0, 10, 20, 30, 40, 50, 60, 70, ...)"), "{w}");
+    }
+
+    fn with_efficiency(a: &[f64], b: &[f64]) -> Comparison {
+        use crate::rounds::compare::{compare, RoundSummary, Side};
+        use crate::rounds::model::Outcome;
+        let side = |label: &str, start: i64, eff: &[f64]| Side {
+            label: label.into(),
+            rounds: (0..eff.len().max(2))
+                .map(|i| RoundSummary {
+                    number: start + i as i64,
+                    outcome: Outcome::RawPass,
+                    efficiency: eff.get(i).copied(),
+                    crashes: Vec::new(),
+                    fix: None,
+                    fix_confirmed: None,
+                })
+                .collect(),
+        };
+        compare(&side("a", 1, a), &side("b", 101, b)).unwrap()
+    }
+
+    #[test]
+    fn efficiency_difference_says_why_there_is_no_number() {
+        assert_eq!(
+            efficiency_difference(&with_efficiency(&[], &[]), "A", "B"),
+            None
+        );
+        let c = with_efficiency(&[14.0, 14.0], &[15.0, 15.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: every figure of A is 14.0% and every figure of B is \
+             15.0%, so there is no spread for Welch's interval."
+        );
+        let c = with_efficiency(&[], &[15.0, 16.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: A has no efficiency figures and B has 2 efficiency \
+             figures; Welch's interval for the difference of means needs at least 2 on each side."
+        );
+        // A decrease is signed.
+        let c = with_efficiency(&[15.8, 16.4, 15.1, 17.0, 16.2], &[14.6, 13.9, 15.1, 14.2]);
+        let s = efficiency_difference(&c, "A", "B").unwrap();
+        assert!(
+            s.contains("B minus A is -1.6 percentage points") || s.contains("is -1.7"),
+            "{s}"
+        );
+        assert!(s.contains("95% Welch interval -2.6 to -0.7"), "{s}");
+    }
 }
