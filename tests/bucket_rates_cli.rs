@@ -3,6 +3,10 @@
 //! an exact interval, compares efficiency with Welch's interval, warns when the selections
 //! share rounds, and quotes `plan`'s fixed figure.
 
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,10 @@
 //! now (it was `json!()`), with the same keys, snapshotted. (`rounds --json` and `round import
 //! --json` are snapshotted in tests/json_output.rs.)
 
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -22,14 +22,19 @@ use crate::writeup::redact::{Class, Redactor};
 /// Errors while gathering a writeup.
 #[derive(Debug, thiserror::Error)]
 pub enum GatherError {
+    /// The database.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The comparison's statistics.
     #[error(transparent)]
     Compare(#[from] CompareError),
+    /// The correlation statistics of a bucket.
     #[error(transparent)]
     Stats(#[from] crate::stats::StatsError),
+    /// A selection matched no rounds; the text says which and why.
     #[error("no rounds in {0}")]
     NoRounds(String),
+    /// Redaction rules or learning failed.
     #[error(transparent)]
     Redact(#[from] crate::writeup::redact::RedactError),
 }
@@ -37,6 +42,7 @@ pub enum GatherError {
 /// What to compare the block with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Against {
+    /// No comparison.
     None,
     /// Another block of rounds.
     Rounds(i64, i64),
@@ -47,8 +53,11 @@ pub enum Against {
 /// What to gather.
 #[derive(Debug, Clone)]
 pub struct GatherOptions {
+    /// The rounds written up, first and last (inclusive).
     pub rounds: (i64, i64),
+    /// What to compare them with.
     pub against: Against,
+    /// The title; `Verification rounds A-B` when `None`.
     pub title: Option<String>,
     /// Batches of this many rounds instead of the rounds' batch labels.
     pub batch_size: Option<u32>,
