@@ -8,8 +8,9 @@
 //! markdown) so the JSON output carries exactly what the markdown shows.
 
 use super::model::{Comparison, RateRow, SideStats, Verdict, VerdictKind, Writeup};
-use crate::rounds::compare::ROUNDS_NEEDED_MAX;
-use crate::stats::buckets::BucketVerdict;
+use crate::rounds::compare::{BucketComparison, EfficiencyGap, ROUNDS_NEEDED_MAX};
+use crate::stats::buckets::{BucketTest, BucketVerdict};
+use crate::stats::intervals::RatePer100;
 
 /// A fraction as a percentage with one decimal: `0.5` → `50.0%`; not finite → `n/a`.
 pub fn pct(x: f64) -> String {
@@ -204,7 +205,7 @@ pub fn verdict_sentence(
     }
 }
 
-/// What a bucket comparison may say ([`crate::rounds::compare::bucket_changes`]): "regression"
+/// What a bucket comparison may say ([`crate::rounds::compare::BucketComparison`]): "regression"
 /// or "fixed" only when the Holm-adjusted test supports it; a bucket going from 0 to 1 crash
 /// is "seen only in B, not distinguishable yet".
 pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
@@ -219,6 +220,161 @@ pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
         }
         BucketVerdict::NotDistinguishable => "no distinguishable change".to_string(),
         BucketVerdict::Absent => "not seen".to_string(),
+    }
+}
+
+/// A crash rate per 100 rounds with its exact interval, for a table cell: `26.7 (11.5–52.5)`.
+pub fn rate_per_100(r: &RatePer100) -> String {
+    format!(
+        "{} ({}–{})",
+        one_decimal(r.per_100),
+        one_decimal(r.low),
+        one_decimal(r.high)
+    )
+}
+
+/// How the bucket rates were compared, in one sentence: the interval, the test and the
+/// correction (named), and when a verdict is given.
+pub fn bucket_method(bc: &BucketComparison) -> String {
+    let test = match bc.test {
+        BucketTest::CrashesGivenRounds => {
+            "the exact conditional binomial test of the two crash counts given the rounds"
+        }
+        BucketTest::RoundsHit => "Fisher's exact test on the rounds hit",
+    };
+    let n = bc.buckets.len();
+    format!(
+        "Crashes per 100 rounds with exact 95% (Garwood) intervals; each bucket's two sides \
+         compared with {test}, p-values {}-corrected for the {n} {} compared; \"regression\" \
+         and \"fixed\" only when the corrected p is below {}.",
+        bc.correction.label(),
+        plural(n as u64, "bucket", "buckets"),
+        bc.alpha
+    )
+}
+
+/// The efficiency of B against A: the difference of means with Welch's 95% interval, or why
+/// there is no number (a side with fewer than two figures, or no spread on either side).
+/// `None` when neither side has any efficiency figure.
+pub fn efficiency_difference(c: &Comparison, a_label: &str, b_label: &str) -> Option<String> {
+    let d = &c.efficiency_difference;
+    if d.n_a == 0 && d.n_b == 0 {
+        return None;
+    }
+    let figures = |n: usize| match n {
+        0 => "no efficiency figures".to_string(),
+        1 => "1 efficiency figure".to_string(),
+        n => format!("{n} efficiency figures"),
+    };
+    let signed = |x: f64| {
+        if x > 0.0 {
+            format!("+{}", one_decimal(x))
+        } else {
+            one_decimal(x)
+        }
+    };
+    Some(match (&d.welch, d.missing) {
+        (Some(w), _) => format!(
+            "Efficiency: {b_label} minus {a_label} is {} percentage points (95% Welch interval \
+             {} to {}, Welch t-test {}; means {} and {}, n = {} and {}).",
+            signed(w.difference),
+            signed(w.low),
+            signed(w.high),
+            p_clause(w.p_value),
+            pct_opt(c.b.efficiency.mean),
+            pct_opt(c.a.efficiency.mean),
+            w.n_b,
+            w.n_a
+        ),
+        (None, Some(EfficiencyGap::ZeroVariance)) => format!(
+            "Efficiency: not compared: every figure of {a_label} is {} and every figure of \
+             {b_label} is {}, so there is no spread for Welch's interval.",
+            pct_opt(c.a.efficiency.mean),
+            pct_opt(c.b.efficiency.mean)
+        ),
+        (None, Some(EfficiencyGap::NotFinite)) => {
+            "Efficiency: not compared: the figures are too large for a finite interval.".to_string()
+        }
+        (None, _) => format!(
+            "Efficiency: not compared: {a_label} has {} and {b_label} has {}; Welch's \
+             interval for the difference of means needs at least 2 on each side.",
+            figures(d.n_a),
+            figures(d.n_b)
+        ),
+    })
+}
+
+/// The warning when both selections hold some of the same rounds: `None` when they share none.
+pub fn shared_rounds_warning(rounds: &[i64]) -> Option<String> {
+    if rounds.is_empty() {
+        return None;
+    }
+    // Consecutive numbers as ranges: 1820-1829, 1835.
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for &n in rounds {
+        match ranges.last_mut() {
+            Some((_, hi)) if n == *hi + 1 => *hi = n,
+            _ => ranges.push((n, n)),
+        }
+    }
+    let shown: Vec<String> = ranges
+        .iter()
+        .take(8)
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect();
+    let more = if ranges.len() > 8 { ", ..." } else { "" };
+    Some(format!(
+        "the two selections share {} {} ({}{more}): the sides are not independent, so the \
+         tests overstate what they can tell; choose selections without common rounds",
+        rounds.len(),
+        plural(rounds.len() as u64, "round", "rounds"),
+        shown.join(", ")
+    ))
+}
+
+/// A share as a table shows it: `4/5 (80%)`; `-` of nothing.
+pub fn share(k: u64, n: u64) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else {
+        format!("{k}/{n} ({:.0}%)", 100.0 * k as f64 / n as f64)
+    }
+}
+
+/// The line over a bucket's correlation table: what was counted and tested.
+pub fn correlations_intro(c: &super::model::BucketCorrelations) -> String {
+    format!(
+        "What sets this bucket's crashes apart: the attribute values with the smallest \
+         Benjamini-Hochberg q among the {} tested, over the {} crash {} of the bucket and the \
+         {} other crash {} in the database (Fisher's exact test; agx-triage correlate lists \
+         them all).",
+        c.values_tested,
+        c.bucket_reports,
+        plural(c.bucket_reports, "report", "reports"),
+        c.other_reports,
+        plural(c.other_reports, "report", "reports")
+    )
+}
+
+/// What the top correlations may be taken to say.
+pub fn correlations_verdict(c: &super::model::BucketCorrelations) -> String {
+    match c.top.first() {
+        Some(best) if best.q_value < crate::stats::ALPHA => format!(
+            "A q below {}: the value is more (or less) common in the bucket than elsewhere \
+             beyond what chance explains across the values tested; a correlation, not a cause.",
+            crate::stats::ALPHA
+        ),
+        Some(best) => format!(
+            "No value stands out (smallest q = {}): these differences are within chance.",
+            p_value(best.q_value)
+        ),
+        None => "No attribute values were recorded.".to_string(),
     }
 }
 
@@ -404,6 +560,7 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
     }
     if let Some(c) = &w.comparison {
         out.extend(comparison_sentences(c, &c.a_label, &c.b_label));
+        out.extend(efficiency_difference(c, &c.a_label, &c.b_label));
     }
     if let Some(e) = &w.efficiency {
         out.push(format!(
@@ -532,5 +689,71 @@ mod tests {
              20/20; Fisher exact p = 0.49); about 54 more rounds per side would tell (74 per \
              side in all)."
         );
+    }
+
+    #[test]
+    fn shared_rounds_are_named_as_ranges() {
+        assert_eq!(shared_rounds_warning(&[]), None);
+        let w = shared_rounds_warning(&[3, 4, 5, 9]).unwrap();
+        assert!(
+            w.starts_with("the two selections share 4 rounds (3-5, 9):"),
+            "{w}"
+        );
+        let one = shared_rounds_warning(&[7]).unwrap();
+        assert!(
+            one.starts_with("the two selections share 1 round (7):"),
+            "{one}"
+        );
+        // Many separate rounds: the first eight ranges, then an ellipsis.
+        let many: Vec<i64> = (0..20).map(|i| i * 10).collect();
+        let w = shared_rounds_warning(&many).unwrap();
+        assert!(w.contains("(0, 10, 20, 30, 40, 50, 60, 70, ...)"), "{w}");
+    }
+
+    fn with_efficiency(a: &[f64], b: &[f64]) -> Comparison {
+        use crate::rounds::compare::{compare, RoundSummary, Side};
+        use crate::rounds::model::Outcome;
+        let side = |label: &str, start: i64, eff: &[f64]| Side {
+            label: label.into(),
+            rounds: (0..eff.len().max(2))
+                .map(|i| RoundSummary {
+                    number: start + i as i64,
+                    outcome: Outcome::RawPass,
+                    efficiency: eff.get(i).copied(),
+                    crashes: Vec::new(),
+                    fix: None,
+                    fix_confirmed: None,
+                })
+                .collect(),
+        };
+        compare(&side("a", 1, a), &side("b", 101, b)).unwrap()
+    }
+
+    #[test]
+    fn efficiency_difference_says_why_there_is_no_number() {
+        assert_eq!(
+            efficiency_difference(&with_efficiency(&[], &[]), "A", "B"),
+            None
+        );
+        let c = with_efficiency(&[14.0, 14.0], &[15.0, 15.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: every figure of A is 14.0% and every figure of B is \
+             15.0%, so there is no spread for Welch's interval."
+        );
+        let c = with_efficiency(&[], &[15.0, 16.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: A has no efficiency figures and B has 2 efficiency \
+             figures; Welch's interval for the difference of means needs at least 2 on each side."
+        );
+        // A decrease is signed.
+        let c = with_efficiency(&[15.8, 16.4, 15.1, 17.0, 16.2], &[14.6, 13.9, 15.1, 14.2]);
+        let s = efficiency_difference(&c, "A", "B").unwrap();
+        assert!(
+            s.contains("B minus A is -1.6 percentage points") || s.contains("is -1.7"),
+            "{s}"
+        );
+        assert!(s.contains("95% Welch interval -2.6 to -0.7"), "{s}");
     }
 }
