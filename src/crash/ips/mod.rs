@@ -420,6 +420,29 @@ mod tests {
         assert_eq!(one(hinted).0.kind, ReportKind::GpuEvent);
     }
 
+    // Regression: a crash body under a header whose bug_type said "210" was filed as "other"
+    // without a word, so the crash vanished from buckets and comparisons.
+    #[test]
+    fn a_crash_body_under_another_bug_type_stays_a_crash_and_says_so() {
+        let header = HEADER.replace(r#""bug_type":"309""#, r#""bug_type":"210""#);
+        // The body repeats the bug_type, as macOS writes it.
+        let body = sample_body().replacen('{', "{\n  \"bug_type\" : \"309\",", 1);
+        let text = format!("{header}\n{body}");
+        let r = &crate::crash::parse(text.as_bytes()).unwrap()[0];
+        assert_eq!(r.kind, ReportKind::Crash);
+        assert_eq!(r.bug_type.as_deref(), Some("210"));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("read as a crash")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("disagree")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
     #[test]
     fn other_bug_types_are_other() {
         let text = r#"{"bug_type":"298","timestamp":"2020-10-15 17:29:58.79 +0100","os_version":"iPhone OS 14.2 (18B5061e)","incident_id":"B04A36B1-19EC-4895-B203-6AE21BE52B02"}
