@@ -102,9 +102,9 @@ fn fix_v23(path: &str) -> FixInfo {
     FixInfo {
         name: "v2.3".into(),
         path: Some(path.into()),
-        size: 167_936,
-        sha256: "ce49691e32fc03649a5769fdbc9bec0a53e4a8085db5b70cf44b4b44add65a1e".into(),
-        md5: "61f406ed4bebaa26c953200850648bba".into(),
+        size: Some(167_936),
+        sha256: Some("ce49691e32fc03649a5769fdbc9bec0a53e4a8085db5b70cf44b4b44add65a1e".into()),
+        md5: Some("61f406ed4bebaa26c953200850648bba".into()),
         slices: vec![Slice {
             arch: "arm64e".into(),
             uuid: "3F2A9C1E-7B44-3D0A-9E21-5C8B6D4F1A07".into(),

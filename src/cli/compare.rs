@@ -73,7 +73,11 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     }
     let (la, lb) = (selector_label(&args.a), selector_label(&args.b));
     let mut t = table();
-    t.set_header(vec!["".to_string(), format!("A: {la}"), format!("B: {lb}")]);
+    t.set_header(vec![
+        "figure".to_string(),
+        format!("A: {la}"),
+        format!("B: {lb}"),
+    ]);
     t.add_row(vec![
         "rounds".into(),
         c.a.rounds.to_string(),
@@ -139,7 +143,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             "B crashes",
             "B per 100 (95% CI)",
             adjusted.as_str(),
-            "",
+            "status",
         ]);
         for ch in changes {
             let label = match &ch.pattern {

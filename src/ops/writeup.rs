@@ -447,9 +447,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             fixes.push(FixInfo {
                 name: name.clone(),
                 path: None,
-                size: 0,
-                sha256: String::new(),
-                md5: String::new(),
+                size: None,
+                sha256: None,
+                md5: None,
                 slices: Vec::new(),
                 current_version: None,
                 registered: false,
@@ -462,9 +462,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             fixes.push(FixInfo {
                 name: f.name,
                 path: f.path,
-                size: f.size.unwrap_or(0),
-                sha256: f.sha256.unwrap_or_default(),
-                md5: f.md5.unwrap_or_default(),
+                size: f.size,
+                sha256: f.sha256,
+                md5: f.md5,
                 current_version: f.slices.first().and_then(|s| s.current_version.clone()),
                 slices: f
                     .slices

@@ -118,13 +118,19 @@ fn fixes(md: &mut String, w: &Writeup) {
         if let Some(v) = &f.current_version {
             let _ = write!(line, ", current version {}", text(v));
         }
-        let _ = write!(line, ", {} bytes", thousands(f.size));
+        if let Some(size) = f.size {
+            let _ = write!(line, ", {} bytes", thousands(size));
+        }
         if let Some(p) = &f.path {
             let _ = write!(line, ", {}", code(p));
         }
         let _ = writeln!(md, "{line}");
-        let _ = writeln!(md, "  - SHA-256: {}", code(&f.sha256));
-        let _ = writeln!(md, "  - MD5: {}", code(&f.md5));
+        if let Some(sha256) = &f.sha256 {
+            let _ = writeln!(md, "  - SHA-256: {}", code(sha256));
+        }
+        if let Some(md5) = &f.md5 {
+            let _ = writeln!(md, "  - MD5: {}", code(md5));
+        }
         for s in &f.slices {
             let _ = writeln!(md, "  - UUID ({}): {}", text(&s.arch), code(&s.uuid));
         }
@@ -599,9 +605,15 @@ fn configuration(md: &mut String, w: &Writeup) {
         for f in &w.fixes {
             t.row(vec![
                 text(&f.name),
-                thousands(f.size),
-                cell_code(&f.sha256),
-                cell_code(&f.md5),
+                // Unknown, not zero: an unregistered build's size and checksums were never read.
+                f.size
+                    .map_or_else(|| "unknown (not registered)".to_string(), thousands),
+                f.sha256
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), cell_code),
+                f.md5
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), cell_code),
             ]);
         }
         md.push_str(&t.render());

@@ -122,12 +122,15 @@ pub struct FixInfo {
     /// Where the dylib was registered from, if known.
     #[serde(default)]
     pub path: Option<String>,
-    /// File size in bytes.
-    pub size: u64,
-    /// SHA-256 of the file, lowercase hex.
-    pub sha256: String,
-    /// MD5 of the file, lowercase hex.
-    pub md5: String,
+    /// File size in bytes; `None` when the build is not registered (unknown, not zero).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// SHA-256 of the file, lowercase hex; `None` when unknown.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// MD5 of the file, lowercase hex; `None` when unknown.
+    #[serde(default)]
+    pub md5: Option<String>,
     /// Mach-O slices: architecture and UUID.
     #[serde(default)]
     pub slices: Vec<Slice>,
@@ -135,7 +138,7 @@ pub struct FixInfo {
     #[serde(default)]
     pub current_version: Option<String>,
     /// False for a fix name that rounds used but `fix add` never registered: size, checksums
-    /// and slices are then unknown (zero / empty).
+    /// and slices are then unknown (`None` / empty).
     #[serde(default = "yes")]
     pub registered: bool,
     /// Used by the block written up (not only by the block it is compared with).

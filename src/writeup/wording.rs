@@ -135,7 +135,8 @@ pub fn rounds_clause(
 ) -> String {
     let Some(needed) = needed else {
         return if rates_equal {
-            "the observed rates are equal, so there is no difference for more rounds to settle"
+            "the observed rates are equal, so these rounds cannot size a difference to plan more \
+             rounds for; equal rates are not evidence that the two behave the same"
                 .to_string()
         } else {
             // The exact search stops at ROUNDS_NEEDED_MAX per side (rounds::compare).
@@ -506,16 +507,21 @@ pub fn summary_sentences(w: &Writeup) -> Vec<String> {
             w.retry_total.rounds
         ));
     }
-    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+    if let Some((names, count, per_100)) = most_frequent(w) {
         let total: u64 = w.buckets.iter().map(|b| b.count).sum();
+        let which = if names.len() == 1 {
+            format!("the most frequent is {}", names[0])
+        } else {
+            format!("the most frequent, tied, are {}", and_list(&names))
+        };
         out.push(format!(
-            "{total} crash {} in {} {}; the most frequent is {} ({} reports, {} per 100 rounds).",
+            "{total} crash {} in {} {}; {which} ({count} {}{}, {} per 100 rounds).",
             plural(total, "report", "reports"),
             w.buckets.len(),
             plural(w.buckets.len() as u64, "signature", "signatures"),
-            bucket_name(top.pattern.as_deref(), &top.signature),
-            top.count,
-            one_decimal(top.per_100_rounds)
+            plural(count, "report", "reports"),
+            if names.len() == 1 { "" } else { " each" },
+            one_decimal(per_100)
         ));
     }
     if let Some(c) = &w.comparison {
@@ -575,13 +581,18 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
             e.n
         ));
     }
-    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+    if let Some((names, count, per_100)) = most_frequent(w) {
         out.push(format!(
-            "Most frequent crash: {}, {} {} ({} per 100 rounds); {} {} in all.",
-            bucket_name(top.pattern.as_deref(), &top.signature),
-            top.count,
-            plural(top.count, "report", "reports"),
-            one_decimal(top.per_100_rounds),
+            "Most frequent {}: {}, {count} {}{} ({} per 100 rounds); {} {} in all.",
+            if names.len() == 1 {
+                "crash"
+            } else {
+                "crashes (tied)"
+            },
+            and_list(&names),
+            plural(count, "report", "reports"),
+            if names.len() == 1 { "" } else { " each" },
+            one_decimal(per_100),
             w.buckets.len(),
             plural(w.buckets.len() as u64, "signature", "signatures"),
         ));
@@ -593,25 +604,83 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
         };
         let new: Vec<String> = c.new_buckets.iter().map(name).collect();
         let gone: Vec<String> = c.gone_buckets.iter().map(name).collect();
+        // A bucket seen on one side only is a finding to state with its test: one crash in 30
+        // rounds against none is not a regression (the bucket table's status column).
+        let supported = |buckets: &[crate::rounds::compare::BucketCount], v: BucketVerdict| {
+            buckets
+                .iter()
+                .filter(|b| {
+                    c.bucket_rates
+                        .buckets
+                        .iter()
+                        .any(|x| x.signature == b.signature && x.verdict == v)
+                })
+                .count()
+        };
+        let qualifier = |n: usize, shown: usize, v: BucketVerdict| match n {
+            0 if shown == 1 => " Not distinguishable yet (bucket table).".to_string(),
+            0 => " None of them is distinguishable yet (bucket table).".to_string(),
+            n if n == shown => format!(
+                " The corrected test supports {}: {}.",
+                if shown == 1 { "it" } else { "each" },
+                bucket_change(v, &c.a_label, &c.b_label)
+            ),
+            n => format!(
+                " The corrected test supports {n} of them ({}); the others are not \
+                 distinguishable yet (bucket table).",
+                bucket_change(v, &c.a_label, &c.b_label)
+            ),
+        };
         if !new.is_empty() {
             out.push(format!(
-                "Seen in {} and not in {} ({}): {}.",
+                "Seen in {} and not in {} ({}): {}.{}",
                 c.b_label,
                 c.a_label,
                 plural(new.len() as u64, "new signature", "new signatures"),
-                new.join(", ")
+                new.join(", "),
+                qualifier(
+                    supported(&c.new_buckets, BucketVerdict::Regression),
+                    new.len(),
+                    BucketVerdict::Regression
+                )
             ));
         }
         if !gone.is_empty() {
             out.push(format!(
-                "Seen in {} and not in {}: {}.",
+                "Seen in {} and not in {}: {}.{}",
                 c.a_label,
                 c.b_label,
-                gone.join(", ")
+                gone.join(", "),
+                qualifier(
+                    supported(&c.gone_buckets, BucketVerdict::Fixed),
+                    gone.len(),
+                    BucketVerdict::Fixed
+                )
             ));
         }
     }
     out
+}
+
+/// The buckets with the most reports, in table order (ties are all named: picking one of
+/// equal buckets would name a different one than the table's first row), their count and rate.
+fn most_frequent(w: &Writeup) -> Option<(Vec<String>, u64, f64)> {
+    let max = w.buckets.iter().map(|b| b.count).max()?;
+    let top: Vec<_> = w.buckets.iter().filter(|b| b.count == max).collect();
+    let names = top
+        .iter()
+        .map(|b| bucket_name(b.pattern.as_deref(), &b.signature))
+        .collect();
+    Some((names, max, top[0].per_100_rounds))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -633,6 +702,26 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_prose() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(and_list(&v(&["a"])), "a");
+        assert_eq!(and_list(&v(&["a", "b"])), "a and b");
+        assert_eq!(and_list(&v(&["a", "b", "c"])), "a, b and c");
+    }
+
+    // Regression: equal observed rates were worded as "there is no difference", a claim two
+    // 5/10 samples (each 24-76%) cannot support.
+    #[test]
+    fn equal_rates_never_claim_no_difference() {
+        let text = rounds_clause(None, "A", 10, "B", 10, true);
+        assert!(!text.contains("no difference"), "{text}");
+        assert!(
+            text.contains("not evidence that the two behave the same"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn percentages_have_one_decimal() {
