@@ -191,10 +191,14 @@ fn step_text(s: &Step, other_label: &str) -> String {
     if let Some(st) = &s.status {
         let threshold = st.ln_threshold.exp();
         t.push_str(&format!(
-            " | evidence better {:.2}, worse {:.2}, boundary {:.0} ({:.0}% of the way) | {} spent",
-            st.ln_e_better.exp(),
-            st.ln_e_worse.exp(),
-            threshold,
+            " | evidence better {}, worse {}, boundary {} ({:.0}% of the way) | {} spent",
+            short(st.ln_e_better.exp()),
+            short(st.ln_e_worse.exp()),
+            if threshold < 1e6 {
+                format!("{threshold:.0}")
+            } else {
+                super::super::term::num(threshold)
+            },
             100.0 * st.progress().min(1.0),
             s.spent
         ));
@@ -288,7 +292,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             Metric::Raw => "raw",
             Metric::Eventual => "eventual",
         },
-        s.alpha,
+        super::super::term::num(s.alpha),
         s.max_rounds,
         if interleaved {
             "pairs"
@@ -421,5 +425,15 @@ fn summary_json<'a>(
         rounds_run_all_arms: s.rounds_run_all_arms,
         seed: if against.is_some() { None } else { Some(seed) },
         spent: s.spent,
+    }
+}
+
+/// An e-value or boundary for the progress line: two decimals while ordinary, scientific when
+/// huge (a boundary of 1/alpha for `--alpha 1e-300` has 300 digits).
+fn short(x: f64) -> String {
+    if x.abs() < 1e6 {
+        format!("{x:.2}")
+    } else {
+        super::super::term::num(x)
     }
 }
