@@ -128,7 +128,12 @@ fn docs_quote_the_tool() {
         assert!(!text.contains("possible regression"), "{doc}");
     }
     assert_eq!(
-        BucketVerdict::OnlyInBNotDistinguishable.phrase(),
+        // The one wording of a bucket verdict (stats::buckets keeps numbers and verdicts).
+        agx_triage::writeup::wording::bucket_change(
+            BucketVerdict::OnlyInBNotDistinguishable,
+            "A",
+            "B"
+        ),
         "seen only in B, not distinguishable yet"
     );
 }

@@ -255,7 +255,15 @@ fn a_round_without_a_fix_does_not_pass_on_an_inherited_handshake_path() {
     let out = common::bin()
         .env("AGX_FIX_HANDSHAKE", &stale)
         .args(["--db", db.to_str().unwrap()])
-        .args(["round", "run", "--round", "1", "--crash-wait", "0", "--reports-dir"])
+        .args([
+            "round",
+            "run",
+            "--round",
+            "1",
+            "--crash-wait",
+            "0",
+            "--reports-dir",
+        ])
         .arg(&reports)
         .args(["--", "sh", "-c", "echo \"H=${AGX_FIX_HANDSHAKE:-unset}\""])
         .output()

@@ -102,9 +102,9 @@ fn fix_v23(path: &str) -> FixInfo {
     FixInfo {
         name: "v2.3".into(),
         path: Some(path.into()),
-        size: 167_936,
-        sha256: "ce49691e32fc03649a5769fdbc9bec0a53e4a8085db5b70cf44b4b44add65a1e".into(),
-        md5: "61f406ed4bebaa26c953200850648bba".into(),
+        size: Some(167_936),
+        sha256: Some("ce49691e32fc03649a5769fdbc9bec0a53e4a8085db5b70cf44b4b44add65a1e".into()),
+        md5: Some("61f406ed4bebaa26c953200850648bba".into()),
         slices: vec![Slice {
             arch: "arm64e".into(),
             uuid: "3F2A9C1E-7B44-3D0A-9E21-5C8B6D4F1A07".into(),
@@ -114,6 +114,30 @@ fn fix_v23(path: &str) -> FixInfo {
         in_block: true,
         other_build_reports: 0,
     }
+}
+
+/// Crashes of one bucket under one fix with its rate: native ran 30 rounds, v2.3 60 (both
+/// blocks).
+fn fix_bucket(fix: &str, bucket: &str, count: u64) -> FixBucketCount {
+    let rounds = if fix == "native" { 30 } else { 60 };
+    FixBucketCount {
+        fix: fix.into(),
+        bucket: bucket.into(),
+        count,
+        rounds,
+        rate: agx_triage::stats::intervals::crash_rate_per_100(count, rounds).ok(),
+    }
+}
+
+/// The comparison's bucket rates and efficiency difference, computed by the library from
+/// the hand-written sides (as `rounds::compare::compare` does from rounds).
+fn with_derived(mut w: Writeup, b_efficiency: &[f64]) -> Writeup {
+    if let Some(c) = &mut w.comparison {
+        c.bucket_rates = agx_triage::rounds::compare::bucket_comparison(&c.a, &c.b).unwrap();
+        c.efficiency_difference =
+            agx_triage::rounds::compare::efficiency_difference(&[], b_efficiency);
+    }
+    w
 }
 
 fn summary_1860() -> Summary {
@@ -129,12 +153,18 @@ fn summary_1860() -> Summary {
 
 /// The writeup of rounds 1820-1849 (v2.3, no retries) compared with the retry block 1850-1879.
 fn realistic() -> Writeup {
+    with_derived(realistic_figures(), &EFFICIENCY)
+}
+
+/// [`realistic`] before the comparison's derived figures.
+fn realistic_figures() -> Writeup {
     let b98 = BucketSection {
         signature: SIG_98.into(),
         pattern: Some("agx-null-impl-0x98".into()),
         pattern_title: Some("null _impl + 0x98 in prepareForEnqueue".into()),
         count: 8,
         per_100_rounds: 8.0 / 30.0 * 100.0,
+        rate: None,
         example_report: Some(401),
         example_incident: Some("0000071E-1A2B-4C3D-8E9F-000000000191".into()),
         stack: vec![
@@ -154,6 +184,7 @@ fn realistic() -> Writeup {
         pattern_title: Some("null _impl + 0x5c8 in setComputePipelineState:".into()),
         count: 4,
         per_100_rounds: 4.0 / 30.0 * 100.0,
+        rate: None,
         example_report: Some(409),
         example_incident: Some("00000721-1A2B-4C3D-8E9F-000000000199".into()),
         stack: vec![
@@ -171,6 +202,7 @@ fn realistic() -> Writeup {
         pattern_title: Some("freed encoder (use-after-free) in objc_msgSend".into()),
         count: 3,
         per_100_rounds: 10.0,
+        rate: None,
         example_report: Some(413),
         example_incident: Some("00000724-1A2B-4C3D-8E9F-00000000019D".into()),
         stack: vec![
@@ -267,44 +299,21 @@ fn realistic() -> Writeup {
                 },
                 new_buckets: vec![side_bucket(SIG_184, "agx-spill-null-0x184", 2)],
                 gone_buckets: vec![side_bucket(SIG_5C8, "agx-null-impl-0x5c8", 4)],
+                // Filled in by `with_derived` from the figures above.
+                bucket_rates: Default::default(),
+                efficiency_difference: Default::default(),
+                shared_rounds: vec![],
             },
         }),
+        bucket_correlations: vec![],
         bucket_counts_by_fix: vec![
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "agx-null-impl-0x98".into(),
-                count: 12,
-            },
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "objc-msgsend-freed-encoder".into(),
-                count: 7,
-            },
-            FixBucketCount {
-                fix: "native".into(),
-                bucket: "agx-null-0x5f4-dispatch".into(),
-                count: 5,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-null-impl-0x98".into(),
-                count: 17,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-null-impl-0x5c8".into(),
-                count: 4,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "objc-msgsend-freed-encoder".into(),
-                count: 9,
-            },
-            FixBucketCount {
-                fix: "v2.3".into(),
-                bucket: "agx-spill-null-0x184".into(),
-                count: 2,
-            },
+            fix_bucket("native", "agx-null-impl-0x98", 12),
+            fix_bucket("native", "objc-msgsend-freed-encoder", 7),
+            fix_bucket("native", "agx-null-0x5f4-dispatch", 5),
+            fix_bucket("v2.3", "agx-null-impl-0x98", 17),
+            fix_bucket("v2.3", "agx-null-impl-0x5c8", 4),
+            fix_bucket("v2.3", "objc-msgsend-freed-encoder", 9),
+            fix_bucket("v2.3", "agx-spill-null-0x184", 2),
         ],
         config: vec![
             (
@@ -397,14 +406,13 @@ fn twenty_vs_eighteen() -> Writeup {
             eventual: verdict,
             new_buckets: vec![freed_b],
             gone_buckets: vec![],
+            bucket_rates: Default::default(),
+            efficiency_difference: Default::default(),
+            shared_rounds: vec![],
         },
     });
-    w.bucket_counts_by_fix = vec![FixBucketCount {
-        fix: "v2.3".into(),
-        bucket: "objc-msgsend-freed-encoder".into(),
-        count: 2,
-    }];
-    w
+    w.bucket_counts_by_fix = vec![fix_bucket("v2.3", "objc-msgsend-freed-encoder", 2)];
+    with_derived(w, &[])
 }
 
 fn render_all(w: &Writeup) -> (String, serde_json::Value, Vec<Chart>) {
@@ -687,6 +695,48 @@ fn pass_rate_chart_shows_the_figures() {
     // Two series in the legend.
     assert!(texts.contains(&"raw (first attempt)"));
     assert!(texts.contains(&"with retries (eventual)"));
+}
+
+// Issue 15: the bucket chart shows crashes per 100 rounds with whiskers, not raw counts: 12
+// crashes of agx-null-impl-0x98 in native's 30 rounds is 40 per 100, Garwood's 95% interval
+// chi2.ppf(0.025,24)/2*100/30 .. chi2.ppf(0.975,26)/2*100/30 = 20.7 .. 69.9 (the figures of
+// stats::intervals::crash_rate_scales_to_100_rounds); 17 in v2.3's 60 rounds is 28.3.
+#[test]
+fn bucket_chart_shows_rates_with_whiskers() {
+    let charts = render_charts(&realistic());
+    let c = charts
+        .iter()
+        .find(|c| c.kind == ChartKind::BucketsByFix)
+        .unwrap();
+    let doc = roxmltree::Document::parse(&c.svg).unwrap();
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") || n.has_tag_name("title"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(texts.contains(&"crashes per 100 rounds"), "{texts:?}");
+    assert!(texts.contains(&"12/30"), "{texts:?}");
+    assert!(texts.contains(&"17/60"), "{texts:?}");
+    assert!(
+        texts.contains(
+            &"agx-null-impl-0x98 under native: 12 crashes in 30 rounds, 40.0 per 100 rounds (95% CI 20.7–69.9)"
+        ),
+        "{texts:?}"
+    );
+    // One whisker per bar: a bar for every fix × bucket entry with a rate.
+    let bars = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    let whiskers = doc.descendants().filter(|n| n.has_tag_name("path")).count();
+    let entries = realistic().bucket_counts_by_fix.len();
+    assert_eq!(whiskers, entries);
+    assert!(bars >= entries);
+    // No rounds known (an old writeup's JSON): no rate, so no chart rather than counts.
+    let mut w = realistic();
+    for e in &mut w.bucket_counts_by_fix {
+        e.rate = None;
+    }
+    assert!(render_charts(&w)
+        .iter()
+        .all(|c| c.kind != ChartKind::BucketsByFix));
 }
 
 const OVERCLAIMS: [&str; 5] = [

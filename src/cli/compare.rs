@@ -6,9 +6,12 @@ use std::io::Write;
 use anyhow::Result;
 
 use agx_triage::ops::compare::{compare_selectors, selector_label};
-use agx_triage::rounds::compare::{bucket_changes, Comparison, SideStats};
+use agx_triage::rounds::compare::{Comparison, SideStats};
 use agx_triage::store::RoundSelector;
-use agx_triage::writeup::wording::{bucket_change, ci, comparison_sentences, pct};
+use agx_triage::writeup::wording::{
+    bucket_change, bucket_method, ci, comparison_sentences, efficiency_difference, p_value, pct,
+    rate_per_100, shared_rounds_warning,
+};
 use serde::Serialize;
 
 use super::round::parse_selector;
@@ -52,6 +55,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     if let Some(w) = unconfirmed.warning() {
         let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
     }
+    if let Some(w) = shared_rounds_warning(&c.shared_rounds) {
+        let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");
+    }
     let mut out = super::term::stdout(args.json);
     if args.json {
         let counted = unconfirmed.included;
@@ -67,7 +73,11 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     }
     let (la, lb) = (selector_label(&args.a), selector_label(&args.b));
     let mut t = table();
-    t.set_header(vec!["".to_string(), format!("A: {la}"), format!("B: {lb}")]);
+    t.set_header(vec![
+        "figure".to_string(),
+        format!("A: {la}"),
+        format!("B: {lb}"),
+    ]);
     t.add_row(vec![
         "rounds".into(),
         c.a.rounds.to_string(),
@@ -118,18 +128,24 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         writeln!(out, "{s}")?;
     }
 
-    let changes = bucket_changes(&c)?;
+    if let Some(s) = efficiency_difference(&c, "A", "B") {
+        writeln!(out, "{s}")?;
+    }
+
+    let changes = &c.bucket_rates.buckets;
     if !changes.is_empty() {
         let mut bt = table();
+        let adjusted = format!("{} p", c.bucket_rates.correction.label());
         bt.set_header(vec![
             "bucket",
             "A crashes",
-            "A per 100",
+            "A per 100 (95% CI)",
             "B crashes",
-            "B per 100",
-            "",
+            "B per 100 (95% CI)",
+            adjusted.as_str(),
+            "status",
         ]);
-        for ch in &changes {
+        for ch in changes {
             let label = match &ch.pattern {
                 Some(p) => format!("{p}: {}", ellipsize(&ch.signature, 50)),
                 None => ellipsize(&ch.signature, 60),
@@ -137,13 +153,15 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
             bt.add_row(vec![
                 label,
                 ch.count_a.to_string(),
-                format!("{:.1}", ch.per_100_a),
+                rate_per_100(&ch.rate_a),
                 ch.count_b.to_string(),
-                format!("{:.1}", ch.per_100_b),
+                rate_per_100(&ch.rate_b),
+                p_value(ch.adjusted_p),
                 bucket_change(ch.verdict, "A", "B"),
             ]);
         }
         writeln!(out, "\n{bt}")?;
+        writeln!(out, "{}", bucket_method(&c.bucket_rates))?;
     }
     Ok(Exit::Ok)
 }

@@ -10,6 +10,7 @@ use agx_triage::stats::plan::{plan, PlanRequest, DEFAULT_FIXED_SEARCH, MAX_SIMUL
 use agx_triage::stats::power::MAX_ROUNDS_PER_SIDE;
 use agx_triage::stats::sequential::MAX_EXACT_ROUNDS;
 
+use super::term::num;
 use super::{table, Cli, Exit};
 
 #[derive(clap::Args, Debug)]
@@ -107,8 +108,8 @@ pub fn run(_cli: &Cli, a: &Args) -> Result<Exit> {
         "baseline {} -> target {}, alpha {}, power {}",
         pct(report.baseline),
         pct(report.target),
-        report.alpha,
-        report.power
+        num(report.alpha),
+        num(report.power)
     )?;
     let mut t = table();
     t.set_header(vec![
@@ -124,7 +125,7 @@ pub fn run(_cli: &Cli, a: &Args) -> Result<Exit> {
             None => format!("more than {}", report.fixed_search_max),
         },
         report.fixed_power.map(pct).unwrap_or_else(|| "-".into()),
-        format!("at most {}", report.alpha),
+        format!("at most {}", num(report.alpha)),
     ]);
     let mode = match s.block_rounds {
         Some(n) => format!("sequential, against a block of {n}"),
@@ -160,18 +161,25 @@ pub fn run(_cli: &Cli, a: &Args) -> Result<Exit> {
         ]);
     }
     writeln!(out, "{t}")?;
-    writeln!(
-        out,
-        "Run it with: agx-triage round run --until-decided --max-rounds {} --alpha {} \
-         --baseline-rate {} --target-rate {} {} ...",
-        s.max_rounds_per_side,
-        report.alpha,
-        report.baseline,
-        report.target,
-        match s.block_rounds {
-            Some(_) => "--against SEL",
-            None => "--alternate-with FIX",
-        }
-    )?;
+    // Against a block the planned rates change nothing in the rule (stats::sequential::
+    // Design::targeted), so they are only suggested for interleaved runs.
+    match s.block_rounds {
+        Some(_) => writeln!(
+            out,
+            "Run it with: agx-triage round run --until-decided --max-rounds {} --alpha {} \
+             --against SEL ...",
+            s.max_rounds_per_side,
+            num(report.alpha),
+        )?,
+        None => writeln!(
+            out,
+            "Run it with: agx-triage round run --until-decided --max-rounds {} --alpha {} \
+             --baseline-rate {} --target-rate {} --alternate-with FIX ...",
+            s.max_rounds_per_side,
+            num(report.alpha),
+            num(report.baseline),
+            num(report.target),
+        )?,
+    }
     Ok(Exit::Ok)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use regex::Regex;
+use serde::Serialize;
 
 use agx_triage::ingest;
 use agx_triage::ops::rounds::StoreSource;
@@ -233,8 +234,7 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
                 exists_hint(n)
             );
             let mut out = super::term::stdout(a.json);
-            serde_json::to_writer_pretty(&mut out, &round_json(&round))?;
-            writeln!(out)?;
+            super::term::print_json(&mut out, &round_json(&round))?;
             return Ok(Exit::Partial);
         }
     };
@@ -245,10 +245,9 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         let mut v = round_json(&round);
         if !fix_checks.is_empty() {
             // Each attempt's handshake verdict, for scripts (not stored: see `fix_confirmed`).
-            v["fix_checks"] = serde_json::to_value(&fix_checks)?;
+            v.fix_checks = Some(&fix_checks);
         }
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -577,15 +576,20 @@ fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Resul
     errors.sort_by_key(|e| e.line);
     let mut out = super::term::stdout(json);
     if json {
-        let v = serde_json::json!({
-            "imported": inserted + replaced,
-            "unchanged": unchanged,
-            "replaced": replaced,
-            "conflicts": conflicts,
-            "failed": errors.iter().map(|e| serde_json::json!({"line": e.line, "error": e.message})).collect::<Vec<_>>(),
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        let v = ImportJson {
+            conflicts,
+            failed: errors
+                .iter()
+                .map(|e| FailedLineJson {
+                    error: e.message.clone(),
+                    line: e.line,
+                })
+                .collect(),
+            imported: inserted + replaced,
+            replaced,
+            unchanged,
+        };
+        super::term::print_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -636,30 +640,90 @@ fn attempt_text(a: &Attempt) -> String {
     }
 }
 
-/// The JSON shape of a round in `rounds --json` and `round run --json`.
-pub fn round_json(r: &Round) -> serde_json::Value {
-    serde_json::json!({
-        "round": r.number,
-        "batch": r.batch,
-        "fix": r.fix,
-        "fix_confirmed": r.fix_confirmed,
-        "outcome": r.outcome().as_str(),
-        "efficiency": r.efficiency,
-        "metrics": r.metrics,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-        "config": r.config,
-        "attempts": r.attempts.iter().map(|a| serde_json::json!({
-            "index": a.index,
-            "exit_code": a.exit_code,
-            "signal": a.signal,
-            "signal_name": a.signal.and_then(signal_name),
-            "pid": a.pid,
-            "started_at": a.started_at,
-            "finished_at": a.finished_at,
-            "crash_reports": a.crash_reports,
-        })).collect::<Vec<_>>(),
-    })
+/// The JSON shape of a round in `rounds --json` and `round run --json`. Fields in
+/// alphabetical order: the order the keys always had.
+#[derive(Serialize)]
+pub struct RoundJson<'a> {
+    attempts: Vec<AttemptJson<'a>>,
+    batch: &'a Option<String>,
+    config: &'a BTreeMap<String, String>,
+    efficiency: Option<f64>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    fix: &'a Option<String>,
+    /// `round run --json`: each attempt's handshake verdict (not stored: see `fix_confirmed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix_checks: Option<&'a [agx_triage::rounds::handshake::Check]>,
+    fix_confirmed: Option<bool>,
+    metrics: &'a BTreeMap<String, f64>,
+    outcome: &'static str,
+    /// `rounds --json`: the end of the output of rounds agx-triage ran (recorded and imported
+    /// ones have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_tail: Option<&'a str>,
+    round: i64,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One attempt of a [`RoundJson`].
+#[derive(Serialize)]
+struct AttemptJson<'a> {
+    crash_reports: &'a [String],
+    exit_code: Option<i32>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    index: u32,
+    pid: Option<i64>,
+    signal: Option<i32>,
+    signal_name: Option<&'static str>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A round as `rounds --json` and `round run --json` print it.
+pub fn round_json(r: &Round) -> RoundJson<'_> {
+    RoundJson {
+        attempts: r
+            .attempts
+            .iter()
+            .map(|a| AttemptJson {
+                crash_reports: &a.crash_reports,
+                exit_code: a.exit_code,
+                finished_at: a.finished_at,
+                index: a.index,
+                pid: a.pid,
+                signal: a.signal,
+                signal_name: a.signal.and_then(signal_name),
+                started_at: a.started_at,
+            })
+            .collect(),
+        batch: &r.batch,
+        config: &r.config,
+        efficiency: r.efficiency,
+        finished_at: r.finished_at,
+        fix: &r.fix,
+        fix_checks: None,
+        fix_confirmed: r.fix_confirmed,
+        metrics: &r.metrics,
+        outcome: r.outcome().as_str(),
+        output_tail: None,
+        round: r.number,
+        started_at: r.started_at,
+    }
+}
+
+/// `round import --json`.
+#[derive(Serialize)]
+struct ImportJson {
+    conflicts: usize,
+    failed: Vec<FailedLineJson>,
+    imported: usize,
+    replaced: usize,
+    unchanged: usize,
+}
+
+/// One line `round import` could not store.
+#[derive(Serialize)]
+struct FailedLineJson {
+    error: String,
+    line: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -722,19 +786,15 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     let rounds = store.rounds(a.select.as_ref().unwrap_or(&RoundSelector::All))?;
     let mut out = super::term::stdout(a.json);
     if a.json {
-        let v: Vec<_> = rounds
+        let v: Vec<RoundJson> = rounds
             .iter()
-            .map(|r| {
-                let mut j = round_json(&r.round);
+            .map(|r| RoundJson {
                 // Only rounds agx-triage ran have output; recorded and imported ones have none.
-                if let (Some(tail), Some(obj)) = (&r.output_tail, j.as_object_mut()) {
-                    obj.insert("output_tail".into(), tail.clone().into());
-                }
-                j
+                output_tail: r.output_tail.as_deref(),
+                ..round_json(&r.round)
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &v)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();

@@ -180,6 +180,21 @@ impl<W: Write> Drop for TermWriter<W> {
     }
 }
 
+/// A number for people: as written (`0.05`, `12.5`) when of ordinary size, in scientific
+/// notation when tiny or huge (`1e-300`, `3.2e24`), where Rust's `{}` would print hundreds of
+/// digits.
+pub fn num(x: f64) -> String {
+    let a = x.abs();
+    if x != 0.0 && a.is_finite() && !(1e-4..1e9).contains(&a) {
+        format!("{x:.3e}")
+            .replace(".000e", "e")
+            .replace("00e", "e")
+            .replace("0e", "e")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// Standard output for a command: escaped unless `json`.
 pub fn stdout(json: bool) -> TermWriter<io::StdoutLock<'static>> {
     TermWriter::new(io::stdout().lock(), json)
@@ -325,6 +340,18 @@ impl fmt::Display for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: `plan --alpha 1e-300` printed alpha as a 300-digit decimal.
+    #[test]
+    fn numbers_of_any_size_stay_short() {
+        assert_eq!(num(0.05), "0.05");
+        assert_eq!(num(12.5), "12.5");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1e-300), "1e-300");
+        assert_eq!(num(2.5e-7), "2.5e-7");
+        assert_eq!(num(3.25e24), "3.25e24");
+        assert!(num(1e300).len() < 10, "{}", num(1e300));
+    }
 
     const HOSTILE: &str = "a\u{1b}]0;TITLE\u{7}b\u{0}c\u{202e}d\u{9b}2Je\rf\u{2066}g";
 

@@ -93,7 +93,24 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
             r.warnings.insert(0, w.clone());
         }
     }
+    for r in &mut reports {
+        cap_warnings(&mut r.warnings);
+    }
     Ok(reports)
+}
+
+/// At most this many warnings are kept per report; the rest are counted in one last line.
+pub const MAX_WARNINGS: usize = 100;
+
+/// Keep the first [`MAX_WARNINGS`] warnings and say how many more there were. A report whose
+/// every frame is odd in its own way (e.g. 25,000 frames each pointing at a different missing
+/// image) would otherwise carry, store and print 25,000 lines that say the same thing.
+fn cap_warnings(warnings: &mut Vec<String>) {
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("... and {more} more warnings, not listed"));
+    }
 }
 
 /// Turn one found `.ips` document into its report, calling the legacy parser where the JSON
@@ -396,6 +413,28 @@ mod tests {
             Some("33218F9D-FEB7-4525-92E3-5CF9934D6B87")
         );
         assert!(!r.warnings.is_empty());
+    }
+
+    // Regression: each of N frames pointing at a different missing image gave its own warning,
+    // found by a linear search per push (200,000 frames took 44 s) and all N stored and printed.
+    #[test]
+    fn many_distinct_warnings_are_capped_and_counted() {
+        let frames: Vec<String> = (0..20_000)
+            .map(|i| format!(r#"{{"imageOffset":1,"imageIndex":{}}}"#, 100_000 + i))
+            .collect();
+        let body = format!(
+            r#"{{"procName":"python","pid":7,"exception":{{"type":"EXC_BAD_ACCESS","signal":"SIGSEGV"}},"faultingThread":0,"threads":[{{"triggered":true,"frames":[{}]}}],"usedImages":[]}}"#,
+            frames.join(",")
+        );
+        let text = format!("{}\n{body}", ips_header());
+        let reports = parse(text.as_bytes()).unwrap();
+        let w = &reports[0].warnings;
+        assert_eq!(w.len(), MAX_WARNINGS + 1, "{:?}", &w[..3]);
+        assert!(
+            w[MAX_WARNINGS].contains("more warnings, not listed"),
+            "{w:?}"
+        );
+        assert_eq!(reports[0].threads[0].frames.len(), 20_000);
     }
 
     fn ips_header() -> &'static str {

@@ -12,21 +12,29 @@ use crate::crash::CrashReport;
 use crate::rounds::compare::{self, CompareError, Side};
 use crate::rounds::handshake;
 use crate::stats;
-use crate::store::{RoundSelector, Store, StoreError, StoredRound};
+use crate::store::{BucketRef, RoundSelector, Store, StoreError, StoredRound};
 use crate::writeup::model::{
-    Block, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison, RateRow, Slice, Writeup,
+    Block, BucketCorrelations, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison,
+    RateRow, Slice, Writeup, CORRELATIONS_SHOWN,
 };
 use crate::writeup::redact::{Class, Redactor};
 
 /// Errors while gathering a writeup.
 #[derive(Debug, thiserror::Error)]
 pub enum GatherError {
+    /// The database.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The comparison's statistics.
     #[error(transparent)]
     Compare(#[from] CompareError),
+    /// The correlation statistics of a bucket.
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
+    /// A selection matched no rounds; the text says which and why.
     #[error("no rounds in {0}")]
     NoRounds(String),
+    /// Redaction rules or learning failed.
     #[error(transparent)]
     Redact(#[from] crate::writeup::redact::RedactError),
 }
@@ -34,6 +42,7 @@ pub enum GatherError {
 /// What to compare the block with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Against {
+    /// No comparison.
     None,
     /// Another block of rounds.
     Rounds(i64, i64),
@@ -44,8 +53,11 @@ pub enum Against {
 /// What to gather.
 #[derive(Debug, Clone)]
 pub struct GatherOptions {
+    /// The rounds written up, first and last (inclusive).
     pub rounds: (i64, i64),
+    /// What to compare them with.
     pub against: Against,
+    /// The title; `Verification rounds A-B` when `None`.
     pub title: Option<String>,
     /// Batches of this many rounds instead of the rounds' batch labels.
     pub batch_size: Option<u32>,
@@ -55,7 +67,7 @@ pub struct GatherOptions {
     pub stack_frames: usize,
     /// Count rounds whose fix never confirmed it loaded (left out by default, with a note).
     pub include_unconfirmed: bool,
-    /// Redact for publishing ([`super::redact`]): the redactor learns user and host names,
+    /// Redact for publishing ([`crate::writeup::redact`]): the redactor learns user and host names,
     /// keys and addresses from every report and round behind the writeup (process, image and
     /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
     /// Nothing stored is changed.
@@ -323,6 +335,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             pattern_title: a.title,
             count,
             per_100_rounds: count as f64 * 100.0 / n as f64,
+            rate: stats::intervals::crash_rate_per_100(count, n).ok(),
             example_report: a.newest.map(|x| x.1),
             example_incident,
             stack,
@@ -331,6 +344,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         });
     }
     buckets.sort_by(|x, y| y.count.cmp(&x.count).then(x.signature.cmp(&y.signature)));
+
+    let bucket_correlations = correlations(store, &buckets, opts.redact)?;
 
     // Comparison.
     let (against_block, comparison, other_rounds) = match &opts.against {
@@ -384,8 +399,15 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     let mut by_fix: BTreeMap<(String, String), u64> = BTreeMap::new();
     // Per fix name: crash reports that loaded another build than the one registered under it.
     let mut other_build: BTreeMap<String, u64> = BTreeMap::new();
+    // Rounds per fix name; a round in both selections counts once.
+    let mut fix_rounds: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen_rounds: BTreeSet<i64> = BTreeSet::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
+        if !seen_rounds.insert(r.round.number) {
+            continue;
+        }
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
+        *fix_rounds.entry(fname.clone()).or_default() += 1;
         if let Some(f) = &r.round.fix {
             fix_names.insert(f.clone());
         }
@@ -425,9 +447,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             fixes.push(FixInfo {
                 name: name.clone(),
                 path: None,
-                size: 0,
-                sha256: String::new(),
-                md5: String::new(),
+                size: None,
+                sha256: None,
+                md5: None,
                 slices: Vec::new(),
                 current_version: None,
                 registered: false,
@@ -440,9 +462,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
             fixes.push(FixInfo {
                 name: f.name,
                 path: f.path,
-                size: f.size.unwrap_or(0),
-                sha256: f.sha256.unwrap_or_default(),
-                md5: f.md5.unwrap_or_default(),
+                size: f.size,
+                sha256: f.sha256,
+                md5: f.md5,
                 current_version: f.slices.first().and_then(|s| s.current_version.clone()),
                 slices: f
                     .slices
@@ -499,11 +521,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         efficiency,
         efficiency_by_round: effs,
         buckets,
+        bucket_correlations,
         comparison,
-        bucket_counts_by_fix: by_fix
-            .into_iter()
-            .map(|((fix, bucket), count)| FixBucketCount { fix, bucket, count })
-            .collect(),
+        bucket_counts_by_fix: fix_bucket_rates(&fix_rounds, &by_fix),
         config,
         report_links: None,
         redacted: None,
@@ -513,6 +533,86 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         r.redact_writeup(&mut w)?;
     }
     Ok(w)
+}
+
+/// Buckets of the writeup whose correlations are looked at: the largest ones.
+pub const CORRELATED_BUCKETS: usize = 3;
+/// Fewer crash reports than this in a bucket, or outside it, and no attribute value can be
+/// told apart from chance (with 4 against 4, even a value on every report of the bucket and
+/// none elsewhere has Fisher p = 0.029 before any correction over the values tested), so
+/// nothing is shown.
+pub const MIN_CORRELATION_REPORTS: u64 = 5;
+
+/// The top correlations (`agx-triage correlate`'s figures: store counts, Fisher p, BH q) of
+/// the largest buckets with enough reports. Redacted writeups leave out the attributes that
+/// hold free text (process names, round configuration values): they come from reports and
+/// rounds outside the writeup, which the redactor has not learned from.
+fn correlations(
+    store: &Store,
+    buckets: &[BucketSection],
+    redact: bool,
+) -> Result<Vec<BucketCorrelations>, GatherError> {
+    let mut out = Vec::new();
+    for b in buckets.iter().take(CORRELATED_BUCKETS) {
+        if b.signature.starts_with('(') {
+            // "(not ingested)" and "(not bucketed)" are not buckets of the store.
+            continue;
+        }
+        let bucket = match &b.pattern {
+            Some(p) => BucketRef::Pattern(p.clone()),
+            None => BucketRef::Signature(b.signature.clone()),
+        };
+        let bucket_reports = store.bucket_crash_count(&bucket)?;
+        let mut rows = store.correlation_counts(&bucket)?;
+        if redact {
+            rows.retain(|r| r.attribute != "process" && !r.attribute.starts_with("config "));
+        }
+        let other_reports = rows.iter().map(|r| r.elsewhere_total).max().unwrap_or(0);
+        if bucket_reports < MIN_CORRELATION_REPORTS || other_reports < MIN_CORRELATION_REPORTS {
+            continue;
+        }
+        let mut top = stats::correlate::correlate(&rows)?;
+        let values_tested = top.len() as u64;
+        top.truncate(CORRELATIONS_SHOWN);
+        if top.is_empty() {
+            continue;
+        }
+        out.push(BucketCorrelations {
+            signature: b.signature.clone(),
+            pattern: b.pattern.clone(),
+            bucket_reports,
+            other_reports,
+            values_tested,
+            top,
+        });
+    }
+    Ok(out)
+}
+
+/// One entry per fix version (that ran rounds) and bucket (seen under any of them), zero
+/// counts included, each with its crashes per 100 rounds and exact 95% interval.
+fn fix_bucket_rates(
+    fix_rounds: &BTreeMap<String, u64>,
+    by_fix: &BTreeMap<(String, String), u64>,
+) -> Vec<FixBucketCount> {
+    let buckets: BTreeSet<&String> = by_fix.keys().map(|(_, b)| b).collect();
+    let mut out = Vec::new();
+    for (fix, &n) in fix_rounds {
+        for bucket in &buckets {
+            let count = by_fix
+                .get(&(fix.clone(), (*bucket).clone()))
+                .copied()
+                .unwrap_or(0);
+            out.push(FixBucketCount {
+                fix: fix.clone(),
+                bucket: (*bucket).clone(),
+                count,
+                rounds: n,
+                rate: stats::intervals::crash_rate_per_100(count, n).ok(),
+            });
+        }
+    }
+    out
 }
 
 /// Let the redactor learn from any stored data (a report, a round, source paths).

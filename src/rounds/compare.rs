@@ -1,6 +1,9 @@
 //! Comparison of two sets of rounds (side A, usually the previous block or native, against
 //! side B, the candidate): pass rates with Wilson intervals, Fisher's exact test with a plain
-//! verdict, efficiency spread, and crash buckets per 100 rounds with new and gone buckets.
+//! verdict, efficiency with the difference of means and its Welch interval, and crash buckets
+//! as rates per 100 rounds with exact intervals, each tested between the sides and corrected
+//! for the number of buckets compared. Round numbers the two selections share are recorded,
+//! so a caller can warn that the sides are not independent.
 //!
 //! Pure: the caller (store/CLI) gathers [`RoundSummary`]s; rendering is the writeup's job.
 //! Rates and interval bounds are fractions in `0..=1`, never percentages.
@@ -12,7 +15,9 @@ use thiserror::Error;
 
 use super::model::Outcome;
 use crate::stats::buckets::{BucketSides, BucketTest, BucketVerdict};
+use crate::stats::intervals::RatePer100;
 use crate::stats::multiple::Correction;
+use crate::stats::welch::WelchInterval;
 use crate::stats::{self, StatsError, Summary};
 
 /// One crash attributed to a round, as bucketed.
@@ -138,10 +143,100 @@ pub struct Comparison {
     /// Eventual pass rate, B vs A.
     pub eventual: Verdict,
     /// Buckets seen on B but not on A, with B's counts. Being new is not by itself a
-    /// regression: [`bucket_changes`] says when a test supports that.
+    /// regression: [`Comparison::bucket_rates`] says when a test supports that.
     pub new_buckets: Vec<BucketCount>,
     /// Buckets seen on A but not on B (possibly fixed), with A's counts.
     pub gone_buckets: Vec<BucketCount>,
+    /// Every bucket of either side as rates per 100 rounds with exact intervals, tested
+    /// between the sides and corrected for the number of buckets ([`bucket_comparison`]).
+    #[serde(default)]
+    pub bucket_rates: BucketComparison,
+    /// Efficiency of B minus efficiency of A, with Welch's 95% interval when both sides have
+    /// at least two figures ([`efficiency_difference`]).
+    #[serde(default)]
+    pub efficiency_difference: EfficiencyDifference,
+    /// Round numbers in both selections (ascending). Not empty: the sides are not
+    /// independent samples, and the tests overstate what they can tell.
+    #[serde(default)]
+    pub shared_rounds: Vec<i64>,
+}
+
+/// Crash buckets of both sides compared as rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketComparison {
+    /// The exact test between the sides (`crashes-given-rounds`: the conditional binomial
+    /// test of two Poisson rates).
+    pub test: BucketTest,
+    /// The multiple-testing correction over the buckets compared (`holm`).
+    pub correction: Correction,
+    /// The level the corrected p-values are compared with.
+    pub alpha: f64,
+    /// One entry per bucket of either side: A's order, then B's new ones.
+    pub buckets: Vec<BucketChange>,
+}
+
+impl Default for BucketComparison {
+    fn default() -> Self {
+        BucketComparison {
+            test: BUCKET_TEST,
+            correction: BUCKET_CORRECTION,
+            alpha: stats::ALPHA,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+/// The test [`bucket_comparison`] uses.
+pub const BUCKET_TEST: BucketTest = BucketTest::CrashesGivenRounds;
+/// The correction [`bucket_comparison`] uses: Holm (family-wise), since one false
+/// "regression" sends someone chasing a bug that is not there.
+pub const BUCKET_CORRECTION: Correction = Correction::Holm;
+
+/// Why no efficiency difference is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EfficiencyGap {
+    /// A side has fewer than two efficiency figures.
+    TooFewValues,
+    /// Both sides are constant: no spread, so no interval.
+    ZeroVariance,
+    /// The figures are so large the standard error is not a finite number.
+    NotFinite,
+}
+
+/// Efficiency of B minus efficiency of A.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EfficiencyDifference {
+    /// How the interval is computed: always `welch` (Welch's t interval, unequal variances).
+    pub method: DifferenceMethod,
+    /// Efficiency figures on side A.
+    pub n_a: usize,
+    /// Efficiency figures on side B.
+    pub n_b: usize,
+    /// Mean of B minus mean of A with its 95% Welch interval; `None` with `missing` saying why.
+    pub welch: Option<WelchInterval>,
+    /// Why `welch` is `None`.
+    pub missing: Option<EfficiencyGap>,
+}
+
+impl Default for EfficiencyDifference {
+    fn default() -> Self {
+        EfficiencyDifference {
+            method: DifferenceMethod::Welch,
+            n_a: 0,
+            n_b: 0,
+            welch: None,
+            missing: Some(EfficiencyGap::TooFewValues),
+        }
+    }
+}
+
+/// The method of an interval for a difference of means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DifferenceMethod {
+    /// Welch's t interval.
+    Welch,
 }
 
 /// Errors of the comparison.
@@ -277,6 +372,9 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
     };
     let new_buckets = only_in(&sb, &sa);
     let gone_buckets = only_in(&sa, &sb);
+    let bucket_rates = bucket_comparison(&sa, &sb)?;
+    let efficiencies =
+        |s: &Side| -> Vec<f64> { s.rounds.iter().filter_map(|r| r.efficiency).collect() };
     Ok(Comparison {
         a: sa,
         b: sb,
@@ -284,11 +382,46 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
         eventual,
         new_buckets,
         gone_buckets,
+        bucket_rates,
+        efficiency_difference: efficiency_difference(&efficiencies(a), &efficiencies(b)),
+        shared_rounds: shared_rounds(a, b),
     })
 }
 
+/// Round numbers present in both sides, ascending and distinct.
+pub fn shared_rounds(a: &Side, b: &Side) -> Vec<i64> {
+    let in_a: std::collections::BTreeSet<i64> = a.rounds.iter().map(|r| r.number).collect();
+    let shared: std::collections::BTreeSet<i64> = b
+        .rounds
+        .iter()
+        .map(|r| r.number)
+        .filter(|n| in_a.contains(n))
+        .collect();
+    shared.into_iter().collect()
+}
+
+/// Mean efficiency of B minus A with Welch's 95% interval ([`stats::welch::welch_95`]);
+/// without a number when a side has fewer than two finite figures or both are constant.
+pub fn efficiency_difference(a: &[f64], b: &[f64]) -> EfficiencyDifference {
+    let finite = |v: &[f64]| v.iter().filter(|x| x.is_finite()).count();
+    let (n_a, n_b) = (finite(a), finite(b));
+    let (welch, missing) = match stats::welch::welch_95(a, b) {
+        Ok(w) => (Some(w), None),
+        Err(StatsError::ZeroVariance) => (None, Some(EfficiencyGap::ZeroVariance)),
+        Err(StatsError::TooFewValues { .. }) => (None, Some(EfficiencyGap::TooFewValues)),
+        Err(_) => (None, Some(EfficiencyGap::NotFinite)),
+    };
+    EfficiencyDifference {
+        method: DifferenceMethod::Welch,
+        n_a,
+        n_b,
+        welch,
+        missing,
+    }
+}
+
 /// What may be said about one bucket between the two sides of a [`Comparison`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketChange {
     /// The bucket's signature.
     pub signature: String,
@@ -302,7 +435,14 @@ pub struct BucketChange {
     pub count_b: u64,
     /// Crash reports per 100 rounds on side B.
     pub per_100_b: f64,
-    /// Holm-adjusted p-value of the conditional test of the two crash rates.
+    /// Side A's rate per 100 rounds with its exact 95% (Garwood) interval.
+    pub rate_a: RatePer100,
+    /// Side B's rate per 100 rounds with its exact 95% (Garwood) interval.
+    pub rate_b: RatePer100,
+    /// Raw two-sided p-value of the conditional exact test of the two rates.
+    pub p_value: f64,
+    /// The p-value corrected for the number of buckets compared
+    /// ([`BucketComparison::correction`]).
     pub adjusted_p: f64,
     /// "Regression" or "fixed" only when the adjusted test supports it.
     pub verdict: BucketVerdict,
@@ -312,48 +452,44 @@ pub struct BucketChange {
 /// round: the conditional exact test of two Poisson rates, Holm-corrected over all the
 /// buckets ([`stats::buckets::assess_buckets`]). A bucket going from 0 to 1 crash is "seen
 /// only in B, not distinguishable yet", not a regression.
-pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError> {
+pub fn bucket_comparison(a: &SideStats, b: &SideStats) -> Result<BucketComparison, CompareError> {
     let mut keys: Vec<(&str, Option<&str>)> = Vec::new();
-    for b in c.a.buckets.iter().chain(&c.b.buckets) {
-        if !keys.iter().any(|(s, _)| *s == b.signature) {
-            keys.push((&b.signature, b.pattern.as_deref()));
+    for bucket in a.buckets.iter().chain(&b.buckets) {
+        if !keys.iter().any(|(s, _)| *s == bucket.signature) {
+            keys.push((&bucket.signature, bucket.pattern.as_deref()));
         }
     }
     let find = |side: &SideStats, sig: &str| -> (u64, f64) {
         side.buckets
             .iter()
-            .find(|b| b.signature == sig)
-            .map(|b| (b.count, b.per_100_rounds))
+            .find(|x| x.signature == sig)
+            .map(|x| (x.count, x.per_100_rounds))
             .unwrap_or((0, 0.0))
     };
     let sides: Vec<BucketSides> = keys
         .iter()
         .map(|(sig, _)| {
-            let (xa, xb) = (find(&c.a, sig).0, find(&c.b, sig).0);
+            let (xa, xb) = (find(a, sig).0, find(b, sig).0);
             BucketSides {
                 crashes_a: xa,
                 // The conditional test uses crash counts only; rounds hit are not known here
                 // and only bounded-checked, so the count (capped at the rounds) stands in.
-                hit_rounds_a: xa.min(c.a.rounds),
-                rounds_a: c.a.rounds,
+                hit_rounds_a: xa.min(a.rounds),
+                rounds_a: a.rounds,
                 crashes_b: xb,
-                hit_rounds_b: xb.min(c.b.rounds),
-                rounds_b: c.b.rounds,
+                hit_rounds_b: xb.min(b.rounds),
+                rounds_b: b.rounds,
             }
         })
         .collect();
-    let assessed = stats::buckets::assess_buckets(
-        &sides,
-        BucketTest::CrashesGivenRounds,
-        Correction::Holm,
-        stats::ALPHA,
-    )?;
-    Ok(keys
+    let assessed =
+        stats::buckets::assess_buckets(&sides, BUCKET_TEST, BUCKET_CORRECTION, stats::ALPHA)?;
+    let buckets = keys
         .iter()
         .zip(assessed)
-        .map(|((sig, pattern), a)| {
-            let (count_a, per_100_a) = find(&c.a, sig);
-            let (count_b, per_100_b) = find(&c.b, sig);
+        .map(|((sig, pattern), x)| {
+            let (count_a, per_100_a) = find(a, sig);
+            let (count_b, per_100_b) = find(b, sig);
             BucketChange {
                 signature: sig.to_string(),
                 pattern: pattern.map(str::to_string),
@@ -361,11 +497,24 @@ pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError>
                 per_100_a,
                 count_b,
                 per_100_b,
-                adjusted_p: a.adjusted_p,
-                verdict: a.verdict,
+                rate_a: x.rate_a,
+                rate_b: x.rate_b,
+                p_value: x.p_value,
+                adjusted_p: x.adjusted_p,
+                verdict: x.verdict,
             }
         })
-        .collect())
+        .collect();
+    Ok(BucketComparison {
+        buckets,
+        ..BucketComparison::default()
+    })
+}
+
+/// The bucket changes of a comparison, recomputed from its sides' counts (the same figures
+/// as [`Comparison::bucket_rates`]).
+pub fn bucket_changes(c: &Comparison) -> Result<Vec<BucketChange>, CompareError> {
+    Ok(bucket_comparison(&c.a, &c.b)?.buckets)
 }
 
 #[cfg(test)]
@@ -646,6 +795,76 @@ mod tests {
         assert_eq!(ch[3].verdict, BucketVerdict::OnlyInBNotDistinguishable);
     }
 
+    // Every bucket carries both rates with Garwood intervals; the figures are those of
+    // stats::intervals (checked against scipy there): 8 crashes in 30 rounds is 26.7 per 100,
+    // interval chi2.ppf(0.025,16)/2*100/30 .. chi2.ppf(0.975,18)/2*100/30:
+    // python3 -c "from scipy.stats import chi2; print(chi2.ppf(0.025,16)/2*100/30, chi2.ppf(0.975,18)/2*100/30)"
+    // -> 11.512... 52.54...
+    #[test]
+    fn bucket_rates_carry_exact_intervals() {
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        assert_eq!(c.bucket_rates, bucket_comparison(&c.a, &c.b).unwrap());
+        assert_eq!(c.bucket_rates.correction, Correction::Holm);
+        let x98 = &c.bucket_rates.buckets[0];
+        assert_eq!(x98.pattern.as_deref(), Some("agx-null-impl-0x98"));
+        assert!(close(x98.rate_a.per_100, 800.0 / 30.0));
+        assert!((x98.rate_a.low - 11.512).abs() < 1e-3, "{:?}", x98.rate_a);
+        assert!((x98.rate_a.high - 52.54).abs() < 1e-2, "{:?}", x98.rate_a);
+        assert!(x98.adjusted_p >= x98.p_value);
+        assert!(c.shared_rounds.is_empty());
+    }
+
+    // Figures from stats::welch's own scipy check (welch_matches_scipy):
+    // a = [14.6, 13.9, 15.1, 14.2], b = [15.8, 16.4, 15.1, 17.0, 16.2] ->
+    // difference 1.65, 95% interval 0.6817111321624609 .. 2.6182888678375433,
+    // p = 0.00501346048694641 (scipy.stats.ttest_ind(b, a, equal_var=False)).
+    #[test]
+    fn efficiency_difference_is_welch_or_says_why_not() {
+        let d = efficiency_difference(&[14.6, 13.9, 15.1, 14.2], &[15.8, 16.4, 15.1, 17.0, 16.2]);
+        let w = d.welch.unwrap();
+        assert_eq!((d.n_a, d.n_b, d.missing), (4, 5, None));
+        assert!(close(w.difference, 1.65));
+        assert!((w.low - 0.681_711_132_162_460_9).abs() < 1e-9);
+        assert!((w.high - 2.618_288_867_837_543_3).abs() < 1e-9);
+        assert!((w.p_value - 0.005_013_460_486_946_41).abs() < 1e-9);
+
+        let one = efficiency_difference(&[14.0], &[15.0, 16.0]);
+        assert_eq!(one.welch, None);
+        assert_eq!(one.missing, Some(EfficiencyGap::TooFewValues));
+        assert_eq!((one.n_a, one.n_b), (1, 2));
+        let flat = efficiency_difference(&[14.0, 14.0], &[15.0, 15.0]);
+        assert_eq!(flat.missing, Some(EfficiencyGap::ZeroVariance));
+        // A non-finite figure is left out, not counted.
+        let nan = efficiency_difference(&[14.0, f64::NAN], &[15.0, 16.0]);
+        assert_eq!(
+            (nan.n_a, nan.missing),
+            (1, Some(EfficiencyGap::TooFewValues))
+        );
+        let huge = efficiency_difference(&[f64::MAX, -f64::MAX], &[1.0, 2.0]);
+        assert!(huge.welch.is_none() || huge.welch.unwrap().low.is_finite());
+
+        // Through compare: the seed block has figures on B only.
+        let (a, b) = seed_block();
+        let c = compare(&a, &b).unwrap();
+        assert_eq!(c.efficiency_difference.n_a, 0);
+        assert_eq!(c.efficiency_difference.n_b, 20);
+        assert_eq!(
+            c.efficiency_difference.missing,
+            Some(EfficiencyGap::TooFewValues)
+        );
+    }
+
+    #[test]
+    fn shared_rounds_are_found() {
+        let a = side("a", rounds(10, &[(Outcome::RawPass, 10)]));
+        let b = side("b", rounds(15, &[(Outcome::RawPass, 10)]));
+        assert_eq!(shared_rounds(&a, &b), vec![15, 16, 17, 18, 19]);
+        assert_eq!(compare(&a, &b).unwrap().shared_rounds.len(), 5);
+        let c = side("c", rounds(100, &[(Outcome::RawPass, 3)]));
+        assert!(shared_rounds(&a, &c).is_empty());
+    }
+
     #[test]
     fn empty_side_is_an_error() {
         let err = compare(
@@ -667,7 +886,47 @@ mod tests {
         };
         assert_eq!(
             keys(&v),
-            ["a", "b", "eventual", "gone_buckets", "new_buckets", "raw"]
+            [
+                "a",
+                "b",
+                "bucket_rates",
+                "efficiency_difference",
+                "eventual",
+                "gone_buckets",
+                "new_buckets",
+                "raw",
+                "shared_rounds"
+            ]
+        );
+        assert_eq!(
+            keys(&v["bucket_rates"]),
+            ["alpha", "buckets", "correction", "test"]
+        );
+        assert_eq!(v["bucket_rates"]["correction"], "holm");
+        assert_eq!(v["bucket_rates"]["test"], "crashes-given-rounds");
+        assert_eq!(
+            keys(&v["bucket_rates"]["buckets"][0]),
+            [
+                "adjusted_p",
+                "count_a",
+                "count_b",
+                "p_value",
+                "pattern",
+                "per_100_a",
+                "per_100_b",
+                "rate_a",
+                "rate_b",
+                "signature",
+                "verdict"
+            ]
+        );
+        assert_eq!(
+            keys(&v["bucket_rates"]["buckets"][0]["rate_a"]),
+            ["high", "low", "per_100"]
+        );
+        assert_eq!(
+            keys(&v["efficiency_difference"]),
+            ["method", "missing", "n_a", "n_b", "welch"]
         );
         assert_eq!(
             keys(&v["a"]),

@@ -154,7 +154,9 @@ pub enum SequentialError {
         found: String,
     },
     /// Round numbers ran past `i64::MAX`.
-    #[error("round numbers overflow")]
+    #[error(
+        "round numbers overflow: the first round plus the budget passes the largest round number"
+    )]
     Overflow,
 }
 
@@ -329,7 +331,21 @@ pub fn run_until_decided(
     let (mut rounds_run, mut run_all, mut resumed, mut spent) = (0u64, 0u64, 0u64, 0u64);
     let mut last: Option<i64> = None;
     let mut number = spec.first_round;
-    let next = |n: i64| n.checked_add(1).ok_or(SequentialError::Overflow);
+    // Every number the budget may use must exist before the first round runs: failing after
+    // rounds were stored would leave a run that can never end (each retry fails the same way).
+    let per_step: i64 = match spec.mode {
+        Mode::Interleaved { .. } => 2,
+        Mode::AgainstBlock { .. } => 1,
+    };
+    i64::try_from(max)
+        .ok()
+        .and_then(|m| m.checked_mul(per_step))
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|n| spec.first_round.checked_add(n))
+        .ok_or(SequentialError::Overflow)?;
+    // Saturating is exact here: the check above leaves room for every number that is used, and
+    // only the unused successor of the very last round can saturate.
+    let next = |n: i64| -> Result<i64, SequentialError> { Ok(n.saturating_add(1)) };
     let evidence = |candidate: &ArmCounts, other: &ArmCounts, w: u64, l: u64| match spec.mode {
         Mode::AgainstBlock { passes, rounds } => Evidence::AgainstBlock {
             block_passes: passes,
@@ -579,6 +595,30 @@ mod tests {
         let s = run_until_decided(&block_spec(12), &mut f, &mut |_| {}).unwrap();
         assert_eq!(s.decision, Ending::Undecided);
         assert_eq!(s.rounds_run, 12);
+    }
+
+    // Regression: a budget ending exactly at the largest round number failed with "overflow"
+    // after storing its rounds, so the run could never end; a budget that cannot fit failed
+    // only after storing some rounds.
+    #[test]
+    fn the_budget_must_fit_below_the_largest_round_number_before_anything_runs() {
+        let mut spec = block_spec(2);
+        spec.first_round = i64::MAX - 1;
+        let mut f = Fake::new(|_, n| n % 2 == 0);
+        let s = run_until_decided(&spec, &mut f, &mut |_| {}).unwrap();
+        assert_eq!(s.decision, Ending::Undecided);
+        assert_eq!(s.round_range, Some((i64::MAX - 1, i64::MAX)));
+
+        let mut spec = block_spec(5);
+        spec.first_round = i64::MAX - 1;
+        let mut f = Fake::new(|_, _| true);
+        let mut steps = 0;
+        let e = run_until_decided(&spec, &mut f, &mut |_| steps += 1).unwrap_err();
+        assert!(matches!(e, SequentialError::Overflow), "{e}");
+        assert_eq!(
+            steps, 0,
+            "nothing may run before the budget is known to fit"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! higher. One crash in 30 rounds against none in 30 gives p = 1, not a regression; twelve in
 //! 30 against none gives p = 0.00049.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::exact::binomial_test_two_sided;
 use super::intervals::{crash_rate_per_100, RatePer100};
@@ -41,7 +41,7 @@ pub struct BucketSides {
 }
 
 /// Which exact test compares a bucket's two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BucketTest {
     /// Conditional binomial test on crash counts given the rounds (Poisson rates).
@@ -50,8 +50,9 @@ pub enum BucketTest {
     RoundsHit,
 }
 
-/// What may be said about a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What may be said about a bucket. Its one wording is `writeup::wording::bucket_change`
+/// (stats stay numbers and verdicts; sentences live with the other sentences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BucketVerdict {
     /// B's rate is higher, and the corrected test supports it.
@@ -68,22 +69,8 @@ pub enum BucketVerdict {
     Absent,
 }
 
-impl BucketVerdict {
-    /// Wording for reports.
-    pub fn phrase(self) -> &'static str {
-        match self {
-            BucketVerdict::Regression => "regression",
-            BucketVerdict::Fixed => "fixed",
-            BucketVerdict::OnlyInBNotDistinguishable => "seen only in B, not distinguishable yet",
-            BucketVerdict::OnlyInANotDistinguishable => "seen only in A, not distinguishable yet",
-            BucketVerdict::NotDistinguishable => "no distinguishable change",
-            BucketVerdict::Absent => "not seen",
-        }
-    }
-}
-
 /// One bucket's rates, test and verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BucketAssessment {
     /// Crashes per 100 rounds on side A with a 95% exact interval.
     pub rate_a: RatePer100,

@@ -7,7 +7,7 @@
 //! Read a small q as "this value is over- (or under-) represented in the bucket beyond what
 //! chance explains across all values looked at" — a correlation, not a cause.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::multiple::benjamini_hochberg;
 use super::{check_counts, fisher_exact, StatsError};
@@ -30,7 +30,7 @@ pub struct AttributeCounts {
 }
 
 /// One attribute value's correlation with the bucket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Correlation {
     /// Attribute name.
     pub attribute: String,

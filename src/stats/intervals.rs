@@ -6,7 +6,7 @@
 //! than the Wilson interval the verdicts quote. Bounds are quantiles of the Beta and Gamma
 //! distributions, found by bisection on their CDFs ([`super::special`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::special::{beta_quantile, gamma_quantile};
 use super::{check_counts, check_level, Interval, StatsError};
@@ -74,7 +74,7 @@ pub fn poisson_interval(count: u64, confidence: f64) -> Result<Interval, StatsEr
 }
 
 /// A crash rate per 100 rounds with its exact 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RatePer100 {
     /// Crashes per 100 rounds (count / rounds × 100).
     pub per_100: f64,

@@ -6,12 +6,12 @@
 //! monotone in the raw p-values and capped at 1. Compare an adjusted value with alpha as you
 //! would a raw one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::StatsError;
 
 /// Which correction to apply when several buckets or attribute values are tested at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Correction {
     /// Holm's step-down method (family-wise error rate).

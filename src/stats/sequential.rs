@@ -141,6 +141,11 @@ impl Design {
         let mut design = Design::new(alpha, max_rounds)?;
         check_probability("baseline rate", baseline)?;
         check_probability("target rate", target)?;
+        // Equal rates plan no difference to bet on (`plan` refuses them the same way); the
+        // clamp below would otherwise quietly bet on θ = 0.55.
+        if baseline == target {
+            return Err(StatsError::EqualRates);
+        }
         let win = target * (1.0 - baseline);
         let loss = baseline * (1.0 - target);
         let theta = if win + loss > 0.0 {
@@ -757,6 +762,17 @@ pub fn simulate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: `round run --until-decided --baseline-rate 0.5 --target-rate 0.5` was
+    // accepted and bet on θ = 0.55, while `plan` refused the same rates.
+    #[test]
+    fn a_targeted_design_with_equal_rates_is_refused() {
+        assert!(matches!(
+            Design::targeted(0.05, 30, 0.5, 0.5),
+            Err(StatsError::EqualRates)
+        ));
+        assert!(Design::targeted(0.05, 30, 0.5, 0.9).is_ok());
+    }
 
     fn design(max: u64) -> Design {
         Design::new(0.05, max).unwrap()

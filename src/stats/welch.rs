@@ -6,13 +6,13 @@
 //! standard error. The p-value is the two-sided Welch t-test, as
 //! `scipy.stats.ttest_ind(b, a, equal_var=False)`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::special::{student_t_quantile, student_t_sf};
 use super::{check_level, StatsError};
 
 /// Welch's comparison of two samples.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WelchInterval {
     /// Mean of B minus mean of A.
     pub difference: f64,

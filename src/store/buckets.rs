@@ -10,13 +10,16 @@ use super::{Store, StoreError, WriteTx};
 /// The bucketing of one report, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketFields {
-    /// The normalized signature (the bucket).
+    /// The signature text (docs/BUCKETS.md), e.g.
+    /// `AGX::ComputeContext<T>::prepareForEnqueue`.
     pub signature: String,
-    /// The version of the signature algorithm that made it.
+    /// The signature algorithm version that made `signature`, so a rebucket can tell stale
+    /// buckets from current ones.
     pub signature_version: u32,
     /// Rule id of the known pattern, if one matched.
     pub pattern: Option<String>,
-    /// The matched pattern's title.
+    /// The matched rule's one-line title, kept beside its id so a later rules file with another
+    /// title does not rewrite history.
     pub pattern_title: Option<String>,
 }
 
@@ -42,19 +45,19 @@ pub struct BucketFilter {
 /// One bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketRow {
-    /// The normalized signature.
+    /// The bucket's signature text.
     pub signature: String,
-    /// The known pattern's rule id, if one matched.
+    /// Known-pattern rule id of the bucket's reports, when a rule matched.
     pub pattern: Option<String>,
-    /// The known pattern's title.
+    /// That rule's title.
     pub pattern_title: Option<String>,
-    /// Reports in the bucket.
+    /// Crash reports in the bucket (after the filter).
     pub count: i64,
-    /// Distinct processes among them.
+    /// Distinct process names among them.
     pub processes: i64,
-    /// The earliest capture time (RFC 3339 UTC).
+    /// Capture time of the oldest report (RFC 3339 UTC), when any report states one.
     pub first_seen: Option<String>,
-    /// The latest capture time (RFC 3339 UTC).
+    /// Capture time of the newest report (RFC 3339 UTC), when any report states one.
     pub last_seen: Option<String>,
     /// The id of the newest report in the bucket.
     pub example_report: i64,
@@ -63,15 +66,15 @@ pub struct BucketRow {
 /// What rebucketing needs of a stored report.
 #[derive(Debug, Clone)]
 pub struct BucketInput {
-    /// The report's row id.
+    /// The report's id.
     pub id: i64,
-    /// The content key of the file it came from (BLAKE3 since migration 9; the field's name is older).
+    /// Content key of the stored original the report was parsed from.
     pub file_sha256: String,
-    /// Which report of that file it is.
+    /// Which report of that file (a crash dialog's copy may hold several).
     pub file_index: usize,
-    /// The stored signature.
+    /// The stored signature, `None` when the report was never bucketed.
     pub signature: Option<String>,
-    /// The stored pattern rule id.
+    /// The stored known-pattern id, when a rule matched.
     pub pattern: Option<String>,
 }
 

@@ -8,34 +8,34 @@ use super::{Store, StoreError};
 /// One Mach-O slice of a registered fix build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FixSlice {
-    /// The slice's CPU architecture (`arm64e`, ...).
+    /// Architecture of the slice (`arm64`, `arm64e`, `x86_64`, ...).
     pub arch: Option<String>,
-    /// The slice's `LC_UUID`, what reports list the image by.
+    /// The slice's `LC_UUID`, lower-case with dashes (the form the store keeps for every image).
     pub uuid: String,
-    /// `LC_ID_DYLIB` current version.
+    /// `LC_ID_DYLIB` current version, e.g. `3.1.0`.
     pub current_version: Option<String>,
-    /// `LC_ID_DYLIB` compatibility version.
+    /// `LC_ID_DYLIB` compatibility version, e.g. `3.0.0`.
     pub compatibility_version: Option<String>,
 }
 
 /// A registered fix version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixRecord {
-    /// The version name (unique).
+    /// The name rounds and selectors use, e.g. `v2.4` (docs/FIX.md, "Image names").
     pub name: String,
-    /// Where the build was registered from.
+    /// Where the file was when it was registered (it may have moved since).
     pub path: Option<String>,
-    /// The file's size in bytes.
+    /// File size in bytes.
     pub size: Option<u64>,
-    /// The file's SHA-256 (a user-facing identity of the build), lowercase hex.
+    /// SHA-256 of the file, lower-case hex.
     pub sha256: Option<String>,
-    /// The file's MD5, lowercase hex.
+    /// MD5 of the file, lower-case hex (what the origin project's notes quote).
     pub md5: Option<String>,
-    /// The dylib's install name.
+    /// The dylib's install name (`LC_ID_DYLIB`), e.g. `@rpath/libagx_fix_v2_4.dylib`.
     pub install_name: Option<String>,
     /// The build's embedded metadata (JSON object), if any.
     pub metadata: Option<serde_json::Value>,
-    /// Its Mach-O slices.
+    /// One entry per architecture slice (one for a thin file).
     pub slices: Vec<FixSlice>,
     /// Set by the store.
     pub registered_at: Option<String>,
@@ -48,7 +48,7 @@ pub struct FixRecord {
 /// What registering a fix did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegisterOutcome {
-    /// The fix's row id.
+    /// The registry row's id.
     pub fix_id: i64,
     /// The name was registered before and has been replaced.
     pub replaced: bool,

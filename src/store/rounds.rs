@@ -66,17 +66,18 @@ pub enum SavedRound {
 /// A stored round with its recorded extras.
 #[derive(Debug, Clone)]
 pub struct StoredRound {
-    /// The round as recorded.
+    /// The round as recorded: attempts, fix, configuration, figures.
     pub round: Round,
-    /// How it ended.
+    /// Its outcome, computed from the attempts (never stored on its own).
     pub outcome: Outcome,
-    /// How it was stored: `run`, `record` or `import`.
+    /// How it got here: `run`, `record` or `import`.
     pub source: String,
-    /// The command it ran, if agx-triage ran it.
+    /// The test command, for rounds made by `round run`.
     pub command: Option<String>,
-    /// The attempt budget it was given.
+    /// The retry budget it ran with, for rounds made by `round run`.
     pub max_attempts: Option<u32>,
-    /// The last lines of its output, if agx-triage ran it.
+    /// The last 64 KiB of the command's output (each attempt headed), for rounds made by
+    /// `round run`.
     pub output_tail: Option<String>,
 }
 

@@ -63,6 +63,7 @@ mod tests {
             buckets: vec![],
             comparison: None,
             bucket_counts_by_fix: vec![],
+            bucket_correlations: vec![],
             config: vec![],
             report_links: None,
             redacted: None,

@@ -9,8 +9,10 @@
 
 use super::model::{BucketSection, LabelledComparison, RateRow, Writeup};
 use super::wording::{
-    bucket_change, bucket_name, ci, comparison_sentences, date_range, key_findings, one_decimal,
-    p_value, pct, pct_opt, pct_value, range_text, sd_text, summary_sentences, verdict_label,
+    bucket_change, bucket_method, bucket_name, ci, comparison_sentences, correlations_intro,
+    correlations_verdict, date_range, efficiency_difference, key_findings, one_decimal, p_value,
+    pct, pct_opt, pct_value, range_text, rate_per_100, sd_text, share, shared_rounds_warning,
+    summary_sentences, verdict_label,
 };
 use super::{ChartKind, ChartRef};
 use std::fmt::Write as _;
@@ -116,13 +118,19 @@ fn fixes(md: &mut String, w: &Writeup) {
         if let Some(v) = &f.current_version {
             let _ = write!(line, ", current version {}", text(v));
         }
-        let _ = write!(line, ", {} bytes", thousands(f.size));
+        if let Some(size) = f.size {
+            let _ = write!(line, ", {} bytes", thousands(size));
+        }
         if let Some(p) = &f.path {
             let _ = write!(line, ", {}", code(p));
         }
         let _ = writeln!(md, "{line}");
-        let _ = writeln!(md, "  - SHA-256: {}", code(&f.sha256));
-        let _ = writeln!(md, "  - MD5: {}", code(&f.md5));
+        if let Some(sha256) = &f.sha256 {
+            let _ = writeln!(md, "  - SHA-256: {}", code(sha256));
+        }
+        if let Some(md5) = &f.md5 {
+            let _ = writeln!(md, "  - MD5: {}", code(md5));
+        }
         for s in &f.slices {
             let _ = writeln!(md, "  - UUID ({}): {}", text(&s.arch), code(&s.uuid));
         }
@@ -262,7 +270,7 @@ fn crashes(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
         ("#", Align::Right),
         ("Pattern", Align::Left),
         ("Crashes", Align::Right),
-        ("Per 100 rounds", Align::Right),
+        ("Per 100 rounds (95% CI)", Align::Right),
         ("Example report", Align::Left),
         ("Signature", Align::Left),
     ]);
@@ -271,7 +279,9 @@ fn crashes(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
             (i + 1).to_string(),
             pattern_cell(b),
             b.count.to_string(),
-            one_decimal(b.per_100_rounds),
+            b.rate
+                .map(|r| rate_per_100(&r))
+                .unwrap_or_else(|| one_decimal(b.per_100_rounds)),
             b.example_report
                 .map(|id| report_short_ref(w, id))
                 .unwrap_or_default(),
@@ -301,12 +311,16 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         (None, _) => "unnamed signature".to_string(),
     };
     let _ = writeln!(md, "### {n}. {title}\n");
-    let _ = writeln!(
-        md,
-        "- **Crashes:** {} ({} per 100 rounds)",
-        b.count,
-        one_decimal(b.per_100_rounds)
-    );
+    let rate = match &b.rate {
+        Some(r) => format!(
+            "{} per 100 rounds, 95% CI {}–{}",
+            one_decimal(r.per_100),
+            one_decimal(r.low),
+            one_decimal(r.high)
+        ),
+        None => format!("{} per 100 rounds", one_decimal(b.per_100_rounds)),
+    };
+    let _ = writeln!(md, "- **Crashes:** {} ({rate})", b.count);
     let _ = writeln!(md, "- **Signature:** {}", code(&b.signature));
     if !b.pytorch_ops.is_empty() {
         let ops: Vec<String> = b.pytorch_ops.iter().map(|o| code(o)).collect();
@@ -340,6 +354,13 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         let _ = writeln!(md, "- **Example report:** {}{incident}", report_ref(w, id));
     }
     md.push('\n');
+    if let Some(c) = w
+        .bucket_correlations
+        .iter()
+        .find(|c| c.signature == b.signature && c.pattern == b.pattern)
+    {
+        correlation_table(md, c);
+    }
     if !b.stack.is_empty() {
         md.push_str("Crashed thread of the example report (top frames):\n\n");
         // One frame per line: a frame's own line breaks are shown, never obeyed.
@@ -347,6 +368,30 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
         md.push_str(&fenced(&lines.join("\n")));
         md.push('\n');
     }
+}
+
+fn correlation_table(md: &mut String, c: &super::model::BucketCorrelations) {
+    let _ = writeln!(md, "{}\n", text(&correlations_intro(c)));
+    let mut t = Table::new(&[
+        ("Attribute", Align::Left),
+        ("Value", Align::Left),
+        ("In this bucket", Align::Right),
+        ("Elsewhere", Align::Right),
+        ("Fisher p", Align::Right),
+        ("BH q", Align::Right),
+    ]);
+    for r in &c.top {
+        t.row(vec![
+            text(&r.attribute),
+            cell_code(&r.value),
+            share(r.in_bucket, r.bucket_total),
+            share(r.elsewhere, r.elsewhere_total),
+            table_p(r.p_value),
+            table_p(r.q_value),
+        ]);
+    }
+    md.push_str(&t.render());
+    let _ = writeln!(md, "\n{}\n", text(&correlations_verdict(c)));
 }
 
 fn comparison(md: &mut String, w: &Writeup) {
@@ -374,14 +419,21 @@ fn comparison(md: &mut String, w: &Writeup) {
         text(&c.b_label),
         text(&c.a_label)
     );
+    if let Some(w) = shared_rounds_warning(&c.shared_rounds) {
+        let _ = writeln!(md, "> **Warning:** {}.\n", text(&w));
+    }
     md.push_str(&comparison_table(c).render());
     md.push('\n');
     let b_table = bucket_comparison_table(c);
     if let Some(t) = b_table {
         md.push_str(&t.render());
         md.push('\n');
+        let _ = writeln!(md, "{}\n", text(&bucket_method(&c.bucket_rates)));
     }
-    for s in comparison_sentences(c, &c.a_label, &c.b_label) {
+    for s in comparison_sentences(c, &c.a_label, &c.b_label)
+        .into_iter()
+        .chain(efficiency_difference(c, &c.a_label, &c.b_label))
+    {
         let _ = writeln!(md, "- {}", text(&s));
     }
     md.push('\n');
@@ -446,12 +498,25 @@ fn comparison_table(c: &LabelledComparison) -> Table {
         Some(m) => format!("{} (n = {})", pct_value(m), e.n),
         None => "–".to_string(),
     };
+    // The difference's Welch p in the p column; its interval is in the sentence below.
+    let (eff_p, eff_verdict) = match &c.efficiency_difference.welch {
+        Some(w) => (
+            format!("{} (Welch)", table_p(w.p_value)),
+            format!(
+                "difference {} pp (95% CI {} to {})",
+                one_decimal(w.difference),
+                one_decimal(w.low),
+                one_decimal(w.high)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     t.row(vec![
         "Efficiency mean".to_string(),
         eff(&c.a.efficiency),
         eff(&c.b.efficiency),
-        String::new(),
-        String::new(),
+        eff_p,
+        eff_verdict,
         String::new(),
     ]);
     // Header cells are labels from the model: escape them like any text.
@@ -465,26 +530,27 @@ fn table_p(p: f64) -> String {
 }
 
 fn bucket_comparison_table(c: &LabelledComparison) -> Option<Table> {
-    // Derived from the model's counts like the sentences are: the same test and wording as
-    // `compare` prints. Counts that fail the test's checks leave the status empty.
-    let changes = crate::rounds::compare::bucket_changes(c).unwrap_or_default();
+    // The comparison's own bucket rates and tests: the same figures and wording as `compare`.
+    let changes = &c.bucket_rates.buckets;
     if changes.is_empty() {
         return None;
     }
     let a_count = format!("{} crashes", c.a_label);
-    let a_rate = format!("{} per 100", c.a_label);
+    let a_rate = format!("{} per 100 rounds (95% CI)", c.a_label);
     let b_count = format!("{} crashes", c.b_label);
-    let b_rate = format!("{} per 100", c.b_label);
+    let b_rate = format!("{} per 100 rounds (95% CI)", c.b_label);
+    let adjusted = format!("{} p", c.bucket_rates.correction.label());
     let mut t = Table::new(&[
         ("Bucket", Align::Left),
         (a_count.as_str(), Align::Right),
         (a_rate.as_str(), Align::Right),
         (b_count.as_str(), Align::Right),
         (b_rate.as_str(), Align::Right),
+        (adjusted.as_str(), Align::Right),
         ("Status", Align::Left),
     ]);
     t.header = t.header.iter().map(|h| text(h)).collect();
-    for ch in &changes {
+    for ch in changes {
         let status = text(&bucket_change(ch.verdict, &c.a_label, &c.b_label));
         let name = match &ch.pattern {
             Some(p) => cell_code(p),
@@ -493,9 +559,10 @@ fn bucket_comparison_table(c: &LabelledComparison) -> Option<Table> {
         t.row(vec![
             name,
             ch.count_a.to_string(),
-            one_decimal(ch.per_100_a),
+            rate_per_100(&ch.rate_a),
             ch.count_b.to_string(),
-            one_decimal(ch.per_100_b),
+            rate_per_100(&ch.rate_b),
+            table_p(ch.adjusted_p),
             status,
         ]);
     }
@@ -538,9 +605,15 @@ fn configuration(md: &mut String, w: &Writeup) {
         for f in &w.fixes {
             t.row(vec![
                 text(&f.name),
-                thousands(f.size),
-                cell_code(&f.sha256),
-                cell_code(&f.md5),
+                // Unknown, not zero: an unregistered build's size and checksums were never read.
+                f.size
+                    .map_or_else(|| "unknown (not registered)".to_string(), thousands),
+                f.sha256
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), cell_code),
+                f.md5
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), cell_code),
             ]);
         }
         md.push_str(&t.render());

@@ -2,10 +2,10 @@
 //!
 //! This module *presents* precomputed figures; it runs no SQL. The caller
 //! ([`crate::ops::writeup`], from the database via `store`, `rounds` and `stats`) builds a
-//! [`Writeup`] holding every count, rate, Wilson interval, Fisher p-value and verdict; the one
-//! figure derived while rendering is each bucket's change between the compared sides
-//! ([`crate::rounds::compare::bucket_changes`], the same `compare` prints, from the model's
-//! counts). The renderers turn it into
+//! [`Writeup`] holding every count, rate, interval, p-value and verdict, including each
+//! bucket's rates and corrected test between the compared sides, the efficiency difference
+//! (`rounds::compare::Comparison`, the same `compare` prints) and the top correlations of the
+//! largest buckets; nothing is computed while rendering. The renderers turn it into
 //! GitHub-flavoured markdown ([`render_markdown`]), JSON ([`render_json`]) and standalone SVG
 //! charts ([`render_charts`]). Comparisons are worded by their verdict ([`wording`]), never by
 //! which number looks bigger. [`redact`] removes user and host names before publishing.

@@ -17,6 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::rounds::compare::{BucketCount, Comparison, SideStats, Verdict, VerdictKind};
+pub use crate::stats::correlate::Correlation;
+pub use crate::stats::intervals::RatePer100;
 pub use crate::stats::Summary;
 
 /// One verification writeup, ready to render.
@@ -57,6 +59,10 @@ pub struct Writeup {
     /// Crash buckets seen in the block, most frequent first.
     #[serde(default)]
     pub buckets: Vec<BucketSection>,
+    /// The top attribute-value correlations of the largest buckets (`agx-triage correlate`'s
+    /// figures), for the buckets with enough reports to say anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bucket_correlations: Vec<BucketCorrelations>,
     /// Comparison with [`Writeup::against`], if one was computed.
     #[serde(default)]
     pub comparison: Option<LabelledComparison>,
@@ -116,12 +122,15 @@ pub struct FixInfo {
     /// Where the dylib was registered from, if known.
     #[serde(default)]
     pub path: Option<String>,
-    /// File size in bytes.
-    pub size: u64,
-    /// SHA-256 of the file, lowercase hex.
-    pub sha256: String,
-    /// MD5 of the file, lowercase hex.
-    pub md5: String,
+    /// File size in bytes; `None` when the build is not registered (unknown, not zero).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// SHA-256 of the file, lowercase hex; `None` when unknown.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// MD5 of the file, lowercase hex; `None` when unknown.
+    #[serde(default)]
+    pub md5: Option<String>,
     /// Mach-O slices: architecture and UUID.
     #[serde(default)]
     pub slices: Vec<Slice>,
@@ -129,7 +138,7 @@ pub struct FixInfo {
     #[serde(default)]
     pub current_version: Option<String>,
     /// False for a fix name that rounds used but `fix add` never registered: size, checksums
-    /// and slices are then unknown (zero / empty).
+    /// and slices are then unknown (`None` / empty).
     #[serde(default = "yes")]
     pub registered: bool,
     /// Used by the block written up (not only by the block it is compared with).
@@ -189,6 +198,9 @@ pub struct BucketSection {
     pub count: u64,
     /// Crash reports per 100 rounds of the block.
     pub per_100_rounds: f64,
+    /// The same with its exact 95% (Garwood) interval; `None` in writeups from before it.
+    #[serde(default)]
+    pub rate: Option<RatePer100>,
     /// Database id of a representative report.
     #[serde(default)]
     pub example_report: Option<i64>,
@@ -220,6 +232,28 @@ pub struct Hit {
     pub incident_id: Option<String>,
 }
 
+/// What sets one bucket's crashes apart from the other crashes in the database: the attribute
+/// values with the smallest Benjamini-Hochberg q ([`crate::stats::correlate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketCorrelations {
+    /// The bucket's signature (as in [`BucketSection::signature`]).
+    pub signature: String,
+    /// Its known-pattern name, if any (then the bucket is every report of the pattern).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Crash reports in the bucket, across the database.
+    pub bucket_reports: u64,
+    /// Crash reports outside it.
+    pub other_reports: u64,
+    /// Attribute values tested (the q-values are corrected over all of them).
+    pub values_tested: u64,
+    /// The top values by q (at most [`CORRELATIONS_SHOWN`]).
+    pub top: Vec<Correlation>,
+}
+
+/// Correlations shown per bucket.
+pub const CORRELATIONS_SHOWN: usize = 3;
+
 /// A comparison as a writeup shows it: the figures of [`crate::rounds::compare::compare`]
 /// (one type, the same `compare --json` prints) with the labels the writeup names its sides
 /// by. Reads through to the figures (`c.a`, `c.raw`...) by `Deref`.
@@ -247,7 +281,8 @@ impl std::ops::DerefMut for LabelledComparison {
     }
 }
 
-/// Crash count of one bucket under one fix version (the grouped-bar chart's data).
+/// Crashes of one bucket under one fix version (the grouped-bar chart's data): one entry
+/// per fix version and bucket, zero counts included, so every fix shows its rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixBucketCount {
     /// Fix version name, or "native".
@@ -256,4 +291,11 @@ pub struct FixBucketCount {
     pub bucket: String,
     /// Crash reports.
     pub count: u64,
+    /// Rounds run under this fix version (in the block and the block it is compared with).
+    #[serde(default)]
+    pub rounds: u64,
+    /// Crashes per 100 of those rounds with the exact 95% interval; `None` when the rounds
+    /// are not known (the chart then leaves the entry out).
+    #[serde(default)]
+    pub rate: Option<RatePer100>,
 }

@@ -1100,6 +1100,16 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
             }
         }
     }
+    for bc in &mut w.bucket_correlations {
+        f(&mut bc.signature, Code);
+        if let Some(p) = &mut bc.pattern {
+            f(p, Code);
+        }
+        for c in &mut bc.top {
+            f(&mut c.attribute, Text);
+            f(&mut c.value, Code);
+        }
+    }
     for c in &mut w.bucket_counts_by_fix {
         f(&mut c.fix, Text);
         f(&mut c.bucket, Code);

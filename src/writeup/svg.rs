@@ -2,7 +2,8 @@
 //!
 //! Three charts, each a small self-contained file placed next to the markdown: pass rate per
 //! batch with 95% interval whiskers (raw and with retries side by side), efficiency per round,
-//! and crash counts per bucket and fix version. No plotting crate: the charts are simple, and
+//! and crashes per 100 rounds per bucket and fix version with exact 95% interval whiskers
+//! (rates, not counts: fix versions run different numbers of rounds). No plotting crate: the charts are simple, and
 //! hand-written SVG stays small, diffable and free of fonts or scripts. Every text is
 //! XML-escaped; a chart with no data is not produced (and so not linked).
 
@@ -56,7 +57,7 @@ pub fn render_charts(w: &Writeup) -> Vec<Chart> {
 
 const PASS_RATE_TITLE: &str = "Pass rate per batch with 95% Wilson intervals";
 const EFFICIENCY_TITLE: &str = "Efficiency per round";
-const BUCKETS_TITLE: &str = "Crash reports per bucket and fix version";
+const BUCKETS_TITLE: &str = "Crashes per 100 rounds by bucket and fix version";
 
 /// Escape text for XML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -449,12 +450,18 @@ fn efficiency_chart(w: &Writeup) -> Option<String> {
 }
 
 fn buckets_chart(w: &Writeup) -> Option<String> {
-    if w.bucket_counts_by_fix.is_empty() {
+    // Only entries whose rounds are known have a rate; a writeup without any has no chart.
+    let entries: Vec<&super::model::FixBucketCount> = w
+        .bucket_counts_by_fix
+        .iter()
+        .filter(|c| c.rate.is_some())
+        .collect();
+    if entries.is_empty() {
         return None;
     }
     let mut groups: Vec<&str> = Vec::new();
     let mut fixes: Vec<&str> = Vec::new();
-    for c in &w.bucket_counts_by_fix {
+    for c in &entries {
         if !groups.contains(&c.bucket.as_str()) {
             groups.push(&c.bucket);
         }
@@ -462,22 +469,16 @@ fn buckets_chart(w: &Writeup) -> Option<String> {
             fixes.push(&c.fix);
         }
     }
-    let count = |g: &str, f: &str| -> u64 {
-        w.bucket_counts_by_fix
-            .iter()
-            .filter(|c| c.bucket == g && c.fix == f)
-            .map(|c| c.count)
-            .sum()
-    };
-    let max = groups
+    let entry = |g: &str, f: &str| entries.iter().find(|c| c.bucket == g && c.fix == f);
+    // The axis reaches the highest whisker, so every interval is drawn whole.
+    let max = entries
         .iter()
-        .flat_map(|g| fixes.iter().map(move |f| (*g, *f)))
-        .map(|(g, f)| count(g, f))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let step = nice_step(max as f64, 5.0).max(1.0).ceil();
-    let top_v = (max as f64 / step).ceil() * step;
+        .filter_map(|c| c.rate.map(|r| r.high))
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let step = nice_step(max, 5.0);
+    let top_v = (max / step).ceil() * step;
     let legend: Vec<(String, &str)> = fixes
         .iter()
         .enumerate()
@@ -485,7 +486,7 @@ fn buckets_chart(w: &Writeup) -> Option<String> {
         .collect();
     let mut doc = Doc::new(
         BUCKETS_TITLE,
-        "counts, not rates: fix versions may have run different numbers of rounds",
+        "bars: crashes per 100 rounds; whiskers: exact 95% interval; above: crashes/rounds",
         &legend,
     );
     let plot_w = W - RIGHT - LEFT;
@@ -494,31 +495,53 @@ fn buckets_chart(w: &Writeup) -> Option<String> {
     let longest = groups.iter().map(|g| g.chars().count()).max().unwrap_or(0);
     let rotate = longest as f64 * 7.0 > group_w - 8.0;
     let bottom = if rotate { H - 130.0 } else { H - 70.0 };
-    let y = |v: f64| bottom - (bottom - TOP) * v / top_v;
+    let y = |v: f64| bottom - (bottom - TOP) * (v / top_v).clamp(0.0, 1.0);
     let n_ticks = (top_v / step).round() as i64;
     let ticks: Vec<(f64, String)> = (0..=n_ticks)
-        .map(|i| (step * i as f64, format!("{:.0}", step * i as f64)))
+        .map(|i| {
+            (
+                step * i as f64,
+                super::wording::one_decimal(step * i as f64),
+            )
+        })
         .collect();
-    doc.y_axis(&ticks, &y, bottom, "crash reports");
+    doc.y_axis(&ticks, &y, bottom, "crashes per 100 rounds");
     let bar_w = ((group_w * 0.8) / fixes.len() as f64).min(48.0);
     for (gi, g) in groups.iter().enumerate() {
         let cx = LEFT + group_w * (gi as f64 + 0.5);
         let first = cx - bar_w * fixes.len() as f64 / 2.0;
         for (fi, f) in fixes.iter().enumerate() {
-            let n = count(g, f);
+            let Some(c) = entry(g, f) else { continue };
+            let Some(r) = c.rate else { continue };
             let bx = first + bar_w * fi as f64;
-            let top = y(n as f64);
+            let mid = bx + bar_w / 2.0;
+            let top = y(r.per_100);
             let _ = writeln!(
                 doc.body,
-                "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}</title></rect>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"{INK}\">{n}</text>",
+                "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"0.85\"><title>{}</title></rect>",
                 bx + 1.0,
                 (bar_w - 2.0).max(1.0),
                 (bottom - top).max(0.0),
                 PALETTE[fi % PALETTE.len()],
-                esc(&format!("{g} under {f}: {n}")),
-                bx + bar_w / 2.0,
-                top - 5.0
+                esc(&format!(
+                    "{g} under {f}: {} crashes in {} rounds, {} per 100 rounds (95% CI {}–{})",
+                    c.count,
+                    c.rounds,
+                    super::wording::one_decimal(r.per_100),
+                    super::wording::one_decimal(r.low),
+                    super::wording::one_decimal(r.high)
+                ))
+            );
+            let (y0, y1) = (y(r.low), y(r.high));
+            let _ = writeln!(
+                doc.body,
+                "<path d=\"M{mid:.1} {y0:.1}V{y1:.1}M{:.1} {y0:.1}h8M{:.1} {y1:.1}h8\" stroke=\"{INK}\" stroke-width=\"1.5\" fill=\"none\"/>\
+                 <text x=\"{mid:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"{INK}\">{}/{}</text>",
+                mid - 4.0,
+                mid - 4.0,
+                (y1 - 5.0).max(TOP - 4.0),
+                c.count,
+                c.rounds
             );
         }
         // A label rotated -30° and anchored at its end reaches left about 5.6 px per

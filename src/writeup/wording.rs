@@ -8,8 +8,9 @@
 //! markdown) so the JSON output carries exactly what the markdown shows.
 
 use super::model::{Comparison, RateRow, SideStats, Verdict, VerdictKind, Writeup};
-use crate::rounds::compare::ROUNDS_NEEDED_MAX;
-use crate::stats::buckets::BucketVerdict;
+use crate::rounds::compare::{BucketComparison, EfficiencyGap, ROUNDS_NEEDED_MAX};
+use crate::stats::buckets::{BucketTest, BucketVerdict};
+use crate::stats::intervals::RatePer100;
 
 /// A fraction as a percentage with one decimal: `0.5` → `50.0%`; not finite → `n/a`.
 pub fn pct(x: f64) -> String {
@@ -134,7 +135,8 @@ pub fn rounds_clause(
 ) -> String {
     let Some(needed) = needed else {
         return if rates_equal {
-            "the observed rates are equal, so there is no difference for more rounds to settle"
+            "the observed rates are equal, so these rounds cannot size a difference to plan more \
+             rounds for; equal rates are not evidence that the two behave the same"
                 .to_string()
         } else {
             // The exact search stops at ROUNDS_NEEDED_MAX per side (rounds::compare).
@@ -204,7 +206,7 @@ pub fn verdict_sentence(
     }
 }
 
-/// What a bucket comparison may say ([`crate::rounds::compare::bucket_changes`]): "regression"
+/// What a bucket comparison may say ([`crate::rounds::compare::BucketComparison`]): "regression"
 /// or "fixed" only when the Holm-adjusted test supports it; a bucket going from 0 to 1 crash
 /// is "seen only in B, not distinguishable yet".
 pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
@@ -219,6 +221,161 @@ pub fn bucket_change(v: BucketVerdict, a_label: &str, b_label: &str) -> String {
         }
         BucketVerdict::NotDistinguishable => "no distinguishable change".to_string(),
         BucketVerdict::Absent => "not seen".to_string(),
+    }
+}
+
+/// A crash rate per 100 rounds with its exact interval, for a table cell: `26.7 (11.5–52.5)`.
+pub fn rate_per_100(r: &RatePer100) -> String {
+    format!(
+        "{} ({}–{})",
+        one_decimal(r.per_100),
+        one_decimal(r.low),
+        one_decimal(r.high)
+    )
+}
+
+/// How the bucket rates were compared, in one sentence: the interval, the test and the
+/// correction (named), and when a verdict is given.
+pub fn bucket_method(bc: &BucketComparison) -> String {
+    let test = match bc.test {
+        BucketTest::CrashesGivenRounds => {
+            "the exact conditional binomial test of the two crash counts given the rounds"
+        }
+        BucketTest::RoundsHit => "Fisher's exact test on the rounds hit",
+    };
+    let n = bc.buckets.len();
+    format!(
+        "Crashes per 100 rounds with exact 95% (Garwood) intervals; each bucket's two sides \
+         compared with {test}, p-values {}-corrected for the {n} {} compared; \"regression\" \
+         and \"fixed\" only when the corrected p is below {}.",
+        bc.correction.label(),
+        plural(n as u64, "bucket", "buckets"),
+        bc.alpha
+    )
+}
+
+/// The efficiency of B against A: the difference of means with Welch's 95% interval, or why
+/// there is no number (a side with fewer than two figures, or no spread on either side).
+/// `None` when neither side has any efficiency figure.
+pub fn efficiency_difference(c: &Comparison, a_label: &str, b_label: &str) -> Option<String> {
+    let d = &c.efficiency_difference;
+    if d.n_a == 0 && d.n_b == 0 {
+        return None;
+    }
+    let figures = |n: usize| match n {
+        0 => "no efficiency figures".to_string(),
+        1 => "1 efficiency figure".to_string(),
+        n => format!("{n} efficiency figures"),
+    };
+    let signed = |x: f64| {
+        if x > 0.0 {
+            format!("+{}", one_decimal(x))
+        } else {
+            one_decimal(x)
+        }
+    };
+    Some(match (&d.welch, d.missing) {
+        (Some(w), _) => format!(
+            "Efficiency: {b_label} minus {a_label} is {} percentage points (95% Welch interval \
+             {} to {}, Welch t-test {}; means {} and {}, n = {} and {}).",
+            signed(w.difference),
+            signed(w.low),
+            signed(w.high),
+            p_clause(w.p_value),
+            pct_opt(c.b.efficiency.mean),
+            pct_opt(c.a.efficiency.mean),
+            w.n_b,
+            w.n_a
+        ),
+        (None, Some(EfficiencyGap::ZeroVariance)) => format!(
+            "Efficiency: not compared: every figure of {a_label} is {} and every figure of \
+             {b_label} is {}, so there is no spread for Welch's interval.",
+            pct_opt(c.a.efficiency.mean),
+            pct_opt(c.b.efficiency.mean)
+        ),
+        (None, Some(EfficiencyGap::NotFinite)) => {
+            "Efficiency: not compared: the figures are too large for a finite interval.".to_string()
+        }
+        (None, _) => format!(
+            "Efficiency: not compared: {a_label} has {} and {b_label} has {}; Welch's \
+             interval for the difference of means needs at least 2 on each side.",
+            figures(d.n_a),
+            figures(d.n_b)
+        ),
+    })
+}
+
+/// The warning when both selections hold some of the same rounds: `None` when they share none.
+pub fn shared_rounds_warning(rounds: &[i64]) -> Option<String> {
+    if rounds.is_empty() {
+        return None;
+    }
+    // Consecutive numbers as ranges: 1820-1829, 1835.
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for &n in rounds {
+        match ranges.last_mut() {
+            Some((_, hi)) if n == *hi + 1 => *hi = n,
+            _ => ranges.push((n, n)),
+        }
+    }
+    let shown: Vec<String> = ranges
+        .iter()
+        .take(8)
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect();
+    let more = if ranges.len() > 8 { ", ..." } else { "" };
+    Some(format!(
+        "the two selections share {} {} ({}{more}): the sides are not independent, so the \
+         tests overstate what they can tell; choose selections without common rounds",
+        rounds.len(),
+        plural(rounds.len() as u64, "round", "rounds"),
+        shown.join(", ")
+    ))
+}
+
+/// A share as a table shows it: `4/5 (80%)`; `-` of nothing.
+pub fn share(k: u64, n: u64) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else {
+        format!("{k}/{n} ({:.0}%)", 100.0 * k as f64 / n as f64)
+    }
+}
+
+/// The line over a bucket's correlation table: what was counted and tested.
+pub fn correlations_intro(c: &super::model::BucketCorrelations) -> String {
+    format!(
+        "What sets this bucket's crashes apart: the attribute values with the smallest \
+         Benjamini-Hochberg q among the {} tested, over the {} crash {} of the bucket and the \
+         {} other crash {} in the database (Fisher's exact test; agx-triage correlate lists \
+         them all).",
+        c.values_tested,
+        c.bucket_reports,
+        plural(c.bucket_reports, "report", "reports"),
+        c.other_reports,
+        plural(c.other_reports, "report", "reports")
+    )
+}
+
+/// What the top correlations may be taken to say.
+pub fn correlations_verdict(c: &super::model::BucketCorrelations) -> String {
+    match c.top.first() {
+        Some(best) if best.q_value < crate::stats::ALPHA => format!(
+            "A q below {}: the value is more (or less) common in the bucket than elsewhere \
+             beyond what chance explains across the values tested; a correlation, not a cause.",
+            crate::stats::ALPHA
+        ),
+        Some(best) => format!(
+            "No value stands out (smallest q = {}): these differences are within chance.",
+            p_value(best.q_value)
+        ),
+        None => "No attribute values were recorded.".to_string(),
     }
 }
 
@@ -350,16 +507,21 @@ pub fn summary_sentences(w: &Writeup) -> Vec<String> {
             w.retry_total.rounds
         ));
     }
-    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+    if let Some((names, count, per_100)) = most_frequent(w) {
         let total: u64 = w.buckets.iter().map(|b| b.count).sum();
+        let which = if names.len() == 1 {
+            format!("the most frequent is {}", names[0])
+        } else {
+            format!("the most frequent, tied, are {}", and_list(&names))
+        };
         out.push(format!(
-            "{total} crash {} in {} {}; the most frequent is {} ({} reports, {} per 100 rounds).",
+            "{total} crash {} in {} {}; {which} ({count} {}{}, {} per 100 rounds).",
             plural(total, "report", "reports"),
             w.buckets.len(),
             plural(w.buckets.len() as u64, "signature", "signatures"),
-            bucket_name(top.pattern.as_deref(), &top.signature),
-            top.count,
-            one_decimal(top.per_100_rounds)
+            plural(count, "report", "reports"),
+            if names.len() == 1 { "" } else { " each" },
+            one_decimal(per_100)
         ));
     }
     if let Some(c) = &w.comparison {
@@ -404,6 +566,7 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
     }
     if let Some(c) = &w.comparison {
         out.extend(comparison_sentences(c, &c.a_label, &c.b_label));
+        out.extend(efficiency_difference(c, &c.a_label, &c.b_label));
     }
     if let Some(e) = &w.efficiency {
         out.push(format!(
@@ -418,13 +581,18 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
             e.n
         ));
     }
-    if let Some(top) = w.buckets.iter().max_by_key(|b| b.count) {
+    if let Some((names, count, per_100)) = most_frequent(w) {
         out.push(format!(
-            "Most frequent crash: {}, {} {} ({} per 100 rounds); {} {} in all.",
-            bucket_name(top.pattern.as_deref(), &top.signature),
-            top.count,
-            plural(top.count, "report", "reports"),
-            one_decimal(top.per_100_rounds),
+            "Most frequent {}: {}, {count} {}{} ({} per 100 rounds); {} {} in all.",
+            if names.len() == 1 {
+                "crash"
+            } else {
+                "crashes (tied)"
+            },
+            and_list(&names),
+            plural(count, "report", "reports"),
+            if names.len() == 1 { "" } else { " each" },
+            one_decimal(per_100),
             w.buckets.len(),
             plural(w.buckets.len() as u64, "signature", "signatures"),
         ));
@@ -436,25 +604,83 @@ pub fn key_findings(w: &Writeup) -> Vec<String> {
         };
         let new: Vec<String> = c.new_buckets.iter().map(name).collect();
         let gone: Vec<String> = c.gone_buckets.iter().map(name).collect();
+        // A bucket seen on one side only is a finding to state with its test: one crash in 30
+        // rounds against none is not a regression (the bucket table's status column).
+        let supported = |buckets: &[crate::rounds::compare::BucketCount], v: BucketVerdict| {
+            buckets
+                .iter()
+                .filter(|b| {
+                    c.bucket_rates
+                        .buckets
+                        .iter()
+                        .any(|x| x.signature == b.signature && x.verdict == v)
+                })
+                .count()
+        };
+        let qualifier = |n: usize, shown: usize, v: BucketVerdict| match n {
+            0 if shown == 1 => " Not distinguishable yet (bucket table).".to_string(),
+            0 => " None of them is distinguishable yet (bucket table).".to_string(),
+            n if n == shown => format!(
+                " The corrected test supports {}: {}.",
+                if shown == 1 { "it" } else { "each" },
+                bucket_change(v, &c.a_label, &c.b_label)
+            ),
+            n => format!(
+                " The corrected test supports {n} of them ({}); the others are not \
+                 distinguishable yet (bucket table).",
+                bucket_change(v, &c.a_label, &c.b_label)
+            ),
+        };
         if !new.is_empty() {
             out.push(format!(
-                "Seen in {} and not in {} ({}): {}.",
+                "Seen in {} and not in {} ({}): {}.{}",
                 c.b_label,
                 c.a_label,
                 plural(new.len() as u64, "new signature", "new signatures"),
-                new.join(", ")
+                new.join(", "),
+                qualifier(
+                    supported(&c.new_buckets, BucketVerdict::Regression),
+                    new.len(),
+                    BucketVerdict::Regression
+                )
             ));
         }
         if !gone.is_empty() {
             out.push(format!(
-                "Seen in {} and not in {}: {}.",
+                "Seen in {} and not in {}: {}.{}",
                 c.a_label,
                 c.b_label,
-                gone.join(", ")
+                gone.join(", "),
+                qualifier(
+                    supported(&c.gone_buckets, BucketVerdict::Fixed),
+                    gone.len(),
+                    BucketVerdict::Fixed
+                )
             ));
         }
     }
     out
+}
+
+/// The buckets with the most reports, in table order (ties are all named: picking one of
+/// equal buckets would name a different one than the table's first row), their count and rate.
+fn most_frequent(w: &Writeup) -> Option<(Vec<String>, u64, f64)> {
+    let max = w.buckets.iter().map(|b| b.count).max()?;
+    let top: Vec<_> = w.buckets.iter().filter(|b| b.count == max).collect();
+    let names = top
+        .iter()
+        .map(|b| bucket_name(b.pattern.as_deref(), &b.signature))
+        .collect();
+    Some((names, max, top[0].per_100_rounds))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -476,6 +702,26 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_prose() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(and_list(&v(&["a"])), "a");
+        assert_eq!(and_list(&v(&["a", "b"])), "a and b");
+        assert_eq!(and_list(&v(&["a", "b", "c"])), "a, b and c");
+    }
+
+    // Regression: equal observed rates were worded as "there is no difference", a claim two
+    // 5/10 samples (each 24-76%) cannot support.
+    #[test]
+    fn equal_rates_never_claim_no_difference() {
+        let text = rounds_clause(None, "A", 10, "B", 10, true);
+        assert!(!text.contains("no difference"), "{text}");
+        assert!(
+            text.contains("not evidence that the two behave the same"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn percentages_have_one_decimal() {
@@ -532,5 +778,71 @@ mod tests {
              20/20; Fisher exact p = 0.49); about 54 more rounds per side would tell (74 per \
              side in all)."
         );
+    }
+
+    #[test]
+    fn shared_rounds_are_named_as_ranges() {
+        assert_eq!(shared_rounds_warning(&[]), None);
+        let w = shared_rounds_warning(&[3, 4, 5, 9]).unwrap();
+        assert!(
+            w.starts_with("the two selections share 4 rounds (3-5, 9):"),
+            "{w}"
+        );
+        let one = shared_rounds_warning(&[7]).unwrap();
+        assert!(
+            one.starts_with("the two selections share 1 round (7):"),
+            "{one}"
+        );
+        // Many separate rounds: the first eight ranges, then an ellipsis.
+        let many: Vec<i64> = (0..20).map(|i| i * 10).collect();
+        let w = shared_rounds_warning(&many).unwrap();
+        assert!(w.contains("(0, 10, 20, 30, 40, 50, 60, 70, ...)"), "{w}");
+    }
+
+    fn with_efficiency(a: &[f64], b: &[f64]) -> Comparison {
+        use crate::rounds::compare::{compare, RoundSummary, Side};
+        use crate::rounds::model::Outcome;
+        let side = |label: &str, start: i64, eff: &[f64]| Side {
+            label: label.into(),
+            rounds: (0..eff.len().max(2))
+                .map(|i| RoundSummary {
+                    number: start + i as i64,
+                    outcome: Outcome::RawPass,
+                    efficiency: eff.get(i).copied(),
+                    crashes: Vec::new(),
+                    fix: None,
+                    fix_confirmed: None,
+                })
+                .collect(),
+        };
+        compare(&side("a", 1, a), &side("b", 101, b)).unwrap()
+    }
+
+    #[test]
+    fn efficiency_difference_says_why_there_is_no_number() {
+        assert_eq!(
+            efficiency_difference(&with_efficiency(&[], &[]), "A", "B"),
+            None
+        );
+        let c = with_efficiency(&[14.0, 14.0], &[15.0, 15.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: every figure of A is 14.0% and every figure of B is \
+             15.0%, so there is no spread for Welch's interval."
+        );
+        let c = with_efficiency(&[], &[15.0, 16.0]);
+        assert_eq!(
+            efficiency_difference(&c, "A", "B").unwrap(),
+            "Efficiency: not compared: A has no efficiency figures and B has 2 efficiency \
+             figures; Welch's interval for the difference of means needs at least 2 on each side."
+        );
+        // A decrease is signed.
+        let c = with_efficiency(&[15.8, 16.4, 15.1, 17.0, 16.2], &[14.6, 13.9, 15.1, 14.2]);
+        let s = efficiency_difference(&c, "A", "B").unwrap();
+        assert!(
+            s.contains("B minus A is -1.6 percentage points") || s.contains("is -1.7"),
+            "{s}"
+        );
+        assert!(s.contains("95% Welch interval -2.6 to -0.7"), "{s}");
     }
 }

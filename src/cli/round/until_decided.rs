@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use serde::Serialize;
 
-use agx_triage::rounds::handshake;
 use agx_triage::rounds::model::Round;
 use agx_triage::rounds::runner::OutputStream;
 use agx_triage::rounds::sequential::{
@@ -191,10 +191,14 @@ fn step_text(s: &Step, other_label: &str) -> String {
     if let Some(st) = &s.status {
         let threshold = st.ln_threshold.exp();
         t.push_str(&format!(
-            " | evidence better {:.2}, worse {:.2}, boundary {:.0} ({:.0}% of the way) | {} spent",
-            st.ln_e_better.exp(),
-            st.ln_e_worse.exp(),
-            threshold,
+            " | evidence better {}, worse {}, boundary {} ({:.0}% of the way) | {} spent",
+            short(st.ln_e_better.exp()),
+            short(st.ln_e_worse.exp()),
+            if threshold < 1e6 {
+                format!("{threshold:.0}")
+            } else {
+                super::super::term::num(threshold)
+            },
             100.0 * st.progress().min(1.0),
             s.spent
         ));
@@ -245,7 +249,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     });
     let (mode, other_label, block_label) = match &s.against {
         Some(sel) => {
-            let (passes, rounds) = block_counts(&store, sel, a.number, s.max_rounds, metric)?;
+            let (passes, rounds) =
+                agx_triage::ops::rounds::block_counts(&store, sel, a.number, s.max_rounds, metric)?;
             (
                 Mode::AgainstBlock { passes, rounds },
                 "block".to_string(),
@@ -287,7 +292,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
             Metric::Raw => "raw",
             Metric::Eventual => "eventual",
         },
-        s.alpha,
+        super::super::term::num(s.alpha),
         s.max_rounds,
         if interleaved {
             "pairs"
@@ -314,8 +319,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     let mut out = super::super::term::stdout(a.json);
     if a.json {
         let v = summary_json(&summary, &spec, seed, block_label.as_deref());
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        super::super::term::print_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -338,82 +342,98 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     }
 }
 
-/// Passes and rounds of the block, under the metric, leaving out unconfirmed fix rounds (as
-/// `compare` does) and the rounds this run may number (they are the candidate's).
-fn block_counts(
-    store: &Store,
-    sel: &RoundSelector,
-    first: i64,
+/// One arm's counts in the `--json` summary.
+#[derive(Serialize)]
+struct RateJson {
+    interval: Option<[f64; 2]>,
+    passes: u64,
+    rate: Option<f64>,
+    rounds: u64,
+}
+
+fn rate_json(c: &ArmCounts) -> RateJson {
+    RateJson {
+        interval: c.interval().map(|i| [i.low, i.high]),
+        passes: c.passes,
+        rate: (c.rounds > 0).then(|| c.passes as f64 / c.rounds as f64),
+        rounds: c.rounds,
+    }
+}
+
+/// `round run --until-decided --json`. Fields in alphabetical order: the order the keys
+/// always had.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    against: Option<&'a str>,
+    alpha: f64,
+    boundary: f64,
+    candidate: RateJson,
+    candidate_fix: &'a Option<String>,
+    candidate_only_pairs: Option<u64>,
+    decision: &'static str,
+    e_better: f64,
+    e_worse: f64,
+    first_round: Option<i64>,
+    /// For reference only: a fixed-size test's p on the final counts is not what decided (see
+    /// docs/ROUNDS.md, "Sequential decisions").
+    fisher_p_fixed_test: Option<f64>,
+    last_round: Option<i64>,
     max_rounds: u64,
     metric: Metric,
-) -> Result<(u64, u64)> {
-    let last = first.saturating_add(i64::try_from(max_rounds).unwrap_or(i64::MAX));
-    let (rounds, _) = handshake::partition(store.round_summaries(sel)?, false, |r| {
-        (r.number, r.fix.as_deref(), r.fix_confirmed)
-    });
-    let block: Vec<_> = rounds
-        .into_iter()
-        .filter(|r| r.number < first || r.number >= last)
-        .collect();
-    if block.is_empty() {
-        bail!(
-            "--against {}: no stored rounds to compare with (outside this run's numbers \
-             {first}..{last}; see `agx-triage rounds`)",
-            agx_triage::ops::compare::selector_label(sel)
-        );
+    mode: &'static str,
+    other: RateJson,
+    other_fix: &'a Option<String>,
+    other_only_pairs: Option<u64>,
+    rounds_resumed: u64,
+    rounds_run: u64,
+    rounds_run_all_arms: u64,
+    seed: Option<u64>,
+    spent: u64,
+}
+
+fn summary_json<'a>(
+    s: &Summary,
+    spec: &'a Spec,
+    seed: u64,
+    against: Option<&'a str>,
+) -> SummaryJson<'a> {
+    SummaryJson {
+        against,
+        alpha: s.alpha,
+        boundary: s.status.ln_threshold.exp(),
+        candidate: rate_json(&s.candidate),
+        candidate_fix: &spec.candidate_fix,
+        candidate_only_pairs: s.candidate_only,
+        decision: s.decision.as_str(),
+        e_better: s.status.ln_e_better.exp(),
+        e_worse: s.status.ln_e_worse.exp(),
+        first_round: s.round_range.map(|r| r.0),
+        fisher_p_fixed_test: agx_triage::ops::rounds::fixed_test_p(s),
+        last_round: s.round_range.map(|r| r.1),
+        max_rounds: s.max_rounds,
+        metric: s.metric,
+        mode: if against.is_some() {
+            "against-block"
+        } else {
+            "interleaved"
+        },
+        other: rate_json(&s.other),
+        other_fix: &spec.other_fix,
+        other_only_pairs: s.other_only,
+        rounds_resumed: s.rounds_resumed,
+        rounds_run: s.rounds_run,
+        rounds_run_all_arms: s.rounds_run_all_arms,
+        seed: if against.is_some() { None } else { Some(seed) },
+        spent: s.spent,
     }
-    let passes = block
-        .iter()
-        .filter(|r| match metric {
-            Metric::Raw => r.outcome.is_raw_pass(),
-            Metric::Eventual => r.outcome.is_eventual_pass(),
-        })
-        .count() as u64;
-    Ok((passes, block.len() as u64))
 }
 
-fn rate_json(c: &ArmCounts) -> serde_json::Value {
-    serde_json::json!({
-        "passes": c.passes,
-        "rounds": c.rounds,
-        "rate": (c.rounds > 0).then(|| c.passes as f64 / c.rounds as f64),
-        "interval": c.interval().map(|i| [i.low, i.high]),
-    })
-}
-
-fn summary_json(s: &Summary, spec: &Spec, seed: u64, against: Option<&str>) -> serde_json::Value {
-    let fisher = agx_triage::stats::fisher_rates(
-        s.other.passes,
-        s.other.rounds,
-        s.candidate.passes,
-        s.candidate.rounds,
-    )
-    .ok();
-    serde_json::json!({
-        "decision": s.decision.as_str(),
-        "rounds_run": s.rounds_run,
-        "rounds_run_all_arms": s.rounds_run_all_arms,
-        "rounds_resumed": s.rounds_resumed,
-        "spent": s.spent,
-        "max_rounds": s.max_rounds,
-        "alpha": s.alpha,
-        "metric": s.metric,
-        "mode": if against.is_some() { "against-block" } else { "interleaved" },
-        "against": against,
-        "seed": if against.is_some() { None } else { Some(seed) },
-        "candidate_fix": spec.candidate_fix,
-        "other_fix": spec.other_fix,
-        "first_round": s.round_range.map(|r| r.0),
-        "last_round": s.round_range.map(|r| r.1),
-        "candidate": rate_json(&s.candidate),
-        "other": rate_json(&s.other),
-        "candidate_only_pairs": s.candidate_only,
-        "other_only_pairs": s.other_only,
-        "e_better": s.status.ln_e_better.exp(),
-        "e_worse": s.status.ln_e_worse.exp(),
-        "boundary": s.status.ln_threshold.exp(),
-        // For reference only: a fixed-size test's p on the final counts is not what decided
-        // (see docs/ROUNDS.md, "Sequential decisions").
-        "fisher_p_fixed_test": fisher,
-    })
+/// An e-value or boundary for the progress line: two decimals while ordinary, scientific when
+/// huge (a boundary of 1/alpha for `--alpha 1e-300` has 300 digits).
+fn short(x: f64) -> String {
+    if x.abs() < 1e6 {
+        format!("{x:.2}")
+    } else {
+        super::super::term::num(x)
+    }
 }

@@ -28,9 +28,18 @@ pub(super) fn build(
         last_exception_backtrace: std::mem::take(&mut b.last_exception_backtrace),
     });
     let body = body.as_deref();
-    let bug_type = header
-        .and_then(|h| h.bug_type.text(w, "header.bug_type"))
-        .or_else(|| body.and_then(|b| b.bug_type.text(w, "bug_type")));
+    // A crash body repeats the header's `bug_type` ("309" in both). When they disagree the
+    // header wins, but silently trusting it could file a crash under "other": say so.
+    let header_bug_type = header.and_then(|h| h.bug_type.text(w, "header.bug_type"));
+    let body_bug_type = body.and_then(|b| b.bug_type.text(w, "bug_type"));
+    if let (Some(h), Some(b)) = (&header_bug_type, &body_bug_type) {
+        if h.trim() != b.trim() {
+            w.push(format!(
+                "the header's bug_type {h:?} and the body's {b:?} disagree; the header's is used"
+            ));
+        }
+    }
+    let bug_type = header_bug_type.or(body_bug_type);
 
     let gpu_hint = [header, body].into_iter().flatten().any(|d| {
         [&d.name, &d.app_name]
@@ -43,9 +52,24 @@ pub(super) fn build(
     let crash_body = body
         .is_some_and(|b| b.proc_name.is_present() || !matches!(b.exception, Obj::Absent))
         || arrays.as_ref().is_some_and(|a| a.threads.is_present());
+    // What only a crash report has: an exception and the threads' stacks. A panic, jetsam or
+    // stackshot body has neither, so a body with both under another `bug_type` (e.g. a header
+    // edited to "210" over a 309 body) is a crash: filing it as "other" would hide it from
+    // buckets and comparisons.
+    let crash_shaped = body.is_some_and(|b| !matches!(b.exception, Obj::Absent))
+        && arrays.as_ref().is_some_and(|a| a.threads.is_present());
     let kind = match bug_type.as_deref().and_then(kind_of_bug_type) {
         Some(ReportKind::Crash) => ReportKind::Crash,
         _ if gpu_hint => ReportKind::GpuEvent,
+        Some(k) if crash_shaped => {
+            w.push(format!(
+                "bug_type {:?} stands for {} reports, but the body has an exception and threads: \
+                 read as a crash",
+                bug_type.as_deref().unwrap_or_default(),
+                k.as_str()
+            ));
+            ReportKind::Crash
+        }
         Some(k) => k,
         None if crash_body => ReportKind::Crash,
         None => ReportKind::Other,

@@ -224,6 +224,16 @@ fn drop_bad_fields<'a>(
             warnings.push(format!(
                 "duplicate key `{key}`: the later value was ignored"
             ));
+        } else if err_msg.starts_with("control character") {
+            // A raw TAB or NUL pasted into a string (`"procName" : "py<TAB>thon"`): JSON
+            // forbids it, serde stops the whole body there. Every such byte inside a string
+            // becomes a space in one pass (same length), so one stray byte costs nothing else.
+            let (blanked, n) = blank_controls_in_strings(text)?;
+            *text = blanked;
+            warnings.push(format!(
+                "{n} raw control {} inside strings replaced by spaces",
+                if n == 1 { "character" } else { "characters" }
+            ));
         } else if err_msg.starts_with("number out of range") {
             let (a, b) = number_around(text, err_at)?;
             if b - a < 4 {
@@ -262,6 +272,33 @@ fn drop_bad_fields<'a>(
         }
     }
     None
+}
+
+/// `text` with every raw control byte (below 0x20) inside a JSON string replaced by a space,
+/// and how many there were; `None` when there were none (nothing to repair). Bytes outside
+/// strings are left alone: there, newlines and tabs are ordinary whitespace.
+fn blank_controls_in_strings(text: &str) -> Option<(String, usize)> {
+    let mut bytes = text.as_bytes().to_vec();
+    let (mut in_string, mut escaped, mut n) = (false, false, 0usize);
+    for b in &mut bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if *b == b'\\' {
+                escaped = true;
+            } else if *b == b'"' {
+                in_string = false;
+            } else if *b < 0x20 {
+                *b = b' ';
+                n += 1;
+            }
+        } else if *b == b'"' {
+            in_string = true;
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII, so the text is still UTF-8.
+    let text = String::from_utf8(bytes).ok()?;
+    (n > 0).then_some((text, n))
 }
 
 /// The quotes around the object key that ends at or just before `at` (serde reports a

@@ -420,6 +420,60 @@ mod tests {
         assert_eq!(one(hinted).0.kind, ReportKind::GpuEvent);
     }
 
+    // Regression: one raw NUL or TAB inside a string made serde stop at it, and the report
+    // kept nothing of the body after that byte (no exception, threads or images).
+    #[test]
+    fn raw_control_characters_in_strings_cost_nothing_else() {
+        let full = crate::crash::parse(format!("{HEADER}\n{}", sample_body()).as_bytes())
+            .unwrap()
+            .remove(0);
+        for bad in ["\u{0}", "\t", "\u{1b}"] {
+            let body = sample_body().replacen(
+                "\"procName\" : \"python3",
+                &format!("\"procName\" : \"py{bad}thon3"),
+                1,
+            );
+            assert_ne!(body, sample_body(), "the test must change the body");
+            let r = crate::crash::parse(format!("{HEADER}\n{body}").as_bytes())
+                .unwrap()
+                .remove(0);
+            assert_eq!(r.threads.len(), full.threads.len(), "{bad:?}");
+            assert_eq!(r.images.len(), full.images.len(), "{bad:?}");
+            assert_eq!(r.exception, full.exception, "{bad:?}");
+            assert_eq!(r.process.name.as_deref(), Some("py thon3.12"), "{bad:?}");
+            assert!(
+                r.warnings
+                    .iter()
+                    .any(|w| w.contains("raw control character")),
+                "{:?}",
+                r.warnings
+            );
+        }
+    }
+
+    // Regression: a crash body under a header whose bug_type said "210" was filed as "other"
+    // without a word, so the crash vanished from buckets and comparisons.
+    #[test]
+    fn a_crash_body_under_another_bug_type_stays_a_crash_and_says_so() {
+        let header = HEADER.replace(r#""bug_type":"309""#, r#""bug_type":"210""#);
+        // The body repeats the bug_type, as macOS writes it.
+        let body = sample_body().replacen('{', "{\n  \"bug_type\" : \"309\",", 1);
+        let text = format!("{header}\n{body}");
+        let r = &crate::crash::parse(text.as_bytes()).unwrap()[0];
+        assert_eq!(r.kind, ReportKind::Crash);
+        assert_eq!(r.bug_type.as_deref(), Some("210"));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("read as a crash")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("disagree")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
     #[test]
     fn other_bug_types_are_other() {
         let text = r#"{"bug_type":"298","timestamp":"2020-10-15 17:29:58.79 +0100","os_version":"iPhone OS 14.2 (18B5061e)","incident_id":"B04A36B1-19EC-4895-B203-6AE21BE52B02"}
@@ -512,8 +566,10 @@ mod tests {
 
     #[test]
     fn broken_body_keeps_what_precedes_the_break() {
-        // A raw line break inside a string (a paste wrapped the line): not JSON.
-        let body = sample_body().replace("\"Terminal\"", "\"Term\ninal\"");
+        // A quote lost in a paste (`"Term" inal"`): not JSON, and nothing to repair. (A raw
+        // line break inside a string, this test's input before, is now repaired: see
+        // `raw_control_characters_in_strings_cost_nothing_else`.)
+        let body = sample_body().replace("\"Terminal\"", "\"Term\" inal\"");
         let text = format!("{HEADER}\n{body}");
         let (r, b) = one(&text);
         assert_eq!(b, Body::Partial);

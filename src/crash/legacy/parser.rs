@@ -330,6 +330,13 @@ impl Parser {
         match key.as_str() {
             "process" if r.process.name.is_none() => {
                 let (name, pid) = split_name_pid(value);
+                if pid.is_none() && value.ends_with(']') {
+                    // `Python [99999999999999999999999999]` or `Python [-]`: say so rather
+                    // than drop the pid in silence.
+                    r.warnings.push(format!(
+                        "Process: the pid in {value:?} is not a number; ignored"
+                    ));
+                }
                 r.process.name = name;
                 r.process.pid = pid;
             }
@@ -352,6 +359,10 @@ impl Parser {
             }
             "user id" if r.process.user_id.is_none() => {
                 r.process.user_id = value.parse().ok();
+                if r.process.user_id.is_none() && !value.is_empty() {
+                    r.warnings
+                        .push(format!("User ID {value:?} is not a number; ignored"));
+                }
             }
             "date/time" if r.captured_at_raw.is_none() && !value.is_empty() => {
                 r.captured_at_raw = Some(value.to_string());
@@ -377,6 +388,12 @@ impl Parser {
             // `Triggered by Thread:  0  main, Dispatch Queue: com.apple.main-thread`.
             "crashed thread" | "triggered by thread" if self.header_crashed.is_none() => {
                 self.header_crashed = leading_number(value);
+                if self.header_crashed.is_none() && !value.is_empty() {
+                    // `Crashed Thread: -1` or a number past any thread count: the crashed
+                    // thread then comes from the `Thread N Crashed:` heading, if any.
+                    r.warnings
+                        .push(format!("{key}: {value:?} is not a thread number; ignored"));
+                }
             }
             "exception type" if r.exception.exc_type.is_none() && !value.is_empty() => {
                 let (ty, sig) = split_trailing_parens(value);

@@ -749,3 +749,27 @@ proptest::proptest! {
         let _ = parse(&lines.join("\n"));
     }
 }
+
+// Regression: header numbers that do not parse (`Crashed Thread: -1`, a 26-digit pid, a
+// User ID of letters) were dropped without a word.
+#[test]
+fn header_numbers_that_do_not_parse_are_warned_about() {
+    let text = "Process: python3.12 [99999999999999999999999999]\nUser ID: abc\n\
+                Crashed Thread: -1\n\nThread 0 Crashed:\n0   libfoo.dylib  0x1000 foo + 1\n";
+    let r = ok(text);
+    assert_eq!(r.process.name.as_deref(), Some("python3.12"));
+    assert_eq!(r.process.pid, None);
+    for needle in [
+        "the pid in \"python3.12 [99999999999999999999999999]\" is not a number",
+        "User ID \"abc\" is not a number",
+        "\"-1\" is not a thread number",
+    ] {
+        assert!(
+            r.warnings.iter().any(|w| w.contains(needle)),
+            "{needle}: {:?}",
+            r.warnings
+        );
+    }
+    // The heading still says which thread crashed.
+    assert_eq!(r.crashed().unwrap().index, 0);
+}
