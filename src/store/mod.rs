@@ -58,33 +58,27 @@ pub enum Create {
 pub enum StoreError {
     /// SQLite could not open (or set up) the file.
     #[error("cannot open database {path}: {source}")]
-    /// The database file could not be opened.
     Open {
         /// The database file.
         path: PathBuf,
         /// SQLite's reason.
         #[source]
-        /// SQLite's reason.
         source: rusqlite::Error,
     },
     /// The default database's folder could not be made.
     #[error("cannot create the database folder {path}: {source}")]
-    /// The database's folder could not be created.
     CreateDir {
         /// The folder.
         path: PathBuf,
         /// The file system's reason.
         #[source]
-        /// The OS's reason.
         source: std::io::Error,
     },
     /// A read command named a database that does not exist (read commands never create one).
     #[error("no database at {0} (read commands never create one; `agx-triage ingest` or `round import` does)")]
-    /// A read command found no database at the path.
     Missing(PathBuf),
     /// A database path whose folder does not exist (only the default one's folder is made).
     #[error("the folder of {0} does not exist (it is created only for the default database)")]
-    /// The database's folder does not exist.
     NoFolder(PathBuf),
     /// Another program's file: not left in any other state than it was found.
     #[error("{path} is not an agx-triage database ({why}); refusing to touch it")]
@@ -96,11 +90,9 @@ pub enum StoreError {
     },
     /// An agx-triage database created but never written (a read command has nothing to read).
     #[error("database {0} has no agx-triage data yet")]
-    /// The database exists but holds no agx-triage schema yet.
     Empty(PathBuf),
     /// A schema migration failed; the transaction rolled back and the database is unchanged.
     #[error("database schema migration failed: {0}")]
-    /// A schema migration failed (rolled back).
     Migrate(String),
     /// The database was written by a newer agx-triage.
     #[error("database schema version {found} is newer than this agx-triage understands ({known}); upgrade agx-triage")]
@@ -112,28 +104,22 @@ pub enum StoreError {
     },
     /// Any other SQLite error.
     #[error("database error: {0}")]
-    /// Any other SQLite error.
     Sql(#[from] rusqlite::Error),
     /// zstd failed on a stored original (compressing at ingest or reading back).
     #[error("cannot compress or decompress a stored file: {0}")]
-    /// zstd failed on a stored original or dictionary.
     Compression(#[source] std::io::Error),
     /// Stored data does not hold together (e.g. a dictionary whose bytes do not match its
     /// hash); the message says what.
     #[error("stored data is corrupt: {0}")]
-    /// Stored data does not read back as written.
     Corrupt(String),
     /// No report has this id.
     #[error("no report with id {0}")]
-    /// No report has this id.
     NoSuchReport(i64),
     /// A write that would contradict what is stored; the message says what and how to resolve it.
     #[error("{0}")]
-    /// A write conflicts with what is stored (the message says how).
     Conflict(String),
     /// A round with this number is stored with other content (use `--replace` to overwrite).
     #[error("round {0} is already stored with different content")]
-    /// A round with this number is stored with other content.
     RoundExists(i64),
 }
 
