@@ -696,4 +696,41 @@ mod tests {
             .unwrap();
         assert_eq!(n, 4);
     }
+
+    // Adversarial: an original whose dictionary row is gone (a hand edit, a damaged file)
+    // cannot be decoded, so it cannot be re-keyed: the migration still succeeds, the row keeps
+    // its key, its bytes and its report, and the other files are re-keyed.
+    #[test]
+    fn an_original_without_its_dictionary_keeps_its_key_through_migration_9() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let plain = b"{\"bug_type\":\"309\"}\n{\"pid\": 7}\n".repeat(5);
+        let mut with_dict = plain.clone();
+        with_dict.extend_from_slice(b"tail\n");
+        let (_, old_b) = version_8_database(&path, &plain, &with_dict);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM dictionaries")
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let mut keys = store.file_hashes().unwrap();
+        keys.sort();
+        let mut want = vec![
+            crate::store::content_key(&plain),
+            old_b.clone(),
+            "damaged".to_string(),
+        ];
+        want.sort();
+        assert_eq!(keys, want);
+        let (identity, file): (String, String) = store
+            .conn()
+            .query_row(
+                "SELECT identity, file_hash FROM reports WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((identity, file), (format!("sha256:{old_b}#0"), old_b));
+    }
 }
