@@ -1,5 +1,8 @@
 //! `ingest --json` names why each file failed with a stable code beside the message, so a
 //! script can tell a file that is not a crash report from a read error without parsing words.
+// Integration test crate: a failed unwrap is a test failure. clippy.toml's
+// allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
