@@ -80,7 +80,7 @@ fn an_empty_side_says_which() {
     )
     .unwrap_err();
     assert!(matches!(err, OpsError::NoRounds(_)), "{err:?}");
-    assert_eq!(err.name(), "no-rounds");
+    assert_eq!(err.code(), "no-rounds");
     assert!(err.to_string().contains("fix v9"), "{err}");
 }
 

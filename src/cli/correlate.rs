@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use agx_triage::stats::correlate::correlate;
+use agx_triage::ops::correlate::correlate_bucket;
 use agx_triage::store::BucketRef;
 use agx_triage::writeup::wording::p_value as p_text;
 
@@ -22,8 +22,9 @@ pub struct Args {
     #[arg(long, value_name = "SIG")]
     signature: Option<String>,
     /// Show at most this many rows (JSON lists all).
-    #[arg(long, default_value_t = 30, value_name = "N")]
-    limit: usize,
+    #[arg(long, default_value_t = 30, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    limit: u64,
     /// Print a JSON list.
     #[arg(long)]
     json: bool,
@@ -44,14 +45,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         (None, None) => bail!("give --pattern ID or --signature SIG"),
     };
     let store = open_store_read(cli)?;
-    if store.bucket_crash_count(&bucket)? == 0 {
-        let what = match &bucket {
-            BucketRef::Pattern(p) => format!("pattern {p}"),
-            BucketRef::Signature(s) => format!("signature {s}"),
-        };
-        bail!("no crash reports in the bucket with {what} (see `agx-triage buckets`)");
-    }
-    let rows = correlate(&store.correlation_counts(&bucket)?)?;
+    let rows = correlate_bucket(&store, &bucket)?;
     let mut out = super::term::stdout(a.json);
     if a.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
@@ -67,7 +61,10 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         "p",
         "q (BH)",
     ]);
-    for r in rows.iter().take(a.limit) {
+    for r in rows
+        .iter()
+        .take(usize::try_from(a.limit).unwrap_or(usize::MAX))
+    {
         t.add_row(vec![
             ellipsize(&r.attribute, 40),
             ellipsize(&r.value, 40),
@@ -83,7 +80,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         "{} attribute value(s) tested{}; Fisher's exact test (two-sided), q: Benjamini-Hochberg \
          over all of them. A small q is a correlation, not a cause.",
         rows.len(),
-        if rows.len() > a.limit {
+        if rows.len() as u64 > a.limit {
             format!(", {} shown (--limit)", a.limit)
         } else {
             String::new()

@@ -7,6 +7,7 @@
 //! and `store`; none of them calls `ops`, and `ops` never prints (docs/ARCHITECTURE.md).
 
 pub mod compare;
+pub mod correlate;
 pub mod fixes;
 pub mod frames;
 pub mod rebucket;
@@ -31,6 +32,9 @@ pub enum OpsError {
     /// Reading a fix dylib.
     #[error(transparent)]
     Fix(#[from] crate::fixes::FixError),
+    /// A statistic that could not be computed from these figures.
+    #[error(transparent)]
+    Stats(#[from] crate::stats::StatsError),
     /// An input the operation cannot use; the text says which and why.
     #[error("{0}")]
     Invalid(String),
@@ -38,12 +42,13 @@ pub enum OpsError {
 
 impl OpsError {
     /// Short stable name for logs and JSON.
-    pub fn name(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             OpsError::NoRounds(_) => "no-rounds",
             OpsError::Store(_) => "store",
             OpsError::Compare(e) => e.code(),
             OpsError::Fix(_) => "fix",
+            OpsError::Stats(e) => e.code(),
             OpsError::Invalid(_) => "invalid",
         }
     }
