@@ -29,7 +29,8 @@ pub struct Args {
     /// Compare with every round of this fix version.
     #[arg(long, value_name = "NAME")]
     against_fix: Option<String>,
-    #[arg(long)]
+    /// The writeup's title (default: `Verification rounds A-B`).
+    #[arg(long, value_name = "TEXT")]
     title: Option<String>,
     /// Write DIR/report.md (or report.json), DIR/report.json and the SVG charts; without it the
     /// writeup goes to standard output (no charts).

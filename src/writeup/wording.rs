@@ -488,7 +488,10 @@ pub fn summary_sentences(w: &Writeup) -> Vec<String> {
     if w.retry_total.rounds > 0 {
         // Retry rounds may be other rounds than the raw ones (a separate block): name them.
         let labels: Vec<&str> = w.retry_batches.iter().map(|r| r.label.as_str()).collect();
-        let which = if labels.is_empty() {
+        // Rounds imported without a batch are grouped as "(no batch)": naming that alone
+        // ("batch (no batch)") says nothing.
+        let unnamed = labels.iter().all(|l| l.starts_with('('));
+        let which = if labels.is_empty() || unnamed {
             String::new()
         } else {
             format!(

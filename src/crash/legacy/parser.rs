@@ -58,6 +58,9 @@ pub(super) struct Parser {
     /// Set once a `Last Exception Backtrace:` one-line form closed with `)`.
     backtrace_done: bool,
     unparsed_image_lines: usize,
+    /// Binary Images lines whose end address is below their start: kept (the base still
+    /// places frames), without a size.
+    inverted_image_ranges: usize,
     /// The line being read is the file's last non-blank line and the file does not end with a
     /// line break (where a cut paste ends).
     pub(super) at_last_line: bool,
@@ -82,6 +85,7 @@ impl Parser {
             error_formulating: Vec::new(),
             backtrace_done: false,
             unparsed_image_lines: 0,
+            inverted_image_ranges: 0,
             at_last_line: false,
             trailer_model: None,
             headerless_frames: false,
@@ -128,7 +132,14 @@ impl Parser {
             Section::Thread(i) => self.frame_line(i, t),
             Section::Registers => self.register_line(t),
             Section::Images => match parse_image(t) {
-                Some(img) => self.report.images.push(img),
+                Some(img) => {
+                    // Only the null image (`0x0 - 0xffffffffffffffff`) overflows its size;
+                    // any other image without one has its end below its start.
+                    if img.size.is_none() && img.base.is_some_and(|b| b > 0) {
+                        self.inverted_image_ranges += 1;
+                    }
+                    self.report.images.push(img)
+                }
                 None => self.unparsed_image_lines += 1,
             },
             Section::Backtrace => self.backtrace_line(t),
@@ -528,6 +539,12 @@ impl Parser {
             r.warnings.push(format!(
                 "{} unparseable Binary Images line(s)",
                 self.unparsed_image_lines
+            ));
+        }
+        if self.inverted_image_ranges > 0 {
+            r.warnings.push(format!(
+                "{} Binary Images line(s) end below their start; kept without a size",
+                self.inverted_image_ranges
             ));
         }
         Ok(self.report)

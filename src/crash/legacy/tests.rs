@@ -773,3 +773,23 @@ fn header_numbers_that_do_not_parse_are_warned_about() {
     // The heading still says which thread crashed.
     assert_eq!(r.crashed().unwrap().index, 0);
 }
+
+// Regression: a Binary Images line whose end is below its start was accepted in silence.
+#[test]
+fn an_image_range_that_ends_below_its_start_is_warned_about() {
+    let text = "Process: a [1]\nCrashed Thread: 0\n\nThread 0 Crashed:\n\
+                0   libfoo.dylib  0x1000 foo + 1\n\nBinary Images:\n\
+                0x2000 - 0x1fff libfoo.dylib <2f5ccac7-cf4f-3f87-8689-7c673e90e595> /usr/lib/libfoo.dylib\n\
+                0x0 - 0xffffffffffffffff ??? (*) <00000000-0000-0000-0000-000000000000> ???\n";
+    let r = ok(text);
+    assert_eq!(r.images.len(), 2);
+    let w: Vec<_> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("end below their start"))
+        .collect();
+    assert_eq!(
+        w,
+        ["1 Binary Images line(s) end below their start; kept without a size"]
+    );
+}
