@@ -274,27 +274,49 @@ fn drop_bad_fields<'a>(
     None
 }
 
+/// Where a byte of JSON text stands: inside a string literal (quotes and escapes included) or
+/// outside, where brackets and commas are structure. One state machine for every scan here.
+#[derive(Default)]
+struct StringState {
+    in_str: bool,
+    esc: bool,
+}
+
+impl StringState {
+    /// Feed the next byte; true when it is structure (outside every string and not a quote).
+    fn outside(&mut self, c: u8) -> bool {
+        if self.in_str {
+            if self.esc {
+                self.esc = false;
+            } else if c == b'\\' {
+                self.esc = true;
+            } else if c == b'"' {
+                self.in_str = false;
+            }
+            return false;
+        }
+        if c == b'"' {
+            self.in_str = true;
+            return false;
+        }
+        true
+    }
+}
+
 /// `text` with every raw control byte (below 0x20) inside a JSON string replaced by a space,
 /// and how many there were; `None` when there were none (nothing to repair). Bytes outside
 /// strings are left alone: there, newlines and tabs are ordinary whitespace.
 fn blank_controls_in_strings(text: &str) -> Option<(String, usize)> {
     let mut bytes = text.as_bytes().to_vec();
-    let (mut in_string, mut escaped, mut n) = (false, false, 0usize);
+    let (mut st, mut n) = (StringState::default(), 0usize);
     for b in &mut bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if *b == b'\\' {
-                escaped = true;
-            } else if *b == b'"' {
-                in_string = false;
-            } else if *b < 0x20 {
-                *b = b' ';
-                n += 1;
-            }
-        } else if *b == b'"' {
-            in_string = true;
+        if st.in_str && !st.esc && *b < 0x20 {
+            // A space is ordinary string content: the state does not change.
+            *b = b' ';
+            n += 1;
+            continue;
         }
+        st.outside(*b);
     }
     // Only ASCII bytes were replaced by ASCII, so the text is still UTF-8.
     let text = String::from_utf8(bytes).ok()?;
@@ -381,22 +403,13 @@ fn repairs(src: &str, err_at: usize) -> impl Iterator<Item = String> + '_ {
     // Cut points: before a `,` (the element before it is complete) or just after an opening
     // bracket (an empty container), never inside a string.
     let mut cuts: Vec<usize> = Vec::new();
-    let mut in_str = false;
-    let mut esc = false;
+    let mut st = StringState::default();
     let mut depth = 0usize;
     for (i, &c) in bytes.iter().enumerate() {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
+        if !st.outside(c) {
             continue;
         }
         match c {
-            b'"' => in_str = true,
             b'{' | b'[' => {
                 depth += 1;
                 cuts.push(i + 1);
@@ -417,21 +430,12 @@ fn repairs(src: &str, err_at: usize) -> impl Iterator<Item = String> + '_ {
 fn close_at(src: &str, cut: usize) -> Option<String> {
     let head = src.get(..cut)?;
     let mut stack: Vec<u8> = Vec::new();
-    let mut in_str = false;
-    let mut esc = false;
+    let mut st = StringState::default();
     for &c in head.as_bytes() {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
+        if !st.outside(c) {
             continue;
         }
         match c {
-            b'"' => in_str = true,
             b'{' => stack.push(b'}'),
             b'[' => stack.push(b']'),
             // The guard pops: a closer that does not match its opener ends the attempt.
@@ -439,7 +443,7 @@ fn close_at(src: &str, cut: usize) -> Option<String> {
             _ => {}
         }
     }
-    if in_str || stack.is_empty() {
+    if st.in_str || stack.is_empty() {
         return None;
     }
     let mut out = String::with_capacity(head.len() + stack.len());
