@@ -275,7 +275,7 @@ impl Store {
              JOIN images i ON i.id = m.image_id
              WHERE r.identity = ?1 AND i.uuid = ?2 LIMIT 1",
         )?;
-        let identity = identity.trim().to_ascii_uppercase();
+        let identity = super::reports::normalize_identity(identity);
         for uuid in uuids.iter().filter_map(|u| crate::crash::normalize_uuid(u)) {
             if stmt.exists(rusqlite::params![identity, uuid])? {
                 return Ok(true);

@@ -189,6 +189,18 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
          WHERE file_hash IN (SELECT old FROM temp.rekey)",
         [],
     )?;
+    // Rounds' attributed reports name content identities too; they were stored upper-cased
+    // (`SHA256:<HEX>#<i>`, 64 hex digits, so `#` is at position 72): the same re-keying.
+    conn.execute(
+        "UPDATE OR IGNORE attempt_reports SET incident_id = ?1
+            || (SELECT k.new FROM temp.rekey k
+                WHERE k.old = lower(substr(attempt_reports.incident_id, 8, 64)))
+            || substr(incident_id, 72)
+         WHERE lower(substr(incident_id, 1, 7)) = 'sha256:'
+           AND substr(incident_id, 72, 1) = '#'
+           AND lower(substr(incident_id, 8, 64)) IN (SELECT old FROM temp.rekey)",
+        [super::reports::KEY_PREFIX],
+    )?;
     conn.execute_batch("DROP TABLE temp.rekey")?;
     Ok(done)
 }

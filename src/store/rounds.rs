@@ -183,7 +183,7 @@ impl Store {
                 tx.tx.execute(
                     "INSERT OR IGNORE INTO attempt_reports (round_id, attempt_idx, incident_id)
                      VALUES (?1, ?2, ?3)",
-                    params![id, a.index, inc.trim().to_ascii_uppercase()],
+                    params![id, a.index, super::reports::normalize_identity(inc)],
                 )?;
             }
         }
@@ -258,7 +258,7 @@ fn as_stored(round: &Round) -> Round {
         let mut ids: Vec<String> = a
             .crash_reports
             .iter()
-            .map(|i| i.trim().to_ascii_uppercase())
+            .map(|i| super::reports::normalize_identity(i))
             .collect();
         ids.sort();
         ids.dedup();

@@ -373,6 +373,20 @@ pub fn report_identity(report: &CrashReport, file_hash: &str, index: usize) -> S
 /// How identities built from a content key start (see [`report_identity`]).
 pub(crate) const KEY_PREFIX: &str = "blake3:";
 
+/// A report identity as stored: incident ids in upper case (macOS writes them so, users paste
+/// them in any case), content identities (`blake3:<hex>#<i>`, `sha256:` before migration 9)
+/// in lower case, as [`report_identity`] makes them. Every lookup and every round's attributed
+/// reports go through this, so an attributed report without an incident id is found again.
+pub fn normalize_identity(identity: &str) -> String {
+    let t = identity.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with(KEY_PREFIX) || lower.starts_with("sha256:") {
+        lower
+    } else {
+        t.to_ascii_uppercase()
+    }
+}
+
 /// The content key a file is stored under: the BLAKE3 hash of its bytes, 64 lowercase hex
 /// digits. Equal keys mean equal bytes; this is what deduplicates originals.
 pub fn content_key(bytes: &[u8]) -> String {
@@ -439,6 +453,33 @@ mod tests {
     const A: &str = "aaaaaaaa-0000-0000-0000-000000000000";
     const B: &str = "bbbbbbbb-0000-0000-0000-000000000000";
     const C: &str = "cccccccc-0000-0000-0000-000000000000";
+
+    // Regression: a round's attributed report without an incident id was stored upper-cased
+    // (`BLAKE3:37DA...#0`) and never matched its report (`blake3:37da...#0`): writeups showed
+    // the crash as "(not ingested)".
+    #[test]
+    fn content_identities_keep_their_case_and_incident_ids_are_upper_case() {
+        assert_eq!(normalize_identity(" BLAKE3:37DA#0 "), "blake3:37da#0");
+        assert_eq!(normalize_identity("SHA256:AB#1"), "sha256:ab#1");
+        assert_eq!(
+            normalize_identity("33218f9d-feb7-4525-92e3-5cf9934d6b87"),
+            "33218F9D-FEB7-4525-92E3-5CF9934D6B87"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut r = report("x", &[A]);
+        r.incident_id = None;
+        let id = insert(&mut store, &r, "ab12");
+        let identity: String = store
+            .conn()
+            .query_row("SELECT identity FROM reports WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        let shouted = identity.to_ascii_uppercase();
+        let found = store.report_by_identity(&shouted).unwrap().unwrap();
+        assert_eq!(found.id, id);
+    }
 
     fn insert(store: &mut Store, r: &CrashReport, sha: &str) -> i64 {
         let tx = store.begin_write().unwrap();

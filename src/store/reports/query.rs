@@ -421,7 +421,7 @@ impl Store {
             .conn()
             .query_row(
                 &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.identity = ?1"),
-                [identity.trim().to_ascii_uppercase()],
+                [super::normalize_identity(identity)],
                 row_from,
             )
             .optional()?)
