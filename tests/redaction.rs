@@ -321,3 +321,47 @@ fn look_alike_user_names_change_no_symbol() {
         "{cfg}"
     );
 }
+
+// Regression: a host seen only inside a URL in one round configuration value
+// (`ssh://qwyzzt@buildbox9/x`) was learnt only while that value was replaced, so configuration
+// keys sorted before it and the title kept `buildbox9` in the published writeup.
+#[test]
+fn a_host_learnt_from_a_url_is_replaced_in_every_field() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db.sqlite");
+    let rounds = t.path().join("r.jsonl");
+    std::fs::write(
+        &rounds,
+        r#"{"round": 500, "batch": "b", "fix": "native", "config": {"ssh": "ssh://qwyzzt@buildbox9/x", "zcmd": "python p.py --host buildbox9", "acmd": "python p.py --host buildbox9"}, "attempts": [{"exit_code": 0}]}
+"#,
+    )
+    .unwrap();
+    let o = run(&db, &["round", "import", rounds.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = t.path().join("out");
+    let o = run(
+        &db,
+        &[
+            "report",
+            "--rounds",
+            "500-500",
+            "--redact",
+            "--title",
+            "nightly on buildbox9 by qwyzzt",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in std::fs::read_dir(&out).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for secret in ["buildbox9", "qwyzzt"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} in {}:\n{text}",
+                path.display()
+            );
+        }
+    }
+}

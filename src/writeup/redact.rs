@@ -590,6 +590,11 @@ impl Redactor {
             if let Some(kind) = key_kind(k) {
                 self.learn_whole(kind, v);
             }
+            // Every key and value with the text rules too: a host seen only inside a URL in
+            // one value (`ssh://erin@buildbox9/x`) must be known before any other string (an
+            // earlier key's `--host buildbox9`, the title) is written.
+            self.learn(k, Class::Text)?;
+            self.learn(v, Class::Text)?;
         }
         let mut err = None;
         visit_strings(w, &mut |s, class| {
