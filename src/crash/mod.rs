@@ -86,7 +86,21 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
         }
     }
     for doc in scan.documents {
-        reports.push(finish(doc));
+        let report = finish(doc);
+        // `{"bug_type":"309"}` over `hello world` (or over nothing): a header that names no
+        // process, incident or exception, with no stack or image under it, is not a partial
+        // crash report but nothing at all; storing it would add an empty "unknown exception"
+        // crash to every count.
+        if !is_empty_shell(&report) {
+            reports.push(report);
+        }
+    }
+    if reports.is_empty() {
+        return Err(ParseError::Unrecognized(
+            "an .ips header that names no process, incident or exception, over a body that is \
+             not a crash report"
+                .into(),
+        ));
     }
     if let Some(w) = decode_warning {
         for r in &mut reports {
@@ -97,6 +111,20 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
         cap_warnings(&mut r.warnings);
     }
     Ok(reports)
+}
+
+/// A crash "report" with nothing in it: no process, incident id or exception, no stack, no
+/// image. GPU events and other diagnostics are kept whatever they hold (they are counted
+/// apart).
+fn is_empty_shell(r: &CrashReport) -> bool {
+    r.kind == ReportKind::Crash
+        && r.process.name.is_none()
+        && r.incident_id.is_none()
+        && r.exception.exc_type.is_none()
+        && r.exception.signal.is_none()
+        && r.threads.is_empty()
+        && r.images.is_empty()
+        && r.last_exception_backtrace.is_empty()
 }
 
 /// At most this many warnings are kept per report; the rest are counted in one last line.
@@ -435,6 +463,23 @@ mod tests {
             "{w:?}"
         );
         assert_eq!(reports[0].threads[0].frames.len(), 20_000);
+    }
+
+    // Regression: a bare `.ips` header over a body that is not a crash report was stored as an
+    // empty crash ("unknown exception") and counted in every bucket table.
+    #[test]
+    fn a_bare_header_over_nothing_is_an_error_not_an_empty_crash() {
+        for text in [
+            "{\"bug_type\":\"309\"}\nhello world\n",
+            "{\"bug_type\":\"109\"}\n",
+        ] {
+            let e = parse(text.as_bytes()).unwrap_err();
+            assert!(matches!(e, ParseError::Unrecognized(_)), "{text:?}: {e}");
+        }
+        // A header that names its process and incident is kept as a partial report.
+        let text = format!("{}\nhello world\n", ips_header());
+        let r = parse(text.as_bytes()).unwrap();
+        assert_eq!(r[0].process.name.as_deref(), Some("python"));
     }
 
     fn ips_header() -> &'static str {
