@@ -140,6 +140,12 @@ impl FileErrorKind {
         match e.kind() {
             std::io::ErrorKind::NotFound => FileErrorKind::NotFound,
             std::io::ErrorKind::PermissionDenied => FileErrorKind::PermissionDenied,
+            // A file link that points at itself (`self.ips -> self.ips`) fails to open with
+            // ELOOP: the same code as a folder loop found while walking.
+            #[cfg(unix)]
+            _ if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                FileErrorKind::SymlinkLoop(e.to_string())
+            }
             _ => FileErrorKind::Io(e.to_string()),
         }
     }
@@ -347,6 +353,15 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
                     } else {
                         continue;
                     }
+                }
+                // A FIFO or device with a report's name inside a folder: the same per-file error
+                // as when it is named on the command line, never skipped in silence.
+                Ok(e) if !e.file_type().is_dir() && wanted_in_folder(e.path()) => {
+                    let kind = match e.metadata() {
+                        Ok(meta) => FileErrorKind::NotARegularFile(special_kind(&meta)),
+                        Err(err) => FileErrorKind::Io(err.to_string()),
+                    };
+                    Err(FileError::new(e.path().display().to_string(), kind))
                 }
                 Ok(_) => continue,
                 Err(e) => {

@@ -135,3 +135,28 @@ fn a_fifo_named_on_the_command_line_is_not_a_regular_file() {
         "not a regular file or folder (a FIFO)"
     );
 }
+
+// Regression: a FIFO with a report's name inside a folder was skipped without a word (named on
+// the command line it was an error), and a file link to itself got the generic `io` code while
+// a folder loop got `symlink_loop`.
+#[test]
+fn special_files_and_link_loops_inside_a_folder_are_failures_with_their_codes() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    let made = Command::new("mkfifo").arg(dir.join("pipe.crash")).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    std::os::unix::fs::symlink("self.ips", dir.join("self.ips")).unwrap();
+    let (o, v) = ingest_json(&t.path().join("db.sqlite"), &[&dir]);
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert_eq!(
+        codes(&v),
+        [
+            ("pipe.crash".to_string(), "not_a_regular_file".to_string()),
+            ("self.ips".to_string(), "symlink_loop".to_string()),
+        ]
+    );
+}
