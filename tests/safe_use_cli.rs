@@ -1037,3 +1037,57 @@ fn fifos_and_devices_named_on_the_command_line_are_errors() {
     let o = run_with_limit(&db, &["round", "import", "/dev/zero"], 30);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+// Regression: a database of an older schema that the user may only read failed with SQLite's
+// bare "attempt to write a readonly database" halfway through the upgrade; now it says what
+// is needed. Needs a user other than root (root writes any file): runs under `runuser` as
+// `nobody` when the test runs as root, else as the user (who cannot write a 0444 file).
+#[test]
+fn an_old_database_that_can_only_be_read_says_it_needs_one_writable_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = t.path().join("old.db");
+    let o = run(
+        &db,
+        &["round", "record", "--round", "7", "--attempt", "exit=0"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    {
+        // Back to schema 8: the columns migration 9 renamed, and its version.
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "ALTER TABLE files RENAME COLUMN hash TO sha256;
+             ALTER TABLE reports RENAME COLUMN file_hash TO file_sha256;
+             ALTER TABLE sources RENAME COLUMN file_hash TO file_sha256;
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let as_root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&db).unwrap()) == 0;
+    let runuser = Path::new("/usr/sbin/runuser");
+    if as_root && !runuser.exists() {
+        eprintln!("skipped: running as root without runuser (root may write any file)");
+        return;
+    }
+    let mut cmd = if as_root {
+        let mut c = std::process::Command::new(runuser);
+        c.args(["-u", "nobody", "--"])
+            .arg(env!("CARGO_BIN_EXE_agx-triage"));
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_agx-triage"))
+    };
+    let o = cmd
+        .arg("--db")
+        .arg(&db)
+        .arg("rounds")
+        .env_remove("AGX_TRIAGE_DB")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("schema version 8"), "{e}");
+    assert!(e.contains("open it once with write access"), "{e}");
+}
