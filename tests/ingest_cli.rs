@@ -573,6 +573,16 @@ fn a_more_complete_copy_replaces_a_truncated_one_and_both_sources_stay() {
     let shown = json(&run(&db, &["show", &id, "--json"]));
     assert_eq!(shown["report"]["images"].as_array().unwrap().len(), 3);
     assert_every_original_kept(&db, t.path().join("in").as_path());
+    // Regression: the cut copy alone, ingested again, was in no count (its report now points
+    // at the complete file): it is a duplicate of that report.
+    let o = run(&db, &["ingest", "--json", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(
+        (s["new"].as_u64(), s["duplicates"].as_u64()),
+        (Some(0), Some(1)),
+        "{s}"
+    );
     let store = Store::open(&db).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }

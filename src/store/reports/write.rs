@@ -160,11 +160,21 @@ impl WriteTx<'_> {
     /// Record `path` as a further source of every report stored from file `hash`.
     /// Returns how many reports that file holds (0 when no report came from it).
     pub fn add_sources_for_file(&self, hash: &str, path: &str) -> Result<usize, StoreError> {
-        let ids: Vec<i64> = self
+        let mut ids: Vec<i64> = self
             .tx
             .prepare_cached("SELECT id FROM reports WHERE file_hash = ?1")?
             .query_map([hash], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            // The file's report was replaced by a more complete copy from another file (the
+            // report now points there): the reports this file was a source of are still its
+            // reports. Rare, so the scan of `sources` (no index by file) costs nothing usual.
+            ids = self
+                .tx
+                .prepare_cached("SELECT DISTINCT report_id FROM sources WHERE file_hash = ?1")?
+                .query_map([hash], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
         for id in &ids {
             self.add_source(*id, path, hash)?;
         }
