@@ -315,7 +315,7 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
             Ok(m) => m,
             Err(e) => {
                 if !out(Err(FileError::new(
-                    root.display().to_string(),
+                    display_path(root),
                     FileErrorKind::io(&e),
                 ))) {
                     return;
@@ -333,7 +333,7 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
         // one blocks or never ends), not something to skip in silence.
         if !meta.is_dir() {
             if !out(Err(FileError::new(
-                root.display().to_string(),
+                display_path(root),
                 FileErrorKind::NotARegularFile(special_kind(&meta)),
             ))) {
                 return;
@@ -361,14 +361,14 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
                         Ok(meta) => FileErrorKind::NotARegularFile(special_kind(&meta)),
                         Err(err) => FileErrorKind::Io(err.to_string()),
                     };
-                    Err(FileError::new(e.path().display().to_string(), kind))
+                    Err(FileError::new(display_path(e.path()), kind))
                 }
                 Ok(_) => continue,
                 Err(e) => {
                     let path = e
                         .path()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| root.display().to_string());
+                        .map(display_path)
+                        .unwrap_or_else(|| display_path(root));
                     let kind = if let Some(anc) = e.loop_ancestor() {
                         FileErrorKind::SymlinkLoop(anc.display().to_string())
                     } else if let Some(io) = e.io_error() {
@@ -432,7 +432,8 @@ enum Work {
     Failed(FileError),
 }
 
-/// Make a path absolute (without resolving symlinks) for recording as a source.
+/// Make a path absolute (without resolving symlinks) for recording as a source, and for every
+/// per-file error: one form whether the walk or the parse found the problem.
 fn display_path(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_path_buf())

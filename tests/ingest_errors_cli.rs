@@ -160,3 +160,26 @@ fn special_files_and_link_loops_inside_a_folder_are_failures_with_their_codes() 
         ]
     );
 }
+
+// Regression: failures found while walking named the path as typed, failures found while
+// parsing an absolute one; scripts matching paths got two forms in one list.
+#[test]
+fn every_failed_path_has_one_form() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("empty.ips"), "").unwrap();
+    std::os::unix::fs::symlink("self.ips", dir.join("self.ips")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_agx-triage"))
+        .current_dir(t.path())
+        .args(["--db", "db.sqlite", "ingest", "--json", "in"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{v}");
+    for f in failed {
+        let p = f["path"].as_str().unwrap();
+        assert!(Path::new(p).is_absolute(), "{p}");
+    }
+}
