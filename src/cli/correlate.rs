@@ -48,8 +48,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
     let rows = correlate_bucket(&store, &bucket)?;
     let mut out = super::term::stdout(a.json);
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &rows)?;
         return Ok(Exit::Ok);
     }
     let mut t = table();

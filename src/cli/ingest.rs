@@ -175,6 +175,8 @@ fn watch(
             if s.new + s.non_crash + s.duplicates > 0 || !s.failed.is_empty() {
                 let mut out = super::term::stdout(args.json);
                 if args.json {
+                    // `--watch --json` is a stream: one compact object per line (JSON Lines),
+                    // not the pretty form of `print_json`.
                     serde_json::to_writer(&mut out, &s)?;
                     writeln!(out)?;
                 } else {

@@ -98,8 +98,7 @@ pub fn run(_cli: &Cli, a: &Args) -> Result<Exit> {
     })?;
     let mut out = super::term::stdout(a.json);
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
+        super::term::print_json(&mut out, &report)?;
         return Ok(Exit::Ok);
     }
     let s = &report.sequential;
