@@ -343,9 +343,9 @@ pub fn run_until_decided(
         .and_then(|n| n.checked_sub(1))
         .and_then(|n| spec.first_round.checked_add(n))
         .ok_or(SequentialError::Overflow)?;
-    // Saturating is exact here: the check above leaves room for every number that is used, and
-    // only the unused successor of the very last round can saturate.
-    let next = |n: i64| -> Result<i64, SequentialError> { Ok(n.saturating_add(1)) };
+    // Numbers advance with `saturating_add`: the check above leaves room for every number that
+    // is used, and only the unused successor of the very last round can saturate.
+
     let evidence = |candidate: &ArmCounts, other: &ArmCounts, w: u64, l: u64| match spec.mode {
         Mode::AgainstBlock { passes, rounds } => Evidence::AgainstBlock {
             block_passes: passes,
@@ -404,7 +404,7 @@ pub fn run_until_decided(
                     status: Some(status),
                 });
                 last = Some(number);
-                number = next(number)?;
+                number = number.saturating_add(1);
             }
             Mode::Interleaved { .. } => {
                 // One draw per pair, stored or not, so the order of later pairs does not
@@ -460,7 +460,7 @@ pub fn run_until_decided(
                         status: done.then_some(status),
                     });
                     last = Some(number);
-                    number = next(number)?;
+                    number = number.saturating_add(1);
                 }
                 if interrupted {
                     break;

@@ -53,31 +53,32 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     if current == SCHEMA_VERSION && application_id(conn)? == APPLICATION_ID {
         return Ok(());
     }
+    // A database of an older version that this user may only read (a shared file, a copy from
+    // another machine; SQLite opens an unwritable file read-only): say what is needed instead
+    // of SQLite's bare "attempt to write a readonly database" halfway through a migration.
+    let needs_write = || {
+        StoreError::Migrate(format!(
+            "{} has schema version {current} and this agx-triage needs {SCHEMA_VERSION}; the \
+             upgrade writes to it, so open it once with write access (any command does it), \
+             then it can be read read-only again",
+            path.display()
+        ))
+    };
+    if current > 0 && conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(needs_write());
+    }
     // Two processes opening a new database at once must not both apply migration 1. Taking
     // the write lock first (`BEGIN IMMEDIATE`) and re-reading the version inside the lock makes
     // the second opener wait, then find nothing to do. (rusqlite_migration opens a deferred
     // transaction, which lets both read version 0 and the second fail; hence this small runner.)
-    // A database of an older version that this user may only read (a shared file, a copy from
-    // another machine; SQLite opens an unwritable file read-only): say what is needed instead
-    // of SQLite's bare "attempt to write a readonly database" halfway through a migration.
-    let read_only = |e: Option<&rusqlite::Error>| {
-        e.is_none_or(|e| e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly))
-            .then(|| {
-                StoreError::Migrate(format!(
-                    "{} has schema version {current} and this agx-triage needs \
-                     {SCHEMA_VERSION}; the upgrade writes to it, so open it once with write \
-                     access (any command does it), then it can be read read-only again",
-                    path.display()
-                ))
-            })
-    };
-    if current > 0 && conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-        if let Some(e) = read_only(None) {
-            return Err(e);
-        }
-    }
     if let Err(e) = retry_busy(|| conn.execute_batch("BEGIN IMMEDIATE")) {
-        return Err(read_only(Some(&e)).unwrap_or_else(|| e.into()));
+        return Err(
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+                needs_write()
+            } else {
+                e.into()
+            },
+        );
     }
     let result = apply_pending(conn, path);
     match result {
