@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
+use crate::store::db::{params, ToValue as _, Value};
 use serde::Serialize;
 
 use super::{Store, StoreError, WriteTx};
@@ -81,56 +81,55 @@ pub struct BucketInput {
 impl WriteTx<'_> {
     /// Set (or replace) a report's bucketing.
     pub fn set_bucket(&self, report_id: i64, b: &BucketFields) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE reports SET signature = ?2, signature_version = ?3, pattern = ?4,
+        self.tx.execute(
+            "UPDATE reports SET signature = ?2, signature_version = ?3, pattern = ?4,
                     pattern_title = ?5 WHERE id = ?1",
-            )?
-            .execute(params![
+            params![
                 report_id,
                 b.signature,
                 b.signature_version,
                 b.pattern,
                 b.pattern_title
-            ])?;
+            ],
+        )?;
         Ok(())
     }
 }
 
 /// SQL condition (on alias `r`) and arguments for a bucket filter.
-pub(crate) fn filter_sql(f: &BucketFilter) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+pub(crate) fn filter_sql(f: &BucketFilter) -> (String, Vec<Value<'_>>) {
     let mut sql = String::new();
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    let mut args: Vec<Value<'_>> = Vec::new();
     if let Some(t) = &f.since {
         sql.push_str(" AND r.captured_at >= ?");
-        args.push(Box::new(t.clone()));
+        args.push(t.to_value());
     }
     if let Some(p) = &f.process {
-        sql.push_str(" AND r.process = ? COLLATE NOCASE");
-        args.push(Box::new(p.clone()));
+        sql.push_str(" AND lower(r.process) = lower(?)");
+        args.push(p.to_value());
     }
     if let Some(p) = &f.pattern {
         sql.push_str(" AND r.pattern = ?");
-        args.push(Box::new(p.clone()));
+        args.push(p.to_value());
     }
     if let Some((lo, hi)) = f.rounds {
         sql.push_str(
             " AND r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
                 JOIN rounds ro ON ro.id = ar.round_id WHERE ro.number BETWEEN ? AND ?)",
         );
-        args.push(Box::new(lo));
-        args.push(Box::new(hi));
+        args.push(Value::Int(lo));
+        args.push(Value::Int(hi));
     }
     if let Some(fix) = &f.fix {
         sql.push_str(
             " AND (r.fix_id IN (SELECT id FROM fixes WHERE name = ?)
                 OR r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
                    JOIN rounds ro ON ro.id = ar.round_id WHERE ro.fix_name = ?
-                   AND (? OR ro.fix_confirmed IS NOT 0)))",
+                   AND (? OR ro.fix_confirmed IS DISTINCT FROM 0)))",
         );
-        args.push(Box::new(fix.clone()));
-        args.push(Box::new(fix.clone()));
-        args.push(Box::new(f.include_unconfirmed));
+        args.push(fix.to_value());
+        args.push(fix.to_value());
+        args.push(f.include_unconfirmed.to_value());
     }
     (sql, args)
 }
@@ -149,9 +148,9 @@ impl Store {
              GROUP BY r.signature, r.pattern
              ORDER BY count(*) DESC, r.signature"
         );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let rows = self
+            .conn()
+            .query_map(&sql, &args, |r| {
                 Ok(BucketRow {
                     signature: r.get(0)?,
                     pattern: r.get(1)?,
@@ -163,28 +162,32 @@ impl Store {
                     example_report: r.get(7)?,
                 })
             })?
-            .collect::<Result<Vec<_>, _>>()?;
+            .into_iter()
+            .collect::<Vec<_>>();
         Ok(rows)
     }
 
     /// Every report with what rebucketing needs, grouped by file (so each file is
     /// decompressed and parsed once).
     pub fn bucket_inputs(&self) -> Result<Vec<BucketInput>, StoreError> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, file_hash, file_index, signature, pattern FROM reports
+        let rows = self
+            .conn()
+            .query_map(
+                "SELECT id, file_hash, file_index, signature, pattern FROM reports
              ORDER BY file_hash, file_index",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(BucketInput {
-                    id: r.get(0)?,
-                    file_sha256: r.get(1)?,
-                    file_index: r.get::<_, i64>(2)?.max(0) as usize,
-                    signature: r.get(3)?,
-                    pattern: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+                params![],
+                |r| {
+                    Ok(BucketInput {
+                        id: r.get(0)?,
+                        file_sha256: r.get(1)?,
+                        file_index: r.get::<i64>(2)?.max(0) as usize,
+                        signature: r.get(3)?,
+                        pattern: r.get(4)?,
+                    })
+                },
+            )?
+            .into_iter()
+            .collect::<Vec<_>>();
         Ok(rows)
     }
 
@@ -193,31 +196,36 @@ impl Store {
     pub fn reports_with_frame(&self, pred: &dyn Fn(&str) -> bool) -> Result<Vec<i64>, StoreError> {
         let names: HashMap<i64, String> = self
             .conn()
-            .prepare("SELECT id, name FROM images WHERE name IS NOT NULL")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut stmt = self.conn().prepare(
+            .query_map(
+                "SELECT id, name FROM images WHERE name IS NOT NULL",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .collect::<_>();
+        let mut out: Vec<i64> = Vec::new();
+        self.conn().query_each(
             "SELECT report_id, crashed FROM report_frames
              WHERE crashed IS NOT NULL ORDER BY report_id",
+            params![],
+            |r| -> Result<(), StoreError> {
+                let id: i64 = r.get(0)?;
+                let text: String = r.get(1)?;
+                let hit = super::reports::frames::decode(id, Some(&text))?
+                    .iter()
+                    .any(
+                        |f| match (f.symbol(), f.image_id().and_then(|i| names.get(&i))) {
+                            (Some(s), _) => pred(s),
+                            (None, Some(i)) => pred(i),
+                            _ => false,
+                        },
+                    );
+                if hit {
+                    out.push(id);
+                }
+                Ok(())
+            },
         )?;
-        let mut rows = stmt.query([])?;
-        let mut out: Vec<i64> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let text: String = r.get(1)?;
-            let hit = super::reports::frames::decode(id, Some(&text))?
-                .iter()
-                .any(
-                    |f| match (f.symbol(), f.image_id().and_then(|i| names.get(&i))) {
-                        (Some(s), _) => pred(s),
-                        (None, Some(i)) => pred(i),
-                        _ => false,
-                    },
-                );
-            if hit {
-                out.push(id);
-            }
-        }
         Ok(out)
     }
 }
@@ -226,9 +234,8 @@ impl WriteTx<'_> {
     /// Link a report to the registered fix whose slice UUID it lists among its images; failing
     /// that, note an image named `libagx_fix*` as an unregistered fix.
     pub fn link_fix(&self, report_id: i64) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE reports SET
+        self.tx.execute(
+            "UPDATE reports SET
                     fix_id = (SELECT fs.fix_id FROM image_list_members m
                               JOIN images i ON i.id = m.image_id
                               JOIN fix_slices fs ON fs.uuid = i.uuid
@@ -237,17 +244,16 @@ impl WriteTx<'_> {
                     unregistered_fix = (SELECT i.name FROM image_list_members m
                               JOIN images i ON i.id = m.image_id
                               WHERE m.list_id = reports.image_list_id
-                                AND i.name LIKE 'libagx\\_fix%' ESCAPE '\\'
+                                AND lower(i.name) LIKE 'libagx\\_fix%' ESCAPE '\\'
                               ORDER BY m.image_index LIMIT 1)
                  WHERE id = ?1",
-            )?
-            .execute([report_id])?;
-        self.tx
-            .prepare_cached(
-                "UPDATE reports SET unregistered_fix = NULL
+            params![report_id],
+        )?;
+        self.tx.execute(
+            "UPDATE reports SET unregistered_fix = NULL
                  WHERE id = ?1 AND fix_id IS NOT NULL",
-            )?
-            .execute([report_id])?;
+            params![report_id],
+        )?;
         Ok(())
     }
 }

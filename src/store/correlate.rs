@@ -5,7 +5,7 @@
 //! the bucket carry it and how many elsewhere, with the totals of crashes whose attribute is
 //! known. The statistics are `stats::correlate`'s.
 
-use rusqlite::params;
+use crate::store::db::params;
 
 use super::{Store, StoreError};
 use crate::stats::correlate::AttributeCounts;
@@ -55,10 +55,13 @@ attrs AS (
 d AS (SELECT DISTINCT id, inb, attribute, value FROM attrs),
 known AS (SELECT DISTINCT id, inb, attribute FROM d),
 totals AS (
-    SELECT attribute, SUM(inb) AS bucket_total, SUM(1 - inb) AS elsewhere_total
+    SELECT attribute, CAST(SUM(inb) AS BIGINT) AS bucket_total,
+        CAST(SUM(1 - inb) AS BIGINT) AS elsewhere_total
     FROM known GROUP BY attribute
 )
-SELECT d.attribute, d.value, SUM(d.inb), t.bucket_total, SUM(1 - d.inb), t.elsewhere_total
+-- SUM is NUMERIC on PostgreSQL: cast, so both dialects return integers.
+SELECT d.attribute, d.value, CAST(SUM(d.inb) AS BIGINT), t.bucket_total,
+    CAST(SUM(1 - d.inb) AS BIGINT), t.elsewhere_total
 FROM d JOIN totals t ON t.attribute = d.attribute
 GROUP BY d.attribute, d.value
 ORDER BY d.attribute, d.value";
@@ -83,9 +86,10 @@ impl Store {
         bucket: &BucketRef,
     ) -> Result<Vec<AttributeCounts>, StoreError> {
         let (kind, key) = bucket_params(bucket);
-        let mut stmt = self.conn().prepare(COUNTS_SQL)?;
-        let rows = stmt.query_map(params![kind, key], |r| {
-            let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+        let rows = self.conn().query_map(COUNTS_SQL, params![kind, key], |r| {
+            let n = |i: usize| -> Result<u64, super::db::DbError> {
+                Ok(r.get::<i64>(i)?.max(0) as u64)
+            };
             Ok(AttributeCounts {
                 attribute: r.get(0)?,
                 value: r.get(1)?,
@@ -95,7 +99,7 @@ impl Store {
                 elsewhere_total: n(5)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The fix-version registry: writes and queries.
 
-use rusqlite::{params, OptionalExtension};
+use crate::store::db::{params, Optional as _};
 use serde::Serialize;
 
 use super::{Store, StoreError};
@@ -98,9 +98,11 @@ impl Store {
         }
         let old: Option<i64> = tx
             .tx
-            .query_row("SELECT id FROM fixes WHERE name = ?1", [&fix.name], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT id FROM fixes WHERE name = ?1",
+                params![&fix.name],
+                |r| r.get(0),
+            )
             .optional()?;
         // Reports linked to the build being replaced: relinked below, so a report of the old
         // build becomes an unregistered fix (or links to the new build) rather than nothing.
@@ -108,16 +110,23 @@ impl Store {
         if let Some(id) = old {
             relink = tx
                 .tx
-                .prepare("SELECT id FROM reports WHERE fix_id = ?1")?
-                .query_map([id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+                .query_map(
+                    "SELECT id FROM reports WHERE fix_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )?
+                .into_iter()
+                .collect::<_>();
+            tx.tx.execute(
+                "UPDATE reports SET fix_id = NULL WHERE fix_id = ?1",
+                params![id],
+            )?;
             tx.tx
-                .execute("UPDATE reports SET fix_id = NULL WHERE fix_id = ?1", [id])?;
-            tx.tx.execute("DELETE FROM fixes WHERE id = ?1", [id])?;
+                .execute("DELETE FROM fixes WHERE id = ?1", params![id])?;
         }
-        tx.tx.execute(
+        let fix_id: i64 = tx.tx.query_row(
             "INSERT INTO fixes (name, path, size, sha256, md5, install_name, metadata,
-                registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
             params![
                 fix.name,
                 fix.path,
@@ -128,12 +137,12 @@ impl Store {
                 fix.metadata.as_ref().map(|m| m.to_string()),
                 tx.now,
             ],
+            |r| r.get(0),
         )?;
-        let fix_id = tx.tx.last_insert_rowid();
         for s in &fix.slices {
             tx.tx.execute(
-                "INSERT OR IGNORE INTO fix_slices (fix_id, arch, uuid, current_version,
-                    compatibility_version) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO fix_slices (fix_id, arch, uuid, current_version,
+                    compatibility_version) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                 params![
                     fix_id,
                     s.arch,
@@ -145,15 +154,17 @@ impl Store {
         }
         let ids: Vec<i64> = tx
             .tx
-            .prepare(
+            .query_map(
                 "SELECT DISTINCT r.id FROM fix_slices fs
                  JOIN images i ON i.uuid = fs.uuid
                  JOIN image_list_members m ON m.image_id = i.id
                  JOIN reports r ON r.image_list_id = m.list_id
                  WHERE fs.fix_id = ?1",
+                params![fix_id],
+                |r| r.get(0),
             )?
-            .query_map([fix_id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+            .into_iter()
+            .collect::<_>();
         for id in ids.iter().chain(relink.iter()) {
             tx.link_fix(*id)?;
         }
@@ -170,31 +181,34 @@ impl Store {
             .collect();
         let mut other_builds = Vec::new();
         if !names.is_empty() {
-            let mut stmt = tx.tx.prepare(
-                "SELECT DISTINCT r.id, r.identity, i.name, i.uuid FROM reports r
+            let first = names[0].clone();
+            let second = names.get(1).cloned().unwrap_or_else(|| first.clone());
+            other_builds = tx
+                .tx
+                .query_map(
+                    "SELECT DISTINCT r.id, r.identity, i.name, i.uuid FROM reports r
                  JOIN image_list_members m ON m.list_id = r.image_list_id
                  JOIN images i ON i.id = m.image_id
                  WHERE i.name IN (?1, ?2)
                    AND (i.uuid IS NULL
                         OR i.uuid NOT IN (SELECT uuid FROM fix_slices WHERE fix_id = ?3))
                  ORDER BY r.id",
-            )?;
-            let first = names[0].clone();
-            let second = names.get(1).cloned().unwrap_or_else(|| first.clone());
-            other_builds = stmt
-                .query_map(params![first, second, fix_id], |r| {
-                    Ok(OtherBuild {
-                        report_id: r.get(0)?,
-                        incident_id: r.get(1)?,
-                        image: r.get(2)?,
-                        uuid: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+                    params![first, second, fix_id],
+                    |r| {
+                        Ok(OtherBuild {
+                            report_id: r.get(0)?,
+                            incident_id: r.get(1)?,
+                            image: r.get(2)?,
+                            uuid: r.get(3)?,
+                        })
+                    },
+                )?
+                .into_iter()
+                .collect::<_>();
         }
         let joined_rounds: i64 = tx.tx.query_row(
             "SELECT count(*) FROM rounds WHERE fix_name = ?1",
-            [&fix.name],
+            params![&fix.name],
             |r| r.get(0),
         )?;
         tx.commit()?;
@@ -209,52 +223,55 @@ impl Store {
 
     /// Every registered fix, by name.
     pub fn list_fixes(&self) -> Result<Vec<FixRecord>, StoreError> {
-        let mut stmt = self.conn().prepare(
+        let mut fixes = Vec::new();
+        self.conn().query_each(
             "SELECT f.id, f.name, f.path, f.size, f.sha256, f.md5, f.install_name, f.metadata,
                     f.registered_at,
                     (SELECT count(*) FROM reports r WHERE r.fix_id = f.id),
                     (SELECT count(*) FROM rounds ro WHERE ro.fix_name = f.name)
              FROM fixes f ORDER BY f.name",
+            params![],
+            |r| -> Result<(), StoreError> {
+                let id: i64 = r.get(0)?;
+                let meta: Option<String> = r.get(7)?;
+                fixes.push((
+                    id,
+                    FixRecord {
+                        name: r.get(1)?,
+                        path: r.get(2)?,
+                        size: r.get::<Option<i64>>(3)?.map(|s| s as u64),
+                        sha256: r.get(4)?,
+                        md5: r.get(5)?,
+                        install_name: r.get(6)?,
+                        metadata: meta.and_then(|m| serde_json::from_str(&m).ok()),
+                        slices: Vec::new(),
+                        registered_at: r.get(8)?,
+                        reports: r.get(9)?,
+                        rounds: r.get(10)?,
+                    },
+                ));
+                Ok(())
+            },
         )?;
-        let mut fixes = Vec::new();
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let meta: Option<String> = r.get(7)?;
-            fixes.push((
-                id,
-                FixRecord {
-                    name: r.get(1)?,
-                    path: r.get(2)?,
-                    size: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
-                    sha256: r.get(4)?,
-                    md5: r.get(5)?,
-                    install_name: r.get(6)?,
-                    metadata: meta.and_then(|m| serde_json::from_str(&m).ok()),
-                    slices: Vec::new(),
-                    registered_at: r.get(8)?,
-                    reports: r.get(9)?,
-                    rounds: r.get(10)?,
-                },
-            ));
-        }
         let mut out = Vec::with_capacity(fixes.len());
         for (id, mut f) in fixes {
             f.slices = self
                 .conn()
-                .prepare_cached(
+                .query_map(
                     "SELECT arch, uuid, current_version, compatibility_version
                      FROM fix_slices WHERE fix_id = ?1 ORDER BY arch",
+                    params![id],
+                    |r| {
+                        Ok(FixSlice {
+                            arch: r.get(0)?,
+                            uuid: r.get(1)?,
+                            current_version: r.get(2)?,
+                            compatibility_version: r.get(3)?,
+                        })
+                    },
                 )?
-                .query_map([id], |r| {
-                    Ok(FixSlice {
-                        arch: r.get(0)?,
-                        uuid: r.get(1)?,
-                        current_version: r.get(2)?,
-                        compatibility_version: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+                .into_iter()
+                .collect::<_>();
             out.push(f);
         }
         Ok(out)
@@ -269,15 +286,13 @@ impl Store {
     /// one of `uuids` (any form): proof that this build was loaded in the crashed process
     /// (used for an attempt whose fix wrote no handshake, see `rounds::handshake`).
     pub fn report_lists_image(&self, identity: &str, uuids: &[String]) -> Result<bool, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT 1 FROM reports r
+        const SQL: &str = "SELECT 1 FROM reports r
              JOIN image_list_members m ON m.list_id = r.image_list_id
              JOIN images i ON i.id = m.image_id
-             WHERE r.identity = ?1 AND i.uuid = ?2 LIMIT 1",
-        )?;
+             WHERE r.identity = ?1 AND i.uuid = ?2 LIMIT 1";
         let identity = super::reports::normalize_identity(identity);
         for uuid in uuids.iter().filter_map(|u| crate::crash::normalize_uuid(u)) {
-            if stmt.exists(rusqlite::params![identity, uuid])? {
+            if self.conn().exists(SQL, params![identity, uuid])? {
                 return Ok(true);
             }
         }

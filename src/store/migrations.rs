@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension as _};
 
 use super::{retry_busy, StoreError, APPLICATION_ID};
 
@@ -168,7 +168,7 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
             Some(d) => {
                 let dict = dicts
                     .entry(d)
-                    .or_insert_with(|| super::reports::load_dictionary(conn, d).ok());
+                    .or_insert_with(|| load_dictionary(conn, d).ok());
                 match dict {
                     Some(dict) => {
                         super::reports::decompress_file(&data, size, Some(dict)).map_err(|_| ())
@@ -227,6 +227,19 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
     Ok(done)
 }
 
+/// A stored dictionary's content, read from the SQLite file being migrated.
+fn load_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>, StoreError> {
+    let (size, data): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT size, data FROM dictionaries WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
+    super::reports::dictionary_content(id, size, &data)
+}
+
 fn application_id(conn: &Connection) -> Result<i32, StoreError> {
     Ok(conn.query_row("PRAGMA application_id", [], |r| r.get(0))?)
 }
@@ -258,7 +271,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let (n, sig): (i64, Option<String>) = store
-            .conn()
+            .sqlite_conn()
             .query_row("SELECT count(*), max(signature) FROM reports", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
@@ -294,7 +307,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let conn = store.conn();
+        let conn = store.sqlite_conn();
         fn rows<T>(
             conn: &Connection,
             sql: &str,
@@ -455,7 +468,7 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let conn = store.conn();
+        let conn = store.sqlite_conn();
         let (crashed, exception): (String, String) = conn
             .query_row(
                 "SELECT crashed, exception FROM report_frames WHERE report_id = 1",
@@ -557,7 +570,7 @@ mod tests {
             .collect();
         // Rounds stored before the handshake existed are "not known", and so still counted.
         assert_eq!(got, vec![(1820, None), (1821, None)]);
-        let bad = store.conn().execute(
+        let bad = store.sqlite_conn().execute(
             "UPDATE rounds SET fix_confirmed = 2 WHERE number = 1820",
             [],
         );
@@ -667,7 +680,7 @@ mod tests {
         assert_eq!(store.file_bytes(&a).unwrap(), plain);
         assert_eq!(store.file_bytes(&b).unwrap(), with_dict);
         let rows: Vec<(String, String)> = store
-            .conn()
+            .sqlite_conn()
             .prepare("SELECT identity, file_hash FROM reports ORDER BY id")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -685,7 +698,7 @@ mod tests {
             ]
         );
         let sources: Vec<String> = store
-            .conn()
+            .sqlite_conn()
             .prepare("SELECT file_hash FROM sources ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -697,7 +710,7 @@ mod tests {
             vec![a.clone(), b.clone(), b.clone(), "damaged".into()]
         );
         let broken: i64 = store
-            .conn()
+            .sqlite_conn()
             .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                 r.get(0)
             })
@@ -725,7 +738,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.file_hashes().unwrap().len(), 3);
         let n: i64 = store
-            .conn()
+            .sqlite_conn()
             .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 4);
@@ -758,7 +771,7 @@ mod tests {
         want.sort();
         assert_eq!(keys, want);
         let (identity, file): (String, String) = store
-            .conn()
+            .sqlite_conn()
             .query_row(
                 "SELECT identity, file_hash FROM reports WHERE id = 2",
                 [],

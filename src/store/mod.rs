@@ -23,14 +23,17 @@
 
 mod buckets;
 mod correlate;
+pub(crate) mod db;
 mod fixes;
 mod migrations;
+mod pg;
 mod reports;
 mod rounds;
 
 pub use buckets::*;
 pub use correlate::*;
 pub use fixes::*;
+pub use pg::{is_url as is_server_url, redact as redact_url};
 pub use reports::*;
 pub use rounds::*;
 
@@ -38,6 +41,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use db::{Conn, DbError};
 
 /// `PRAGMA application_id` of an agx-triage database: "AGXT" in ASCII.
 pub const APPLICATION_ID: i32 = 0x4147_5854;
@@ -105,6 +110,18 @@ pub enum StoreError {
     /// Any other SQLite error.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error("cannot connect to {url}: {source}")]
+    Server {
+        /// The server's URL, password removed.
+        url: String,
+        /// The client's reason.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Any other PostgreSQL error.
+    #[error("database error: {0}")]
+    Pg(#[source] postgres::Error),
     /// zstd failed on a stored original (compressing at ingest or reading back).
     #[error("cannot compress or decompress a stored file: {0}")]
     Compression(#[source] std::io::Error),
@@ -136,11 +153,26 @@ impl StoreError {
             StoreError::Migrate(_) => "migrate",
             StoreError::TooNew { .. } => "too-new",
             StoreError::Sql(_) => "sql",
+            StoreError::Server { .. } => "server",
+            StoreError::Pg(_) => "sql",
             StoreError::Compression(_) => "compression",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::NoSuchReport(_) => "no-such-report",
             StoreError::Conflict(_) => "conflict",
             StoreError::RoundExists(_) => "round-exists",
+        }
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> StoreError {
+        match e {
+            DbError::Sqlite(e) => StoreError::Sql(e),
+            DbError::Pg(e) => StoreError::Pg(e),
+            DbError::NoRows => StoreError::Sql(rusqlite::Error::QueryReturnedNoRows),
+            DbError::Type(idx, what) => {
+                StoreError::Corrupt(format!("column {idx} holds {what}, not the type expected"))
+            }
         }
     }
 }
@@ -151,7 +183,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An open database.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
     path: PathBuf,
     /// Row ids the writer has met in committed transactions (see [`reports::IdCache`]).
     ids: reports::IdCache,
@@ -170,7 +202,19 @@ impl Store {
     /// not agx-triage databases, create only what `create` allows, bring the schema up to date.
     /// With [`Create::Nothing`] the database is opened for reading only, unless its schema is
     /// older and must be upgraded first.
+    ///
+    /// A `postgres://` or `postgresql://` URL as `path` opens that PostgreSQL database instead
+    /// (same rules; see `pg`).
     pub fn open_with(path: &Path, create: Create) -> Result<Store, StoreError> {
+        if pg::is_url(path) {
+            let conn = pg::open(&path.to_string_lossy(), create)?;
+            return Ok(Store {
+                conn,
+                path: path.to_path_buf(),
+                ids: Default::default(),
+                dicts: Default::default(),
+            });
+        }
         let exists = path.exists();
         if !exists {
             if create == Create::Nothing {
@@ -193,7 +237,7 @@ impl Store {
             match identify(&conn, path)? {
                 Kind::Ours { version } if version == migrations::SCHEMA_VERSION => {
                     return Ok(Store {
-                        conn,
+                        conn: Conn::Sqlite(conn),
                         path: path.to_path_buf(),
                         ids: Default::default(),
                         dicts: Default::default(),
@@ -223,8 +267,10 @@ impl Store {
         })
         .map_err(wrap)?;
         migrations::migrate(&conn, path)?;
+        // Room for every statement of an ingest transaction and the queries beside it.
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Store {
-            conn,
+            conn: Conn::Sqlite(conn),
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
@@ -234,9 +280,12 @@ impl Store {
     /// Open an existing database for reading only (no migration). Used by ingest workers to
     /// skip files that are already stored.
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if pg::is_url(path) {
+            return Store::open_with(path, Create::Nothing);
+        }
         let conn = open_connection(path, true, false)?;
         Ok(Store {
-            conn,
+            conn: Conn::Sqlite(conn),
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
@@ -250,19 +299,33 @@ impl Store {
 
     /// The schema version (number of applied migrations).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?),
+            Conn::Pg(_) => pg::schema_version(&self.conn),
+        }
     }
 
-    /// `PRAGMA integrity_check`: `"ok"` for a healthy database.
+    /// Is this database on a PostgreSQL server (rather than an SQLite file)?
+    pub fn is_server(&self) -> bool {
+        self.conn.is_postgres()
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` for a healthy database. A PostgreSQL server keeps its
+    /// own consistency; its answer is always `"ok"`.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?),
+            Conn::Pg(_) => Ok("ok".into()),
+        }
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The SQLite connection of a store known to be one (tests of SQLite specifics).
+    #[cfg(test)]
+    pub(crate) fn sqlite_conn(&self) -> &Connection {
+        self.conn.sqlite().unwrap()
+    }
+
+    pub(crate) fn conn(&self) -> &Conn {
         &self.conn
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::db::{params, Conn, Optional as _, ToValue as _, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 use crate::rounds::compare::{CrashBucket, RoundSummary};
@@ -25,15 +25,15 @@ pub enum RoundSelector {
 }
 
 impl RoundSelector {
-    fn sql(&self) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    fn sql(&self) -> (String, Vec<Value<'_>>) {
         match self {
             RoundSelector::All => (String::new(), vec![]),
             RoundSelector::Range(lo, hi) => (
                 " AND ro.number BETWEEN ? AND ?".into(),
-                vec![Box::new(*lo), Box::new(*hi)],
+                vec![Value::Int(*lo), Value::Int(*hi)],
             ),
-            RoundSelector::Batch(b) => (" AND ro.batch = ?".into(), vec![Box::new(b.clone())]),
-            RoundSelector::Fix(f) => (" AND ro.fix_name = ?".into(), vec![Box::new(f.clone())]),
+            RoundSelector::Batch(b) => (" AND ro.batch = ?".into(), vec![b.to_value()]),
+            RoundSelector::Fix(f) => (" AND ro.fix_name = ?".into(), vec![f.to_value()]),
             RoundSelector::Native => (" AND ro.fix_name IS NULL".into(), vec![]),
         }
     }
@@ -95,8 +95,7 @@ impl Store {
     pub fn has_round(&self, number: i64) -> Result<bool, StoreError> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT 1 FROM rounds WHERE number = ?1")?
-            .exists([number])?)
+            .exists("SELECT 1 FROM rounds WHERE number = ?1", params![number])?)
     }
 
     /// Store a round. A stored round with the same number and the same content (as stored:
@@ -114,12 +113,12 @@ impl Store {
             .tx
             .query_row(
                 "SELECT id FROM rounds WHERE number = ?1",
-                [round.number],
+                params![round.number],
                 |r| r.get(0),
             )
             .optional()?;
         if let Some(id) = old {
-            let stored = read_rounds(&tx.tx, " AND ro.id = ?", vec![Box::new(id)])?;
+            let stored = read_rounds(tx.tx, " AND ro.id = ?", vec![Value::Int(id)])?;
             let same = stored.first().is_some_and(|s| s.round == as_stored(round));
             if same {
                 return Ok(SavedRound::Unchanged);
@@ -127,18 +126,20 @@ impl Store {
             if !replace {
                 return Err(StoreError::RoundExists(round.number));
             }
-            tx.tx.execute("DELETE FROM rounds WHERE id = ?1", [id])?;
+            tx.tx
+                .execute("DELETE FROM rounds WHERE id = ?1", params![id])?;
         }
         let metrics = if round.metrics.is_empty() {
             None
         } else {
             serde_json::to_string(&round.metrics).ok()
         };
-        tx.tx.execute(
+        let id: i64 = tx.tx.query_row(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
                 output_tail, fix_confirmed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             RETURNING id",
             params![
                 round.number,
                 round.batch,
@@ -157,8 +158,8 @@ impl Store {
                 // A native round has nothing to confirm, whatever the caller set.
                 round.fix_confirmed.filter(|_| round.fix.is_some()),
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.tx.last_insert_rowid();
         for (k, v) in &round.config {
             tx.tx.execute(
                 "INSERT INTO round_config (round_id, key, value) VALUES (?1, ?2, ?3)",
@@ -181,8 +182,8 @@ impl Store {
             )?;
             for inc in &a.crash_reports {
                 tx.tx.execute(
-                    "INSERT OR IGNORE INTO attempt_reports (round_id, attempt_idx, incident_id)
-                     VALUES (?1, ?2, ?3)",
+                    "INSERT INTO attempt_reports (round_id, attempt_idx, incident_id)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     params![id, a.index, super::reports::normalize_identity(inc)],
                 )?;
             }
@@ -206,15 +207,14 @@ impl Store {
     /// counts as a crash in the bucket `(not ingested)`, so it is never silently dropped.
     pub fn round_summaries(&self, sel: &RoundSelector) -> Result<Vec<RoundSummary>, StoreError> {
         let rounds = self.rounds(sel)?;
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT r.signature, r.pattern FROM reports r WHERE r.identity = ?1")?;
+        const SQL: &str = "SELECT r.signature, r.pattern FROM reports r WHERE r.identity = ?1";
         let mut out = Vec::with_capacity(rounds.len());
         for sr in rounds {
             let mut crashes = Vec::new();
             for inc in sr.round.crash_reports() {
-                let b: Option<(Option<String>, Option<String>)> = stmt
-                    .query_row([inc], |r| Ok((r.get(0)?, r.get(1)?)))
+                let b: Option<(Option<String>, Option<String>)> = self
+                    .conn()
+                    .query_row(SQL, params![inc], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
                 crashes.push(match b {
                     Some((sig, pattern)) => CrashBucket {
@@ -269,9 +269,9 @@ fn as_stored(round: &Round) -> Round {
 
 /// Rounds whose row matches `cond` (SQL starting with ` AND`, on `ro`), by number.
 fn read_rounds(
-    conn: &Connection,
+    conn: &Conn,
     cond: &str,
-    args: Vec<Box<dyn rusqlite::ToSql>>,
+    args: Vec<Value<'_>>,
 ) -> Result<Vec<StoredRound>, StoreError> {
     let sql = format!(
         "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
@@ -279,10 +279,8 @@ fn read_rounds(
                 ro.results, ro.source, ro.output_tail, ro.fix_confirmed
          FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
+    conn.query_each(&sql, &args, |r| -> Result<(), StoreError> {
         let id: i64 = r.get(0)?;
         let outcome: String = r.get(7)?;
         let metrics: Option<String> = r.get(10)?;
@@ -307,49 +305,57 @@ fn read_rounds(
                 .parse()
                 .map_err(|e| StoreError::Corrupt(format!("round {}: {e}", round.number)))?,
             round,
-            max_attempts: r.get::<_, Option<i64>>(8)?.map(|m| m as u32),
+            max_attempts: r.get::<Option<i64>>(8)?.map(|m| m as u32),
             command: r.get(9)?,
             source: r.get(12)?,
             output_tail: r.get(13)?,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn round_config(conn: &Connection, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key, value FROM round_config WHERE round_id = ?1")?;
-    let rows = stmt
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
+fn round_config(conn: &Conn, id: i64) -> Result<BTreeMap<String, String>, StoreError> {
+    let rows = conn
+        .query_map(
+            "SELECT key, value FROM round_config WHERE round_id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .collect::<BTreeMap<_, _>>();
     Ok(rows)
 }
 
-fn attempts(conn: &Connection, id: i64) -> Result<Vec<Attempt>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT idx, started_at, finished_at, exit_code, signal, pid FROM attempts
+fn attempts(conn: &Conn, id: i64) -> Result<Vec<Attempt>, StoreError> {
+    let mut attempts = conn
+        .query_map(
+            "SELECT idx, started_at, finished_at, exit_code, signal, pid FROM attempts
          WHERE round_id = ?1 ORDER BY idx",
-    )?;
-    let mut attempts = stmt
-        .query_map([id], |r| {
-            Ok(Attempt {
-                index: r.get(0)?,
-                started_at: parse_ts(r.get(1)?),
-                finished_at: parse_ts(r.get(2)?),
-                exit_code: r.get(3)?,
-                signal: r.get(4)?,
-                pid: r.get(5)?,
-                crash_reports: Vec::new(),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT attempt_idx, incident_id FROM attempt_reports WHERE round_id = ?1
+            params![id],
+            |r| {
+                Ok(Attempt {
+                    index: r.get(0)?,
+                    started_at: parse_ts(r.get(1)?),
+                    finished_at: parse_ts(r.get(2)?),
+                    exit_code: r.get(3)?,
+                    signal: r.get(4)?,
+                    pid: r.get(5)?,
+                    crash_reports: Vec::new(),
+                })
+            },
+        )?
+        .into_iter()
+        .collect::<Vec<_>>();
+    let links = conn
+        .query_map(
+            "SELECT attempt_idx, incident_id FROM attempt_reports WHERE round_id = ?1
          ORDER BY attempt_idx, incident_id",
-    )?;
-    let links = stmt
-        .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
+            params![id],
+            |r| Ok((r.get::<u32>(0)?, r.get::<String>(1)?)),
+        )?
+        .into_iter()
+        .collect::<Vec<_>>();
     for (idx, inc) in links {
         if let Some(a) = attempts.iter_mut().find(|a| a.index == idx) {
             a.crash_reports.push(inc);

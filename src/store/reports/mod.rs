@@ -17,6 +17,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::db::{params, Optional as _};
 use super::StoreError;
 use crate::crash::{CrashReport, Frame};
 
@@ -145,17 +146,21 @@ pub(crate) fn decompress_file(
 }
 
 /// A stored dictionary's content (decompressed and checked), read from `conn`.
-pub(crate) fn load_dictionary(conn: &rusqlite::Connection, id: i64) -> Result<Vec<u8>, StoreError> {
-    use rusqlite::OptionalExtension as _;
+pub(crate) fn load_dictionary(conn: &super::db::Conn, id: i64) -> Result<Vec<u8>, StoreError> {
     let (size, data): (i64, Vec<u8>) = conn
         .query_row(
             "SELECT size, data FROM dictionaries WHERE id = ?1",
-            [id],
+            params![id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
         .ok_or_else(|| StoreError::Corrupt(format!("dictionary {id} is missing")))?;
-    let content = decompress(&data, size, &format_args!("dictionary {id}"))?;
+    dictionary_content(id, size, &data)
+}
+
+/// Dictionary `id`'s content from its stored `size` and compressed `data`, checked.
+pub(crate) fn dictionary_content(id: i64, size: i64, data: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let content = decompress(data, size, &format_args!("dictionary {id}"))?;
     if content.len() as i64 != size || !content.starts_with(DICT_PREFIX) {
         return Err(StoreError::Corrupt(format!(
             "dictionary {id} is damaged ({} bytes, {size} were stored)",
@@ -471,10 +476,12 @@ mod tests {
         r.incident_id = None;
         let id = insert(&mut store, &r, "ab12");
         let identity: String = store
-            .conn()
-            .query_row("SELECT identity FROM reports WHERE id = ?1", [id], |row| {
-                row.get(0)
-            })
+            .sqlite_conn()
+            .query_row(
+                "SELECT identity FROM reports WHERE id = ?1",
+                rusqlite::params![id],
+                |row| row.get(0),
+            )
             .unwrap();
         let shouted = identity.to_ascii_uppercase();
         let found = store.report_by_identity(&shouted).unwrap().unwrap();
@@ -493,7 +500,7 @@ mod tests {
 
     fn list_of(store: &Store, id: i64) -> Vec<String> {
         store
-            .conn()
+            .sqlite_conn()
             .prepare(
                 "SELECT i.uuid FROM reports r
                  JOIN image_list_members m ON m.list_id = r.image_list_id
@@ -514,8 +521,8 @@ mod tests {
         let r2 = insert(&mut store, &report("I2", &[A, B]), "s2");
         let r3 = insert(&mut store, &report("I3", &[B, A]), "s3");
         let lists: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM image_lists", [], |r| r.get(0))
+            .sqlite_conn()
+            .query_row("SELECT count(*) FROM image_lists", rusqlite::params![], |r| r.get(0))
             .unwrap();
         assert_eq!(lists, 2);
         assert_eq!(list_of(&store, r1), vec![A, B]);
@@ -523,11 +530,11 @@ mod tests {
         assert_eq!(list_of(&store, r3), vec![B, A]);
         // The frame points at the last image of its own report's order.
         let frame_image: String = store
-            .conn()
+            .sqlite_conn()
             .query_row(
                 "SELECT i.uuid FROM report_frames f
                  JOIN images i ON i.id = f.crashed ->> '$[0][0]' WHERE f.report_id = ?1",
-                [r3],
+                rusqlite::params![r3],
                 |r| r.get(0),
             )
             .unwrap();
@@ -682,8 +689,11 @@ mod tests {
         );
         damaged("UPDATE dictionaries SET size = 7", &[], &sha);
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute("UPDATE dictionaries SET size = ?1", [content.len() as i64])
-            .unwrap();
+        conn.execute(
+            "UPDATE dictionaries SET size = ?1",
+            rusqlite::params![content.len() as i64],
+        )
+        .unwrap();
         drop(conn);
         assert_eq!(Store::open(&path).unwrap().file_bytes(&sha).unwrap(), new);
         // The same length, one byte changed: still decodes, to other bytes.
@@ -715,7 +725,7 @@ mod tests {
         }
         // Something else takes the ids C and [A, C] had (another writer, say).
         store
-            .conn()
+            .sqlite_conn()
             .execute_batch(
                 "INSERT INTO images (key, uuid, name) VALUES ('other', 'other', 'other');
                  INSERT INTO image_lists (key, image_count) VALUES ('[999]', 1);",
@@ -724,10 +734,12 @@ mod tests {
         let r = insert(&mut store, &report("I3", &[A, C]), "s3");
         assert_eq!(list_of(&store, r), vec![A, C]);
         let broken: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
+            .sqlite_conn()
+            .query_row(
+                "SELECT count(*) FROM pragma_foreign_key_check",
+                rusqlite::params![],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(broken, 0);
     }

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::store::db::{params, Conn, DbError, Optional as _, Row, ToValue as _, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
 use super::frames;
@@ -81,6 +81,7 @@ pub struct ReportRow {
     pub top_frame_symbol_source: Option<String>,
 }
 
+/// The columns [`row_from`] reads, in SQLite's dialect (the last one reads JSON).
 const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
     r.captured_at, r.os_version, r.hardware_model, r.exception_type, r.signal, r.fault_address,
     r.crashed_thread, r.top_frame,
@@ -90,7 +91,22 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END
        FROM report_frames fr WHERE fr.report_id = r.id)";
 
-fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
+/// [`ROW_COLUMNS`] for a connection: PostgreSQL (15 has no `IS JSON`) reads the first frame's
+/// symbol source with its own JSON operators. The store writes only valid frame arrays.
+fn row_columns(conn: &Conn) -> std::borrow::Cow<'static, str> {
+    if conn.is_postgres() {
+        ROW_COLUMNS
+            .replace(
+                "CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END",
+                "CASE WHEN fr.crashed LIKE '[%' THEN (fr.crashed::jsonb -> 0 ->> 3) END",
+            )
+            .into()
+    } else {
+        ROW_COLUMNS.into()
+    }
+}
+
+fn row_from(r: &Row<'_>) -> Result<ReportRow, DbError> {
     Ok(ReportRow {
         id: r.get(0)?,
         incident_id: r.get(1)?,
@@ -104,7 +120,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
         exception_type: r.get(9)?,
         signal: r.get(10)?,
         fault_address: r
-            .get::<_, Option<i64>>(11)?
+            .get::<Option<i64>>(11)?
             .map(|a| format!("{:#x}", a as u64)),
         crashed_thread: r.get(12)?,
         top_frame: r.get(13)?,
@@ -144,35 +160,40 @@ pub struct StoredReport {
 impl Store {
     /// Reports, newest first.
     pub fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportRow>, StoreError> {
-        let mut sql = format!("SELECT {ROW_COLUMNS} FROM reports r WHERE 1=1");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let mut sql = format!(
+            "SELECT {} FROM reports r WHERE 1=1",
+            row_columns(self.conn())
+        );
+        let since = f.since.map(rfc3339);
+        let uuid = f.image.as_deref().and_then(crate::crash::normalize_uuid);
+        let mut args: Vec<Value<'_>> = Vec::new();
         if let Some(p) = &f.process {
-            sql.push_str(" AND r.process = ? COLLATE NOCASE");
-            args.push(Box::new(p.clone()));
+            // lower() on both sides: SQLite's NOCASE, also on PostgreSQL (ASCII letters alike).
+            sql.push_str(" AND lower(r.process) = lower(?)");
+            args.push(p.to_value());
         }
-        if let Some(t) = f.since {
+        if let Some(t) = &since {
             sql.push_str(" AND r.captured_at >= ?");
-            args.push(Box::new(rfc3339(t)));
+            args.push(t.to_value());
         }
         if let Some(k) = f.kind {
             sql.push_str(" AND r.kind = ?");
-            args.push(Box::new(k.as_str()));
+            args.push(Value::Text(k.as_str()));
         }
         if let Some(p) = &f.pattern {
             sql.push_str(" AND r.pattern = ?");
-            args.push(Box::new(p.clone()));
+            args.push(p.to_value());
         }
         if let Some(image) = &f.image {
             // images(uuid) -> image_list_members(image_id) -> reports(image_list_id), all indexed.
             sql.push_str(
                 " AND r.image_list_id IN (SELECT m.list_id FROM images i
                     JOIN image_list_members m ON m.image_id = i.id
-                    WHERE i.uuid = ? OR (? IS NULL AND i.name = ? COLLATE NOCASE))",
+                    WHERE i.uuid = ? OR (CAST(? AS TEXT) IS NULL AND lower(i.name) = lower(?)))",
             );
-            let uuid = crate::crash::normalize_uuid(image);
-            args.push(Box::new(uuid.clone()));
-            args.push(Box::new(uuid));
-            args.push(Box::new(image.trim().to_string()));
+            args.push(uuid.to_value());
+            args.push(uuid.to_value());
+            args.push(Value::Text(image.trim()));
         }
         if let Some(ids) = &f.ids {
             // Ids are integers from our own query: safe to inline, and no 999-parameter limit.
@@ -183,23 +204,22 @@ impl Store {
         if let Some(n) = f.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), row_from)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self
+            .conn()
+            .query_map(&sql, &args, row_from)?
+            .into_iter()
+            .collect::<Vec<_>>();
         Ok(rows)
     }
 
     /// Counts by kind.
     pub fn kind_counts(&self) -> Result<KindCounts, StoreError> {
         let mut c = KindCounts::default();
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT kind, count(*) FROM reports GROUP BY kind")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let kind: String = r.get(0)?;
-            let n: i64 = r.get(1)?;
+        for (kind, n) in self.conn().query_map(
+            "SELECT kind, count(*) FROM reports GROUP BY kind",
+            params![],
+            |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+        )? {
             match kind.as_str() {
                 "crash" => c.crash = n,
                 "gpu-event" => c.gpu_event = n,
@@ -213,15 +233,18 @@ impl Store {
     pub fn source_count(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))?)
+            .query_row("SELECT count(*) FROM sources", params![], |r| r.get(0))?)
     }
 
     /// The stored bytes of a file, decompressed (byte for byte the file that was ingested).
     pub fn file_bytes(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
         let (size, data, dict_id): (i64, Vec<u8>, Option<i64>) = self
             .conn()
-            .prepare_cached("SELECT size, data, dict_id FROM files WHERE hash = ?1")?
-            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT size, data, dict_id FROM files WHERE hash = ?1",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?
             .ok_or_else(|| StoreError::Corrupt(format!("file {hash} is missing")))?;
         let dict = dict_id.map(|d| self.dictionary(d)).transpose()?;
@@ -264,7 +287,7 @@ impl Store {
     pub fn latest_dictionary(&self) -> Result<Option<Dictionary>, StoreError> {
         let id: Option<i64> =
             self.conn()
-                .query_row("SELECT max(id) FROM dictionaries", [], |r| r.get(0))?;
+                .query_row("SELECT max(id) FROM dictionaries", params![], |r| r.get(0))?;
         match id {
             None => Ok(None),
             Some(id) => Ok(Some(Dictionary {
@@ -277,18 +300,18 @@ impl Store {
     /// How the original files are stored: counts and bytes.
     pub fn file_stats(&self) -> Result<FileStats, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT count(*), count(dict_id), coalesce(sum(size), 0),
-                coalesce(sum(length(data)), 0),
-                (SELECT coalesce(sum(length(data)), 0) FROM dictionaries)
+            "SELECT count(*), count(dict_id), CAST(coalesce(sum(size), 0) AS BIGINT),
+                CAST(coalesce(sum(length(data)), 0) AS BIGINT),
+                (SELECT CAST(coalesce(sum(length(data)), 0) AS BIGINT) FROM dictionaries)
              FROM files",
-            [],
+            params![],
             |r| {
                 Ok(FileStats {
                     files: r.get(0)?,
                     with_dictionary: r.get(1)?,
-                    bytes: r.get::<_, i64>(2)?.max(0) as u64,
-                    stored: r.get::<_, i64>(3)?.max(0) as u64,
-                    dictionaries: r.get::<_, i64>(4)?.max(0) as u64,
+                    bytes: r.get::<i64>(2)?.max(0) as u64,
+                    stored: r.get::<i64>(3)?.max(0) as u64,
+                    dictionaries: r.get::<i64>(4)?.max(0) as u64,
                 })
             },
         )?)
@@ -296,10 +319,11 @@ impl Store {
 
     /// Every stored file's content hash, in no particular order (for a full read-back).
     pub fn file_hashes(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn().prepare("SELECT hash FROM files")?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
+        let rows = self
+            .conn()
+            .query_map("SELECT hash FROM files", params![], |r| r.get(0))?
+            .into_iter()
+            .collect::<Vec<String>>();
         Ok(rows)
     }
 
@@ -308,22 +332,29 @@ impl Store {
         let row = self
             .conn()
             .query_row(
-                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.id = ?1"),
-                [id],
+                &format!(
+                    "SELECT {} FROM reports r WHERE r.id = ?1",
+                    row_columns(self.conn())
+                ),
+                params![id],
                 row_from,
             )
             .optional()?
             .ok_or(StoreError::NoSuchReport(id))?;
         let (sha, index): (String, i64) = self.conn().query_row(
             "SELECT file_hash, file_index FROM reports WHERE id = ?1",
-            [id],
+            params![id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let sources = self
             .conn()
-            .prepare("SELECT path FROM sources WHERE report_id = ?1 ORDER BY path")?
-            .query_map([id], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
+            .query_map(
+                "SELECT path FROM sources WHERE report_id = ?1 ORDER BY path",
+                params![id],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect::<Vec<String>>();
         let bytes = self.file_bytes(&sha)?;
         let mut reports = crash::parse(&bytes)
             .map_err(|e| StoreError::Corrupt(format!("stored file {sha} no longer parses: {e}")))?;
@@ -348,8 +379,11 @@ impl Store {
     fn overlay_frames(&self, id: i64, report: &mut CrashReport) -> Result<(), StoreError> {
         let stored: Option<(Option<String>, Option<String>)> = self
             .conn()
-            .prepare_cached("SELECT crashed, exception FROM report_frames WHERE report_id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT crashed, exception FROM report_frames WHERE report_id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let Some((crashed, exception)) = stored else {
             return Ok(());
@@ -394,22 +428,25 @@ pub struct CrashRef {
 impl Store {
     /// Crash reports captured at or after `since` (RFC 3339 UTC), oldest first.
     pub fn crash_reports_since(&self, since: &str) -> Result<Vec<CrashRef>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id, identity, pid, parent_pid, captured_at, process FROM reports
+        let rows = self
+            .conn()
+            .query_map(
+                "SELECT id, identity, pid, parent_pid, captured_at, process FROM reports
              WHERE kind = 'crash' AND captured_at >= ?1 ORDER BY captured_at, id",
-        )?;
-        let rows = stmt
-            .query_map([since], |r| {
-                Ok(CrashRef {
-                    id: r.get(0)?,
-                    incident_id: r.get(1)?,
-                    pid: r.get(2)?,
-                    parent_pid: r.get(3)?,
-                    captured_at: r.get(4)?,
-                    process: r.get(5)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+                params![since],
+                |r| {
+                    Ok(CrashRef {
+                        id: r.get(0)?,
+                        incident_id: r.get(1)?,
+                        pid: r.get(2)?,
+                        parent_pid: r.get(3)?,
+                        captured_at: r.get(4)?,
+                        process: r.get(5)?,
+                    })
+                },
+            )?
+            .into_iter()
+            .collect::<Vec<_>>();
         Ok(rows)
     }
 }
@@ -420,8 +457,11 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                &format!("SELECT {ROW_COLUMNS} FROM reports r WHERE r.identity = ?1"),
-                [super::normalize_identity(identity)],
+                &format!(
+                    "SELECT {} FROM reports r WHERE r.identity = ?1",
+                    row_columns(self.conn())
+                ),
+                params![super::normalize_identity(identity)],
                 row_from,
             )
             .optional()?)
@@ -431,12 +471,15 @@ impl Store {
 impl Store {
     /// Ids of every stored crash report, oldest first.
     pub fn crash_report_ids(&self) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self
+        let ids = self
             .conn()
-            .prepare("SELECT id FROM reports WHERE kind = 'crash' ORDER BY id")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
+            .query_map(
+                "SELECT id FROM reports WHERE kind = 'crash' ORDER BY id",
+                params![],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect::<Vec<i64>>();
         Ok(ids)
     }
 

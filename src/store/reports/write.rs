@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use crate::store::db::{params, Conn, Optional as _};
 use chrono::Utc;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::frames;
 use super::{frame_label, json_array, report_identity, rfc3339, Completeness, InsertOutcome};
@@ -16,7 +16,9 @@ use crate::store::{Store, StoreError};
 /// An open write transaction (`BEGIN IMMEDIATE`). Dropping it without [`WriteTx::commit`]
 /// rolls everything back.
 pub struct WriteTx<'c> {
-    pub(in crate::store) tx: Transaction<'c>,
+    pub(in crate::store) tx: &'c Conn,
+    /// Committed (or rolled back by an error of COMMIT): nothing left to undo on drop.
+    done: bool,
     pub(in crate::store) now: String,
     /// Ids met in transactions this store committed before.
     committed: &'c mut IdCache,
@@ -91,9 +93,10 @@ impl Store {
     /// [`super::BUSY_TIMEOUT`] for another writer).
     pub fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
         let Store { conn, ids, .. } = self;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        conn.begin_write()?;
         Ok(WriteTx {
-            tx,
+            tx: conn,
+            done: false,
             now: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             committed: ids,
             fresh: Default::default(),
@@ -107,16 +110,14 @@ impl Store {
     }
 }
 
-fn has_file(conn: &rusqlite::Connection, hash: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM files WHERE hash = ?1")?
-        .exists([hash])?)
+fn has_file(conn: &Conn, hash: &str) -> Result<bool, StoreError> {
+    Ok(conn.exists("SELECT 1 FROM files WHERE hash = ?1", params![hash])?)
 }
 
 impl WriteTx<'_> {
     /// Is a file with this content hash stored already?
     pub fn has_file(&self, hash: &str) -> Result<bool, StoreError> {
-        has_file(&self.tx, hash)
+        has_file(self.tx, hash)
     }
 
     /// Store a file's bytes compressed without a dictionary (no-op when already stored).
@@ -134,12 +135,11 @@ impl WriteTx<'_> {
         compressed: &[u8],
         dict_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO files (hash, size, compression, data, dict_id)
-                 VALUES (?1, ?2, 'zstd', ?3, ?4)",
-            )?
-            .execute(params![hash, size as i64, compressed, dict_id])?;
+        self.tx.execute(
+            "INSERT INTO files (hash, size, compression, data, dict_id)
+                 VALUES (?1, ?2, 'zstd', ?3, ?4) ON CONFLICT DO NOTHING",
+            params![hash, size as i64, compressed, dict_id],
+        )?;
         Ok(())
     }
 
@@ -148,13 +148,12 @@ impl WriteTx<'_> {
     pub fn put_dictionary(&self, content: &[u8]) -> Result<i64, StoreError> {
         // Level 3: a dictionary is written once per version and is mostly whole reports.
         let data = zstd::bulk::compress(content, 3).map_err(StoreError::Compression)?;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO dictionaries (kind, size, data, created_at)
-                 VALUES ('zstd-raw', ?1, ?2, ?3)",
-            )?
-            .execute(params![content.len() as i64, data, self.now])?;
-        Ok(self.tx.last_insert_rowid())
+        Ok(self.tx.query_row(
+            "INSERT INTO dictionaries (kind, size, data, created_at)
+             VALUES ('zstd-raw', ?1, ?2, ?3) RETURNING id",
+            params![content.len() as i64, data, self.now],
+            |r| r.get(0),
+        )?)
     }
 
     /// Record `path` as a further source of every report stored from file `hash`.
@@ -162,18 +161,26 @@ impl WriteTx<'_> {
     pub fn add_sources_for_file(&self, hash: &str, path: &str) -> Result<usize, StoreError> {
         let mut ids: Vec<i64> = self
             .tx
-            .prepare_cached("SELECT id FROM reports WHERE file_hash = ?1")?
-            .query_map([hash], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+            .query_map(
+                "SELECT id FROM reports WHERE file_hash = ?1",
+                params![hash],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect::<_>();
         if ids.is_empty() {
             // The file's report was replaced by a more complete copy from another file (the
             // report now points there): the reports this file was a source of are still its
             // reports. Rare, so the scan of `sources` (no index by file) costs nothing usual.
             ids = self
                 .tx
-                .prepare_cached("SELECT DISTINCT report_id FROM sources WHERE file_hash = ?1")?
-                .query_map([hash], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+                .query_map(
+                    "SELECT DISTINCT report_id FROM sources WHERE file_hash = ?1",
+                    params![hash],
+                    |r| r.get(0),
+                )?
+                .into_iter()
+                .collect::<_>();
         }
         for id in &ids {
             self.add_source(*id, path, hash)?;
@@ -182,12 +189,11 @@ impl WriteTx<'_> {
     }
 
     fn add_source(&self, report_id: i64, path: &str, hash: &str) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO sources (report_id, path, file_hash, first_seen)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![report_id, path, hash, self.now])?;
+        self.tx.execute(
+            "INSERT INTO sources (report_id, path, file_hash, first_seen)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![report_id, path, hash, self.now],
+        )?;
         Ok(())
     }
 
@@ -205,8 +211,11 @@ impl WriteTx<'_> {
         let identity = report_identity(report, file_hash, file_index);
         let existing: Option<i64> = self
             .tx
-            .prepare_cached("SELECT id FROM reports WHERE identity = ?1")?
-            .query_row([&identity], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM reports WHERE identity = ?1",
+                params![&identity],
+                |r| r.get(0),
+            )
             .optional()?;
         if let Some(id) = existing {
             self.add_source(id, path, file_hash)?;
@@ -238,27 +247,27 @@ impl WriteTx<'_> {
             Option<String>,
             Option<i64>,
         );
-        let (stored_sha, threads, frames, images, warnings, bytes, process, pid): Stored = self
-            .tx
-            .prepare_cached(
+        let (stored_sha, threads, frames, images, warnings, bytes, process, pid): Stored =
+            self.tx.query_row(
                 "SELECT r.file_hash, r.thread_count, r.frame_count,
                     coalesce(l.image_count, 0), r.warnings, coalesce(f.size, 0), r.process, r.pid
                  FROM reports r LEFT JOIN image_lists l ON l.id = r.image_list_id
                     LEFT JOIN files f ON f.hash = r.file_hash
                  WHERE r.id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?;
+                params![id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
+            )?;
         if stored_sha == file_hash {
             return Ok(false); // the same bytes (a second report of a multi-report file...)
         }
@@ -283,8 +292,11 @@ impl WriteTx<'_> {
         };
         let size: i64 = self
             .tx
-            .prepare_cached("SELECT size FROM files WHERE hash = ?1")?
-            .query_row([file_hash], |r| r.get(0))
+            .query_row(
+                "SELECT size FROM files WHERE hash = ?1",
+                params![file_hash],
+                |r| r.get(0),
+            )
             .optional()?
             .unwrap_or(0);
         Ok(Completeness::of(report, size.max(0) as u64) > stored)
@@ -325,75 +337,85 @@ impl WriteTx<'_> {
                     ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,
                     ?46, ?47";
         let sql = match id {
-            // ?48 is NULL: SQLite picks the new row's id.
-            None => format!("INSERT INTO reports (id, {COLUMNS}) VALUES (?48, {VALUES})"),
+            None => format!("INSERT INTO reports ({COLUMNS}) VALUES ({VALUES}) RETURNING id"),
             Some(_) => format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48"),
         };
-        self.tx.prepare_cached(&sql)?.execute(params![
-            identity,
-            report.incident_id,
-            report.kind.as_str(),
-            report.format.as_str(),
-            report.bug_type,
-            file_hash,
-            file_index as i64,
-            report.process.name,
-            report.process.path,
-            report.process.pid,
-            report.process.parent_name,
-            report.process.parent_pid,
-            report.process.bundle_id,
-            report.process.bundle_version,
-            report.captured_at.map(rfc3339),
-            report.captured_at_raw,
-            report.os.version,
-            report.os.train,
-            report.os.build,
-            report.hardware_model,
-            report.cpu_type,
-            report.translated,
-            report.exception.exc_type,
-            report.exception.signal,
-            report.exception.codes,
-            report.exception.subtype,
-            report.exception.message,
-            report.exception.fault_address.map(|a| a as i64),
-            report.exception.fault_address_stripped.map(|a| a as i64),
-            report.exception.pointer_auth_failure,
-            term.and_then(|t| t.namespace.clone()),
-            term.and_then(|t| t.code),
-            term.and_then(|t| t.indicator.clone()),
-            asi,
-            // The thread number as the report writes it (`Thread 4 Crashed:`), not its position
-            // in `threads`: an excerpt may hold thread 4 alone.
-            crashed.map(|t| t.index as i64),
-            crashed.and_then(|t| t.name.clone()),
-            crashed.and_then(|t| t.queue.clone()),
-            report.threads.len() as i64,
-            crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
-            top,
-            warnings,
-            self.now,
-            image_list_id,
-            bucket.map(|b| &b.signature),
-            bucket.map(|b| b.signature_version),
-            bucket.and_then(|b| b.pattern.as_ref()),
-            bucket.and_then(|b| b.pattern_title.as_ref()),
-            id,
-        ])?;
+        // One `match`: the parameters borrow temporaries that live to its end.
         let replacing = id.is_some();
-        let id = id.unwrap_or_else(|| self.tx.last_insert_rowid());
+        let id = match (
+            id,
+            params![
+                identity,
+                report.incident_id,
+                report.kind.as_str(),
+                report.format.as_str(),
+                report.bug_type,
+                file_hash,
+                file_index as i64,
+                report.process.name,
+                report.process.path,
+                report.process.pid,
+                report.process.parent_name,
+                report.process.parent_pid,
+                report.process.bundle_id,
+                report.process.bundle_version,
+                report.captured_at.map(rfc3339),
+                report.captured_at_raw,
+                report.os.version,
+                report.os.train,
+                report.os.build,
+                report.hardware_model,
+                report.cpu_type,
+                report.translated,
+                report.exception.exc_type,
+                report.exception.signal,
+                report.exception.codes,
+                report.exception.subtype,
+                report.exception.message,
+                report.exception.fault_address.map(|a| a as i64),
+                report.exception.fault_address_stripped.map(|a| a as i64),
+                report.exception.pointer_auth_failure,
+                term.and_then(|t| t.namespace.clone()),
+                term.and_then(|t| t.code),
+                term.and_then(|t| t.indicator.clone()),
+                asi,
+                // The thread number as the report writes it (`Thread 4 Crashed:`), not its position
+                // in `threads`: an excerpt may hold thread 4 alone.
+                crashed.map(|t| t.index as i64),
+                crashed.and_then(|t| t.name.clone()),
+                crashed.and_then(|t| t.queue.clone()),
+                report.threads.len() as i64,
+                crashed.map(|t| t.frames.len()).unwrap_or(0) as i64,
+                top,
+                warnings,
+                self.now,
+                image_list_id,
+                bucket.map(|b| &b.signature),
+                bucket.map(|b| b.signature_version),
+                bucket.and_then(|b| b.pattern.as_ref()),
+                bucket.and_then(|b| b.pattern_title.as_ref()),
+                id,
+            ],
+        ) {
+            (Some(id), values) => {
+                self.tx.execute(&sql, values)?;
+                id
+            }
+            // The new row's id comes from the database; ?48 (the id) is not a parameter of
+            // the INSERT (PostgreSQL refuses a parameter it cannot type).
+            (None, values) => self.tx.query_row(&sql, &values[..47], |r| r.get(0))?,
+        };
         // One row per report, written over on replacement (INSERT OR REPLACE).
         let crashed_frames =
             frames::encode(crashed.map(|t| &t.frames[..]).unwrap_or(&[]), &image_ids)?;
         let exception_frames = frames::encode(&report.last_exception_backtrace, &image_ids)?;
         if replacing || crashed_frames.is_some() || exception_frames.is_some() {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO report_frames (report_id, crashed, exception)
-                     VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![id, crashed_frames, exception_frames])?;
+            self.tx.execute(
+                "INSERT INTO report_frames (report_id, crashed, exception)
+                     VALUES (?1, ?2, ?3) ON CONFLICT (report_id) DO UPDATE
+                     SET crashed = excluded.crashed, exception = excluded.exception",
+                params![id, crashed_frames, exception_frames],
+            )?;
         }
         // A replaced row may have linked a fix its new image list does not load: relink.
         if replacing || self.may_load_a_fix(&report.images)? {
@@ -411,26 +433,22 @@ impl WriteTx<'_> {
         if let Some(id) = self.fresh.borrow().images.get(key.as_ref()) {
             return Ok(*id);
         }
-        let id = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
+        let id = self.tx.query_row(
+            "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (key) DO UPDATE SET key = key
+                 ON CONFLICT (key) DO UPDATE SET key = excluded.key
                  RETURNING id",
-            )?
-            .query_row(
-                params![
-                    key,
-                    img.uuid,
-                    img.name,
-                    img.path,
-                    img.arch,
-                    img.bundle_id,
-                    img.bundle_version
-                ],
-                |r| r.get(0),
-            )?;
+            params![
+                key,
+                img.uuid,
+                img.name,
+                img.path,
+                img.arch,
+                img.bundle_id,
+                img.bundle_version
+            ],
+            |r| r.get(0),
+        )?;
         self.fresh.borrow_mut().images.insert(key.into_owned(), id);
         Ok(id)
     }
@@ -454,22 +472,26 @@ impl WriteTx<'_> {
         }
         let stored: Option<i64> = self
             .tx
-            .prepare_cached("SELECT id FROM image_lists WHERE key = ?1")?
-            .query_row([&key], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM image_lists WHERE key = ?1",
+                params![&key],
+                |r| r.get(0),
+            )
             .optional()?;
         let list_id = match stored {
             Some(id) => id,
             None => {
-                self.tx
-                    .prepare_cached("INSERT INTO image_lists (key, image_count) VALUES (?1, ?2)")?
-                    .execute(params![key, ids.len() as i64])?;
-                let list_id = self.tx.last_insert_rowid();
-                let mut member = self.tx.prepare_cached(
-                    "INSERT INTO image_list_members (list_id, image_index, image_id)
-                     VALUES (?1, ?2, ?3)",
+                let list_id: i64 = self.tx.query_row(
+                    "INSERT INTO image_lists (key, image_count) VALUES (?1, ?2) RETURNING id",
+                    params![key, ids.len() as i64],
+                    |r| r.get(0),
                 )?;
                 for (i, image_id) in ids.iter().enumerate() {
-                    member.execute(params![list_id, i as i64, image_id])?;
+                    self.tx.execute(
+                        "INSERT INTO image_list_members (list_id, image_index, image_id)
+                         VALUES (?1, ?2, ?3)",
+                        params![list_id, i as i64, image_id],
+                    )?;
                 }
                 list_id
             }
@@ -483,9 +505,9 @@ impl WriteTx<'_> {
         if self.fix_uuids.get().is_none() {
             let uuids: HashSet<String> = self
                 .tx
-                .prepare_cached("SELECT uuid FROM fix_slices")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+                .query_map("SELECT uuid FROM fix_slices", params![], |r| r.get(0))?
+                .into_iter()
+                .collect::<_>();
             let _ = self.fix_uuids.set(uuids);
         }
         let known = self.fix_uuids.get();
@@ -501,16 +523,22 @@ impl WriteTx<'_> {
     }
 
     /// Make everything in this transaction durable.
-    pub fn commit(self) -> Result<(), StoreError> {
-        let WriteTx {
-            tx,
-            committed,
-            fresh,
-            ..
-        } = self;
-        tx.commit()?;
-        committed.absorb(fresh.into_inner());
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        self.done = true;
+        let fresh = std::mem::take(&mut *self.fresh.borrow_mut());
+        self.committed.absorb(fresh);
         Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    /// Not committed: roll everything back (the connection may be gone after an error; the
+    /// server or SQLite then drops the transaction itself).
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.tx.rollback();
+        }
     }
 }
 
@@ -530,10 +558,11 @@ impl WriteTx<'_> {
         };
         let text: Option<String> = self
             .tx
-            .prepare_cached(&format!(
-                "SELECT {column} FROM report_frames WHERE report_id = ?1"
-            ))?
-            .query_row([report_id], |r| r.get(0))
+            .query_row(
+                &format!("SELECT {column} FROM report_frames WHERE report_id = ?1"),
+                params![report_id],
+                |r| r.get(0),
+            )
             .optional()?
             .flatten();
         let mut stored = frames::decode(report_id, text.as_deref())?;
@@ -544,19 +573,19 @@ impl WriteTx<'_> {
         target.set_symbol_of(frame);
         let text = serde_json::to_string(&stored)
             .map_err(|e| StoreError::Corrupt(format!("frames do not encode: {e}")))?;
-        self.tx
-            .prepare_cached(&format!(
-                "UPDATE report_frames SET {column} = ?2 WHERE report_id = ?1"
-            ))?
-            .execute(params![report_id, text])?;
+        self.tx.execute(
+            &format!("UPDATE report_frames SET {column} = ?2 WHERE report_id = ?1"),
+            params![report_id, text],
+        )?;
         Ok(())
     }
 
     /// Set a report's top frame label (after symbolication named it).
     pub fn set_top_frame(&self, report_id: i64, label: &str) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("UPDATE reports SET top_frame = ?2 WHERE id = ?1")?
-            .execute(params![report_id, label])?;
+        self.tx.execute(
+            "UPDATE reports SET top_frame = ?2 WHERE id = ?1",
+            params![report_id, label],
+        )?;
         Ok(())
     }
 }

@@ -1,0 +1,213 @@
+//! Opening a PostgreSQL database (`--db postgres://…`): the ownership check and the migrations
+//! of `migrations/postgres/`.
+//!
+//! The rules are SQLite's (module doc of [`super`]): a database holding other tables, or an
+//! `agx_triage_meta` table with another mark, is refused as [`StoreError::NotOurs`] before
+//! anything is written; a read command never creates a table. Each migration runs in one
+//! transaction (PostgreSQL's DDL is transactional) under the same advisory lock as every write
+//! transaction, and re-reads the version under that lock: two machines opening a new database
+//! at once create the schema once, and a failed migration leaves the database as it was.
+//!
+//! PostgreSQL support starts at schema version 9: `0009_baseline.sql` creates the SQLite schema
+//! of migrations 1 to 9 at once. Every later migration is a pair with the same number.
+
+use std::path::{Path, PathBuf};
+
+use super::db::{Conn, DbError, Optional as _, PgConn};
+use super::{migrations::SCHEMA_VERSION, Create, StoreError, APPLICATION_ID};
+
+/// PostgreSQL migrations: (the schema version they bring the database to, their SQL).
+const MIGRATIONS: &[(i64, &str)] = &[(
+    9,
+    include_str!("../../migrations/postgres/0009_baseline.sql"),
+)];
+
+/// Does `--db` name a PostgreSQL server rather than a file?
+pub fn is_url(db: &Path) -> bool {
+    let s = db.to_string_lossy();
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // userinfo ends at the last '@' before the first '/' (or the end).
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let tail = redact_query(tail);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => format!("{scheme}://{userinfo}@{host}{tail}"),
+        },
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
+/// `?password=…` in the query part, redacted too.
+fn redact_query(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", parts.join("&"))
+}
+
+/// What a PostgreSQL database holds, as far as opening it is concerned.
+enum Kind {
+    Empty,
+    Ours { version: i64 },
+}
+
+/// Connect to the server at `url` and bring its schema up to date (unless `create` is
+/// [`Create::Nothing`] and it is current). Returns the connection.
+pub(super) fn open(url: &str, create: Create) -> Result<Conn, StoreError> {
+    let shown = PathBuf::from(redact(url));
+    let client =
+        postgres::Client::connect(url, postgres::NoTls).map_err(|source| StoreError::Server {
+            url: shown.display().to_string(),
+            source,
+        })?;
+    let conn = Conn::Pg(PgConn::new(client));
+    match identify(&conn, &shown)? {
+        Kind::Ours { version } if version > SCHEMA_VERSION => {
+            return Err(StoreError::TooNew {
+                found: version,
+                known: SCHEMA_VERSION,
+            })
+        }
+        Kind::Ours { version } if version == SCHEMA_VERSION => return Ok(conn),
+        Kind::Empty if create == Create::Nothing => return Err(StoreError::Empty(shown)),
+        _ => {}
+    }
+    migrate(&conn, &shown)?;
+    Ok(conn)
+}
+
+/// Read the mark and version without writing anything.
+fn identify(conn: &Conn, shown: &Path) -> Result<Kind, StoreError> {
+    let tables: Vec<String> = conn.query_map(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = current_schema() ORDER BY table_name",
+        super::db::params![],
+        |r| r.get(0),
+    )?;
+    if tables.is_empty() {
+        return Ok(Kind::Empty);
+    }
+    let not_ours = |why: String| StoreError::NotOurs {
+        path: shown.to_path_buf(),
+        why,
+    };
+    if !tables.iter().any(|t| t == "agx_triage_meta") {
+        return Err(not_ours(format!(
+            "it holds other tables ({})",
+            tables
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let app: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM agx_triage_meta WHERE key = 'application_id'",
+            super::db::params![],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if app != Some(i64::from(APPLICATION_ID)) {
+        return Err(not_ours(match app {
+            Some(a) => format!("its application_id is {a:#x}"),
+            None => "its agx_triage_meta table has no application_id".into(),
+        }));
+    }
+    Ok(Kind::Ours {
+        version: version(conn)?,
+    })
+}
+
+fn version(conn: &Conn) -> Result<i64, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM agx_triage_meta WHERE key = 'schema_version'",
+            super::db::params![],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The schema version of an open PostgreSQL database.
+pub(super) fn schema_version(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(version(conn)?)
+}
+
+/// Apply every migration newer than the database, each in its own locked transaction.
+fn migrate(conn: &Conn, shown: &Path) -> Result<(), StoreError> {
+    for (to, sql) in MIGRATIONS {
+        let step = || -> Result<bool, StoreError> {
+            conn.begin_write()?;
+            // Under the lock: another process may have migrated (or created) it meanwhile.
+            let now = match identify(conn, shown)? {
+                Kind::Ours { version } => version,
+                Kind::Empty => 0,
+            };
+            if now >= *to {
+                return Ok(false);
+            }
+            if now == 0 && *to != 9 {
+                return Err(StoreError::Migrate(format!(
+                    "{} has no schema and migration {to} is not the baseline",
+                    shown.display()
+                )));
+            }
+            conn.execute_batch(sql)
+                .map_err(|e| StoreError::Migrate(format!("migration {to}: {e}")))?;
+            conn.execute(
+                "INSERT INTO agx_triage_meta (key, value) VALUES ('application_id', ?1),
+                    ('schema_version', ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                super::db::params![i64::from(APPLICATION_ID), *to],
+            )?;
+            conn.commit()?;
+            Ok(true)
+        };
+        if let Err(e) = step() {
+            let _ = conn.rollback();
+            return Err(e);
+        }
+        // A step that found nothing to do left its transaction open: end it.
+        let _ = conn.execute_batch("COMMIT");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://ann:s3cret@db.lan:5432/triage"),
+            "postgres://ann:***@db.lan:5432/triage"
+        );
+        assert_eq!(
+            redact("postgresql://ann@db/triage?password=x&sslmode=disable"),
+            "postgresql://ann@db/triage?password=***&sslmode=disable"
+        );
+        assert_eq!(redact("postgres://db/triage"), "postgres://db/triage");
+        // A password holding '@': the user info ends at the last '@'.
+        assert_eq!(redact("postgres://a:p@ss@h/d"), "postgres://a:***@h/d");
+    }
+}
