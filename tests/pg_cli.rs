@@ -1,0 +1,295 @@
+//! The PostgreSQL backend through the real binary, against a throwaway server
+//! (`tests/common/pg.rs`; skipped with a message when PostgreSQL is not installed, required
+//! under CI): the same commands give the same answers on SQLite and on PostgreSQL, two
+//! concurrent ingests of the same reports store each once, a killed ingest leaves a consistent
+//! database, and a database that is not ours is refused untouched.
+// Integration test crate: a failed unwrap is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Drop what legitimately differs between two databases: row ids and wall-clock times.
+fn normalize(v: &mut serde_json::Value) {
+    const VOLATILE: &[&str] = &[
+        "id",
+        "example_report",
+        "report_id",
+        "ingested_at",
+        "recorded_at",
+        "registered_at",
+        "db",
+        "database",
+    ];
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !VOLATILE.contains(&k.as_str()));
+            m.values_mut().for_each(normalize);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn ok(o: &std::process::Output) {
+    assert!(
+        o.status.code() == Some(0),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Ingest the samples and synthetic reports and import the sample rounds into `db`.
+fn fill(db: &Path, synth: &Path) {
+    for folder in [samples().join("reports"), synth.to_path_buf()] {
+        let o = run(
+            db,
+            &["ingest", "--threads", "1", folder.to_str().unwrap()],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(1)),
+            "{}",
+            stderr(&o)
+        );
+    }
+    ok(&run(
+        db,
+        &[
+            "round",
+            "import",
+            samples().join("rounds.jsonl").to_str().unwrap(),
+        ],
+    ));
+}
+
+fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["buckets", "--json"],
+        vec!["buckets", "--json", "--process", "PYTHON"],
+        vec![
+            "compare",
+            "--a",
+            "rounds:1790-1819",
+            "--b",
+            "rounds:1820-1849",
+            "--json",
+        ],
+        vec![
+            "report",
+            "--rounds",
+            "1820-1849",
+            "--against",
+            "1790-1819",
+            "--format",
+            "json",
+        ],
+        vec!["rounds", "--json"],
+        vec!["reports", "--json"],
+        vec!["correlate", "--pattern", "agx-null-impl-0x98", "--json"],
+        vec!["reports", "--json", "--image", "libsystem_kernel.dylib"],
+    ];
+    cmds.into_iter()
+        .map(|args| {
+            let o = bin()
+                .arg("--db")
+                .arg(db)
+                .args(&args)
+                .env("AGX_TRIAGE_NOW", "2026-11-25T12:00:00Z")
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "`{}` on {}: {}", args.join(" "), db.display(), stderr(&o));
+            let mut v = json(&o);
+            normalize(&mut v);
+            (args.join(" "), v)
+        })
+        .collect()
+}
+
+#[test]
+fn sqlite_and_postgres_give_the_same_answers() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let synth = t.path().join("synth");
+    write_reports(&synth, "s", 0, 40, 12);
+    let lite = t.path().join("lite.db");
+    fill(&lite, &synth);
+    fill(Path::new(&url), &synth);
+    let a = answers(&lite);
+    let b = answers(Path::new(&url));
+    for ((cmd, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            x.to_string().len() > 4,
+            "`{cmd}` answered nothing on SQLite: {x}"
+        );
+        assert_eq!(x, y, "`{cmd}` differs between SQLite and PostgreSQL");
+    }
+}
+
+fn count(c: &mut postgres::Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// No report without a source or its file, no crash without its frames, no source twice.
+fn assert_consistent(url: &str) {
+    let mut c = pg::client(url);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM reports r
+             WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.report_id = r.id)"
+        ),
+        0,
+        "a report without a source"
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM reports r
+             WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.hash = r.file_hash)"
+        ),
+        0,
+        "a report without its file"
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM reports r WHERE r.frame_count > 0
+             AND NOT EXISTS (SELECT 1 FROM report_frames f WHERE f.report_id = r.id)"
+        ),
+        0,
+        "a report without its frames"
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM (SELECT path FROM sources GROUP BY path
+             HAVING count(*) > 1) d"
+        ),
+        0,
+        "a source stored twice"
+    );
+}
+
+#[test]
+fn two_concurrent_ingests_of_the_same_600_reports_store_each_once() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    // A few reports first, so the two ingests add to a database that has some.
+    let first = t.path().join("first");
+    write_reports(&first, "f", 10_000, 5, 8);
+    ok(&run(Path::new(&url), &["ingest", first.to_str().unwrap()]));
+    let dir = t.path().join("same");
+    write_reports(&dir, "r", 0, 600, 8);
+    let spawn = || {
+        bin()
+            .arg("--db")
+            .arg(&url)
+            .args(["ingest", "--json", dir.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let mut c = pg::client(&url);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM reports"), 605);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM sources"), 605);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM files"), 605);
+    assert_consistent(&url);
+}
+
+#[test]
+fn a_killed_ingest_leaves_postgres_consistent_and_a_rerun_completes_it() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("many");
+    write_reports(&dir, "k", 0, 1500, 20);
+    let mut child = bin()
+        .arg("--db")
+        .arg(&url)
+        .args(["ingest", "--threads", "1", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some batches are committed (or when it is done, which proves less but
+    // cannot make the test fail wrongly).
+    let mut c = pg::client(&url);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let has_schema = count(
+            &mut c,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reports'",
+        ) > 0;
+        if has_schema && count(&mut c, "SELECT count(*) FROM reports") > 0 {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_consistent(&url);
+    let stored = count(&mut c, "SELECT count(*) FROM reports");
+    eprintln!("killed with {stored} of 1500 reports stored");
+    ok(&run(Path::new(&url), &["ingest", dir.to_str().unwrap()]));
+    assert_eq!(count(&mut c, "SELECT count(*) FROM reports"), 1500);
+    assert_consistent(&url);
+}
+
+#[test]
+fn a_postgres_database_that_is_not_ours_is_refused_untouched() {
+    let Some(url) = pg::fresh_db() else { return };
+    let mut c = pg::client(&url);
+    c.batch_execute("CREATE TABLE customers (id BIGINT PRIMARY KEY, name TEXT)")
+        .unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("r");
+    write_reports(&dir, "r", 0, 2, 4);
+    let o = run(Path::new(&url), &["ingest", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not an agx-triage database"), "{}", stderr(&o));
+    let tables = count(
+        &mut c,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    assert_eq!(tables, 1, "tables were created in a database that is not ours");
+}
+
+#[test]
+fn read_commands_create_nothing_on_postgres_and_passwords_never_show() {
+    let Some(url) = pg::fresh_db() else { return };
+    let o = run(Path::new(&url), &["buckets", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let mut c = pg::client(&url);
+    let tables = count(
+        &mut c,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    assert_eq!(tables, 0, "a read command created tables");
+    // A wrong password: the message names the server without the password.
+    let bad = "postgresql://ann:hunter2secret@127.0.0.1:1/nowhere";
+    let o = run(Path::new(bad), &["buckets", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hunter2secret"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ann:***@127.0.0.1"), "{}", stderr(&o));
+}
