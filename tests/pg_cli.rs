@@ -53,10 +53,7 @@ fn ok(o: &std::process::Output) {
 /// Ingest the samples and synthetic reports and import the sample rounds into `db`.
 fn fill(db: &Path, synth: &Path) {
     for folder in [samples().join("reports"), synth.to_path_buf()] {
-        let o = run(
-            db,
-            &["ingest", "--threads", "1", folder.to_str().unwrap()],
-        );
+        let o = run(db, &["ingest", "--threads", "1", folder.to_str().unwrap()]);
         assert!(
             matches!(o.status.code(), Some(0) | Some(1)),
             "{}",
@@ -108,7 +105,14 @@ fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
                 .env("AGX_TRIAGE_NOW", "2026-11-25T12:00:00Z")
                 .output()
                 .unwrap();
-            assert_eq!(o.status.code(), Some(0), "`{}` on {}: {}", args.join(" "), db.display(), stderr(&o));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "`{}` on {}: {}",
+                args.join(" "),
+                db.display(),
+                stderr(&o)
+            );
             let mut v = json(&o);
             normalize(&mut v);
             (args.join(" "), v)
@@ -267,12 +271,19 @@ fn a_postgres_database_that_is_not_ours_is_refused_untouched() {
     write_reports(&dir, "r", 0, 2, 4);
     let o = run(Path::new(&url), &["ingest", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not an agx-triage database"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not an agx-triage database"),
+        "{}",
+        stderr(&o)
+    );
     let tables = count(
         &mut c,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
     );
-    assert_eq!(tables, 1, "tables were created in a database that is not ours");
+    assert_eq!(
+        tables, 1,
+        "tables were created in a database that is not ours"
+    );
 }
 
 #[test]

@@ -408,7 +408,8 @@ impl Conn {
         matches!(self, Conn::Pg(_))
     }
 
-    /// The SQLite connection, for what only SQLite has (PRAGMAs, migrations of the file).
+    /// The SQLite connection (tests of SQLite specifics).
+    #[cfg(test)]
     pub(crate) fn sqlite(&self) -> Option<&rusqlite::Connection> {
         match self {
             Conn::Sqlite(c) => Some(c),

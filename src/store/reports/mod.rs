@@ -522,7 +522,11 @@ mod tests {
         let r3 = insert(&mut store, &report("I3", &[B, A]), "s3");
         let lists: i64 = store
             .sqlite_conn()
-            .query_row("SELECT count(*) FROM image_lists", rusqlite::params![], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM image_lists",
+                rusqlite::params![],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(lists, 2);
         assert_eq!(list_of(&store, r1), vec![A, B]);

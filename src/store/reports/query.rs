@@ -483,10 +483,38 @@ impl Store {
         Ok(ids)
     }
 
-    /// The symbol store that belongs to this database: `<db>.symbols/` beside it.
+    /// The symbol store that belongs to this database: `<db>.symbols/` beside it (for a
+    /// PostgreSQL database, see [`server_symbols_dir`]).
     pub fn symbols_dir(&self) -> std::path::PathBuf {
+        if self.is_server() {
+            return server_symbols_dir(&self.path().to_string_lossy());
+        }
         symbols_dir_for(self.path())
     }
+}
+
+/// The symbol store of a PostgreSQL database: symbol files stay on the machine that has them,
+/// in the platform data folder beside the default database, one folder per server database
+/// (`<data folder>/postgres-<host>-<db>.symbols`; the password never appears in the name).
+pub fn server_symbols_dir(url: &str) -> std::path::PathBuf {
+    let shown = crate::store::redact_url(url);
+    let rest = shown.split_once("://").map(|(_, r)| r).unwrap_or(&shown);
+    let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let name: String = rest
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let base = crate::store::default_db_path()
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    base.join(format!("postgres-{name}.symbols"))
 }
 
 /// The symbol store folder for a database path: `<db>.symbols/` beside it.
