@@ -137,7 +137,12 @@ pub struct RebucketArgs {
 pub fn bucketer(cli: &Cli) -> Result<Bucketer> {
     let mut b = Bucketer::builtin();
     let mut files: Vec<PathBuf> = Vec::new();
-    if let Ok(db) = cli.db_path() {
+    // A PostgreSQL URL has no folder: its rules come from --rules only.
+    if let Some(db) = cli
+        .db_path()
+        .ok()
+        .filter(|d| !agx_triage::store::is_server_url(d))
+    {
         if let Some(dir) = db.parent() {
             let beside = dir.join("rules.toml");
             if beside.is_file() {

@@ -44,8 +44,9 @@ pub const EXIT_FATAL: i32 = 2;
                   Database: --db, else $AGX_TRIAGE_DB, else the platform data folder."
 )]
 pub struct Cli {
-    /// SQLite database to use (created on first use).
-    #[arg(long, global = true, env = "AGX_TRIAGE_DB", value_name = "PATH")]
+    /// SQLite database file to use (created on first use), or a PostgreSQL server's
+    /// `postgres://user@host/db` URL (docs/FLEET.md).
+    #[arg(long, global = true, env = "AGX_TRIAGE_DB", value_name = "PATH|URL")]
     db: Option<PathBuf>,
 
     /// Extra known-pattern rules (TOML, docs/BUCKETS.md), tried before the shipped ones.
