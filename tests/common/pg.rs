@@ -129,7 +129,11 @@ fn start() -> Option<Server> {
         std::fs::read_to_string(root.join("log")).unwrap_or_default()
     );
     // The watchdog: when this process is gone, stop the server and remove its folder.
-    let owner = if is_root() { "runuser -u postgres -- " } else { "" };
+    let owner = if is_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
          {owner}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{root}'",
