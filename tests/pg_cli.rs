@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/fix_build.rs"]
+mod fix_build;
 #[path = "common/pg.rs"]
 mod pg;
 
@@ -50,8 +52,9 @@ fn ok(o: &std::process::Output) {
     );
 }
 
-/// Ingest the samples and synthetic reports and import the sample rounds into `db`.
-fn fill(db: &Path, synth: &Path) {
+/// Ingest the samples and synthetic reports, import the sample rounds, record one round by
+/// hand, rebucket, and register a fix build when the tools to build one are here.
+fn fill(db: &Path, synth: &Path, fix: Option<&Path>) {
     for folder in [samples().join("reports"), synth.to_path_buf()] {
         let o = run(db, &["ingest", "--threads", "1", folder.to_str().unwrap()]);
         assert!(
@@ -68,6 +71,30 @@ fn fill(db: &Path, synth: &Path) {
             samples().join("rounds.jsonl").to_str().unwrap(),
         ],
     ));
+    ok(&run(
+        db,
+        &[
+            "round",
+            "record",
+            "--round",
+            "7",
+            "--fix",
+            "v2.4",
+            "--set",
+            "threads=8",
+            "--attempt",
+            "signal=SIGSEGV",
+            "--attempt",
+            "exit=0",
+        ],
+    ));
+    ok(&run(db, &["rebucket"]));
+    if let Some(dylib) = fix {
+        ok(&run(
+            db,
+            &["fix", "add", dylib.to_str().unwrap(), "--name", "v2.4"],
+        ));
+    }
 }
 
 fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
@@ -92,6 +119,9 @@ fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
             "json",
         ],
         vec!["rounds", "--json"],
+        vec!["fix", "list", "--json"],
+        vec!["show", "--json", "1"],
+        vec!["show", "--json", "40"],
         vec!["reports", "--json"],
         vec!["correlate", "--pattern", "agx-null-impl-0x98", "--json"],
         vec!["reports", "--json", "--image", "libsystem_kernel.dylib"],
@@ -126,14 +156,18 @@ fn sqlite_and_postgres_give_the_same_answers() {
     let t = tempfile::tempdir().unwrap();
     let synth = t.path().join("synth");
     write_reports(&synth, "s", 0, 40, 12);
+    let fix = fix_build::tools().map(|_| fix_build::build_fix("pg_cli", "2.4"));
+    if fix.is_none() {
+        eprintln!("no fix build tools: parity runs without a registered fix");
+    }
     let lite = t.path().join("lite.db");
-    fill(&lite, &synth);
-    fill(Path::new(&url), &synth);
+    fill(&lite, &synth, fix.as_deref());
+    fill(Path::new(&url), &synth, fix.as_deref());
     let a = answers(&lite);
     let b = answers(Path::new(&url));
     for ((cmd, x), (_, y)) in a.iter().zip(&b) {
         assert!(
-            x.to_string().len() > 4,
+            x.to_string().len() > 4 || cmd.starts_with("fix list"),
             "`{cmd}` answered nothing on SQLite: {x}"
         );
         assert_eq!(x, y, "`{cmd}` differs between SQLite and PostgreSQL");

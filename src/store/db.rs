@@ -399,7 +399,8 @@ pub(crate) fn translate(sql: &str) -> String {
 /// A connection of either dialect.
 pub(crate) enum Conn {
     Sqlite(rusqlite::Connection),
-    Pg(PgConn),
+    /// Boxed: a client is much larger than a rusqlite connection.
+    Pg(Box<PgConn>),
 }
 
 impl Conn {

@@ -81,7 +81,7 @@ pub(super) fn open(url: &str, create: Create) -> Result<Conn, StoreError> {
             url: shown.display().to_string(),
             source,
         })?;
-    let conn = Conn::Pg(PgConn::new(client));
+    let conn = Conn::Pg(Box::new(PgConn::new(client)));
     match identify(&conn, &shown)? {
         Kind::Ours { version } if version > SCHEMA_VERSION => {
             return Err(StoreError::TooNew {

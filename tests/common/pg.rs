@@ -142,6 +142,8 @@ fn start() -> Option<Server> {
         data = data.display(),
         root = root.display(),
     );
+    // Not waited for: it outlives this process by design (its job starts when we are gone).
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
