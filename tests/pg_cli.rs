@@ -338,3 +338,29 @@ fn read_commands_create_nothing_on_postgres_and_passwords_never_show() {
     assert!(!stderr(&o).contains("hunter2secret"), "{}", stderr(&o));
     assert!(stderr(&o).contains("ann:***@127.0.0.1"), "{}", stderr(&o));
 }
+
+// Regression: PostgreSQL's text cannot hold U+0000; a report with one in its strings failed
+// its whole batch (exit 2) instead of being stored.
+#[test]
+fn a_report_with_nul_characters_in_its_strings_is_stored_on_postgres() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let ips = synth_ips("00000000-0000-4000-8000-000000000777", 4242, 2)
+        .replace("objc_msgSend", "objc_\\u0000msgSend")
+        .replace(
+            "/opt/homebrew/bin/python3",
+            "/opt/home\\u0000brew/bin/python3",
+        );
+    assert!(ips.contains("\\u0000"));
+    std::fs::write(t.path().join("nul.ips"), ips).unwrap();
+    let o = run(
+        Path::new(&url),
+        &["ingest", "--json", t.path().to_str().unwrap()],
+    );
+    ok(&o);
+    let mut c = pg::client(&url);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM reports"), 1);
+    let listed = json(&run(Path::new(&url), &["reports", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_consistent(&url);
+}

@@ -138,6 +138,10 @@ impl postgres::types::ToSql for Value<'_> {
             (Value::Int(i), _) => i.to_sql(ty, out),
             (Value::Real(f), t) if *t == Type::FLOAT4 => (f as f32).to_sql(ty, out),
             (Value::Real(f), _) => f.to_sql(ty, out),
+            // PostgreSQL's text cannot hold U+0000, which a hostile report can put in any
+            // string (`"procName":"Py\u0000thon"`): stored as U+FFFD, not refused (SQLite
+            // keeps it as is).
+            (Value::Text(s), _) if s.contains('\0') => s.replace('\0', "\u{FFFD}").to_sql(ty, out),
             (Value::Text(s), _) => s.to_sql(ty, out),
             (Value::Blob(b), _) => b.to_sql(ty, out),
         }

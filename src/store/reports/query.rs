@@ -93,12 +93,16 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
 
 /// [`ROW_COLUMNS`] for a connection: PostgreSQL (15 has no `IS JSON`) reads the first frame's
 /// symbol source with its own JSON operators. The store writes only valid frame arrays.
+/// PostgreSQL's JSON operators refuse a `\u0000` escape anywhere in the text (a hostile
+/// report's symbol may hold one, `"objc_\u0000msgSend"`): it is removed first, which leaves
+/// valid JSON (also after an escaped backslash) and cannot touch the short source read.
 fn row_columns(conn: &Conn) -> std::borrow::Cow<'static, str> {
     if conn.is_postgres() {
         ROW_COLUMNS
             .replace(
                 "CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END",
-                "CASE WHEN fr.crashed LIKE '[%' THEN (fr.crashed::jsonb -> 0 ->> 3) END",
+                "CASE WHEN fr.crashed LIKE '[%' \
+                 THEN (replace(fr.crashed, '\\u0000', '')::json -> 0 ->> 3) END",
             )
             .into()
     } else {
