@@ -11,6 +11,7 @@
 pub mod bucket;
 pub mod crash;
 pub mod fixes;
+pub mod host;
 pub mod ingest;
 pub mod ops;
 pub mod rounds;
