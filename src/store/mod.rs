@@ -24,6 +24,7 @@
 mod buckets;
 mod correlate;
 mod fixes;
+mod hosts;
 mod migrations;
 mod reports;
 mod rounds;
@@ -31,6 +32,7 @@ mod rounds;
 pub use buckets::*;
 pub use correlate::*;
 pub use fixes::*;
+pub use hosts::*;
 pub use reports::*;
 pub use rounds::*;
 
@@ -157,6 +159,9 @@ pub struct Store {
     ids: reports::IdCache,
     /// Dictionaries read so far (see [`reports::DictCache`]).
     dicts: reports::DictCache,
+    /// The machine this process runs on: rounds saved without a host and rounds migrated
+    /// from before hosts existed get it (see [`Store::open_as`]).
+    local: crate::host::HostInfo,
 }
 
 impl Store {
@@ -171,6 +176,16 @@ impl Store {
     /// With [`Create::Nothing`] the database is opened for reading only, unless its schema is
     /// older and must be upgraded first.
     pub fn open_with(path: &Path, create: Create) -> Result<Store, StoreError> {
+        Store::open_as(path, create, &crate::host::HostInfo::named(crate::host::UNKNOWN_NAME))
+    }
+
+    /// [`Store::open_with`] on the machine `local` (`crate::host::detect`): rounds saved
+    /// without a host, and rounds stored before hosts existed (migration 10), get it.
+    pub fn open_as(
+        path: &Path,
+        create: Create,
+        local: &crate::host::HostInfo,
+    ) -> Result<Store, StoreError> {
         let exists = path.exists();
         if !exists {
             if create == Create::Nothing {
@@ -197,6 +212,7 @@ impl Store {
                         path: path.to_path_buf(),
                         ids: Default::default(),
                         dicts: Default::default(),
+                        local: local.clone(),
                     });
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
@@ -222,12 +238,13 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")
         })
         .map_err(wrap)?;
-        migrations::migrate(&conn, path)?;
+        migrations::migrate(&conn, path, local)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
+            local: local.clone(),
         })
     }
 
@@ -240,6 +257,7 @@ impl Store {
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
+            local: crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
         })
     }
 
