@@ -275,7 +275,33 @@ fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
     } else {
         Create::FileAndFolders
     };
-    Ok(Store::open_with(&path, create)?)
+    Ok(Store::open_as(&path, create, &local_host(None)?)?)
+}
+
+/// Open for writing on this machine named `name` (`round run --host NAME`).
+fn open_store_as(cli: &Cli, name: Option<&str>) -> Result<agx_triage::store::Store> {
+    use agx_triage::store::{Create, Store};
+    let path = cli.db_path()?;
+    let create = if cli.db.is_some() {
+        Create::File
+    } else {
+        Create::FileAndFolders
+    };
+    Ok(Store::open_as(&path, create, &local_host(name)?)?)
+}
+
+/// This machine (docs/FLEET.md), named `name`, else `$AGX_TRIAGE_HOST`, else by its hostname.
+/// Detection itself never fails; only a bad chosen name is an error.
+fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
+    let env = std::env::var("AGX_TRIAGE_HOST").ok().filter(|v| !v.is_empty());
+    let chosen = match name.map(str::to_string).or(env) {
+        Some(n) => Some(
+            agx_triage::host::check_name(&n)
+                .map_err(|e| anyhow::anyhow!("AGX_TRIAGE_HOST / --host: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(agx_triage::host::detect(chosen.as_deref()))
 }
 
 /// Open the database named by the global options for a command that only reads: nothing is
@@ -283,7 +309,7 @@ fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
 fn open_store_read(cli: &Cli) -> Result<agx_triage::store::Store> {
     use agx_triage::store::{Create, Store};
     let path = cli.db_path()?;
-    Ok(Store::open_with(&path, Create::Nothing)?)
+    Ok(Store::open_as(&path, Create::Nothing, &local_host(None)?)?)
 }
 
 /// Parse a `--since` value: RFC 3339 (`2026-11-02T10:00:00Z`), a date (`2026-11-02`, UTC

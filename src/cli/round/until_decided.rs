@@ -17,7 +17,7 @@ use agx_triage::rounds::sequential::{
 use agx_triage::stats::sequential::Design;
 use agx_triage::store::{RoundSelector, Store};
 
-use super::{open_store, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne};
+use super::{open_store_as, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne};
 
 /// The `--until-decided` arguments of `round run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -231,7 +231,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
              --alternate-with FIX / --alternate-dylib PATH (interleaved pairs)"
         );
     }
-    let mut store = open_store(cli)?;
+    let mut store = open_store_as(cli, a.host.as_deref())?;
     let candidate = prepare(&store, a)?;
     let other = if interleaved {
         let mut o = a.clone();
