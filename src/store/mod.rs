@@ -25,6 +25,7 @@ mod buckets;
 mod correlate;
 mod fixes;
 mod hosts;
+mod merge;
 mod migrations;
 mod reports;
 mod rounds;
@@ -33,6 +34,7 @@ pub use buckets::*;
 pub use correlate::*;
 pub use fixes::*;
 pub use hosts::*;
+pub use merge::*;
 pub use reports::*;
 pub use rounds::*;
 
@@ -176,7 +178,11 @@ impl Store {
     /// With [`Create::Nothing`] the database is opened for reading only, unless its schema is
     /// older and must be upgraded first.
     pub fn open_with(path: &Path, create: Create) -> Result<Store, StoreError> {
-        Store::open_as(path, create, &crate::host::HostInfo::named(crate::host::UNKNOWN_NAME))
+        Store::open_as(
+            path,
+            create,
+            &crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
+        )
     }
 
     /// [`Store::open_with`] on the machine `local` (`crate::host::detect`): rounds saved
