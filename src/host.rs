@@ -79,11 +79,13 @@ pub fn detect(name: Option<&str>) -> HostInfo {
                 .and_then(|s| parse_os_release(&s)),
         )
     };
-    let hostname = run("hostname", &[]).and_then(|o| parse_hostname(&o)).or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .and_then(|s| parse_hostname(&s))
-    });
+    let hostname = run("hostname", &[])
+        .and_then(|o| parse_hostname(&o))
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .and_then(|s| parse_hostname(&s))
+        });
     let (name, name_chosen) = match name {
         Some(n) => (n.to_string(), true),
         None => (hostname.unwrap_or_else(|| UNKNOWN_NAME.to_string()), false),
@@ -249,7 +251,10 @@ mod tests {
 
     #[test]
     fn hostnames() {
-        assert_eq!(parse_hostname("mac-a.local\n").as_deref(), Some("mac-a.local"));
+        assert_eq!(
+            parse_hostname("mac-a.local\n").as_deref(),
+            Some("mac-a.local")
+        );
         assert_eq!(parse_hostname("a:b,c\n").as_deref(), Some("a-b-c"));
         assert_eq!(parse_hostname("\n\n"), None);
         assert!(check_name("mac-a").is_ok());

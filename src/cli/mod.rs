@@ -6,6 +6,7 @@ mod compare;
 mod correlate;
 mod fix;
 mod ingest;
+mod merge;
 mod plan;
 mod report;
 mod reports;
@@ -91,6 +92,9 @@ enum Command {
     Symbolicate(symbols::SymbolicateArgs),
     /// Write a markdown verification writeup with charts (or its JSON).
     Report(report::Args),
+    /// Fold other machines' databases into this one: reports, rounds by (host, round),
+    /// fix versions, hosts (docs/FLEET.md).
+    Merge(merge::Args),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -252,6 +256,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Symbols(c) => symbols::run(&cli, c),
         Command::Symbolicate(a) => symbols::symbolicate(&cli, a),
         Command::Report(a) => report::run(&cli, a),
+        Command::Merge(a) => merge::run(&cli, a),
         Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics when its writer fails (a closed
             // pipe), the write below returns the error instead.
@@ -293,7 +298,9 @@ fn open_store_as(cli: &Cli, name: Option<&str>) -> Result<agx_triage::store::Sto
 /// This machine (docs/FLEET.md), named `name`, else `$AGX_TRIAGE_HOST`, else by its hostname.
 /// Detection itself never fails; only a bad chosen name is an error.
 fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
-    let env = std::env::var("AGX_TRIAGE_HOST").ok().filter(|v| !v.is_empty());
+    let env = std::env::var("AGX_TRIAGE_HOST")
+        .ok()
+        .filter(|v| !v.is_empty());
     let chosen = match name.map(str::to_string).or(env) {
         Some(n) => Some(
             agx_triage::host::check_name(&n)

@@ -17,7 +17,11 @@ pub fn selector_label(s: &RoundSelector) -> String {
         RoundSelector::Fix(f) => format!("fix {f}"),
         RoundSelector::Native => "native".into(),
         RoundSelector::Host(h) => format!("host {h}"),
-        RoundSelector::And(all) => all.iter().map(selector_label).collect::<Vec<_>>().join(", "),
+        RoundSelector::And(all) => all
+            .iter()
+            .map(selector_label)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

@@ -131,10 +131,7 @@ pub(crate) fn fill_round_hosts(conn: &Connection, local: &HostInfo) -> Result<us
         return Ok(0);
     }
     let id = ensure_host(conn, local)?;
-    Ok(conn.execute(
-        "UPDATE rounds SET host_id = ?1 WHERE host_id IS NULL",
-        [id],
-    )?)
+    Ok(conn.execute("UPDATE rounds SET host_id = ?1 WHERE host_id IS NULL", [id])?)
 }
 
 impl Store {
@@ -228,7 +225,10 @@ mod tests {
         assert_eq!(h.os.as_deref(), Some("macOS 15.1"));
         // Unknown parts do not erase known ones.
         ensure_host(s.conn(), &HostInfo::named("mac-b")).unwrap();
-        assert_eq!(s.host("mac-b").unwrap().unwrap().os.as_deref(), Some("macOS 15.1"));
+        assert_eq!(
+            s.host("mac-b").unwrap().unwrap().os.as_deref(),
+            Some("macOS 15.1")
+        );
         let err = ensure_host(s.conn(), &mac("mac-b", Some("UUID-OTHER"))).unwrap_err();
         assert!(err.to_string().contains("another machine"), "{err}");
     }

@@ -42,7 +42,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the
 /// local host.
-const HOSTS_AFTER: usize = 10;
+pub(super) const HOSTS_AFTER: usize = 10;
 
 /// The migration after whose SQL [`rekey_files`] runs.
 const REKEY_AFTER: usize = 9;

@@ -17,7 +17,9 @@ use agx_triage::rounds::sequential::{
 use agx_triage::stats::sequential::Design;
 use agx_triage::store::{RoundSelector, Store};
 
-use super::{open_store_as, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne};
+use super::{
+    open_store_as, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne,
+};
 
 /// The `--until-decided` arguments of `round run`.
 #[derive(clap::Args, Debug, Clone)]
