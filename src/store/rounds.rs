@@ -29,7 +29,7 @@ pub enum RoundSelector {
 }
 
 impl RoundSelector {
-    fn sql(&self) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    pub(crate) fn sql(&self) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
         match self {
             RoundSelector::All => (String::new(), vec![]),
             RoundSelector::Range(lo, hi) => (
@@ -131,9 +131,11 @@ impl Store {
         meta: &RoundMeta,
         replace: bool,
     ) -> Result<SavedRound, StoreError> {
+        // A round of the local host (by default, or named as it) records what detection
+        // knows of this machine; another host is known by name only.
         let host = match &round.host {
-            Some(name) => crate::host::HostInfo::named(name),
-            None => self.local.clone(),
+            Some(name) if *name != self.local.name => crate::host::HostInfo::named(name),
+            _ => self.local.clone(),
         };
         let tx = self.begin_write()?;
         let host_id = super::hosts::ensure_host(&tx.tx, &host)?;
