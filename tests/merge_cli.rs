@@ -79,7 +79,8 @@ fn two_machines_merge_into_the_union_and_merging_again_changes_nothing() {
     let v = json(&o);
     assert_eq!(counts(&v, "reports"), (3, 3, 0), "{v:#}");
     assert_eq!(counts(&v, "rounds"), (4, 0, 0), "{v:#}");
-    assert_eq!(counts(&v, "hosts"), (1, 0, 0), "{v:#}");
+    // mac-b, and this machine (which ingested both databases' reports) already here.
+    assert_eq!(counts(&v, "hosts"), (1, 1, 0), "{v:#}");
 
     let reports = json(&run(&a, &["reports", "--json"]));
     assert_eq!(reports.as_array().unwrap().len(), 9, "the union of reports");
@@ -129,7 +130,7 @@ fn two_machines_merge_into_the_union_and_merging_again_changes_nothing() {
     let v = json(&o);
     assert_eq!(counts(&v, "reports"), (0, 6, 0), "{v:#}");
     assert_eq!(counts(&v, "rounds"), (0, 4, 0), "{v:#}");
-    assert_eq!(counts(&v, "hosts"), (0, 1, 0), "{v:#}");
+    assert_eq!(counts(&v, "hosts"), (0, 2, 0), "{v:#}");
     assert_eq!(v["total"]["sources_added"], 0);
     assert_eq!(
         json(&run(&a, &["reports", "--json"]))
@@ -337,4 +338,62 @@ fn a_database_merged_into_itself_is_refused() {
     let o = run(&a, &["merge", link.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json(&run(&a, &["rounds", "--json"])), before);
+}
+
+#[test]
+fn symbol_names_stored_originals_and_the_ingesting_host_are_carried_over() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let b = machine(t.path(), "b", "mac-b", 5..6);
+    // Symbolicate b's report by hand, as `symbolicate` would have.
+    let id = {
+        let mut s = agx_triage::store::Store::open(&b).unwrap();
+        let id = s.report_by_identity(&incident(5)).unwrap().unwrap().id;
+        let mut f = s.load_report(id).unwrap().report.crashed().unwrap().frames[0].clone();
+        f.symbol = Some("AGX::merged_symbol_name".into());
+        let tx = s.begin_write().unwrap();
+        tx.set_frame_symbol(id, "crashed", 0, &f).unwrap();
+        tx.commit().unwrap();
+        id
+    };
+    let show = |db: &Path, id: i64| json(&run(db, &["show", &id.to_string(), "--json"]));
+    let theirs = show(&b, id);
+    ok(&run(&a, &["merge", b.to_str().unwrap()]));
+    let mine_id = json(&run(&a, &["reports", "--json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["incident_id"].as_str() == Some(&incident(5).to_uppercase()))
+        .map(|r| r["id"].as_i64().unwrap())
+        .expect("merged report");
+    let mine = show(&a, mine_id);
+    let frames = |v: &serde_json::Value| v["report"]["threads"].clone();
+    assert!(
+        theirs.to_string().contains("AGX::merged_symbol_name"),
+        "the source shows its symbol"
+    );
+    assert_eq!(
+        frames(&mine),
+        frames(&theirs),
+        "same frames, symbol included"
+    );
+    // The stored original is the same bytes: `show --original`-style access re-parses it.
+    let conn = rusqlite::Connection::open(&a).unwrap();
+    let host: Option<String> = conn
+        .query_row(
+            "SELECT h.name FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+            [mine_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let conn_b = rusqlite::Connection::open(&b).unwrap();
+    let host_b: Option<String> = conn_b
+        .query_row(
+            "SELECT h.name FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(host_b.is_some(), "ingest records its host");
+    assert_eq!(host, host_b, "the ingesting host is carried over");
 }

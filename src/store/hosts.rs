@@ -157,6 +157,28 @@ impl Store {
         Ok(rows)
     }
 
+    /// Record the local host (see [`Store::open_as`]) as the one that ingested reports `ids`,
+    /// where none is recorded yet. One transaction; returns how many reports it marked.
+    pub fn set_ingest_host(&mut self, ids: &[i64]) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let local = self.local.clone();
+        let tx = self.begin_write()?;
+        let host_id = ensure_host(&tx.tx, &local)?;
+        let mut n = 0;
+        for id in ids {
+            n += tx
+                .tx
+                .prepare_cached(
+                    "UPDATE reports SET host_id = ?2 WHERE id = ?1 AND host_id IS NULL",
+                )?
+                .execute(params![id, host_id])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The stored host of this name.
     pub fn host(&self, name: &str) -> Result<Option<HostRow>, StoreError> {
         row(self.conn(), "h.name = ?1", name)
