@@ -217,7 +217,9 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     }
     until_decided::refuse_sequential_args(a)?;
     let mut store = open_store_as(cli, a.host.as_deref())?;
-    // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
+    // Refuse before running: a round that runs for an hour and then cannot be stored is lost
+    // (a host name taken by another machine, a number this machine has already).
+    store.register_local_host()?;
     if !a.replace && store.has_round(a.number)? {
         say(format_args!("error: {}", exists_hint(a.number)));
         return Ok(Exit::Partial);

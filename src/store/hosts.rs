@@ -179,6 +179,16 @@ impl Store {
         Ok(n)
     }
 
+    /// Store the local host now (see [`Store::open_as`]), so that a name taken by another
+    /// machine is refused before a round runs rather than when it is saved. Returns its id.
+    pub fn register_local_host(&mut self) -> Result<i64, StoreError> {
+        let local = self.local.clone();
+        let tx = self.begin_write()?;
+        let id = ensure_host(&tx.tx, &local)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// The stored host of this name.
     pub fn host(&self, name: &str) -> Result<Option<HostRow>, StoreError> {
         row(self.conn(), "h.name = ?1", name)

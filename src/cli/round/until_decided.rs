@@ -234,6 +234,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         );
     }
     let mut store = open_store_as(cli, a.host.as_deref())?;
+    store.register_local_host()?;
     let candidate = prepare(&store, a)?;
     let other = if interleaved {
         let mut o = a.clone();
