@@ -150,23 +150,22 @@ pub fn merge_from(
 
     for k in src.merge_report_keys()? {
         let paths = src.report_source_paths(k.id)?;
-        let id = match target.report_id_by_identity(&k.identity)? {
-            Some(id) => {
-                sum.reports.already += 1;
-                id
-            }
-            None => match copy_report(target, src, &k, &paths, bucketer) {
-                Ok(Some(id)) => {
+        // The host that ingested it, as named here.
+        let host = src
+            .report_host(k.id)?
+            .and_then(|h| host_names.get(&h).cloned());
+        let known = target.report_id_by_identity(&k.identity)?;
+        let known = match known {
+            Some(id) => Some(id),
+            None => match copy_report(target, src, &k, &paths, host.as_deref(), bucketer) {
+                Ok(Copied::New(n)) => {
                     sum.reports.added += 1;
-                    id
+                    sum.sources_added += n;
+                    None
                 }
-                Ok(None) => {
-                    sum.reports.already += 1;
-                    match target.report_id_by_identity(&k.identity)? {
-                        Some(id) => id,
-                        None => continue,
-                    }
-                }
+                // Stored already under the identity its file gives (stored meanwhile by
+                // another writer, or a source whose identity was made otherwise).
+                Ok(Copied::Known(id)) => Some(id),
                 Err(CopyError::Source(e)) => {
                     sum.reports.failed += 1;
                     problem(
@@ -176,16 +175,15 @@ pub fn merge_from(
                         "failed",
                         e.to_string(),
                     );
-                    continue;
+                    None
                 }
                 Err(CopyError::Target(e)) => return Err(e.into()),
             },
         };
-        sum.sources_added += target.add_report_sources(id, &k.file_hash, &paths)?;
-        if let Some(h) = src.report_host(k.id)? {
-            if let Some(name) = host_names.get(&h) {
-                target.set_report_host(id, name)?;
-            }
+        if let Some(id) = known {
+            sum.reports.already += 1;
+            sum.sources_added +=
+                target.add_report_sources(id, &k.file_hash, &paths, host.as_deref())?;
         }
     }
 
@@ -241,39 +239,58 @@ enum CopyError {
     Target(StoreError),
 }
 
-/// Copy one report: its original file, the report re-read from it with the source's symbol
-/// names laid over its frames, bucketed here, with its first source path (the others are
-/// added by the caller). One transaction. `None`: it turned out to be stored already.
+/// Copy one report in one transaction: its original file, the report re-read from it with the
+/// source's symbol names laid over its frames, bucketed here, its source paths and the host that
+/// ingested it.
 fn copy_report(
     target: &mut Store,
     src: &Store,
     k: &store::MergeReportKey,
     paths: &[String],
+    host: Option<&str>,
     bucketer: &Bucketer,
-) -> Result<Option<i64>, CopyError> {
+) -> Result<Copied, CopyError> {
     let stored = src.load_report(k.id).map_err(CopyError::Source)?;
     let bytes = src.file_bytes(&k.file_hash).map_err(CopyError::Source)?;
     let compressed = store::compress(&bytes).map_err(CopyError::Target)?;
     let bucket = bucketer.fields(&stored.report);
-    let path = paths
+    // A report always has a source; one stored without any still needs a path to be inserted.
+    let first = paths
         .first()
         .cloned()
         .unwrap_or_else(|| format!("merged:{}", src.path().display()));
-    let tx = target.begin_write().map_err(CopyError::Target)?;
+    let t = |e| CopyError::Target(e);
+    let tx = target.begin_write().map_err(t)?;
     tx.put_file(&k.file_hash, bytes.len() as u64, &compressed)
-        .map_err(CopyError::Target)?;
+        .map_err(t)?;
     let out = tx
         .insert_report(
             &stored.report,
             &k.file_hash,
             k.file_index,
-            &path,
+            &first,
             bucket.as_ref(),
         )
-        .map_err(CopyError::Target)?;
-    tx.commit().map_err(CopyError::Target)?;
-    Ok(match out {
-        InsertOutcome::New(id) => Some(id),
-        _ => None,
-    })
+        .map_err(t)?;
+    let id = match out {
+        InsertOutcome::New(id) => id,
+        // Dropped without commit: rolled back, nothing written.
+        InsertOutcome::Duplicate(id) | InsertOutcome::Replaced(id) => return Ok(Copied::Known(id)),
+    };
+    let n = 1 + tx
+        .add_report_sources(id, &k.file_hash, paths.get(1..).unwrap_or(&[]))
+        .map_err(t)?;
+    if let Some(h) = host {
+        tx.set_report_host(id, h).map_err(t)?;
+    }
+    tx.commit().map_err(t)?;
+    Ok(Copied::New(n))
+}
+
+/// What [`copy_report`] did.
+enum Copied {
+    /// Stored, with this many source paths.
+    New(usize),
+    /// Stored already as this report (nothing written).
+    Known(i64),
 }

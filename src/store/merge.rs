@@ -14,6 +14,38 @@ use rusqlite::params;
 use super::{identify, migrations, open_for_reading, Create, Kind, Store, StoreError};
 use crate::host::HostInfo;
 
+impl super::WriteTx<'_> {
+    /// Record `paths` as sources of stored report `report_id` (copies of it seen elsewhere);
+    /// paths it has already are left alone. Returns how many were new.
+    pub fn add_report_sources(
+        &self,
+        report_id: i64,
+        file_hash: &str,
+        paths: &[String],
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for p in paths {
+            n += self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO sources (report_id, path, file_hash, first_seen)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![report_id, p, file_hash, self.now])?;
+        }
+        Ok(n)
+    }
+
+    /// Set the host (by name) that ingested report `id`, where none is recorded.
+    pub fn set_report_host(&self, id: i64, host: &str) -> Result<(), StoreError> {
+        let host_id = super::hosts::ensure_host(&self.tx, &HostInfo::named(host))?;
+        self.tx
+            .prepare_cached("UPDATE reports SET host_id = ?2 WHERE id = ?1 AND host_id IS NULL")?
+            .execute(params![id, host_id])?;
+        Ok(())
+    }
+}
+
 /// A report of a source database, as merge walks them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeReportKey {
@@ -139,24 +171,20 @@ impl Store {
             .optional()?)
     }
 
-    /// Record `paths` as sources of stored report `report_id` (copies of it seen elsewhere);
-    /// paths it has already are left alone. Returns how many were new. One transaction.
+    /// Record `paths` as further sources of stored report `report_id` and `host` (a name) as
+    /// the host that ingested it where none is recorded: what merge adds to a report this
+    /// database has already. One transaction; returns how many paths were new.
     pub fn add_report_sources(
         &mut self,
         report_id: i64,
         file_hash: &str,
         paths: &[String],
+        host: Option<&str>,
     ) -> Result<usize, StoreError> {
         let tx = self.begin_write()?;
-        let mut n = 0;
-        for p in paths {
-            n += tx
-                .tx
-                .prepare_cached(
-                    "INSERT INTO sources (report_id, path, file_hash, first_seen)
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![report_id, p, file_hash, tx.now])?;
+        let n = tx.add_report_sources(report_id, file_hash, paths)?;
+        if let Some(h) = host {
+            tx.set_report_host(report_id, h)?;
         }
         tx.commit()?;
         Ok(n)
@@ -172,17 +200,6 @@ impl Store {
             )?
             .query_row([id], |r| r.get(0))
             .optional()?)
-    }
-
-    /// Set the host that ingested report `id` where none is recorded (merge carries it over).
-    pub fn set_report_host(&mut self, id: i64, host: &str) -> Result<(), StoreError> {
-        let tx = self.begin_write()?;
-        let host_id = super::hosts::ensure_host(&tx.tx, &HostInfo::named(host))?;
-        tx.tx
-            .prepare_cached("UPDATE reports SET host_id = ?2 WHERE id = ?1 AND host_id IS NULL")?
-            .execute(params![id, host_id])?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Store a host as another database describes it (found by identity, then name; see
