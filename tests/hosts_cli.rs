@@ -101,6 +101,44 @@ fn two_machines_round_numbers_are_two_rounds_and_selectors_pick_one() {
         &db,
         &["buckets", "--json", "--select", "host:mac-a,fix:v2.4"],
     ));
+    // A single round number two machines have is said to be ambiguous, and counts both.
+    let o = run(
+        &db,
+        &[
+            "compare",
+            "--a",
+            "round:1825",
+            "--b",
+            "round:1826",
+            "--json",
+        ],
+    );
+    ok(&o);
+    assert!(
+        stderr(&o).contains("round 1825 exists on 3 hosts (mac-a, mac-b, mac-c)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(json(&o)["a"]["rounds"], 3);
+    let o = run(
+        &db,
+        &[
+            "compare",
+            "--a",
+            "round:1825,host:mac-a",
+            "--b",
+            "round:1826,host:mac-a",
+        ],
+    );
+    ok(&o);
+    assert!(!stderr(&o).contains("exists on"), "{}", stderr(&o));
+    let o = run(&db, &["buckets", "--round", "1826"]);
+    ok(&o);
+    assert!(
+        stderr(&o).contains("round 1826 exists on 3 hosts"),
+        "{}",
+        stderr(&o)
+    );
     // The text table shows the host.
     let o = run(&db, &["rounds", "--select", "rounds:1825-1826,fix:v2.4"]);
     ok(&o);

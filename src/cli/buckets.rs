@@ -59,6 +59,12 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         include_unconfirmed: a.include_unconfirmed,
         select: a.select.clone(),
     };
+    if let Some(n) = a.round {
+        super::round::warn_ambiguous(&store, &agx_triage::store::RoundSelector::Range(n, n))?;
+    }
+    if let Some(sel) = &a.select {
+        super::round::warn_ambiguous(&store, sel)?;
+    }
     let rows = store.buckets(&f)?;
     if let Some(fix) = &a.fix {
         // Say how many of the fix's rounds had their reports left out (or counted) as

@@ -811,6 +811,36 @@ fn parse_one_selector(s: &str) -> Result<RoundSelector, String> {
     }
 }
 
+/// Say so on stderr when `sel` names one round number (`round:1825`, `--round 1825`) that
+/// several hosts have and no `host:` part narrows it: every such round is counted, which may
+/// not be what was meant (docs/FLEET.md).
+pub fn warn_ambiguous(store: &Store, sel: &RoundSelector) -> Result<()> {
+    let parts: Vec<&RoundSelector> = match sel {
+        RoundSelector::And(all) => all.iter().collect(),
+        s => vec![s],
+    };
+    if parts.iter().any(|p| matches!(p, RoundSelector::Host(_))) {
+        return Ok(());
+    }
+    for p in parts {
+        if let RoundSelector::Range(a, b) = p {
+            if a == b {
+                let hosts = store.hosts_with_round(*a)?;
+                if hosts.len() > 1 {
+                    say(format_args!(
+                        "agx-triage: warning: round {a} exists on {} hosts ({}): all are \
+                         counted; add host:NAME to mean one (e.g. `round:{a},host:{}`)",
+                        hosts.len(),
+                        hosts.join(", "),
+                        hosts[0]
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parse `A-B` (or a single `N`) into an inclusive range.
 pub fn parse_range(r: &str) -> Result<(i64, i64), String> {
     let bad = || format!("`{r}` is not a round range like 1820-1849");
