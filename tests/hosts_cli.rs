@@ -165,6 +165,41 @@ fn bad_selectors_are_clear_errors() {
     }
     let o = run(&db, &["round", "import", "--host", "a,b", "x.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
+    // A line's own host must be a name selectors can reach, or the line is refused.
+    let f = t.path().join("hostile.jsonl");
+    std::fs::write(
+        &f,
+        "{\"round\": 1, \"host\": \"a:b\", \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 2, \"host\": \"\", \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 3, \"host\": 7, \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 4, \"host\": \"x\\u001b[31m\", \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 5, \"host\": \"ok-host\", \"attempts\": [{\"exit_code\": 0}]}\n",
+    )
+    .unwrap();
+    let o = run(&db, &["round", "import", "--json", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["imported"], 1);
+    let lines: Vec<u64> = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![1, 2, 3, 4]);
+    // The same number on two hosts in one file is two rounds; twice on one host is not.
+    std::fs::write(
+        &f,
+        "{\"round\": 9, \"host\": \"h1\", \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 9, \"host\": \"h2\", \"attempts\": [{\"exit_code\": 0}]}\n\
+         {\"round\": 9, \"host\": \"h1\", \"attempts\": [{\"exit_code\": 1}]}\n",
+    )
+    .unwrap();
+    let o = run(&db, &["round", "import", "--json", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["imported"], 2);
+    assert_eq!(v["failed"][0]["line"], 3);
 }
 
 #[test]
