@@ -189,6 +189,18 @@ impl Store {
         Ok(id)
     }
 
+    /// The name the local host (see [`Store::open_as`]) has in this database, if it is stored:
+    /// found by machine identity first, as rounds are saved.
+    pub fn local_host_name(&self) -> Result<Option<String>, StoreError> {
+        let local = &self.local;
+        if let Some(mid) = &local.machine_id {
+            if let Some(h) = row(self.conn(), "h.machine_id = ?1", mid)? {
+                return Ok(Some(h.name));
+            }
+        }
+        Ok(row(self.conn(), "h.name = ?1", &local.name)?.map(|h| h.name))
+    }
+
     /// The stored host of this name.
     pub fn host(&self, name: &str) -> Result<Option<HostRow>, StoreError> {
         row(self.conn(), "h.name = ?1", name)
