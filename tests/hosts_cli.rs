@@ -371,3 +371,72 @@ fn writeups_break_pass_rates_down_by_host_only_across_several() {
     assert!(j.get("breakdowns").is_none());
     assert_eq!(j["raw_total"]["rounds"], 4);
 }
+
+// Regression: `--until-decided` took another machine's stored round of the same number for
+// one of its own and resumed from it.
+#[test]
+fn until_decided_resumes_only_from_this_machines_rounds() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    // The block to compare with, rounds 1-30 of this machine: half pass.
+    let lines: Vec<String> = (1..=30)
+        .map(|i| {
+            let exit = if i <= 15 { 0 } else { 1 };
+            format!(r#"{{"round": {i}, "attempts": [{{"exit_code": {exit}}}]}}"#)
+        })
+        .collect();
+    let f = t.path().join("block.jsonl");
+    std::fs::write(&f, lines.join("\n")).unwrap();
+    ok(&run(
+        &db,
+        &["round", "import", "--host", "lab-1", f.to_str().unwrap()],
+    ));
+    // Another machine already has rounds 100-103.
+    let other: Vec<String> = (100..104)
+        .map(|i| format!(r#"{{"round": {i}, "attempts": [{{"exit_code": 0}}]}}"#))
+        .collect();
+    std::fs::write(&f, other.join("\n")).unwrap();
+    ok(&run(
+        &db,
+        &[
+            "round",
+            "import",
+            "--host",
+            "mac-other",
+            f.to_str().unwrap(),
+        ],
+    ));
+    let none = t.path().join("no-reports");
+    let o = run(
+        &db,
+        &[
+            "round",
+            "run",
+            "--host",
+            "lab-1",
+            "--until-decided",
+            "--round",
+            "100",
+            "--max-rounds",
+            "4",
+            "--against",
+            "rounds:1-30,host:lab-1",
+            "--crash-wait",
+            "0",
+            "--reports-dir",
+            none.to_str().unwrap(),
+            "--json",
+            "--",
+            "true",
+        ],
+    );
+    assert!(o.status.code() != Some(2), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["rounds_resumed"], 0, "{v:#}");
+    assert_eq!(v["rounds_run"], 4, "{v:#}");
+    let mine = json(&run(
+        &db,
+        &["rounds", "--json", "--select", "rounds:100-103,host:lab-1"],
+    ));
+    assert_eq!(mine.as_array().unwrap().len(), 4);
+}

@@ -406,7 +406,8 @@ fn run_one(
         return Ok(RunOne::Interrupted);
     }
     let mut round = result.round;
-    round.host = Some(store.local_host().name.clone());
+    // Saved as this machine's (found by identity first); the name it has is read back below.
+    round.host = None;
     round.batch = a.batch.clone();
     round.fix = p.fix_name.clone();
     round.config = a
@@ -426,7 +427,11 @@ fn run_one(
         max_attempts: Some(p.cfg.max_attempts),
         output_tail: Some(result.output_tail),
     };
-    match store.save_round(&round, &meta, a.replace) {
+    let saved = store.save_round(&round, &meta, a.replace);
+    round.host = store
+        .local_host_name()?
+        .or_else(|| Some(store.local_host().name.clone()));
+    match saved {
         Ok(saved) => Ok(RunOne::Stored(RanRound {
             round,
             saved,

@@ -129,7 +129,16 @@ struct Source<'a> {
 
 impl RoundSource for Source<'_> {
     fn stored(&mut self, number: i64) -> Result<Option<Round>, SourceError> {
-        let rounds = self.store.rounds(&RoundSelector::Range(number, number))?;
+        // This machine's round `number` (another machine's of the same number is another
+        // round).
+        let host = match self.store.local_host_name()? {
+            Some(h) => h,
+            None => return Ok(None),
+        };
+        let rounds = self.store.rounds(&RoundSelector::And(vec![
+            RoundSelector::Range(number, number),
+            RoundSelector::Host(host),
+        ]))?;
         Ok(rounds.into_iter().next().map(|r| r.round))
     }
 
