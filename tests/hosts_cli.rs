@@ -96,6 +96,8 @@ fn two_machines_round_numbers_are_two_rounds_and_selectors_pick_one() {
         (c["a"]["raw_pass"].as_u64(), c["b"]["raw_pass"].as_u64()),
         (Some(4), Some(1))
     );
+    // Two machines' rounds 1825-1828 are not shared between the sides.
+    assert_eq!(c["shared_rounds"], serde_json::json!([]), "{c:#}");
     // buckets and report take selectors too.
     ok(&run(
         &db,

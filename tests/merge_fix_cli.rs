@@ -48,7 +48,10 @@ fn fixes_merge_by_build_and_reports_keep_their_link() {
     let a = t.path().join("a.db");
     let b = t.path().join("b.db");
     create_db(&a);
-    ok(&run(&b, &["fix", "add", v99.to_str().unwrap(), "--name", "v9.9"]));
+    ok(&run(
+        &b,
+        &["fix", "add", v99.to_str().unwrap(), "--name", "v9.9"],
+    ));
     let uuid = arm64_uuid(&b, &v99);
     let mut r = synth_report("00000000-0000-4000-8000-0000000fe001", 2001, 0);
     r = r.image(
@@ -67,7 +70,10 @@ fn fixes_merge_by_build_and_reports_keep_their_link() {
     let v = json(&o);
     assert_eq!(v["total"]["fixes"]["added"], 1, "{v:#}");
     let reports = json(&run(&a, &["reports", "--json"]));
-    assert_eq!(reports[0]["fix"], "v9.9", "the report is linked to the merged fix");
+    assert_eq!(
+        reports[0]["fix"], "v9.9",
+        "the report is linked to the merged fix"
+    );
     let theirs = json(&run(&b, &["fix", "list", "--json"]));
     let mine = json(&run(&a, &["fix", "list", "--json"]));
     for k in ["name", "sha256", "md5", "slices", "install_name"] {
@@ -79,12 +85,18 @@ fn fixes_merge_by_build_and_reports_keep_their_link() {
 
     // Another build registered as v9.9 elsewhere: a conflict; ours stays.
     let c = t.path().join("c.db");
-    ok(&run(&c, &["fix", "add", v98.to_str().unwrap(), "--name", "v9.9"]));
+    ok(&run(
+        &c,
+        &["fix", "add", v98.to_str().unwrap(), "--name", "v9.9"],
+    ));
     let o = run(&a, &["merge", "--json", c.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(v["total"]["fixes"]["conflicts"], 1, "{v:#}");
     assert_eq!(v["sources"][0]["problems"][0]["key"], "v9.9");
     let after = json(&run(&a, &["fix", "list", "--json"]));
-    assert_eq!(after[0]["sha256"], theirs[0]["sha256"], "the registered build is kept");
+    assert_eq!(
+        after[0]["sha256"], theirs[0]["sha256"],
+        "the registered build is kept"
+    );
 }

@@ -272,6 +272,7 @@ impl Store {
                 crashes,
                 fix: sr.round.fix,
                 fix_confirmed: sr.round.fix_confirmed,
+                host: sr.round.host,
             });
         }
         Ok(out)
