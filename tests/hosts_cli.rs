@@ -167,6 +167,20 @@ fn bad_selectors_are_clear_errors() {
     }
     let o = run(&db, &["round", "import", "--host", "a,b", "x.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
+    // A bad AGX_TRIAGE_HOST never fails a command: it is said and the hostname used.
+    let o = bin()
+        .env("AGX_TRIAGE_HOST", "a,b")
+        .arg("--db")
+        .arg(&db)
+        .args(["rounds", "--json"])
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(
+        stderr(&o).contains("AGX_TRIAGE_HOST ignored"),
+        "{}",
+        stderr(&o)
+    );
     // A line's own host must be a name selectors can reach, or the line is refused.
     let f = t.path().join("hostile.jsonl");
     std::fs::write(

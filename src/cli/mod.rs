@@ -295,20 +295,24 @@ fn open_store_as(cli: &Cli, name: Option<&str>) -> Result<agx_triage::store::Sto
     Ok(Store::open_as(&path, create, &local_host(name)?)?)
 }
 
-/// This machine (docs/FLEET.md), named `name`, else `$AGX_TRIAGE_HOST`, else by its hostname.
-/// Detection itself never fails; only a bad chosen name is an error.
+/// This machine (docs/FLEET.md), named `name` (`--host`, checked by clap), else
+/// `$AGX_TRIAGE_HOST`, else by its hostname. Detection never fails a command: an
+/// `AGX_TRIAGE_HOST` that is no usable name is said on stderr and the hostname used instead.
 fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
-    let env = std::env::var("AGX_TRIAGE_HOST")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let chosen = match name.map(str::to_string).or(env) {
-        Some(n) => Some(
-            agx_triage::host::check_name(&n)
-                .map_err(|e| anyhow::anyhow!("AGX_TRIAGE_HOST / --host: {e}"))?,
-        ),
-        None => None,
+    let env = match std::env::var("AGX_TRIAGE_HOST") {
+        Ok(v) if !v.trim().is_empty() => match agx_triage::host::check_name(&v) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let _ = writeln!(
+                    term::stderr(),
+                    "agx-triage: warning: AGX_TRIAGE_HOST ignored: {e}; using the hostname"
+                );
+                None
+            }
+        },
+        _ => None,
     };
-    Ok(agx_triage::host::detect(chosen.as_deref()))
+    Ok(agx_triage::host::detect(name.or(env.as_deref())))
 }
 
 /// Open the database named by the global options for a command that only reads: nothing is
