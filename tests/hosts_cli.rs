@@ -371,6 +371,10 @@ fn writeups_break_pass_rates_down_by_host_only_across_several() {
     };
     let both = report(&[]);
     let section = machine_section(&both).expect("a breakdown across two hosts");
+    assert!(
+        both.contains("- **Machines:** mac-a (4 rounds), mac-b (4 rounds)"),
+        "{both}"
+    );
     insta::assert_snapshot!("writeup_by_machine_two_hosts", section);
     let j: serde_json::Value = serde_json::from_str(&report(&["--format", "json"])).unwrap();
     assert_eq!(j["breakdowns"][0]["by"], "host");

@@ -78,6 +78,15 @@ fn header(md: &mut String, w: &Writeup) {
     if let Some(d) = date_range(&w.block) {
         let _ = writeln!(md, "- **Dates:** {d}");
     }
+    // Rounds from several machines: name them (the breakdown below has their figures).
+    if let Some(b) = w.breakdowns.iter().find(|b| b.by == "host") {
+        let hosts: Vec<String> = b
+            .rows
+            .iter()
+            .map(|r| format!("{} ({} rounds)", text(&r.value), r.raw.rounds))
+            .collect();
+        let _ = writeln!(md, "- **Machines:** {}", hosts.join(", "));
+    }
     if let Some(a) = &w.against {
         let dates = date_range(a).map(|d| format!(", {d}")).unwrap_or_default();
         let _ = writeln!(
