@@ -460,3 +460,35 @@ fn until_decided_resumes_only_from_this_machines_rounds() {
     ));
     assert_eq!(mine.as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn redacted_writeups_hide_host_names_in_the_breakdown() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    import(&db, t.path(), "erins-macbook", 4);
+    import(&db, t.path(), "lab-m4max", 2);
+    let o = run(&db, &["report", "--rounds", "1825-1828", "--redact"]);
+    ok(&o);
+    let md = stdout(&o);
+    assert!(md.contains("## Pass rates by machine"), "{md}");
+    for name in ["erins-macbook", "lab-m4max"] {
+        assert!(!md.contains(name), "{name} left in:\n{md}");
+    }
+    let o = run(
+        &db,
+        &[
+            "report",
+            "--rounds",
+            "1825-1828",
+            "--redact",
+            "--format",
+            "json",
+        ],
+    );
+    ok(&o);
+    let j = stdout(&o);
+    assert!(
+        !j.contains("erins-macbook") && !j.contains("lab-m4max"),
+        "{j}"
+    );
+}
