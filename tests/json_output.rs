@@ -75,7 +75,15 @@ fn json_outputs() {
     let import = json_of(
         &db,
         tmp,
-        &["round", "import", "--json", rounds_file.to_str().unwrap()],
+        // A fixed host: the rounds' `host` would otherwise be this machine's hostname.
+        &[
+            "round",
+            "import",
+            "--json",
+            "--host",
+            "mac-a",
+            rounds_file.to_str().unwrap(),
+        ],
     );
     insta::assert_json_snapshot!("round_import", import);
 

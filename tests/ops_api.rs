@@ -205,6 +205,7 @@ fn gather_a_writeup_without_the_binary() {
         stack_frames: 8,
         include_unconfirmed: false,
         redact: false,
+        select: None,
     };
     let w = gather(&store, &opts).unwrap();
     let c = w.comparison.as_ref().expect("a comparison");

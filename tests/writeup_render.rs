@@ -334,6 +334,7 @@ fn realistic_figures() -> Writeup {
         report_links: Some("https://crash.example.org/reports/".into()),
         redacted: None,
         notes: Vec::new(),
+        breakdowns: Vec::new(),
     }
 }
 

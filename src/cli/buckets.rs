@@ -40,6 +40,10 @@ pub struct Args {
     /// With --fix: also count reports of its rounds whose fix never confirmed it loaded.
     #[arg(long, requires = "fix")]
     include_unconfirmed: bool,
+    /// Only reports attributed to rounds this selector picks: rounds:A-B, batch:LABEL,
+    /// fix:NAME, host:NAME, native, joined with `,` (all must hold), e.g. `host:mac-a,fix:v2.4`.
+    #[arg(long, value_name = "SEL", value_parser = super::round::parse_selector)]
+    select: Option<agx_triage::store::RoundSelector>,
 }
 
 pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
@@ -53,7 +57,14 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         rounds: a.rounds.or(a.round.map(|n| (n, n))),
         fix: a.fix.clone(),
         include_unconfirmed: a.include_unconfirmed,
+        select: a.select.clone(),
     };
+    if let Some(n) = a.round {
+        super::round::warn_ambiguous(&store, &agx_triage::store::RoundSelector::Range(n, n))?;
+    }
+    if let Some(sel) = &a.select {
+        super::round::warn_ambiguous(&store, sel)?;
+    }
     let rows = store.buckets(&f)?;
     if let Some(fix) = &a.fix {
         // Say how many of the fix's rounds had their reports left out (or counted) as

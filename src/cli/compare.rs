@@ -51,6 +51,8 @@ struct UnconfirmedJson<'a> {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let store = open_store_read(cli)?;
+    super::round::warn_ambiguous(&store, &args.a)?;
+    super::round::warn_ambiguous(&store, &args.b)?;
     let (c, unconfirmed) = compare_selectors(&store, &args.a, &args.b, args.include_unconfirmed)?;
     if let Some(w) = unconfirmed.warning() {
         let _ = writeln!(super::term::stderr(), "agx-triage: warning: {w}");

@@ -6,6 +6,7 @@ mod compare;
 mod correlate;
 mod fix;
 mod ingest;
+mod merge;
 mod plan;
 mod report;
 mod reports;
@@ -92,6 +93,9 @@ enum Command {
     Symbolicate(symbols::SymbolicateArgs),
     /// Write a markdown verification writeup with charts (or its JSON).
     Report(report::Args),
+    /// Fold other machines' databases into this one: reports, rounds by (host, round),
+    /// fix versions, hosts (docs/FLEET.md).
+    Merge(merge::Args),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Symbols(c) => symbols::run(&cli, c),
         Command::Symbolicate(a) => symbols::symbolicate(&cli, a),
         Command::Report(a) => report::run(&cli, a),
+        Command::Merge(a) => merge::run(&cli, a),
         Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics when its writer fails (a closed
             // pipe), the write below returns the error instead.
@@ -276,7 +281,39 @@ fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
     } else {
         Create::FileAndFolders
     };
-    Ok(Store::open_with(&path, create)?)
+    Ok(Store::open_as(&path, create, &local_host(None)?)?)
+}
+
+/// Open for writing on this machine named `name` (`round run --host NAME`).
+fn open_store_as(cli: &Cli, name: Option<&str>) -> Result<agx_triage::store::Store> {
+    use agx_triage::store::{Create, Store};
+    let path = cli.db_path()?;
+    let create = if cli.db.is_some() {
+        Create::File
+    } else {
+        Create::FileAndFolders
+    };
+    Ok(Store::open_as(&path, create, &local_host(name)?)?)
+}
+
+/// This machine (docs/FLEET.md), named `name` (`--host`, checked by clap), else
+/// `$AGX_TRIAGE_HOST`, else by its hostname. Detection never fails a command: an
+/// `AGX_TRIAGE_HOST` that is no usable name is said on stderr and the hostname used instead.
+fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
+    let env = match std::env::var("AGX_TRIAGE_HOST") {
+        Ok(v) if !v.trim().is_empty() => match agx_triage::host::check_name(&v) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                let _ = writeln!(
+                    term::stderr(),
+                    "agx-triage: warning: AGX_TRIAGE_HOST ignored: {e}; using the hostname"
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok(agx_triage::host::detect(name.or(env.as_deref())))
 }
 
 /// Open the database named by the global options for a command that only reads: nothing is
@@ -284,7 +321,7 @@ fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
 fn open_store_read(cli: &Cli) -> Result<agx_triage::store::Store> {
     use agx_triage::store::{Create, Store};
     let path = cli.db_path()?;
-    Ok(Store::open_with(&path, Create::Nothing)?)
+    Ok(Store::open_as(&path, Create::Nothing, &local_host(None)?)?)
 }
 
 /// Parse a `--since` value: RFC 3339 (`2026-11-02T10:00:00Z`), a date (`2026-11-02`, UTC

@@ -50,6 +50,10 @@ pub struct Args {
     /// says how many either way).
     #[arg(long)]
     include_unconfirmed: bool,
+    /// Only rounds this selector also picks, on both sides: e.g. `host:mac-a`, or
+    /// `host:mac-a,fix:v2.4` (rounds:A-B, batch:LABEL, fix:NAME, host:NAME, native; `,` = and).
+    #[arg(long, value_name = "SEL", value_parser = super::round::parse_selector)]
+    select: Option<agx_triage::store::RoundSelector>,
     /// The writeup's date (RFC 3339), for reproducible output. Default: now.
     #[arg(long, value_name = "T", hide = true, env = "AGX_TRIAGE_NOW")]
     now: Option<DateTime<Utc>>,
@@ -71,6 +75,7 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
         stack_frames: 12,
         include_unconfirmed: a.include_unconfirmed,
         redact: a.redact,
+        select: a.select.clone(),
     };
     let w = gather(&store, &opts)?;
     for note in &w.notes {

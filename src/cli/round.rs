@@ -18,7 +18,7 @@ use agx_triage::rounds::model::{signal_name, signal_number, Attempt, Round};
 use agx_triage::rounds::runner::{run_round, OutputStream, RetryOn, RunConfig};
 use agx_triage::store::{RoundMeta, RoundSelector, SavedRound, Store, StoreError};
 
-use super::{open_store, open_store_read, parse_secs, table, Cli, Exit};
+use super::{open_store, open_store_as, open_store_read, parse_secs, table, Cli, Exit};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum RoundCmd {
@@ -33,10 +33,13 @@ pub enum RoundCmd {
         /// Print a JSON summary.
         #[arg(long)]
         json: bool,
-        /// Overwrite stored rounds with the same number and different content (without it,
-        /// such a line is a conflict and the stored round is kept).
+        /// Overwrite stored rounds with the same host and number and different content
+        /// (without it, such a line is a conflict and the stored round is kept).
         #[arg(long)]
         replace: bool,
+        /// The host of the rounds that do not name one (default: this machine).
+        #[arg(long = "host", value_name = "NAME", value_parser = agx_triage::host::check_name)]
+        host: Option<String>,
     },
 }
 
@@ -49,6 +52,10 @@ pub struct RunArgs {
     /// Replace a stored round with this number.
     #[arg(long)]
     replace: bool,
+    /// This machine's name in the database (default: $AGX_TRIAGE_HOST, else the hostname);
+    /// a chosen name renames this machine's host (docs/FLEET.md).
+    #[arg(long = "host", value_name = "NAME", value_parser = agx_triage::host::check_name)]
+    pub(crate) host: Option<String>,
     /// Batch label (e.g. 1820-1829).
     #[arg(long)]
     batch: Option<String>,
@@ -113,6 +120,9 @@ pub struct RecordArgs {
     /// Replace a stored round with this number and different content.
     #[arg(long)]
     replace: bool,
+    /// The host the round ran on (default: this machine).
+    #[arg(long = "host", value_name = "NAME", value_parser = agx_triage::host::check_name)]
+    host: Option<String>,
     #[arg(long)]
     batch: Option<String>,
     /// Fix version name (omit for native).
@@ -185,7 +195,8 @@ pub fn run(cli: &Cli, cmd: &RoundCmd) -> Result<Exit> {
             file,
             json,
             replace,
-        } => import(cli, file, *json, *replace),
+            host,
+        } => import(cli, file, *json, *replace, host.as_deref()),
     }
 }
 
@@ -205,8 +216,10 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         return until_decided::run(cli, a);
     }
     until_decided::refuse_sequential_args(a)?;
-    let mut store = open_store(cli)?;
-    // Refuse before running: a round that runs for an hour and then cannot be stored is lost.
+    let mut store = open_store_as(cli, a.host.as_deref())?;
+    // Refuse before running: a round that runs for an hour and then cannot be stored is lost
+    // (a host name taken by another machine, a number this machine has already).
+    store.register_local_host()?;
     if !a.replace && store.has_round(a.number)? {
         say(format_args!("error: {}", exists_hint(a.number)));
         return Ok(Exit::Partial);
@@ -393,6 +406,8 @@ fn run_one(
         return Ok(RunOne::Interrupted);
     }
     let mut round = result.round;
+    // Saved as this machine's (found by identity first); the name it has is read back below.
+    round.host = None;
     round.batch = a.batch.clone();
     round.fix = p.fix_name.clone();
     round.config = a
@@ -412,7 +427,11 @@ fn run_one(
         max_attempts: Some(p.cfg.max_attempts),
         output_tail: Some(result.output_tail),
     };
-    match store.save_round(&round, &meta, a.replace) {
+    let saved = store.save_round(&round, &meta, a.replace);
+    round.host = store
+        .local_host_name()?
+        .or_else(|| Some(store.local_host().name.clone()));
+    match saved {
         Ok(saved) => Ok(RunOne::Stored(RanRound {
             round,
             saved,
@@ -501,6 +520,7 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
         config: a.set.iter().cloned().collect(),
         efficiency: a.efficiency,
         attempts,
+        host: a.host.clone(),
         ..Round::default()
     };
     let meta = RoundMeta {
@@ -532,13 +552,24 @@ fn record(cli: &Cli, a: &RecordArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn import(cli: &Cli, file: &std::path::Path, json: bool, replace: bool) -> Result<Exit> {
+fn import(
+    cli: &Cli,
+    file: &std::path::Path,
+    json: bool,
+    replace: bool,
+    host: Option<&str>,
+) -> Result<Exit> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
         super::read_regular_file("rounds file", file, super::MAX_ROUNDS_FILE)?
     };
-    let (rounds, mut errors) = parse_jsonl_lines(&text);
+    let (mut rounds, mut errors) = parse_jsonl_lines(&text);
+    if let Some(h) = host {
+        for (_, r) in rounds.iter_mut() {
+            r.host.get_or_insert_with(|| h.to_string());
+        }
+    }
     let mut store = open_store(cli)?;
     let (mut inserted, mut unchanged, mut replaced, mut conflicts) = (0, 0, 0, 0);
     let meta = RoundMeta {
@@ -654,6 +685,8 @@ pub struct RoundJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     fix_checks: Option<&'a [agx_triage::rounds::handshake::Check]>,
     fix_confirmed: Option<bool>,
+    /// The host it ran on (`round run --json` before storing: this machine).
+    host: &'a Option<String>,
     metrics: &'a BTreeMap<String, f64>,
     outcome: &'static str,
     /// `rounds --json`: the end of the output of rounds agx-triage ran (recorded and imported
@@ -701,6 +734,7 @@ pub fn round_json(r: &Round) -> RoundJson<'_> {
         fix: &r.fix,
         fix_checks: None,
         fix_confirmed: r.fix_confirmed,
+        host: &r.host,
         metrics: &r.metrics,
         outcome: r.outcome().as_str(),
         output_tail: None,
@@ -731,13 +765,31 @@ pub struct RoundsArgs {
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
-    /// Only these rounds: rounds:A-B, batch:LABEL, fix:NAME or native.
+    /// Only these rounds: rounds:A-B, batch:LABEL, fix:NAME, host:NAME or native; join
+    /// several with `,` (all must hold).
     #[arg(long, value_name = "SEL", value_parser = parse_selector)]
     select: Option<RoundSelector>,
 }
 
-/// Parse a round selector: `rounds:1820-1849`, `batch:LABEL`, `fix:NAME`, `native`, `all`.
+/// Parse a round selector: `rounds:1820-1849`, `batch:LABEL`, `fix:NAME`, `host:NAME`,
+/// `native`, `all`, or several joined with `,`, all of which must hold
+/// (`fix:v2.4,host:mac-a`).
 pub fn parse_selector(s: &str) -> Result<RoundSelector, String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    if parts.len() == 1 {
+        return parse_one_selector(parts[0]);
+    }
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("`{s}`: an empty part between commas"));
+    }
+    let all = parts
+        .iter()
+        .map(|p| parse_one_selector(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RoundSelector::And(all))
+}
+
+fn parse_one_selector(s: &str) -> Result<RoundSelector, String> {
     let s = s.trim();
     if s == "native" {
         return Ok(RoundSelector::Native);
@@ -756,10 +808,42 @@ pub fn parse_selector(s: &str) -> Result<RoundSelector, String> {
         } else {
             RoundSelector::Fix(f.to_string())
         }),
+        Some(("host", h)) => Ok(RoundSelector::Host(agx_triage::host::check_name(h)?)),
         _ => Err(format!(
-            "`{s}`: use rounds:A-B, batch:LABEL, fix:NAME, native or all"
+            "`{s}`: use rounds:A-B, batch:LABEL, fix:NAME, host:NAME, native or all (joined \
+             with `,` to select rounds that match every one)"
         )),
     }
+}
+
+/// Say so on stderr when `sel` names one round number (`round:1825`, `--round 1825`) that
+/// several hosts have and no `host:` part narrows it: every such round is counted, which may
+/// not be what was meant (docs/FLEET.md).
+pub fn warn_ambiguous(store: &Store, sel: &RoundSelector) -> Result<()> {
+    let parts: Vec<&RoundSelector> = match sel {
+        RoundSelector::And(all) => all.iter().collect(),
+        s => vec![s],
+    };
+    if parts.iter().any(|p| matches!(p, RoundSelector::Host(_))) {
+        return Ok(());
+    }
+    for p in parts {
+        if let RoundSelector::Range(a, b) = p {
+            if a == b {
+                let hosts = store.hosts_with_round(*a)?;
+                if hosts.len() > 1 {
+                    say(format_args!(
+                        "agx-triage: warning: round {a} exists on {} hosts ({}): all are \
+                         counted; add host:NAME to mean one (e.g. `round:{a},host:{}`)",
+                        hosts.len(),
+                        hosts.join(", "),
+                        hosts[0]
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parse `A-B` (or a single `N`) into an inclusive range.
@@ -800,6 +884,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
     let mut t = table();
     t.set_header(vec![
         "round",
+        "host",
         "batch",
         "fix",
         "fix loaded",
@@ -813,6 +898,7 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
         let rd = &r.round;
         t.add_row(vec![
             rd.number.to_string(),
+            rd.host.clone().unwrap_or_default(),
             rd.batch.clone().unwrap_or_default(),
             rd.fix.clone().unwrap_or_else(|| "native".into()),
             fix_loaded_text(rd).into(),
@@ -872,6 +958,16 @@ mod tests {
             Ok(RoundSelector::Fix("v2.3".into()))
         );
         assert_eq!(parse_selector("native"), Ok(RoundSelector::Native));
+        assert_eq!(
+            parse_selector("fix:v2.4, host:mac-a"),
+            Ok(RoundSelector::And(vec![
+                RoundSelector::Fix("v2.4".into()),
+                RoundSelector::Host("mac-a".into())
+            ]))
+        );
+        assert!(parse_selector("fix:v2.4,").is_err());
+        assert!(parse_selector("host:").is_err());
+        assert!(parse_selector("fix:v2.4,hots:mac-a").is_err());
         assert!(parse_selector("rounds:9-1").is_err());
         assert!(parse_selector("v2.3").is_err());
     }

@@ -16,6 +16,12 @@ pub fn selector_label(s: &RoundSelector) -> String {
         RoundSelector::Batch(b) => format!("batch {b}"),
         RoundSelector::Fix(f) => format!("fix {f}"),
         RoundSelector::Native => "native".into(),
+        RoundSelector::Host(h) => format!("host {h}"),
+        RoundSelector::And(all) => all
+            .iter()
+            .map(selector_label)
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 

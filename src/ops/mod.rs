@@ -10,6 +10,7 @@ pub mod compare;
 pub mod correlate;
 pub mod fixes;
 pub mod frames;
+pub mod merge;
 pub mod rebucket;
 pub mod rounds;
 pub mod symbolicate;

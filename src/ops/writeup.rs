@@ -14,8 +14,8 @@ use crate::rounds::handshake;
 use crate::stats;
 use crate::store::{BucketRef, RoundSelector, Store, StoreError, StoredRound};
 use crate::writeup::model::{
-    Block, BucketCorrelations, BucketSection, FixBucketCount, FixInfo, Hit, LabelledComparison,
-    RateRow, Slice, Writeup, CORRELATIONS_SHOWN,
+    Block, Breakdown, BreakdownRow, BucketCorrelations, BucketSection, FixBucketCount, FixInfo,
+    Hit, LabelledComparison, RateRow, Slice, Writeup, CORRELATIONS_SHOWN,
 };
 use crate::writeup::redact::{Class, Redactor};
 
@@ -72,6 +72,8 @@ pub struct GatherOptions {
     /// source paths, `crashReporterKey`, configuration...), then replaces them in the writeup.
     /// Nothing stored is changed.
     pub redact: bool,
+    /// Only rounds this selector also picks, on both sides (`host:mac-a`).
+    pub select: Option<RoundSelector>,
 }
 
 /// One line of a representative stack: index, image and [`super::frames::symbol_text`].
@@ -210,7 +212,11 @@ fn round_key(r: &StoredRound) -> (i64, Option<&str>, Option<bool>) {
 /// Gather everything a writeup of `opts.rounds` needs.
 pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherError> {
     let (lo, hi) = opts.rounds;
-    let sel = RoundSelector::Range(lo, hi);
+    let narrow = |s: RoundSelector| match &opts.select {
+        Some(extra) => RoundSelector::And(vec![s, extra.clone()]),
+        None => s,
+    };
+    let sel = narrow(RoundSelector::Range(lo, hi));
     let mut redactor = if opts.redact {
         Some(Redactor::new()?)
     } else {
@@ -352,8 +358,8 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         Against::None => (None, None, Vec::new()),
         other => {
             let (osel, olabel) = match other {
-                Against::Rounds(a, b) => (RoundSelector::Range(*a, *b), format!("{a}-{b}")),
-                Against::Fix(f) => (RoundSelector::Fix(f.clone()), format!("fix {f}")),
+                Against::Rounds(a, b) => (narrow(RoundSelector::Range(*a, *b)), format!("{a}-{b}")),
+                Against::Fix(f) => (narrow(RoundSelector::Fix(f.clone())), format!("fix {f}")),
                 Against::None => unreachable_none(),
             };
             let (orounds, left) =
@@ -401,9 +407,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
     let mut other_build: BTreeMap<String, u64> = BTreeMap::new();
     // Rounds per fix name; a round in both selections counts once.
     let mut fix_rounds: BTreeMap<String, u64> = BTreeMap::new();
-    let mut seen_rounds: BTreeSet<i64> = BTreeSet::new();
+    // A round is (host, number): two machines' round 1825 are two rounds.
+    let mut seen_rounds: BTreeSet<(Option<String>, i64)> = BTreeSet::new();
     for r in rounds.iter().chain(other_rounds.iter()) {
-        if !seen_rounds.insert(r.round.number) {
+        if !seen_rounds.insert((r.round.host.clone(), r.round.number)) {
             continue;
         }
         let fname = r.round.fix.clone().unwrap_or_else(|| "native".into());
@@ -528,11 +535,73 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         report_links: None,
         redacted: None,
         notes: unconfirmed.warning().into_iter().collect(),
+        breakdowns: breakdowns(store, &rounds)?,
     };
     if let Some(r) = &mut redactor {
+        // Host names are names of machines wherever they appear.
+        for h in rounds.iter().filter_map(|r| r.round.host.as_deref()) {
+            r.register_host(h);
+        }
         r.redact_writeup(&mut w)?;
     }
     Ok(w)
+}
+
+/// Pass rates split by host, hardware model and OS: one breakdown per attribute whose values
+/// differ among `rounds` (none when they all ran on one machine). A machine's hardware model
+/// and OS are its host's as stored (`round run` records them); `unknown` when not known.
+fn breakdowns(store: &Store, rounds: &[StoredRound]) -> Result<Vec<Breakdown>, GatherError> {
+    let hosts: BTreeMap<String, crate::store::HostRow> = store
+        .hosts()?
+        .into_iter()
+        .map(|h| (h.name.clone(), h))
+        .collect();
+    let unknown = || "unknown".to_string();
+    type Key = fn(&BTreeMap<String, crate::store::HostRow>, &StoredRound) -> Option<String>;
+    let dims: [(&str, Key); 3] = [
+        ("host", |_, r| r.round.host.clone()),
+        ("hardware model", |h, r| {
+            r.round
+                .host
+                .as_ref()
+                .and_then(|n| h.get(n))
+                .and_then(|h| h.hardware_model.clone())
+        }),
+        ("OS", |h, r| {
+            r.round
+                .host
+                .as_ref()
+                .and_then(|n| h.get(n))
+                .and_then(|h| h.os.clone())
+        }),
+    ];
+    let mut out = Vec::new();
+    for (by, key) in dims {
+        let mut groups: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+        for r in rounds {
+            let g = groups
+                .entry(key(&hosts, r).unwrap_or_else(unknown))
+                .or_default();
+            g.0 += 1;
+            g.1 += u64::from(r.outcome.is_raw_pass());
+            g.2 += u64::from(r.outcome.is_eventual_pass());
+        }
+        if groups.len() < 2 {
+            continue;
+        }
+        out.push(Breakdown {
+            by: by.to_string(),
+            rows: groups
+                .into_iter()
+                .map(|(value, (n, raw, eventual))| BreakdownRow {
+                    raw: rate_row(value.clone(), raw, n),
+                    eventual: rate_row(value.clone(), eventual, n),
+                    value,
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// Buckets of the writeup whose correlations are looked at: the largest ones.

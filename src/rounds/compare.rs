@@ -45,6 +45,9 @@ pub struct RoundSummary {
     pub fix: Option<String>,
     /// Whether the fix confirmed it loaded (`None`: native or not known).
     pub fix_confirmed: Option<bool>,
+    /// The host it ran on: with the number, its identity (docs/FLEET.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// One side of a comparison.
@@ -388,14 +391,19 @@ pub fn compare(a: &Side, b: &Side) -> Result<Comparison, CompareError> {
     })
 }
 
-/// Round numbers present in both sides, ascending and distinct.
+/// Numbers of the rounds present in both sides, ascending and distinct. A round is (host,
+/// number): two machines' round 1825 on either side are two rounds, not one shared.
 pub fn shared_rounds(a: &Side, b: &Side) -> Vec<i64> {
-    let in_a: std::collections::BTreeSet<i64> = a.rounds.iter().map(|r| r.number).collect();
+    let in_a: std::collections::BTreeSet<(Option<&str>, i64)> = a
+        .rounds
+        .iter()
+        .map(|r| (r.host.as_deref(), r.number))
+        .collect();
     let shared: std::collections::BTreeSet<i64> = b
         .rounds
         .iter()
+        .filter(|r| in_a.contains(&(r.host.as_deref(), r.number)))
         .map(|r| r.number)
-        .filter(|n| in_a.contains(n))
         .collect();
     shared.into_iter().collect()
 }
@@ -536,6 +544,7 @@ mod tests {
                     crashes: Vec::new(),
                     fix: None,
                     fix_confirmed: None,
+                    host: None,
                 });
             }
         }
@@ -863,6 +872,24 @@ mod tests {
         assert_eq!(compare(&a, &b).unwrap().shared_rounds.len(), 5);
         let c = side("c", rounds(100, &[(Outcome::RawPass, 3)]));
         assert!(shared_rounds(&a, &c).is_empty());
+    }
+
+    // Regression: two machines' rounds with the same numbers were taken for shared rounds
+    // (`compare --a fix:v2.4,host:mac-a --b fix:v2.4,host:mac-b` warned the sides overlap).
+    #[test]
+    fn the_same_numbers_on_two_hosts_are_not_shared() {
+        let on = |host: &str| {
+            let mut r = rounds(10, &[(Outcome::RawPass, 5)]);
+            for x in &mut r {
+                x.host = Some(host.into());
+            }
+            r
+        };
+        let a = side("a", on("mac-a"));
+        let b = side("b", on("mac-b"));
+        assert!(shared_rounds(&a, &b).is_empty());
+        let a2 = side("a2", on("mac-a"));
+        assert_eq!(shared_rounds(&a, &a2), vec![10, 11, 12, 13, 14]);
     }
 
     #[test]

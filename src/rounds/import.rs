@@ -34,6 +34,7 @@ const ROUND_KEYS: &[&str] = &[
     "finished_at",
     "results",
     "fix_confirmed",
+    "host",
 ];
 
 const ATTEMPT_KEYS: &[&str] = &[
@@ -57,7 +58,7 @@ pub fn parse_jsonl(text: &str) -> (Vec<Round>, Vec<ImportError>) {
 pub fn parse_jsonl_lines(text: &str) -> (Vec<(usize, Round)>, Vec<ImportError>) {
     let mut rounds = Vec::new();
     let mut errors = Vec::new();
-    let mut first_line_of: HashMap<i64, usize> = HashMap::new();
+    let mut first_line_of: HashMap<(Option<String>, i64), usize> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let trimmed = raw.trim();
@@ -71,13 +72,13 @@ pub fn parse_jsonl_lines(text: &str) -> (Vec<(usize, Round)>, Vec<ImportError>) 
             continue;
         }
         match parse_line(trimmed) {
-            Ok(round) => match first_line_of.get(&round.number) {
+            Ok(round) => match first_line_of.get(&(round.host.clone(), round.number)) {
                 Some(&earlier) => errors.push(ImportError {
                     line,
                     message: format!("round {} already given on line {earlier}", round.number),
                 }),
                 None => {
-                    first_line_of.insert(round.number, line);
+                    first_line_of.insert((round.host.clone(), round.number), line);
                     rounds.push((line, round));
                 }
             },
@@ -115,6 +116,10 @@ fn parse_line(text: &str) -> Result<Round, String> {
         attempts: Vec::new(),
         results_json: obj.get("results").filter(|v| !v.is_null()).cloned(),
         fix_confirmed: fix_confirmed(&obj)?,
+        host: match opt_string(&obj, "host")? {
+            Some(h) => Some(crate::host::check_name(&h).map_err(|e| format!("\"host\": {e}"))?),
+            None => None,
+        },
     };
     if round.fix.is_none() && round.fix_confirmed.is_some() {
         return Err("\"fix_confirmed\" is given for a round without a fix (native)".into());

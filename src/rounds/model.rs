@@ -41,6 +41,10 @@ pub struct Round {
     /// before the handshake existed (unknown; counted).
     #[serde(default)]
     pub fix_confirmed: Option<bool>,
+    /// The name of the host (machine) it ran on (docs/FLEET.md). Part of its identity: two
+    /// machines' round 1825 are two rounds. `None` before it is stored means the local host.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// One attempt (try) of a round.

@@ -40,6 +40,8 @@ pub struct BucketFilter {
     pub fix: Option<String>,
     /// With `fix`: also count reports attributed to its unconfirmed rounds.
     pub include_unconfirmed: bool,
+    /// Only reports attributed to rounds this selector picks (`host:mac-a,fix:v2.4`).
+    pub select: Option<super::RoundSelector>,
 }
 
 /// One bucket.
@@ -130,6 +132,14 @@ pub(crate) fn filter_sql(f: &BucketFilter) -> (String, Vec<Value<'_>>) {
         args.push(fix.to_value());
         args.push(fix.to_value());
         args.push(f.include_unconfirmed.to_value());
+    }
+    if let Some(sel) = &f.select {
+        let (cond, a) = sel.sql();
+        sql.push_str(&format!(
+            " AND r.identity IN (SELECT ar.incident_id FROM attempt_reports ar
+                JOIN rounds ro ON ro.id = ar.round_id WHERE 1=1 {cond})"
+        ));
+        args.extend(a);
     }
     (sql, args)
 }

@@ -16,6 +16,9 @@
 //! - 9: originals keyed by BLAKE3 instead of SHA-256: files.sha256, reports.file_sha256 and
 //!   sources.file_sha256 renamed to hash / file_hash, and every key recomputed from the stored
 //!   original by [`rekey_files`] (Rust: SQL cannot hash), identities `sha256:<key>#<i>` with it.
+//! - 10: hosts; rounds.host_id with (host_id, number) unique instead of number (the rounds
+//!   tables rebuilt); reports.host_id. Older rounds get the local host (Rust: SQL cannot know
+//!   the machine it runs on).
 
 use std::path::Path;
 
@@ -34,7 +37,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_round_output_tail.sql"),
     include_str!("../../migrations/0008_report_frames.sql"),
     include_str!("../../migrations/0009_blake3_keys.sql"),
+    include_str!("../../migrations/0010_hosts.sql"),
 ];
+
+/// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the
+/// local host.
+pub(super) const HOSTS_AFTER: usize = 10;
 
 /// The migration after whose SQL [`rekey_files`] runs.
 const REKEY_AFTER: usize = 9;
@@ -42,7 +50,11 @@ const REKEY_AFTER: usize = 9;
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+pub(super) fn migrate(
+    conn: &Connection,
+    path: &Path,
+    local: &crate::host::HostInfo,
+) -> Result<(), StoreError> {
     let current = user_version(conn)?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -80,7 +92,7 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
             },
         );
     }
-    let result = apply_pending(conn, path);
+    let result = apply_pending(conn, path, local);
     match result {
         Ok(()) => {
             retry_busy(|| conn.execute_batch("COMMIT"))?;
@@ -93,7 +105,11 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     }
 }
 
-fn apply_pending(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+fn apply_pending(
+    conn: &Connection,
+    path: &Path,
+    local: &crate::host::HostInfo,
+) -> Result<(), StoreError> {
     // Another process may have created tables between the first look and the lock: look again.
     let app = application_id(conn)?;
     if app != 0 && app != APPLICATION_ID {
@@ -114,6 +130,10 @@ fn apply_pending(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
         if i + 1 == REKEY_AFTER {
             rekey_files(conn)
+                .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+        }
+        if i + 1 == HOSTS_AFTER {
+            super::hosts::fill_round_hosts(conn, local)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
         }
     }

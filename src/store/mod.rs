@@ -25,6 +25,8 @@ mod buckets;
 mod correlate;
 pub(crate) mod db;
 mod fixes;
+mod hosts;
+mod merge;
 mod migrations;
 mod pg;
 mod reports;
@@ -33,6 +35,8 @@ mod rounds;
 pub use buckets::*;
 pub use correlate::*;
 pub use fixes::*;
+pub use hosts::*;
+pub use merge::*;
 pub use pg::{is_url as is_server_url, redact as redact_url};
 pub use reports::*;
 pub use rounds::*;
@@ -189,6 +193,9 @@ pub struct Store {
     ids: reports::IdCache,
     /// Dictionaries read so far (see [`reports::DictCache`]).
     dicts: reports::DictCache,
+    /// The machine this process runs on: rounds saved without a host and rounds migrated
+    /// from before hosts existed get it (see [`Store::open_as`]).
+    local: crate::host::HostInfo,
 }
 
 impl Store {
@@ -206,6 +213,20 @@ impl Store {
     /// A `postgres://` or `postgresql://` URL as `path` opens that PostgreSQL database instead
     /// (same rules; see `pg`).
     pub fn open_with(path: &Path, create: Create) -> Result<Store, StoreError> {
+        Store::open_as(
+            path,
+            create,
+            &crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
+        )
+    }
+
+    /// [`Store::open_with`] on the machine `local` (`crate::host::detect`): rounds saved
+    /// without a host, and rounds stored before hosts existed (migration 10), get it.
+    pub fn open_as(
+        path: &Path,
+        create: Create,
+        local: &crate::host::HostInfo,
+    ) -> Result<Store, StoreError> {
         if pg::is_url(path) {
             let conn = pg::open(&path.to_string_lossy(), create)?;
             return Ok(Store {
@@ -213,6 +234,7 @@ impl Store {
                 path: path.to_path_buf(),
                 ids: Default::default(),
                 dicts: Default::default(),
+                local: local.clone(),
             });
         }
         let exists = path.exists();
@@ -241,6 +263,7 @@ impl Store {
                         path: path.to_path_buf(),
                         ids: Default::default(),
                         dicts: Default::default(),
+                        local: local.clone(),
                     });
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
@@ -266,7 +289,7 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")
         })
         .map_err(wrap)?;
-        migrations::migrate(&conn, path)?;
+        migrations::migrate(&conn, path, local)?;
         // Room for every statement of an ingest transaction and the queries beside it.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Store {
@@ -274,6 +297,7 @@ impl Store {
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
+            local: local.clone(),
         })
     }
 
@@ -289,6 +313,7 @@ impl Store {
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
+            local: crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
         })
     }
 

@@ -22,10 +22,14 @@ pub enum RoundSelector {
     Fix(String),
     /// Rounds with no fix loaded (`native`).
     Native,
+    /// Rounds run on the host of this name (`host:mac-a`).
+    Host(String),
+    /// Rounds every one of these selects (`fix:v2.4,host:mac-a`).
+    And(Vec<RoundSelector>),
 }
 
 impl RoundSelector {
-    fn sql(&self) -> (String, Vec<Value<'_>>) {
+    pub(crate) fn sql(&self) -> (String, Vec<Value<'_>>) {
         match self {
             RoundSelector::All => (String::new(), vec![]),
             RoundSelector::Range(lo, hi) => (
@@ -35,6 +39,20 @@ impl RoundSelector {
             RoundSelector::Batch(b) => (" AND ro.batch = ?".into(), vec![b.to_value()]),
             RoundSelector::Fix(f) => (" AND ro.fix_name = ?".into(), vec![f.to_value()]),
             RoundSelector::Native => (" AND ro.fix_name IS NULL".into(), vec![]),
+            RoundSelector::Host(h) => (
+                " AND ro.host_id IN (SELECT id FROM hosts WHERE name = ?)".into(),
+                vec![h.to_value()],
+            ),
+            RoundSelector::And(all) => {
+                let mut sql = String::new();
+                let mut args = Vec::new();
+                for s in all {
+                    let (c, a) = s.sql();
+                    sql.push_str(&c);
+                    args.extend(a);
+                }
+                (sql, args)
+            }
         }
     }
 }
@@ -91,11 +109,16 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 impl Store {
-    /// Whether a round with this number is stored.
+    /// Whether the local host (see [`Store::open_as`]) has a round with this number stored.
     pub fn has_round(&self, number: i64) -> Result<bool, StoreError> {
+        let local = &self.local;
         Ok(self
             .conn()
-            .exists("SELECT 1 FROM rounds WHERE number = ?1", params![number])?)
+            .exists(
+                "SELECT 1 FROM rounds ro JOIN hosts h ON h.id = ro.host_id
+                 WHERE ro.number = ?1 AND (h.machine_id = ?2 OR h.name = ?3)",
+                params![number, local.machine_id, local.name],
+            )?)
     }
 
     /// Store a round. A stored round with the same number and the same content (as stored:
@@ -108,12 +131,27 @@ impl Store {
         meta: &RoundMeta,
         replace: bool,
     ) -> Result<SavedRound, StoreError> {
+        // A round of the local host (by default, or named as it) records what detection
+        // knows of this machine; another host is known by name only.
+        let host = match &round.host {
+            Some(name) if *name != self.local.name => crate::host::HostInfo::named(name),
+            _ => self.local.clone(),
+        };
         let tx = self.begin_write()?;
+        let host_id = super::hosts::ensure_host(tx.tx, &host)?;
+        let host_name: String = tx.tx.query_row(
+            "SELECT name FROM hosts WHERE id = ?1",
+            params![host_id],
+            |r| r.get(0),
+        )?;
+        let mut round = round.clone();
+        round.host = Some(host_name);
+        let round = &round;
         let old: Option<i64> = tx
             .tx
             .query_row(
-                "SELECT id FROM rounds WHERE number = ?1",
-                params![round.number],
+                "SELECT id FROM rounds WHERE host_id = ?1 AND number = ?2",
+                params![host_id, round.number],
                 |r| r.get(0),
             )
             .optional()?;
@@ -137,8 +175,8 @@ impl Store {
         let id: i64 = tx.tx.query_row(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
-                output_tail, fix_confirmed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                output_tail, fix_confirmed, host_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              RETURNING id",
             params![
                 round.number,
@@ -157,6 +195,7 @@ impl Store {
                 meta.output_tail,
                 // A native round has nothing to confirm, whatever the caller set.
                 round.fix_confirmed.filter(|_| round.fix.is_some()),
+                host_id,
             ],
             |r| r.get(0),
         )?;
@@ -196,7 +235,7 @@ impl Store {
         })
     }
 
-    /// Rounds matching `sel`, by number.
+    /// Rounds matching `sel`, by number (then host name).
     pub fn rounds(&self, sel: &RoundSelector) -> Result<Vec<StoredRound>, StoreError> {
         let (cond, args) = sel.sql();
         read_rounds(self.conn(), &cond, args)
@@ -234,6 +273,7 @@ impl Store {
                 crashes,
                 fix: sr.round.fix,
                 fix_confirmed: sr.round.fix_confirmed,
+                host: sr.round.host,
             });
         }
         Ok(out)
@@ -276,8 +316,9 @@ fn read_rounds(
     let sql = format!(
         "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
                 ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
-                ro.results, ro.source, ro.output_tail, ro.fix_confirmed
-         FROM rounds ro WHERE 1=1 {cond} ORDER BY ro.number"
+                ro.results, ro.source, ro.output_tail, ro.fix_confirmed, h.name
+         FROM rounds ro LEFT JOIN hosts h ON h.id = ro.host_id
+         WHERE 1=1 {cond} ORDER BY ro.number, h.name"
     );
     let mut out = Vec::new();
     conn.query_each(&sql, &args, |r| -> Result<(), StoreError> {
@@ -299,6 +340,7 @@ fn read_rounds(
             attempts: attempts(conn, id)?,
             results_json: results.and_then(|m| serde_json::from_str(&m).ok()),
             fix_confirmed: r.get(14)?,
+            host: r.get(15)?,
         };
         out.push(StoredRound {
             outcome: outcome

@@ -68,6 +68,7 @@ mod tests {
             report_links: None,
             redacted: None,
             notes: Vec::new(),
+            breakdowns: Vec::new(),
         }
     }
 

@@ -28,6 +28,7 @@ pub fn render_markdown(w: &Writeup, charts: &[ChartRef]) -> String {
     fixes(&mut md, w);
     summary(&mut md, w);
     pass_rates(&mut md, w, charts);
+    breakdowns(&mut md, w);
     efficiency(&mut md, w, charts);
     crashes(&mut md, w, charts);
     comparison(&mut md, w);
@@ -76,6 +77,15 @@ fn header(md: &mut String, w: &Writeup) {
     );
     if let Some(d) = date_range(&w.block) {
         let _ = writeln!(md, "- **Dates:** {d}");
+    }
+    // Rounds from several machines: name them (the breakdown below has their figures).
+    if let Some(b) = w.breakdowns.iter().find(|b| b.by == "host") {
+        let hosts: Vec<String> = b
+            .rows
+            .iter()
+            .map(|r| format!("{} ({} rounds)", text(&r.value), r.raw.rounds))
+            .collect();
+        let _ = writeln!(md, "- **Machines:** {}", hosts.join(", "));
     }
     if let Some(a) = &w.against {
         let dates = date_range(a).map(|d| format!(", {d}")).unwrap_or_default();
@@ -221,6 +231,55 @@ fn pass_rates(md: &mut String, w: &Writeup, charts: &[ChartRef]) {
         md.push('\n');
     }
     chart_links(md, charts, ChartKind::PassRate);
+}
+
+/// Pass rates by machine, when the rounds ran on several (docs/FLEET.md).
+fn breakdowns(md: &mut String, w: &Writeup) {
+    if w.breakdowns.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Pass rates by machine
+
+",
+    );
+    md.push_str(
+        "The rounds ran on more than one machine. A difference between machines is a reason \
+         to look closer, not a finding: each row is a smaller sample.\n\n",
+    );
+    for b in &w.breakdowns {
+        let _ = writeln!(md, "### By {}\n", text(&b.by));
+        let head = match b.by.as_str() {
+            "host" => "Host",
+            "hardware model" => "Hardware model",
+            _ => "OS",
+        };
+        let mut t = Table::new(&[
+            (head, Align::Left),
+            ("Rounds", Align::Right),
+            ("Raw pass", Align::Right),
+            ("Raw 95% CI", Align::Right),
+            ("Eventual pass", Align::Right),
+            ("Eventual 95% CI", Align::Right),
+        ]);
+        for r in &b.rows {
+            t.row(vec![
+                text(&r.value),
+                r.raw.rounds.to_string(),
+                format!("{} ({}/{})", pct(r.raw.rate), r.raw.pass, r.raw.rounds),
+                ci(r.raw.ci),
+                format!(
+                    "{} ({}/{})",
+                    pct(r.eventual.rate),
+                    r.eventual.pass,
+                    r.eventual.rounds
+                ),
+                ci(r.eventual.ci),
+            ]);
+        }
+        md.push_str(&t.render());
+        md.push('\n');
+    }
 }
 
 fn efficiency(md: &mut String, w: &Writeup, charts: &[ChartRef]) {

@@ -85,6 +85,31 @@ pub struct Writeup {
     /// redacted. The footer of the markdown says it.
     #[serde(default)]
     pub redacted: Option<Vec<RedactedKind>>,
+    /// Pass rates by machine (host, hardware model, OS), one breakdown per attribute whose
+    /// values differ among the block's rounds; empty when the block ran on one machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdowns: Vec<Breakdown>,
+}
+
+/// The block's pass rates split by one attribute of the machine the rounds ran on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// `host`, `hardware model` or `OS`.
+    pub by: String,
+    /// One row per value, in order of the values (`unknown` for rounds whose machine did not
+    /// say).
+    pub rows: Vec<BreakdownRow>,
+}
+
+/// One value of a [`Breakdown`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownRow {
+    /// The host name, hardware model or OS.
+    pub value: String,
+    /// Raw pass rate of its rounds (`label` is the value too).
+    pub raw: RateRow,
+    /// Eventual pass rate of its rounds.
+    pub eventual: RateRow,
 }
 
 /// How many distinct values of one kind redaction replaced.

@@ -1069,6 +1069,13 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
     {
         f(&mut r.label, Text);
     }
+    for b in &mut w.breakdowns {
+        for r in &mut b.rows {
+            f(&mut r.value, Text);
+            f(&mut r.raw.label, Text);
+            f(&mut r.eventual.label, Text);
+        }
+    }
     for b in &mut w.buckets {
         f(&mut b.signature, Code);
         for o in [&mut b.pattern, &mut b.pattern_title].into_iter().flatten() {

@@ -815,6 +815,7 @@ mod tests {
                     crashes: Vec::new(),
                     fix: None,
                     fix_confirmed: None,
+                    host: None,
                 })
                 .collect(),
         };

@@ -17,7 +17,9 @@ use agx_triage::rounds::sequential::{
 use agx_triage::stats::sequential::Design;
 use agx_triage::store::{RoundSelector, Store};
 
-use super::{open_store, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne};
+use super::{
+    open_store_as, parse_selector, prepare, run_one, Cli, Exit, Prepared, RunArgs, RunOne,
+};
 
 /// The `--until-decided` arguments of `round run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -127,7 +129,16 @@ struct Source<'a> {
 
 impl RoundSource for Source<'_> {
     fn stored(&mut self, number: i64) -> Result<Option<Round>, SourceError> {
-        let rounds = self.store.rounds(&RoundSelector::Range(number, number))?;
+        // This machine's round `number` (another machine's of the same number is another
+        // round).
+        let host = match self.store.local_host_name()? {
+            Some(h) => h,
+            None => return Ok(None),
+        };
+        let rounds = self.store.rounds(&RoundSelector::And(vec![
+            RoundSelector::Range(number, number),
+            RoundSelector::Host(host),
+        ]))?;
         Ok(rounds.into_iter().next().map(|r| r.round))
     }
 
@@ -231,7 +242,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
              --alternate-with FIX / --alternate-dylib PATH (interleaved pairs)"
         );
     }
-    let mut store = open_store(cli)?;
+    let mut store = open_store_as(cli, a.host.as_deref())?;
+    store.register_local_host()?;
     let candidate = prepare(&store, a)?;
     let other = if interleaved {
         let mut o = a.clone();

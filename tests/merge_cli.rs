@@ -1,0 +1,399 @@
+//! `agx-triage merge` through the real binary (docs/FLEET.md): two machines' databases that
+//! share half their reports and all their round numbers, merged twice; a conflicting round;
+//! a database of an older schema (read, never changed); files that are not agx-triage
+//! databases; a database merged into itself.
+// Integration test crate: a failed unwrap is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn ok(o: &std::process::Output) {
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(o), stderr(o));
+}
+
+fn incident(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// A machine's database: reports `reports` ingested (same bytes on every machine), rounds
+/// 1825-1828 of host `host`, round 1825 crashing with the first report.
+fn machine(
+    dir: &Path,
+    name: &str,
+    host: &str,
+    reports: std::ops::Range<usize>,
+) -> std::path::PathBuf {
+    let db = dir.join(format!("{name}.db"));
+    let rdir = dir.join(format!("{name}-reports"));
+    write_reports(&rdir, "r", reports.start, reports.len(), 0);
+    ok(&run(&db, &["ingest", rdir.to_str().unwrap()]));
+    let first = incident(reports.start);
+    let lines: Vec<String> = (1825..1829)
+        .map(|n| {
+            if n == 1825 {
+                format!(
+                    r#"{{"round": {n}, "fix": "v2.4", "attempts": [{{"exit_code": null, "signal": 11, "crash_reports": ["{first}"]}}]}}"#
+                )
+            } else {
+                format!(r#"{{"round": {n}, "fix": "v2.4", "attempts": [{{"exit_code": 0}}]}}"#)
+            }
+        })
+        .collect();
+    let f = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&f, lines.join("\n")).unwrap();
+    ok(&run(
+        &db,
+        &["round", "import", "--host", host, f.to_str().unwrap()],
+    ));
+    db
+}
+
+fn bytes_hash(p: &Path) -> String {
+    blake3::hash(&std::fs::read(p).unwrap())
+        .to_hex()
+        .to_string()
+}
+
+fn counts(v: &serde_json::Value, kind: &str) -> (u64, u64, u64) {
+    let c = &v["total"][kind];
+    (
+        c["added"].as_u64().unwrap(),
+        c["already"].as_u64().unwrap(),
+        c["conflicts"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn two_machines_merge_into_the_union_and_merging_again_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..6);
+    let b = machine(t.path(), "b", "mac-b", 3..9);
+    let b_before = bytes_hash(&b);
+
+    let o = run(&a, &["merge", "--json", b.to_str().unwrap()]);
+    ok(&o);
+    let v = json(&o);
+    assert_eq!(counts(&v, "reports"), (3, 3, 0), "{v:#}");
+    assert_eq!(counts(&v, "rounds"), (4, 0, 0), "{v:#}");
+    // mac-b, and this machine (which ingested both databases' reports) already here.
+    assert_eq!(counts(&v, "hosts"), (1, 1, 0), "{v:#}");
+
+    let reports = json(&run(&a, &["reports", "--json"]));
+    assert_eq!(reports.as_array().unwrap().len(), 9, "the union of reports");
+    let rounds = json(&run(&a, &["rounds", "--json"]));
+    let keys: Vec<(i64, String)> = rounds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["round"].as_i64().unwrap(),
+                r["host"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut want = Vec::new();
+    for n in 1825..1829 {
+        want.push((n, "mac-a".to_string()));
+        want.push((n, "mac-b".to_string()));
+    }
+    assert_eq!(keys, want, "both machines' rounds, apart");
+    // mac-b's round 1825 names a report only b had: it is in the union now.
+    let b1825 = &rounds[1];
+    assert_eq!(
+        b1825["attempts"][0]["crash_reports"][0],
+        incident(3).to_uppercase()
+    );
+
+    // The selector picks one machine's rounds.
+    let c = json(&run(
+        &a,
+        &[
+            "compare",
+            "--a",
+            "fix:v2.4,host:mac-a",
+            "--b",
+            "fix:v2.4,host:mac-b",
+            "--json",
+        ],
+    ));
+    assert_eq!(c["a"]["rounds"], 4);
+    assert_eq!(c["b"]["rounds"], 4);
+
+    // Again: nothing added, everything already there.
+    let o = run(&a, &["merge", "--json", b.to_str().unwrap()]);
+    ok(&o);
+    let v = json(&o);
+    assert_eq!(counts(&v, "reports"), (0, 6, 0), "{v:#}");
+    assert_eq!(counts(&v, "rounds"), (0, 4, 0), "{v:#}");
+    assert_eq!(counts(&v, "hosts"), (0, 2, 0), "{v:#}");
+    assert_eq!(v["total"]["sources_added"], 0);
+    assert_eq!(
+        json(&run(&a, &["reports", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        9
+    );
+    assert_eq!(
+        json(&run(&a, &["rounds", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(bytes_hash(&b), b_before, "the source is only read");
+}
+
+#[test]
+fn a_conflicting_round_is_reported_and_left_alone_on_both_sides() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..2);
+    let b = machine(t.path(), "b", "mac-b", 0..2);
+    ok(&run(&a, &["merge", b.to_str().unwrap()]));
+    // b's round 1826 is recorded again, differently (a retry that crashed).
+    let f = t.path().join("again.jsonl");
+    std::fs::write(
+        &f,
+        r#"{"round": 1826, "fix": "v2.4", "attempts": [{"exit_code": 1}]}"#,
+    )
+    .unwrap();
+    ok(&run(
+        &b,
+        &[
+            "round",
+            "import",
+            "--replace",
+            "--host",
+            "mac-b",
+            f.to_str().unwrap(),
+        ],
+    ));
+    let b_before = bytes_hash(&b);
+    let o = run(&a, &["merge", "--json", b.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a conflict is exit 1: {}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(counts(&v, "rounds"), (0, 3, 1), "{v:#}");
+    let p = &v["sources"][0]["problems"][0];
+    assert_eq!(
+        (p["kind"].as_str(), p["key"].as_str()),
+        (Some("round"), Some("mac-b:1826"))
+    );
+    let rounds = json(&run(
+        &a,
+        &["rounds", "--json", "--select", "host:mac-b,rounds:1826"],
+    ));
+    assert_eq!(
+        rounds[0]["outcome"], "raw-pass",
+        "the target's round is kept"
+    );
+    assert_eq!(bytes_hash(&b), b_before);
+    // The text form names the round too.
+    let o = run(&a, &["merge", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("conflict round mac-b:1826"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// A database as version 9 (before hosts) wrote it: the migrations' SQL up to 0009.
+fn version_9_db(p: &Path) {
+    let conn = rusqlite::Connection::open(p).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .filter(|p| p.file_name().unwrap().to_str().unwrap() < "0010")
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 9);
+    for f in files {
+        conn.execute_batch(&std::fs::read_to_string(f).unwrap())
+            .unwrap();
+    }
+    conn.execute_batch(
+        "PRAGMA user_version = 9; PRAGMA application_id = 1095194708;
+         INSERT INTO rounds (id, number, fix_name, outcome, source, recorded_at)
+             VALUES (1, 1825, 'v2.4', 'raw-pass', 'import', '2026-11-01T00:00:00Z');
+         INSERT INTO attempts (round_id, idx, exit_code) VALUES (1, 1, 0);",
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_older_database_is_read_through_a_migrated_copy_and_never_changed() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let old = t.path().join("old.db");
+    version_9_db(&old);
+    let before = bytes_hash(&old);
+    // Its rounds name no machine: merge asks which.
+    let o = run(&a, &["merge", old.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--host NAME"), "{}", stderr(&o));
+    let o = run(
+        &a,
+        &[
+            "merge",
+            "--json",
+            "--host",
+            "mac-old",
+            old.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    assert_eq!(counts(&json(&o), "rounds"), (1, 0, 0));
+    let r = json(&run(&a, &["rounds", "--json", "--select", "host:mac-old"]));
+    assert_eq!(r[0]["round"], 1825);
+    assert_eq!(
+        bytes_hash(&old),
+        before,
+        "the old file is never migrated in place"
+    );
+    let o = run(
+        &a,
+        &[
+            "merge",
+            "--json",
+            "--host",
+            "mac-old",
+            old.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    assert_eq!(counts(&json(&o), "rounds"), (0, 1, 0));
+}
+
+#[test]
+fn files_that_are_not_agx_triage_databases_are_refused_and_the_rest_merged() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let b = machine(t.path(), "b", "mac-b", 1..2);
+    let text = t.path().join("notes.db");
+    std::fs::write(&text, "not a database\n").unwrap();
+    let other = t.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE songs (title TEXT)")
+        .unwrap();
+    let other_before = bytes_hash(&other);
+    let missing = t.path().join("missing.db");
+    let o = run(
+        &a,
+        &[
+            "merge",
+            "--json",
+            text.to_str().unwrap(),
+            other.to_str().unwrap(),
+            missing.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "some inputs failed: {}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(v["total"]["unreadable_sources"], 3);
+    assert_eq!(counts(&v, "rounds"), (4, 0, 0), "the good source is merged");
+    let e = stderr(&o);
+    assert!(
+        e.contains("notes.db") && e.contains("not an agx-triage database"),
+        "{e}"
+    );
+    assert!(e.contains("other.sqlite") && e.contains("songs"), "{e}");
+    assert!(e.contains("missing.db") && e.contains("no database"), "{e}");
+    assert_eq!(bytes_hash(&other), other_before);
+}
+
+#[test]
+fn a_database_merged_into_itself_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let before = json(&run(&a, &["rounds", "--json"]));
+    let o = run(&a, &["merge", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is the --db database itself"),
+        "{}",
+        stderr(&o)
+    );
+    // Through another name for the same file (a symlink) too.
+    let link = t.path().join("link.db");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let o = run(&a, &["merge", link.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json(&run(&a, &["rounds", "--json"])), before);
+}
+
+#[test]
+fn symbol_names_stored_originals_and_the_ingesting_host_are_carried_over() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let b = machine(t.path(), "b", "mac-b", 5..6);
+    // Symbolicate b's report by hand, as `symbolicate` would have.
+    let id = {
+        let mut s = agx_triage::store::Store::open(&b).unwrap();
+        let id = s.report_by_identity(&incident(5)).unwrap().unwrap().id;
+        let mut f = s.load_report(id).unwrap().report.crashed().unwrap().frames[0].clone();
+        f.symbol = Some("AGX::merged_symbol_name".into());
+        let tx = s.begin_write().unwrap();
+        tx.set_frame_symbol(id, "crashed", 0, &f).unwrap();
+        tx.commit().unwrap();
+        id
+    };
+    let show = |db: &Path, id: i64| json(&run(db, &["show", &id.to_string(), "--json"]));
+    let theirs = show(&b, id);
+    ok(&run(&a, &["merge", b.to_str().unwrap()]));
+    let mine_id = json(&run(&a, &["reports", "--json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["incident_id"].as_str() == Some(&incident(5).to_uppercase()))
+        .map(|r| r["id"].as_i64().unwrap())
+        .expect("merged report");
+    let mine = show(&a, mine_id);
+    let frames = |v: &serde_json::Value| v["report"]["threads"].clone();
+    assert!(
+        theirs.to_string().contains("AGX::merged_symbol_name"),
+        "the source shows its symbol"
+    );
+    assert_eq!(
+        frames(&mine),
+        frames(&theirs),
+        "same frames, symbol included"
+    );
+    // The stored original is the same bytes: `show --original`-style access re-parses it.
+    let conn = rusqlite::Connection::open(&a).unwrap();
+    let host: Option<String> = conn
+        .query_row(
+            "SELECT h.name FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+            [mine_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let conn_b = rusqlite::Connection::open(&b).unwrap();
+    let host_b: Option<String> = conn_b
+        .query_row(
+            "SELECT h.name FROM reports r JOIN hosts h ON h.id = r.host_id WHERE r.id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(host_b.is_some(), "ingest records its host");
+    assert_eq!(host, host_b, "the ingesting host is carried over");
+}
