@@ -112,13 +112,11 @@ impl Store {
     /// Whether the local host (see [`Store::open_as`]) has a round with this number stored.
     pub fn has_round(&self, number: i64) -> Result<bool, StoreError> {
         let local = &self.local;
-        Ok(self
-            .conn()
-            .exists(
-                "SELECT 1 FROM rounds ro JOIN hosts h ON h.id = ro.host_id
+        Ok(self.conn().exists(
+            "SELECT 1 FROM rounds ro JOIN hosts h ON h.id = ro.host_id
                  WHERE ro.number = ?1 AND (h.machine_id = ?2 OR h.name = ?3)",
-                params![number, local.machine_id, local.name],
-            )?)
+            params![number, local.machine_id, local.name],
+        )?)
     }
 
     /// Store a round. A stored round with the same number and the same content (as stored:
