@@ -413,7 +413,7 @@ fn watch_ingests_into_postgres_and_stops_on_sigint_with_everything_committed() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("DiagnosticReports");
     write_reports(&dir, "first", 0, 2, 0);
-    let mut child = bin()
+    let child = bin()
         .arg("--db")
         .arg(&url)
         .args([
