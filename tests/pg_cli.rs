@@ -395,3 +395,60 @@ fn a_report_with_nul_characters_in_its_strings_is_stored_on_postgres() {
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_consistent(&url);
 }
+
+/// Poll `f` until it holds; `false` after a minute (a hung watcher, not a slow machine).
+fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..600 {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn watch_ingests_into_postgres_and_stops_on_sigint_with_everything_committed() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("DiagnosticReports");
+    write_reports(&dir, "first", 0, 2, 0);
+    let child = bin()
+        .arg("--db")
+        .arg(&url)
+        .args([
+            "ingest",
+            "--watch",
+            "--interval",
+            "0.2",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = pg::client(&url);
+    let mut stored = || {
+        let has = count(
+            &mut c,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reports'",
+        ) > 0;
+        if has {
+            count(&mut c, "SELECT count(*) FROM reports")
+        } else {
+            0
+        }
+    };
+    assert!(eventually(|| stored() == 2), "the first two reports");
+    write_reports(&dir, "later", 10, 1, 0);
+    assert!(eventually(|| stored() == 3), "the report that landed later");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stored(), 3);
+    assert_consistent(&url);
+}

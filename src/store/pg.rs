@@ -160,39 +160,36 @@ pub(super) fn schema_version(conn: &Conn) -> Result<i64, StoreError> {
 /// Apply every migration newer than the database, each in its own locked transaction.
 fn migrate(conn: &Conn, shown: &Path) -> Result<(), StoreError> {
     for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to <= SCHEMA_VERSION) {
-        let step = || -> Result<bool, StoreError> {
+        let step = || -> Result<(), StoreError> {
             conn.begin_write()?;
             // Under the lock: another process may have migrated (or created) it meanwhile.
             let now = match identify(conn, shown)? {
                 Kind::Ours { version } => version,
                 Kind::Empty => 0,
             };
-            if now >= *to {
-                return Ok(false);
+            if now < *to {
+                if now == 0 && *to != 9 {
+                    return Err(StoreError::Migrate(format!(
+                        "{} has no schema and migration {to} is not the baseline",
+                        shown.display()
+                    )));
+                }
+                conn.execute_batch(sql)
+                    .map_err(|e| StoreError::Migrate(format!("migration {to}: {e}")))?;
+                conn.execute(
+                    "INSERT INTO agx_triage_meta (key, value) VALUES ('application_id', ?1),
+                        ('schema_version', ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    super::db::params![i64::from(APPLICATION_ID), *to],
+                )?;
             }
-            if now == 0 && *to != 9 {
-                return Err(StoreError::Migrate(format!(
-                    "{} has no schema and migration {to} is not the baseline",
-                    shown.display()
-                )));
-            }
-            conn.execute_batch(sql)
-                .map_err(|e| StoreError::Migrate(format!("migration {to}: {e}")))?;
-            conn.execute(
-                "INSERT INTO agx_triage_meta (key, value) VALUES ('application_id', ?1),
-                    ('schema_version', ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                super::db::params![i64::from(APPLICATION_ID), *to],
-            )?;
-            conn.commit()?;
-            Ok(true)
+            Ok(conn.commit()?)
         };
         if let Err(e) = step() {
+            // The transaction is void after an error; ending it cannot lose anything.
             let _ = conn.rollback();
             return Err(e);
         }
-        // A step that found nothing to do left its transaction open: end it.
-        let _ = conn.execute_batch("COMMIT");
     }
     Ok(())
 }
