@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::path::Path;
 
@@ -396,4 +398,58 @@ fn symbol_names_stored_originals_and_the_ingesting_host_are_carried_over() {
         .unwrap();
     assert!(host_b.is_some(), "ingest records its host");
     assert_eq!(host, host_b, "the ingesting host is carried over");
+}
+
+/// Drop what legitimately differs between two targets: row ids and wall-clock times.
+fn without_ids_and_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| {
+                !matches!(
+                    k.as_str(),
+                    "id" | "report_id" | "recorded_at" | "ingested_at" | "first_seen"
+                )
+            });
+            m.values_mut().for_each(without_ids_and_times);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(without_ids_and_times),
+        _ => {}
+    }
+}
+
+#[test]
+fn merging_into_postgres_gives_what_merging_into_sqlite_gives_and_is_idempotent() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..6);
+    let b = machine(t.path(), "b", "mac-b", 3..9);
+    let server = Path::new(&url);
+    let lite = t.path().join("central.db");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+    for target in [server, lite.as_path()] {
+        let v = json(&run(target, &["merge", "--json", a, b]));
+        assert_eq!(counts(&v, "reports"), (9, 3, 0), "{v:#}");
+        assert_eq!(counts(&v, "rounds"), (8, 0, 0), "{v:#}");
+        let again = run(target, &["merge", "--json", a, b]);
+        ok(&again);
+        let v = json(&again);
+        assert_eq!(counts(&v, "reports"), (0, 12, 0), "{v:#}");
+        assert_eq!(counts(&v, "rounds"), (0, 8, 0), "{v:#}");
+        assert_eq!(v["total"]["sources_added"], 0, "{v:#}");
+    }
+    for args in [
+        &["reports", "--json"][..],
+        &["rounds", "--json"],
+        &["buckets", "--json"],
+        &["compare", "--a", "host:mac-a", "--b", "host:mac-b", "--json"],
+    ] {
+        let mut on_server = json(&run(server, args));
+        let mut on_file = json(&run(&lite, args));
+        without_ids_and_times(&mut on_server);
+        without_ids_and_times(&mut on_file);
+        assert_eq!(on_server, on_file, "{args:?}");
+    }
+    let rounds = json(&run(server, &["rounds", "--json"]));
+    assert_eq!(rounds.as_array().unwrap().len(), 8, "both machines' rounds, apart");
 }
