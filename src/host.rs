@@ -39,6 +39,39 @@ impl HostInfo {
     }
 }
 
+/// This machine, detected on first use: detection runs tools (`ioreg`, `sysctl`, `sw_vers`
+/// on macOS), and most commands never need it (only saving a round, recording who ingested a
+/// report, or migrating rounds made before hosts existed do).
+#[derive(Debug, Clone)]
+pub struct LocalHost {
+    name: Option<String>,
+    info: std::sync::OnceLock<HostInfo>,
+}
+
+impl LocalHost {
+    /// Detect on first use, named `name` (from `--host` or `AGX_TRIAGE_HOST`, already
+    /// checked) or else by the hostname (see [`detect`]).
+    pub fn detect_later(name: Option<&str>) -> LocalHost {
+        LocalHost {
+            name: name.map(str::to_string),
+            info: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A host already known (tests, a merge source's copy).
+    pub fn known(info: HostInfo) -> LocalHost {
+        LocalHost {
+            name: Some(info.name.clone()),
+            info: std::sync::OnceLock::from(info),
+        }
+    }
+
+    /// The machine, detected now if it was not yet.
+    pub fn get(&self) -> &HostInfo {
+        self.info.get_or_init(|| detect(self.name.as_deref()))
+    }
+}
+
 /// Check a host name given by the user: not empty, no `,` or `:` (they separate selectors),
 /// no control characters, at most 255 bytes.
 pub fn check_name(name: &str) -> Result<String, String> {
@@ -79,13 +112,10 @@ pub fn detect(name: Option<&str>) -> HostInfo {
                 .and_then(|s| parse_os_release(&s)),
         )
     };
-    let hostname = run("hostname", &[])
-        .and_then(|o| parse_hostname(&o))
-        .or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .and_then(|s| parse_hostname(&s))
-        });
+    let hostname = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .and_then(|h| parse_hostname(&h));
     let (name, name_chosen) = match name {
         Some(n) => (n.to_string(), true),
         None => (hostname.unwrap_or_else(|| UNKNOWN_NAME.to_string()), false),
@@ -185,7 +215,7 @@ pub fn parse_os_release(s: &str) -> Option<String> {
     })
 }
 
-/// `hostname` prints the name and a newline; a name that would not pass [`check_name`]
+/// The hostname (as `hostname` prints it, perhaps with a newline); a name that would not pass [`check_name`]
 /// (empty, or with a `:` or `,`) is cleaned or dropped rather than failing a command.
 pub fn parse_hostname(s: &str) -> Option<String> {
     let line = parse_line(s)?;
@@ -257,6 +287,20 @@ mod tests {
         );
         assert_eq!(parse_hostname("a:b,c\n").as_deref(), Some("a-b-c"));
         assert_eq!(parse_hostname("\n\n"), None);
+    }
+
+    #[test]
+    fn the_local_host_is_detected_once_and_only_when_asked() {
+        let known = HostInfo::named("lab-1");
+        assert_eq!(LocalHost::known(known.clone()).get(), &known);
+        let later = LocalHost::detect_later(Some("lab-2"));
+        assert!(
+            later.info.get().is_none(),
+            "nothing detected before it is needed"
+        );
+        assert_eq!(later.get().name, "lab-2");
+        assert!(later.get().name_chosen);
+        assert!(later.info.get().is_some());
         assert!(check_name("mac-a").is_ok());
         assert!(check_name(" ").is_err());
         assert!(check_name("a,b").is_err());

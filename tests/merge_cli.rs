@@ -442,7 +442,14 @@ fn merging_into_postgres_gives_what_merging_into_sqlite_gives_and_is_idempotent(
         &["reports", "--json"][..],
         &["rounds", "--json"],
         &["buckets", "--json"],
-        &["compare", "--a", "host:mac-a", "--b", "host:mac-b", "--json"],
+        &[
+            "compare",
+            "--a",
+            "host:mac-a",
+            "--b",
+            "host:mac-b",
+            "--json",
+        ],
     ] {
         let mut on_server = json(&run(server, args));
         let mut on_file = json(&run(&lite, args));
@@ -451,5 +458,9 @@ fn merging_into_postgres_gives_what_merging_into_sqlite_gives_and_is_idempotent(
         assert_eq!(on_server, on_file, "{args:?}");
     }
     let rounds = json(&run(server, &["rounds", "--json"]));
-    assert_eq!(rounds.as_array().unwrap().len(), 8, "both machines' rounds, apart");
+    assert_eq!(
+        rounds.as_array().unwrap().len(),
+        8,
+        "both machines' rounds, apart"
+    );
 }

@@ -281,7 +281,7 @@ fn open_store(cli: &Cli) -> Result<agx_triage::store::Store> {
     } else {
         Create::FileAndFolders
     };
-    Ok(Store::open_as(&path, create, &local_host(None)?)?)
+    Ok(Store::open_as(&path, create, local_host(None)?)?)
 }
 
 /// Open for writing on this machine named `name` (`round run --host NAME`).
@@ -293,13 +293,13 @@ fn open_store_as(cli: &Cli, name: Option<&str>) -> Result<agx_triage::store::Sto
     } else {
         Create::FileAndFolders
     };
-    Ok(Store::open_as(&path, create, &local_host(name)?)?)
+    Ok(Store::open_as(&path, create, local_host(name)?)?)
 }
 
 /// This machine (docs/FLEET.md), named `name` (`--host`, checked by clap), else
 /// `$AGX_TRIAGE_HOST`, else by its hostname. Detection never fails a command: an
 /// `AGX_TRIAGE_HOST` that is no usable name is said on stderr and the hostname used instead.
-fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
+fn local_host(name: Option<&str>) -> Result<agx_triage::host::LocalHost> {
     let env = match std::env::var("AGX_TRIAGE_HOST") {
         Ok(v) if !v.trim().is_empty() => match agx_triage::host::check_name(&v) {
             Ok(n) => Some(n),
@@ -313,7 +313,9 @@ fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
         },
         _ => None,
     };
-    Ok(agx_triage::host::detect(name.or(env.as_deref())))
+    Ok(agx_triage::host::LocalHost::detect_later(
+        name.or(env.as_deref()),
+    ))
 }
 
 /// Open the database named by the global options for a command that only reads: nothing is
@@ -321,7 +323,7 @@ fn local_host(name: Option<&str>) -> Result<agx_triage::host::HostInfo> {
 fn open_store_read(cli: &Cli) -> Result<agx_triage::store::Store> {
     use agx_triage::store::{Create, Store};
     let path = cli.db_path()?;
-    Ok(Store::open_as(&path, Create::Nothing, &local_host(None)?)?)
+    Ok(Store::open_as(&path, Create::Nothing, local_host(None)?)?)
 }
 
 /// Parse a `--since` value: RFC 3339 (`2026-11-02T10:00:00Z`), a date (`2026-11-02`, UTC

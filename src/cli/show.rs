@@ -111,6 +111,7 @@ pub struct ShowJson<'a> {
     fault_address: Option<&'a str>,
     top_frame: Option<&'a str>,
     sources: &'a [String],
+    ingested_by: Option<&'a str>,
     crashed_thread: Option<ThreadJson<'a>>,
     last_exception_backtrace: Vec<FrameJson<'a>>,
     report: &'a CrashReport,
@@ -135,6 +136,7 @@ pub fn json_view(s: &StoredReport) -> ShowJson<'_> {
         fault_address: row.fault_address.as_deref(),
         top_frame: row.top_frame.as_deref(),
         sources: &s.sources,
+        ingested_by: row.ingested_by.as_deref(),
         crashed_thread: r.crashed().map(|t| ThreadJson {
             index: t.index,
             id: t.id,
@@ -380,6 +382,10 @@ pub fn text_view_with(s: &StoredReport, all_threads: bool) -> String {
         for p in &s.sources {
             let _ = writeln!(o, "  {p}");
         }
+    }
+    if let Some(h) = &s.row.ingested_by {
+        // A merged database's host name is another file's data: one line, whatever it holds.
+        let _ = writeln!(o, "Ingested on host: {}", super::term::escape_cell(h));
     }
     o
 }

@@ -126,7 +126,10 @@ pub(crate) fn ensure_host(conn: &Conn, info: &HostInfo) -> Result<i64, StoreErro
 /// made before hosts): rounds stored before hosts existed ran on this machine (a database is
 /// a machine's own until merged), so they get the local host. It runs inside migration 10's
 /// transaction, right after the `hosts` table was created empty, so the local host is new.
-pub(crate) fn fill_round_hosts(conn: &Connection, local: &HostInfo) -> Result<usize, StoreError> {
+pub(crate) fn fill_round_hosts(
+    conn: &Connection,
+    local: &crate::host::LocalHost,
+) -> Result<usize, StoreError> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM rounds WHERE host_id IS NULL",
         [],
@@ -135,6 +138,7 @@ pub(crate) fn fill_round_hosts(conn: &Connection, local: &HostInfo) -> Result<us
     if n == 0 {
         return Ok(0);
     }
+    let local = local.get();
     let id: i64 = conn.query_row(
         "INSERT INTO hosts (name, machine_id, hardware_model, os, first_seen)
          VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -177,7 +181,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let local = self.local.clone();
+        let local = self.local.get().clone();
         let tx = self.begin_write()?;
         let host_id = ensure_host(tx.tx, &local)?;
         let mut n = 0;
@@ -194,7 +198,7 @@ impl Store {
     /// Store the local host now (see [`Store::open_as`]), so that a name taken by another
     /// machine is refused before a round runs rather than when it is saved. Returns its id.
     pub fn register_local_host(&mut self) -> Result<i64, StoreError> {
-        let local = self.local.clone();
+        let local = self.local.get().clone();
         let tx = self.begin_write()?;
         let id = ensure_host(tx.tx, &local)?;
         tx.commit()?;
@@ -204,7 +208,7 @@ impl Store {
     /// The name the local host (see [`Store::open_as`]) has in this database, if it is stored:
     /// found by machine identity first, as rounds are saved.
     pub fn local_host_name(&self) -> Result<Option<String>, StoreError> {
-        let local = &self.local;
+        let local = self.local.get();
         if let Some(mid) = &local.machine_id {
             if let Some(h) = row(self.conn(), "h.machine_id = ?1", mid)? {
                 return Ok(Some(h.name));
@@ -220,7 +224,7 @@ impl Store {
 
     /// The machine this store was opened on (see [`Store::open_as`]).
     pub fn local_host(&self) -> &HostInfo {
-        &self.local
+        self.local.get()
     }
 
     /// The names of the hosts that hold a round with this number.

@@ -97,7 +97,9 @@ impl Store {
                     path: path.to_path_buf(),
                     ids: Default::default(),
                     dicts: Default::default(),
-                    local: HostInfo::named(crate::host::UNKNOWN_NAME),
+                    local: crate::host::LocalHost::known(HostInfo::named(
+                        crate::host::UNKNOWN_NAME,
+                    )),
                 },
                 found_version: version,
                 _copy: None,
@@ -123,7 +125,7 @@ impl Store {
         let copy: PathBuf = dir.path().join("source.db");
         conn.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
         drop(conn);
-        let store = Store::open_as(&copy, Create::Nothing, &host)?;
+        let store = Store::open_as(&copy, Create::Nothing, crate::host::LocalHost::known(host))?;
         Ok(MergeSource {
             store,
             found_version: version,

@@ -53,7 +53,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(super) fn migrate(
     conn: &Connection,
     path: &Path,
-    local: &crate::host::HostInfo,
+    local: &crate::host::LocalHost,
 ) -> Result<(), StoreError> {
     let current = user_version(conn)?;
     if current > SCHEMA_VERSION {
@@ -108,7 +108,7 @@ pub(super) fn migrate(
 fn apply_pending(
     conn: &Connection,
     path: &Path,
-    local: &crate::host::HostInfo,
+    local: &crate::host::LocalHost,
 ) -> Result<(), StoreError> {
     // Another process may have created tables between the first look and the lock: look again.
     let app = application_id(conn)?;

@@ -195,7 +195,7 @@ pub struct Store {
     dicts: reports::DictCache,
     /// The machine this process runs on: rounds saved without a host and rounds migrated
     /// from before hosts existed get it (see [`Store::open_as`]).
-    local: crate::host::HostInfo,
+    local: crate::host::LocalHost,
 }
 
 impl Store {
@@ -216,7 +216,7 @@ impl Store {
         Store::open_as(
             path,
             create,
-            &crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
+            crate::host::LocalHost::known(crate::host::HostInfo::named(crate::host::UNKNOWN_NAME)),
         )
     }
 
@@ -225,7 +225,7 @@ impl Store {
     pub fn open_as(
         path: &Path,
         create: Create,
-        local: &crate::host::HostInfo,
+        local: crate::host::LocalHost,
     ) -> Result<Store, StoreError> {
         if pg::is_url(path) {
             let conn = pg::open(&path.to_string_lossy(), create)?;
@@ -289,7 +289,7 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")
         })
         .map_err(wrap)?;
-        migrations::migrate(&conn, path, local)?;
+        migrations::migrate(&conn, path, &local)?;
         // Room for every statement of an ingest transaction and the queries beside it.
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Store {
@@ -313,7 +313,9 @@ impl Store {
             path: path.to_path_buf(),
             ids: Default::default(),
             dicts: Default::default(),
-            local: crate::host::HostInfo::named(crate::host::UNKNOWN_NAME),
+            local: crate::host::LocalHost::known(crate::host::HostInfo::named(
+                crate::host::UNKNOWN_NAME,
+            )),
         })
     }
 

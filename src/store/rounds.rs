@@ -111,7 +111,7 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 impl Store {
     /// Whether the local host (see [`Store::open_as`]) has a round with this number stored.
     pub fn has_round(&self, number: i64) -> Result<bool, StoreError> {
-        let local = &self.local;
+        let local = self.local.get();
         Ok(self.conn().exists(
             "SELECT 1 FROM rounds ro JOIN hosts h ON h.id = ro.host_id
                  WHERE ro.number = ?1 AND (h.machine_id = ?2 OR h.name = ?3)",
@@ -132,8 +132,8 @@ impl Store {
         // A round of the local host (by default, or named as it) records what detection
         // knows of this machine; another host is known by name only.
         let host = match &round.host {
-            Some(name) if *name != self.local.name => crate::host::HostInfo::named(name),
-            _ => self.local.clone(),
+            Some(name) if *name != self.local.get().name => crate::host::HostInfo::named(name),
+            _ => self.local.get().clone(),
         };
         let tx = self.begin_write()?;
         let host_id = super::hosts::ensure_host(tx.tx, &host)?;

@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_agx-triage"));
     c.env_remove("AGX_TRIAGE_DB");
+    // Outputs name the host that ingested a report: the same name on every machine, so
+    // snapshots do not depend on where the tests run. Tests of naming set their own.
+    c.env("AGX_TRIAGE_HOST", "test-mac");
     c
 }
 

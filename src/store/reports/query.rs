@@ -79,6 +79,9 @@ pub struct ReportRow {
     pub unregistered_fix: Option<String>,
     /// Where the top frame's name came from: `apple` or `symcache` (null when unnamed).
     pub top_frame_symbol_source: Option<String>,
+    /// The host that ingested it (docs/FLEET.md); null when unknown (ingested before hosts
+    /// existed, or the ingest was killed before its host was recorded).
+    pub ingested_by: Option<String>,
 }
 
 /// The columns [`row_from`] reads, in SQLite's dialect (the last one reads JSON).
@@ -89,7 +92,8 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     r.signature, r.pattern, r.pattern_title,
     (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
     (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END
-       FROM report_frames fr WHERE fr.report_id = r.id)";
+       FROM report_frames fr WHERE fr.report_id = r.id),
+    (SELECT h.name FROM hosts h WHERE h.id = r.host_id)";
 
 /// [`ROW_COLUMNS`] for a connection: PostgreSQL (15 has no `IS JSON`) reads the first frame's
 /// symbol source with its own JSON operators. The store writes only valid frame arrays.
@@ -135,6 +139,7 @@ fn row_from(r: &Row<'_>) -> Result<ReportRow, DbError> {
         fix: r.get(18)?,
         unregistered_fix: r.get(19)?,
         top_frame_symbol_source: r.get(20)?,
+        ingested_by: r.get(21)?,
     })
 }
 
