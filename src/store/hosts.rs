@@ -290,4 +290,38 @@ mod tests {
         let err = ensure_host(s.conn(), &mac("mac-b", Some("UUID-OTHER"))).unwrap_err();
         assert!(err.to_string().contains("another machine"), "{err}");
     }
+
+    // Regression: a round naming a host that shares this machine's name was filed under this
+    // machine (or refused as a name conflict), so merging another Mac's rounds misfiled them.
+    #[test]
+    fn a_named_round_is_filed_under_that_host_even_when_it_shares_this_machines_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = HostInfo {
+            name: "vm".into(),
+            machine_id: Some("LOCAL".into()),
+            ..HostInfo::default()
+        };
+        let mut s = Store::open_as(
+            &dir.path().join("h.db"),
+            super::super::Create::File,
+            crate::host::LocalHost::known(here),
+        )
+        .unwrap();
+        let other = ensure_host(s.conn(), &mac("vm", Some("OTHER"))).unwrap();
+        let round = crate::rounds::Round {
+            number: 7,
+            host: Some("vm".into()),
+            ..crate::rounds::Round::default()
+        };
+        s.save_round(&round, &super::super::RoundMeta::default(), false)
+            .unwrap();
+        let stored: i64 = s
+            .conn()
+            .query_row("SELECT host_id FROM rounds WHERE number = 7", params![], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored, other);
+        assert!(s.host("vm").unwrap().unwrap().machine_id.as_deref() == Some("OTHER"));
+    }
 }

@@ -131,9 +131,13 @@ impl Store {
     ) -> Result<SavedRound, StoreError> {
         // A round of the local host (by default, or named as it) records what detection
         // knows of this machine; another host is known by name only.
+        // A round that names its host (import, record --host, merge) is that host's, found
+        // by name; only a round that names none is this machine's, found by identity. A named
+        // host that happens to share this machine's name is not this machine: two Macs can
+        // both be called `MacBook-Pro`, and merge must file the other one's rounds under it.
         let host = match &round.host {
-            Some(name) if *name != self.local.get().name => crate::host::HostInfo::named(name),
-            _ => self.local.get().clone(),
+            Some(name) => crate::host::HostInfo::named(name),
+            None => self.local.get().clone(),
         };
         let tx = self.begin_write()?;
         let host_id = super::hosts::ensure_host(tx.tx, &host)?;
