@@ -464,3 +464,28 @@ fn merging_into_postgres_gives_what_merging_into_sqlite_gives_and_is_idempotent(
         "both machines' rounds, apart"
     );
 }
+
+// Regression: a server URL given as a source was printed whole, password included, on stderr
+// and in `--json`; and `--help` printed `$AGX_TRIAGE_DB`, password included.
+#[test]
+fn a_server_url_as_a_source_is_refused_and_its_password_never_shown() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let url = "postgresql://ann:pa/ss@db.lan/triage?passw%6Frd=S3cret";
+    let o = run(&a, &["merge", "--json", url]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    for secret in ["pa/ss", "S3cret"] {
+        assert!(!out.contains(secret) && !err.contains(secret), "{out}{err}");
+    }
+    assert!(err.contains("PostgreSQL server"), "{err}");
+    assert_eq!(json(&o)["total"]["unreadable_sources"], 1);
+
+    let help = bin()
+        .env("AGX_TRIAGE_DB", "postgres://ann:S3cret@db.lan/triage")
+        .args(["merge", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(!stdout(&help).contains("S3cret"), "{}", stdout(&help));
+}

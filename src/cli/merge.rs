@@ -65,8 +65,19 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
     let mut total = MergeSummary::default();
     let mut unreadable = 0;
     for other in &a.others {
-        let shown = other.display().to_string();
-        let result = if target.is_same_file(other) {
+        let server = agx_triage::store::is_server_url(other);
+        // A URL names a server, and may hold a password: never shown as given.
+        let shown = if server {
+            agx_triage::store::redact_url(&other.to_string_lossy())
+        } else {
+            other.display().to_string()
+        };
+        let result = if server {
+            Err(anyhow::anyhow!(
+                "{shown} is a PostgreSQL server; merge reads database files (machines that \
+                 share a server write to it directly, docs/FLEET.md)"
+            ))
+        } else if target.is_same_file(other) {
             Err(anyhow::anyhow!(
                 "{shown} is the --db database itself; nothing to merge"
             ))

@@ -47,7 +47,15 @@ pub const EXIT_FATAL: i32 = 2;
 pub struct Cli {
     /// SQLite database file to use (created on first use), or a PostgreSQL server's
     /// `postgres://user@host/db` URL (docs/FLEET.md).
-    #[arg(long, global = true, env = "AGX_TRIAGE_DB", value_name = "PATH|URL")]
+    // hide_env_values: a server URL in the environment may hold a password, and `--help`
+    // would otherwise print it (`[env: AGX_TRIAGE_DB=postgres://ann:secret@...]`).
+    #[arg(
+        long,
+        global = true,
+        env = "AGX_TRIAGE_DB",
+        hide_env_values = true,
+        value_name = "PATH|URL"
+    )]
     db: Option<PathBuf>,
 
     /// Extra known-pattern rules (TOML, docs/BUCKETS.md), tried before the shipped ones.

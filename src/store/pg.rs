@@ -33,21 +33,27 @@ pub fn is_url(db: &Path) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
-/// The URL with any password replaced by `***`, for messages.
+/// The URL with any password replaced by `***`, for messages. Over-redacting is fine, showing
+/// a password is not: the user info ends at the LAST `@` of the URL (the client accepts a `/`
+/// or `@` in a password, `postgres://ann:pa/ss@db/triage`), and query keys are compared after
+/// percent-decoding (`?passw%6Frd=...` is a password too).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    // userinfo ends at the last '@' before the first '/' (or the end).
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((u, a)) => (Some(u), a),
+        None => (None, rest),
+    };
+    let tail_start = after.find(['/', '?']).unwrap_or(after.len());
+    let (host, tail) = after.split_at(tail_start);
     let tail = redact_query(tail);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
+    match userinfo {
+        Some(u) => match u.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => format!("{scheme}://{userinfo}@{host}{tail}"),
+            None => format!("{scheme}://{u}@{host}{tail}"),
         },
-        None => format!("{scheme}://{authority}{tail}"),
+        None => format!("{scheme}://{host}{tail}"),
     }
 }
 
@@ -59,11 +65,33 @@ fn redact_query(tail: &str) -> String {
     let parts: Vec<String> = query
         .split('&')
         .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            Some((k, _)) if percent_decoded(k).eq_ignore_ascii_case("password") => {
+                format!("{k}=***")
+            }
             _ => kv.to_string(),
         })
         .collect();
     format!("{path}?{}", parts.join("&"))
+}
+
+/// `%XX` escapes decoded (bytes that do not form UTF-8 are replaced); anything else kept.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What a PostgreSQL database holds, as far as opening it is concerned.
@@ -223,5 +251,21 @@ mod tests {
         assert_eq!(redact("postgres://db/triage"), "postgres://db/triage");
         // A password holding '@': the user info ends at the last '@'.
         assert_eq!(redact("postgres://a:p@ss@h/d"), "postgres://a:***@h/d");
+        // Regression: a '/' in the password ended the user info early and showed it whole.
+        assert_eq!(
+            redact("postgresql://ann:pa/ss@h/d"),
+            "postgresql://ann:***@h/d"
+        );
+        assert_eq!(
+            redact("postgresql://ann:p?w@h/d"),
+            "postgresql://ann:***@h/d"
+        );
+        // Regression: a percent-encoded key is still the password.
+        assert_eq!(
+            redact("postgres://h/d?passw%6Frd=S3cret&x=1"),
+            "postgres://h/d?passw%6Frd=***&x=1"
+        );
+        assert!(!redact("postgres://u:S3cret@h").contains("S3cret"));
+        assert_eq!(percent_decoded("a%2"), "a%2");
     }
 }
