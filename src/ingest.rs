@@ -185,9 +185,6 @@ pub struct IngestSummary {
     pub bytes: u64,
     /// Files that failed, with the reason.
     pub failed: Vec<FileError>,
-    /// Ids of the reports stored by this run (new ones only), in insertion order.
-    #[serde(skip)]
-    pub new_ids: Vec<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -806,8 +803,7 @@ fn flush(
                 tx.put_file_with(&hash, size, &compressed, dict_id)?;
                 for (i, (report, bucket)) in reports.iter().enumerate() {
                     match tx.insert_report(report, &hash, i, &path, bucket.as_ref())? {
-                        InsertOutcome::New(id) => {
-                            batch.new_ids.push(id);
+                        InsertOutcome::New(_) => {
                             if !report.warnings.is_empty() {
                                 batch.with_warnings += 1;
                             }
@@ -867,7 +863,6 @@ fn flush(
     summary.with_warnings += batch.with_warnings;
     summary.bytes += batch.bytes;
     summary.failed.extend(batch.failed);
-    summary.new_ids.extend(batch.new_ids);
     for p in &done_paths {
         progress.processed(p);
     }

@@ -492,3 +492,49 @@ fn redacted_writeups_hide_host_names_in_the_breakdown() {
         "{j}"
     );
 }
+
+// Regression: the ingesting host was recorded after all batches had committed, in its own
+// transaction, so a refused host name (or a kill -9 in between) left the reports stored with
+// no host for good. Now the host is stored first and written with each report.
+#[test]
+fn every_ingested_report_names_its_host_and_a_taken_name_stops_before_writing() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("h.db");
+    let reports = t.path().join("r");
+    write_reports(&reports, "r", 0, 5, 2);
+    ok(&run(&db, &["ingest", reports.to_str().unwrap()]));
+    let listed = json(&run(&db, &["reports", "--json"]));
+    let hosts: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ingested_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, vec!["test-mac"; 5]);
+
+    // The name "mac-z" belongs to another machine: ingesting as mac-z is refused.
+    let detected = agx_triage::host::detect(None);
+    if detected.machine_id.is_none() {
+        eprintln!("skipped: this machine has no readable identity, so no name can be taken");
+        return;
+    }
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO hosts (name, machine_id, first_seen)
+             VALUES ('mac-z', 'ANOTHER-MACHINE', '2026-12-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let more = t.path().join("more");
+    write_reports(&more, "m", 100, 4, 2);
+    let o = bin()
+        .env("AGX_TRIAGE_HOST", "mac-z")
+        .args(["--db", db.to_str().unwrap(), "ingest", more.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("another machine"), "{}", stderr(&o));
+    let listed = json(&run(&db, &["reports", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 5, "nothing stored without its host");
+}

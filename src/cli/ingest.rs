@@ -62,6 +62,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
         args.paths.clone()
     };
     let mut store = open_store(cli)?;
+    // Every report this run stores names this machine as its ingesting host, in the report's
+    // own transaction (docs/FLEET.md); a host name taken by another machine stops here, before
+    // anything is written.
+    store.ingest_as_local_host()?;
     let mut opts = IngestOptions::default();
     if let Some(n) = args.threads {
         opts.threads = n.max(1);
@@ -87,9 +91,6 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Exit> {
     let bar = progress_bar(args.json);
     let summary =
         ingest::ingest_into(&mut store, &paths, &opts, &bar, &stop).context("ingest failed")?;
-    // The reports this machine ingested know it (docs/FLEET.md). After the batches: a kill
-    // in between leaves their host unknown, never wrong.
-    store.set_ingest_host(&summary.new_ids)?;
     bar.0.finish_and_clear();
     print_summary(&summary, args.json)?;
     Ok(if summary.failed.is_empty() {
@@ -174,7 +175,6 @@ fn watch(
         if !changed.is_empty() {
             let s = ingest::ingest_into(store, &changed, opts, &ingest::NoProgress, stop)
                 .context("ingest failed")?;
-            store.set_ingest_host(&s.new_ids)?;
             any_failed |= !s.failed.is_empty();
             if s.new + s.non_crash + s.duplicates > 0 || !s.failed.is_empty() {
                 let mut out = super::term::stdout(args.json);

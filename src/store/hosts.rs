@@ -175,24 +175,13 @@ impl Store {
         )?)
     }
 
-    /// Record the local host (see [`Store::open_as`]) as the one that ingested reports `ids`,
-    /// where none is recorded yet. One transaction; returns how many reports it marked.
-    pub fn set_ingest_host(&mut self, ids: &[i64]) -> Result<usize, StoreError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let local = self.local.get().clone();
-        let tx = self.begin_write()?;
-        let host_id = ensure_host(tx.tx, &local)?;
-        let mut n = 0;
-        for id in ids {
-            n += tx.tx.execute(
-                "UPDATE reports SET host_id = ?2 WHERE id = ?1 AND host_id IS NULL",
-                params![id, host_id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(n)
+    /// Store this machine's host now (a name taken by another machine is refused here, before
+    /// anything is ingested) and record it as the host that ingested every report this store
+    /// writes from now on, in each report's own transaction. Returns its id.
+    pub fn ingest_as_local_host(&mut self) -> Result<i64, StoreError> {
+        let id = self.register_local_host()?;
+        self.ingest_host = Some(id);
+        Ok(id)
     }
 
     /// Store the local host now (see [`Store::open_as`]), so that a name taken by another

@@ -100,6 +100,7 @@ impl Store {
                     local: crate::host::LocalHost::known(HostInfo::named(
                         crate::host::UNKNOWN_NAME,
                     )),
+                    ingest_host: None,
                 },
                 found_version: version,
                 _copy: None,

@@ -196,6 +196,9 @@ pub struct Store {
     /// The machine this process runs on: rounds saved without a host and rounds migrated
     /// from before hosts existed get it (see [`Store::open_as`]).
     local: crate::host::LocalHost,
+    /// The host id new reports are recorded as ingested by, once
+    /// [`Store::ingest_as_local_host`] has stored this machine.
+    ingest_host: Option<i64>,
 }
 
 impl Store {
@@ -235,6 +238,7 @@ impl Store {
                 ids: Default::default(),
                 dicts: Default::default(),
                 local: local.clone(),
+                ingest_host: None,
             });
         }
         let exists = path.exists();
@@ -264,6 +268,7 @@ impl Store {
                         ids: Default::default(),
                         dicts: Default::default(),
                         local: local.clone(),
+                        ingest_host: None,
                     });
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
@@ -298,6 +303,7 @@ impl Store {
             ids: Default::default(),
             dicts: Default::default(),
             local: local.clone(),
+            ingest_host: None,
         })
     }
 
@@ -316,6 +322,7 @@ impl Store {
             local: crate::host::LocalHost::known(crate::host::HostInfo::named(
                 crate::host::UNKNOWN_NAME,
             )),
+            ingest_host: None,
         })
     }
 

@@ -27,6 +27,8 @@ pub struct WriteTx<'c> {
     /// UUIDs of registered fix builds, read once per transaction: most reports load no fix,
     /// and knowing that spares the linking queries.
     fix_uuids: std::cell::OnceCell<HashSet<String>>,
+    /// The host new reports are recorded as ingested by (see [`Store::ingest_as_local_host`]).
+    ingest_host: Option<i64>,
 }
 
 /// Row ids of images and image lists by key, kept by a [`Store`] across its write
@@ -92,7 +94,12 @@ impl Store {
     /// Start a write transaction. It takes the database write lock at once (waiting up to
     /// [`super::BUSY_TIMEOUT`] for another writer).
     pub fn begin_write(&mut self) -> Result<WriteTx<'_>, StoreError> {
-        let Store { conn, ids, .. } = self;
+        let Store {
+            conn,
+            ids,
+            ingest_host,
+            ..
+        } = self;
         conn.begin_write()?;
         Ok(WriteTx {
             tx: conn,
@@ -101,6 +108,7 @@ impl Store {
             committed: ids,
             fresh: Default::default(),
             fix_uuids: Default::default(),
+            ingest_host: *ingest_host,
         })
     }
 
@@ -227,6 +235,14 @@ impl WriteTx<'_> {
         }
         let id = self.write_report(None, &identity, report, file_hash, file_index, bucket)?;
         self.add_source(id, path, file_hash)?;
+        // In the report's own transaction: a report is never committed without the host
+        // that ingested it (a kill -9 cannot separate them).
+        if let Some(host) = self.ingest_host {
+            self.tx.execute(
+                "UPDATE reports SET host_id = ?2 WHERE id = ?1",
+                params![id, host],
+            )?;
+        }
         Ok(InsertOutcome::New(id))
     }
 
