@@ -530,11 +530,20 @@ fn every_ingested_report_names_its_host_and_a_taken_name_stops_before_writing() 
     write_reports(&more, "m", 100, 4, 2);
     let o = bin()
         .env("AGX_TRIAGE_HOST", "mac-z")
-        .args(["--db", db.to_str().unwrap(), "ingest", more.to_str().unwrap()])
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "ingest",
+            more.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("another machine"), "{}", stderr(&o));
     let listed = json(&run(&db, &["reports", "--json"]));
-    assert_eq!(listed.as_array().unwrap().len(), 5, "nothing stored without its host");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        5,
+        "nothing stored without its host"
+    );
 }

@@ -426,6 +426,9 @@ fn run_one(
         command: Some(shell_words(&a.command)),
         max_attempts: Some(p.cfg.max_attempts),
         output_tail: Some(result.output_tail),
+        // This machine's, filled in when the round is saved.
+        hardware_model: None,
+        os: None,
     };
     let saved = store.save_round(&round, &meta, a.replace);
     round.host = store
@@ -687,6 +690,11 @@ pub struct RoundJson<'a> {
     fix_confirmed: Option<bool>,
     /// The host it ran on (`round run --json` before storing: this machine).
     host: &'a Option<String>,
+    /// `rounds --json`: the hardware model and OS it ran under, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hardware_model: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    os: Option<&'a str>,
     metrics: &'a BTreeMap<String, f64>,
     outcome: &'static str,
     /// `rounds --json`: the end of the output of rounds agx-triage ran (recorded and imported
@@ -735,6 +743,8 @@ pub fn round_json(r: &Round) -> RoundJson<'_> {
         fix_checks: None,
         fix_confirmed: r.fix_confirmed,
         host: &r.host,
+        hardware_model: None,
+        os: None,
         metrics: &r.metrics,
         outcome: r.outcome().as_str(),
         output_tail: None,
@@ -875,6 +885,8 @@ pub fn list(cli: &Cli, a: &RoundsArgs) -> Result<Exit> {
             .map(|r| RoundJson {
                 // Only rounds agx-triage ran have output; recorded and imported ones have none.
                 output_tail: r.output_tail.as_deref(),
+                hardware_model: r.hardware_model.as_deref(),
+                os: r.os.as_deref(),
                 ..round_json(&r.round)
             })
             .collect();

@@ -207,6 +207,8 @@ pub fn merge_from(
             command: sr.command,
             max_attempts: sr.max_attempts,
             output_tail: sr.output_tail,
+            hardware_model: sr.hardware_model,
+            os: sr.os,
         };
         match target.save_round(&round, &meta, false) {
             Ok(SavedRound::Inserted) => sum.rounds.added += 1,

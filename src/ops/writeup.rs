@@ -548,8 +548,10 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
 }
 
 /// Pass rates split by host, hardware model and OS: one breakdown per attribute whose values
-/// differ among `rounds` (none when they all ran on one machine). A machine's hardware model
-/// and OS are its host's as stored (`round run` records them); `unknown` when not known.
+/// differ among `rounds` (none when they all ran on one machine). A round's hardware model and
+/// OS are the ones it ran under (`round run` records them on the round, since a machine's OS
+/// changes with updates); a round that has none takes its host's as stored; `unknown` when
+/// neither is known.
 fn breakdowns(store: &Store, rounds: &[StoredRound]) -> Result<Vec<Breakdown>, GatherError> {
     let hosts: BTreeMap<String, crate::store::HostRow> = store
         .hosts()?
@@ -561,18 +563,22 @@ fn breakdowns(store: &Store, rounds: &[StoredRound]) -> Result<Vec<Breakdown>, G
     let dims: [(&str, Key); 3] = [
         ("host", |_, r| r.round.host.clone()),
         ("hardware model", |h, r| {
-            r.round
-                .host
-                .as_ref()
-                .and_then(|n| h.get(n))
-                .and_then(|h| h.hardware_model.clone())
+            r.hardware_model.clone().or_else(|| {
+                r.round
+                    .host
+                    .as_ref()
+                    .and_then(|n| h.get(n))
+                    .and_then(|h| h.hardware_model.clone())
+            })
         }),
         ("OS", |h, r| {
-            r.round
-                .host
-                .as_ref()
-                .and_then(|n| h.get(n))
-                .and_then(|h| h.os.clone())
+            r.os.clone().or_else(|| {
+                r.round
+                    .host
+                    .as_ref()
+                    .and_then(|n| h.get(n))
+                    .and_then(|h| h.os.clone())
+            })
         }),
     ];
     let mut out = Vec::new();
@@ -702,6 +708,70 @@ fn unreachable_none() -> (RoundSelector, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Regression: every round was counted under its host's OS as stored now, so a machine
+    // updated from macOS 15.6 to 26.1 had its 15.6 failures counted against 26.1.
+    #[test]
+    fn each_round_counts_under_the_os_it_ran_under() {
+        use crate::host::{HostInfo, LocalHost};
+        use crate::rounds::{Attempt, Round};
+        use crate::store::{Create, RoundMeta, RoundSelector};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        let mac = |os: &str| HostInfo {
+            name: "mac-a".into(),
+            machine_id: Some("UUID-A".into()),
+            os: Some(os.into()),
+            ..HostInfo::default()
+        };
+        let round = |n: i64, pass: bool| Round {
+            number: n,
+            attempts: vec![Attempt {
+                exit_code: Some(if pass { 0 } else { 1 }),
+                ..Attempt::default()
+            }],
+            ..Round::default()
+        };
+        for (os, rounds) in [
+            ("macOS 15.6", [(1, true), (2, false)]),
+            ("macOS 26.1", [(3, true), (4, true)]),
+        ] {
+            let mut s = Store::open_as(&db, Create::File, LocalHost::known(mac(os))).unwrap();
+            for (n, pass) in rounds {
+                s.save_round(&round(n, pass), &RoundMeta::default(), false)
+                    .unwrap();
+            }
+        }
+        // Another machine, so the writeup has machines to break down by.
+        let mut s = Store::open_as(
+            &db,
+            Create::File,
+            LocalHost::known(HostInfo {
+                name: "mac-b".into(),
+                machine_id: Some("UUID-B".into()),
+                os: Some("macOS 15.6".into()),
+                ..HostInfo::default()
+            }),
+        )
+        .unwrap();
+        s.save_round(&round(1, true), &RoundMeta::default(), false)
+            .unwrap();
+        let rounds = s.rounds(&RoundSelector::All).unwrap();
+        let by_os = breakdowns(&s, &rounds)
+            .unwrap()
+            .into_iter()
+            .find(|b| b.by == "OS")
+            .unwrap();
+        let counts: Vec<(String, u64)> = by_os
+            .rows
+            .iter()
+            .map(|r| (r.value.clone(), r.raw.rounds))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![("macOS 15.6".to_string(), 3), ("macOS 26.1".to_string(), 2)]
+        );
+    }
 
     #[test]
     fn pytorch_ops_from_frames() {

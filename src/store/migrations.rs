@@ -19,6 +19,8 @@
 //! - 10: hosts; rounds.host_id with (host_id, number) unique instead of number (the rounds
 //!   tables rebuilt); reports.host_id. Older rounds get the local host (Rust: SQL cannot know
 //!   the machine it runs on).
+//! - 11: rounds.hardware_model and rounds.os (what the round ran under; older rounds take
+//!   their host's).
 
 use std::path::Path;
 
@@ -38,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_report_frames.sql"),
     include_str!("../../migrations/0009_blake3_keys.sql"),
     include_str!("../../migrations/0010_hosts.sql"),
+    include_str!("../../migrations/0011_round_machine.sql"),
 ];
 
 /// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0009_baseline.sql"),
     ),
     (10, include_str!("../../migrations/postgres/0010_hosts.sql")),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_round_machine.sql"),
+    ),
 ];
 
 /// Does `--db` name a PostgreSQL server rather than a file?

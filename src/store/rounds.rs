@@ -68,6 +68,11 @@ pub struct RoundMeta {
     pub max_attempts: Option<u32>,
     /// The last lines of output, when agx-triage ran the round.
     pub output_tail: Option<String>,
+    /// The hardware model it ran on (`Mac16,5`), when known; a round of this machine that
+    /// names none gets this machine's.
+    pub hardware_model: Option<String>,
+    /// The OS it ran under (`macOS 15.1 (24B83)`), when known; as `hardware_model`.
+    pub os: Option<String>,
 }
 
 /// What [`Store::save_round`] did.
@@ -97,6 +102,11 @@ pub struct StoredRound {
     /// The last 64 KiB of the command's output (each attempt headed), for rounds made by
     /// `round run`.
     pub output_tail: Option<String>,
+    /// The hardware model it ran on, when known (migration 11 gave older rounds their
+    /// host's).
+    pub hardware_model: Option<String>,
+    /// The OS it ran under, when known (as `hardware_model`).
+    pub os: Option<String>,
 }
 
 fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -135,10 +145,19 @@ impl Store {
         // by name; only a round that names none is this machine's, found by identity. A named
         // host that happens to share this machine's name is not this machine: two Macs can
         // both be called `MacBook-Pro`, and merge must file the other one's rounds under it.
-        let host = match &round.host {
-            Some(name) => crate::host::HostInfo::named(name),
-            None => self.local.get().clone(),
+        let (host, this_machine) = match &round.host {
+            Some(name) => (crate::host::HostInfo::named(name), false),
+            None => (self.local.get().clone(), true),
         };
+        // What the round ran under: as given, else (a round of this machine) this machine's.
+        let hardware_model = meta
+            .hardware_model
+            .clone()
+            .or_else(|| host.hardware_model.clone().filter(|_| this_machine));
+        let os = meta
+            .os
+            .clone()
+            .or_else(|| host.os.clone().filter(|_| this_machine));
         let tx = self.begin_write()?;
         let host_id = super::hosts::ensure_host(tx.tx, &host)?;
         let host_name: String = tx.tx.query_row(
@@ -177,8 +196,9 @@ impl Store {
         let id: i64 = tx.tx.query_row(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
-                output_tail, fix_confirmed, host_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                output_tail, fix_confirmed, host_id, hardware_model, os)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18)
              RETURNING id",
             params![
                 round.number,
@@ -198,6 +218,8 @@ impl Store {
                 // A native round has nothing to confirm, whatever the caller set.
                 round.fix_confirmed.filter(|_| round.fix.is_some()),
                 host_id,
+                hardware_model,
+                os,
             ],
             |r| r.get(0),
         )?;
@@ -318,7 +340,8 @@ fn read_rounds(
     let sql = format!(
         "SELECT ro.id, ro.number, ro.batch, ro.fix_name, ro.started_at, ro.finished_at,
                 ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
-                ro.results, ro.source, ro.output_tail, ro.fix_confirmed, h.name
+                ro.results, ro.source, ro.output_tail, ro.fix_confirmed, h.name,
+                ro.hardware_model, ro.os
          FROM rounds ro LEFT JOIN hosts h ON h.id = ro.host_id
          WHERE 1=1 {cond} ORDER BY ro.number, h.name"
     );
@@ -353,6 +376,8 @@ fn read_rounds(
             command: r.get(9)?,
             source: r.get(12)?,
             output_tail: r.get(13)?,
+            hardware_model: r.get(16)?,
+            os: r.get(17)?,
         });
         Ok(())
     })?;
