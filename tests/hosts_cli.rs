@@ -547,3 +547,50 @@ fn every_ingested_report_names_its_host_and_a_taken_name_stops_before_writing() 
         "nothing stored without its host"
     );
 }
+
+// Regression: reports that `round run` ingested itself (the crash its attempt caused) had no
+// ingesting host.
+#[test]
+fn reports_a_round_ingests_name_this_machine() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("r.db");
+    let reports = t.path().join("rd");
+    std::fs::create_dir_all(&reports).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/reports")
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ips"))
+        .min()
+        .unwrap();
+    let copy = format!("cp '{}' '{}/'", sample.display(), reports.display());
+    let o = run(
+        &db,
+        &[
+            "round",
+            "run",
+            "--round",
+            "9000",
+            "--crash-wait",
+            "1",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            &copy,
+        ],
+    );
+    assert!(o.status.code().is_some(), "{}", stderr(&o));
+    let listed = json(&run(&db, &["reports", "--json"]));
+    let listed = listed.as_array().unwrap();
+    assert!(
+        !listed.is_empty(),
+        "the round ingested the new report: {}",
+        stderr(&o)
+    );
+    for r in listed {
+        assert_eq!(r["ingested_by"], "test-mac", "{r}");
+    }
+}

@@ -219,7 +219,8 @@ fn run_cmd(cli: &Cli, a: &RunArgs) -> Result<Exit> {
     let mut store = open_store_as(cli, a.host.as_deref())?;
     // Refuse before running: a round that runs for an hour and then cannot be stored is lost
     // (a host name taken by another machine, a number this machine has already).
-    store.register_local_host()?;
+    // The reports the round ingests name this machine as their ingesting host.
+    store.ingest_as_local_host()?;
     if !a.replace && store.has_round(a.number)? {
         say(format_args!("error: {}", exists_hint(a.number)));
         return Ok(Exit::Partial);

@@ -243,7 +243,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<Exit> {
         );
     }
     let mut store = open_store_as(cli, a.host.as_deref())?;
-    store.register_local_host()?;
+    // The reports the round ingests name this machine as their ingesting host.
+    store.ingest_as_local_host()?;
     let candidate = prepare(&store, a)?;
     let other = if interleaved {
         let mut o = a.clone();
