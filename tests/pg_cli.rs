@@ -183,7 +183,11 @@ fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
 
 #[test]
 fn sqlite_and_postgres_give_the_same_answers() {
-    let Some(url) = pg::fresh_db() else { return };
+    // Regression: on a database that does not collate by bytes (en-US here, the default of
+    // many servers) `buckets --json` and `rounds --json` came in another order than SQLite's.
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
     let t = tempfile::tempdir().unwrap();
     let synth = t.path().join("synth");
     write_reports(&synth, "s", 0, 40, 12);
@@ -203,6 +207,69 @@ fn sqlite_and_postgres_give_the_same_answers() {
         );
         assert_eq!(x, y, "`{cmd}` differs between SQLite and PostgreSQL");
     }
+}
+
+// Regression: on an en-US database, `rounds --json` listed host "alpha" before "Zed" (SQLite:
+// by bytes, "Zed" first) and attempts' incident ids read back as ["XZ1", "X_1"], so
+// importing the same round again was a conflict (merge was not idempotent).
+#[test]
+fn rounds_read_back_in_byte_order_on_an_en_us_database() {
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("r.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"round":1,"fix":"native","config":{"Zed":"1","alpha":"2","a_b":"3","aZ":"4"},"attempts":[{"signal":11,"crash_reports":["X_1","XZ1","x_1"]}]}"#,
+    )
+    .unwrap();
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        for host in ["alpha", "Zed", "alpha", "Zed"] {
+            let o = run(
+                db,
+                &[
+                    "round",
+                    "import",
+                    "--json",
+                    "--host",
+                    host,
+                    file.to_str().unwrap(),
+                ],
+            );
+            ok(&o);
+            let v = json(&o);
+            assert_eq!(v["conflicts"], 0, "{v}");
+        }
+        let o = run(
+            db,
+            &[
+                "round",
+                "import",
+                "--json",
+                "--host",
+                "Zed",
+                file.to_str().unwrap(),
+            ],
+        );
+        ok(&o);
+        assert_eq!(json(&o)["unchanged"], 1, "{}", stdout(&o));
+        let o = run(db, &["rounds", "--json"]);
+        ok(&o);
+        let mut v = json(&o);
+        normalize(&mut v);
+        answers.push(v);
+    }
+    let hosts: Vec<String> = answers[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["host"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(hosts, ["Zed", "alpha"], "{}", answers[1]);
+    assert_eq!(answers[0], answers[1]);
 }
 
 fn count(c: &mut postgres::Client, sql: &str) -> i64 {

@@ -405,5 +405,9 @@ fn attempts(conn: &Conn, id: i64) -> Result<Vec<Attempt>, StoreError> {
             a.crash_reports.push(inc);
         }
     }
+    // By bytes, as `as_stored` sorts them, whatever order the database's collation gives.
+    for a in &mut attempts {
+        a.crash_reports.sort();
+    }
     Ok(attempts)
 }
