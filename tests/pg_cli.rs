@@ -272,6 +272,142 @@ fn rounds_read_back_in_byte_order_on_an_en_us_database() {
     assert_eq!(answers[0], answers[1]);
 }
 
+/// `n` letters that do not compress (a B-tree entry is compressed before its size is checked).
+fn noise(seed: u64, n: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (b'a' + ((x >> 33) % 26) as u8) as char
+        })
+        .collect()
+}
+
+// Regression: a report listing ~700 images (image_lists.key), an image with a 6,000-character
+// path and no UUID (images.key), a 4,000-character symbol, a report file whose
+// path is ~3,000 bytes (sources.path) and a round with a long config key and incident id
+// failed the whole batch on PostgreSQL ("index row size ... exceeds btree maximum 2704")
+// where SQLite stores them.
+#[test]
+fn keys_longer_than_a_btree_entry_are_stored_on_postgres_as_on_sqlite() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let mut deep = t.path().join("reports");
+    for i in 0..14 {
+        deep = deep.join(noise(100 + i, 200));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut many = synth_report("00000000-0000-4000-8000-000000000701", 701, 0);
+    for i in 0..700u64 {
+        many = many.image(
+            agx_synth::Image::new(&format!("lib{i}.dylib"), &format!("/usr/lib/lib{i}.dylib"))
+                .base(8_000_000_000 + i * 100_000)
+                .size(50_000)
+                .uuid(&format!("{i:08X}-0000-4000-8000-{:012X}", i * 7919)),
+        );
+    }
+    std::fs::write(deep.join("many.ips"), many.build_ips()).unwrap();
+    let long_path = format!("/opt/{}/libx.dylib", noise(1, 6000));
+    let long_symbol = format!("sym_{}", noise(2, 4000));
+    let mut long = synth_report("00000000-0000-4000-8000-000000000702", 702, 0).image(
+        agx_synth::Image::new("libx.dylib", &long_path)
+            .base(9_000_000_000)
+            .size(4096),
+    );
+    long.threads[0]
+        .frames
+        .insert(0, agx_synth::Frame::new(3, 16).symbol(&long_symbol, 8));
+    std::fs::write(deep.join("long.ips"), long.build_ips()).unwrap();
+    let rounds = t.path().join("r.jsonl");
+    std::fs::write(
+        &rounds,
+        format!(
+            r#"{{"round":1,"fix":"native","config":{{"{}":"1"}},"attempts":[{{"signal":11,"crash_reports":["{}"]}}]}}"#,
+            noise(3, 3000),
+            noise(4, 3000)
+        ),
+    )
+    .unwrap();
+    // Host names are refused past 255 bytes, so they are B-tree keys.
+    let host = noise(5, 255);
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &[
+                "ingest",
+                "--threads",
+                "1",
+                t.path().join("reports").to_str().unwrap(),
+            ],
+        ));
+        for _ in 0..2 {
+            let o = run(
+                db,
+                &[
+                    "round",
+                    "import",
+                    "--json",
+                    "--host",
+                    &host,
+                    rounds.to_str().unwrap(),
+                ],
+            );
+            ok(&o);
+            assert_eq!(json(&o)["conflicts"], 0, "{}", stdout(&o));
+        }
+        let mut out = Vec::new();
+        for args in [
+            vec!["reports", "--json"],
+            vec!["show", "--json", "1"],
+            vec!["show", "--json", "2"],
+            vec!["buckets", "--json"],
+            vec!["rounds", "--json"],
+        ] {
+            let o = run(db, &args);
+            ok(&o);
+            let mut v = json(&o);
+            normalize(&mut v);
+            out.push(v);
+        }
+        answers.push(out);
+    }
+    assert_eq!(
+        answers[0][0].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        answers[0][0]
+    );
+    let mut c = pg::client(&url);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM images WHERE length(path) > 6000"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM image_lists WHERE image_count > 700"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM sources WHERE length(path) > 2800"
+        ),
+        2
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
 fn count(c: &mut postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).unwrap().get(0)
 }
