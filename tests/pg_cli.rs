@@ -599,6 +599,48 @@ fn a_report_with_nul_characters_in_its_strings_is_stored_on_postgres() {
     assert_consistent(&url);
 }
 
+// Regression: PostgreSQL parsed the stored frames as JSON after removing every `\u0000`, so a
+// symbol ending in the literal text `\u0000` (stored `"x\\u0000"`) became invalid JSON and
+// `reports` failed for every listing that held it.
+#[test]
+fn a_symbol_ending_in_a_literal_backslash_u0000_lists_on_postgres_as_on_sqlite() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    let ips = synth_ips("00000000-0000-4000-8000-000000000778", 4243, 2)
+        .replace("objc_msgSend", r"objc_msgSend\\u0000");
+    assert!(ips.contains(r"\\u0000"));
+    std::fs::write(folder.join("lit.ips"), ips).unwrap();
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(db, &["ingest", folder.to_str().unwrap()]));
+        let mut out = Vec::new();
+        for args in [
+            vec!["reports", "--json"],
+            vec!["reports", "--json", "--frame", "objc_msgSend"],
+            // Regression: a frame search matching nothing sent `IN ()` (a syntax error there).
+            vec!["reports", "--json", "--frame", "no_such_symbol"],
+            vec!["show", "--json", "1"],
+        ] {
+            let o = run(db, &args);
+            ok(&o);
+            let mut v = json(&o);
+            normalize(&mut v);
+            out.push(v);
+        }
+        answers.push(out);
+    }
+    assert_eq!(
+        answers[0][0].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        answers[0][0]
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
 /// Poll `f` until it holds; `false` after a minute (a hung watcher, not a slow machine).
 fn eventually(mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..600 {
