@@ -641,6 +641,57 @@ fn a_symbol_ending_in_a_literal_backslash_u0000_lists_on_postgres_as_on_sqlite()
     assert_eq!(answers[0], answers[1]);
 }
 
+// Regression: PostgreSQL sorts NULL last ascending and first descending, SQLite the other way:
+// `reports --limit` and `buckets --json`'s example_report differed when reports had no
+// captured_at.
+#[test]
+fn reports_without_a_time_sort_alike_on_both_dialects() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..4u32 {
+        let mut r = synth_report(
+            &format!("00000000-0000-4000-8000-00000000090{i}"),
+            900 + i,
+            0,
+        );
+        if i % 2 == 0 {
+            r.timestamp = "someday".into();
+            r.capture_time = "someday".into();
+        }
+        std::fs::write(folder.join(format!("n{i}.ips")), r.build_ips()).unwrap();
+    }
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &["ingest", "--threads", "1", folder.to_str().unwrap()],
+        ));
+        let o = run(db, &["reports", "--json", "--limit", "2"]);
+        ok(&o);
+        let ids: Vec<String> = json(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["incident_id"].to_string())
+            .collect();
+        let o = run(db, &["buckets", "--json"]);
+        ok(&o);
+        let examples: Vec<String> = json(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["example_report"].to_string())
+            .collect();
+        answers.push((ids, examples));
+    }
+    assert_eq!(answers[0].0.len(), 2);
+    assert!(!answers[0].1.is_empty());
+    assert_eq!(answers[0], answers[1]);
+}
+
 /// Poll `f` until it holds; `false` after a minute (a hung watcher, not a slow machine).
 fn eventually(mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..600 {

@@ -10,6 +10,9 @@
 //! - A row is read by column index into typed values ([`FromDb`]); PostgreSQL's stricter types
 //!   are bridged here (`BIGINT`/`INTEGER`/`BOOLEAN` all read as integers), the SQL casts where
 //!   a type would otherwise differ (e.g. `SUM` of `BIGINT` is `NUMERIC` there).
+//! - Answers must not depend on the dialect: every ORDER BY on a nullable column says where
+//!   NULL goes (`NULLS FIRST`/`NULLS LAST`; SQLite puts NULL first ascending, PostgreSQL last),
+//!   and PostgreSQL's text columns collate by bytes (`COLLATE "C"`, its baseline migration).
 //! - A write transaction takes the database's write lock first: SQLite's `BEGIN IMMEDIATE`, and
 //!   on PostgreSQL `BEGIN` plus a transaction-scoped advisory lock keyed by
 //!   [`super::APPLICATION_ID`], so writers serialize the same way on both and the store's

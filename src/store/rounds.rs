@@ -320,7 +320,7 @@ fn read_rounds(
                 ro.efficiency, ro.outcome, ro.max_attempts, ro.command, ro.metrics,
                 ro.results, ro.source, ro.output_tail, ro.fix_confirmed, h.name
          FROM rounds ro LEFT JOIN hosts h ON h.id = ro.host_id
-         WHERE 1=1 {cond} ORDER BY ro.number, h.name"
+         WHERE 1=1 {cond} ORDER BY ro.number, h.name NULLS FIRST"
     );
     let mut out = Vec::new();
     conn.query_each(&sql, &args, |r| -> Result<(), StoreError> {

@@ -201,7 +201,7 @@ impl Store {
                 sql.push_str(&format!(" AND r.id IN ({})", list.join(",")));
             }
         }
-        sql.push_str(" ORDER BY r.captured_at DESC, r.id DESC");
+        sql.push_str(" ORDER BY r.captured_at DESC NULLS LAST, r.id DESC");
         if let Some(n) = f.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
