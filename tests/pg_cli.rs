@@ -692,6 +692,35 @@ fn reports_without_a_time_sort_alike_on_both_dialects() {
     assert_eq!(answers[0], answers[1]);
 }
 
+// Regression: PostgreSQL stores U+0000 in text as U+FFFD, but the round-content check compared
+// with the original, so a round whose config held "a\u0000b" was a conflict when imported again
+// (and merge twice gave added, then conflict).
+#[test]
+fn a_round_with_nul_characters_imports_again_unchanged_on_postgres() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("r.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"round":3,"batch":"b\u0000","fix":"v\u00002","config":{"k\u0000":"a\u0000b"},"attempts":[{"signal":11,"crash_reports":["X\u00001"]}]}"#,
+    )
+    .unwrap();
+    let lite = t.path().join("lite.db");
+    for db in [lite.as_path(), Path::new(&url)] {
+        let o = run(db, &["round", "import", "--json", file.to_str().unwrap()]);
+        ok(&o);
+        assert_eq!(json(&o)["conflicts"], 0, "{}", stdout(&o));
+        let o = run(db, &["round", "import", "--json", file.to_str().unwrap()]);
+        ok(&o);
+        let v = json(&o);
+        assert_eq!(
+            (&v["unchanged"], &v["conflicts"]),
+            (&1.into(), &0.into()),
+            "{v}"
+        );
+    }
+}
+
 /// Poll `f` until it holds; `false` after a minute (a hung watcher, not a slow machine).
 fn eventually(mut f: impl FnMut() -> bool) -> bool {
     for _ in 0..600 {
