@@ -529,10 +529,20 @@ impl Conn {
     pub(crate) fn begin_write(&self) -> Result<(), DbError> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            Conn::Pg(p) => p.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({})",
-                super::APPLICATION_ID
-            )),
+            Conn::Pg(p) => {
+                p.batch("BEGIN")?;
+                // A lock that fails (`lock_timeout`, a cancelled statement) leaves the
+                // transaction aborted, and no guard exists yet to end it: end it here, or every
+                // later statement on this connection fails ("current transaction is aborted").
+                let locked = p.batch(&format!(
+                    "SELECT pg_advisory_xact_lock({})",
+                    super::APPLICATION_ID
+                ));
+                if locked.is_err() {
+                    let _ = p.batch("ROLLBACK");
+                }
+                locked
+            }
         }
     }
 
