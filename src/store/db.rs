@@ -364,41 +364,83 @@ impl PgConn {
     }
 }
 
-/// SQLite's placeholders in PostgreSQL's form: `?1` becomes `$1`, a bare `?` the next number.
-/// Quoted text and identifiers are left alone (`'?'` stays a question mark).
+/// SQLite's placeholders in PostgreSQL's form: `?1` becomes `$1`, and a bare `?` the number
+/// one past the largest assigned so far (SQLite's rule: `?1, ?` is `$1, $2`, `?3, ?` is
+/// `$3, $4`). Quoted text and identifiers (`'?'`, `"x?"`, `E'it\'s ?'` with its backslash
+/// escapes) and comments (`-- it's`, `/* ? */`) are copied as they are.
 pub(crate) fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut next = 0usize;
-    let mut quote: Option<char> = None;
+    let mut largest = 0usize;
     let mut chars = sql.chars().peekable();
+    // The previous character copied outside quotes (to tell `E'..'` from `NAME'..'`).
+    let mut prev: Option<char> = None;
+    let mut prev2: Option<char> = None;
     while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
+        match c {
+            '\'' | '"' => {
+                // `E'..'` (not the end of an identifier like `TYPE'..'`): backslash escapes.
+                let escapes = c == '\''
+                    && matches!(prev, Some('E' | 'e'))
+                    && !prev2.is_some_and(|p| p.is_alphanumeric() || p == '_');
                 out.push(c);
-                if c == q {
-                    quote = None;
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if escapes && d == '\\' {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c {
+                        // A doubled quote is one quote character inside the text.
+                        if chars.peek() == Some(&c) {
+                            out.push(c);
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
                 }
             }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
+            '-' if chars.peek() == Some(&'-') => {
                 out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
             }
-            None if c == '?' => {
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(c);
+                out.push('*');
+                chars.next();
+                // PostgreSQL nests block comments; SQLite does not, but ours never nest.
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+            }
+            '?' => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
                     digits.push(*d);
                     chars.next();
                 }
+                let n = match digits.parse::<usize>() {
+                    Ok(n) => n,
+                    Err(_) => largest + 1,
+                };
+                largest = largest.max(n);
                 out.push('$');
-                if digits.is_empty() {
-                    next += 1;
-                    out.push_str(&next.to_string());
-                } else {
-                    out.push_str(&digits);
-                }
+                out.push_str(&n.to_string());
             }
-            None => out.push(c),
+            c => out.push(c),
         }
+        prev2 = prev;
+        prev = Some(c);
     }
     out
 }
@@ -558,6 +600,41 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::translate;
+
+    // Regression: a bare `?` after `?1` was `$1` again (SQLite numbers it 2).
+    #[test]
+    fn a_bare_placeholder_takes_one_past_the_largest_number_so_far() {
+        assert_eq!(translate("a = ?1, b = ?"), "a = $1, b = $2");
+        assert_eq!(
+            translate("a = ?3, b = ?, c = ?1, d = ?"),
+            "a = $3, b = $4, c = $1, d = $5"
+        );
+        assert_eq!(translate("a = ?, b = ?1, c = ?"), "a = $1, b = $1, c = $2");
+    }
+
+    // Regression: comments were not skipped, so a quote in one swallowed later placeholders.
+    #[test]
+    fn comments_are_copied_and_their_contents_ignored() {
+        assert_eq!(
+            translate("-- it's ?\nSELECT ?1, ?"),
+            "-- it's ?\nSELECT $1, $2"
+        );
+        assert_eq!(
+            translate("SELECT /* it's ? */ ?, ? -- ?\n, ?"),
+            "SELECT /* it's ? */ $1, $2 -- ?\n, $3"
+        );
+        assert_eq!(translate("SELECT 4 - ?, 6/?"), "SELECT 4 - $1, 6/$2");
+    }
+
+    // Regression: `E'it\'s'` ended at the escaped quote, and the rest was taken as quoted.
+    #[test]
+    fn escape_strings_and_doubled_quotes_stay_one_string() {
+        assert_eq!(translate(r"SELECT E'it\'s ?', ?"), r"SELECT E'it\'s ?', $1");
+        assert_eq!(translate("SELECT 'it''s ?', ?"), "SELECT 'it''s ?', $1");
+        // A backslash in a standard string is a plain character.
+        assert_eq!(translate(r"SELECT 'a\', ?"), r"SELECT 'a\', $1");
+        assert_eq!(translate(r"SELECT NAME'a\', ?"), r"SELECT NAME'a\', $1");
+    }
 
     #[test]
     fn placeholders_translate_outside_quotes_only() {
