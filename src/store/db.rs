@@ -128,25 +128,40 @@ impl postgres::types::ToSql for Value<'_> {
     ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         use postgres::types::{IsNull, Type};
         // The statement decides the parameter's type (PostgreSQL infers it from the SQL); a
-        // value is converted to it the way SQLite would compare it.
+        // value is converted to it the way SQLite would compare it. A value that has no such
+        // conversion is a type error: written as it is, its bytes would be read as another
+        // type's (text bytes as an 8-byte integer).
+        let text = |t: &Type| matches!(*t, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME);
         match (*self, ty) {
             (Value::Null, _) => Ok(IsNull::Yes),
             (Value::Int(i), t) if *t == Type::BOOL => (i != 0).to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+            (Value::Int(i), t) if *t == Type::INT8 => i.to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::FLOAT8 => (i as f64).to_sql(ty, out),
-            (Value::Int(i), t) if *t == Type::TEXT || *t == Type::VARCHAR => {
-                i.to_string().to_sql(ty, out)
-            }
-            (Value::Int(i), _) => i.to_sql(ty, out),
+            (Value::Int(i), t) if *t == Type::FLOAT4 => (i as f32).to_sql(ty, out),
+            (Value::Int(i), t) if text(t) => i.to_string().to_sql(ty, out),
             (Value::Real(f), t) if *t == Type::FLOAT4 => (f as f32).to_sql(ty, out),
-            (Value::Real(f), _) => f.to_sql(ty, out),
+            (Value::Real(f), t) if *t == Type::FLOAT8 => f.to_sql(ty, out),
             // PostgreSQL's text cannot hold U+0000, which a hostile report can put in any
             // string (`"procName":"Py\u0000thon"`): stored as U+FFFD, not refused (SQLite
-            // keeps it as is).
-            (Value::Text(s), _) if s.contains('\0') => s.replace('\0', "\u{FFFD}").to_sql(ty, out),
-            (Value::Text(s), _) => s.to_sql(ty, out),
-            (Value::Blob(b), _) => b.to_sql(ty, out),
+            // keeps it as is; rounds.rs `as_stored` compares the same way).
+            (Value::Text(s), t) if text(t) && s.contains('\0') => {
+                s.replace('\0', "\u{FFFD}").to_sql(ty, out)
+            }
+            (Value::Text(s), t) if text(t) => s.to_sql(ty, out),
+            (Value::Blob(b), t) if *t == Type::BYTEA => b.to_sql(ty, out),
+            (v, t) => Err(format!(
+                "a {} value cannot be a {t} parameter",
+                match v {
+                    Value::Null => "NULL",
+                    Value::Int(_) => "integer",
+                    Value::Real(_) => "real",
+                    Value::Text(_) => "text",
+                    Value::Blob(_) => "blob",
+                }
+            )
+            .into()),
         }
     }
 
@@ -599,7 +614,38 @@ impl Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::translate;
+    use super::{translate, Value};
+
+    // Regression: text, real and blob values bound to a parameter of another type were sent as
+    // their raw bytes (text read as an 8-byte integer); they are a type error now.
+    #[test]
+    fn a_value_of_another_type_than_its_parameter_is_a_type_error() {
+        use postgres::types::{ToSql, Type};
+        let mut out = bytes::BytesMut::new();
+        for (v, ty) in [
+            (Value::Text("12345678"), Type::INT8),
+            (Value::Text("x"), Type::BYTEA),
+            (Value::Real(1.5), Type::INT8),
+            (Value::Real(1.5), Type::TEXT),
+            (Value::Blob(b"12345678"), Type::INT8),
+            (Value::Blob(b"x"), Type::TEXT),
+            (Value::Int(1), Type::BYTEA),
+        ] {
+            assert!(v.to_sql(&ty, &mut out).is_err(), "{v:?} as {ty}");
+        }
+        for (v, ty) in [
+            (Value::Text("x"), Type::TEXT),
+            (Value::Text("a\0b"), Type::VARCHAR),
+            (Value::Int(7), Type::INT8),
+            (Value::Int(7), Type::TEXT),
+            (Value::Int(1), Type::BOOL),
+            (Value::Real(1.5), Type::FLOAT8),
+            (Value::Blob(b"x"), Type::BYTEA),
+            (Value::Null, Type::INT8),
+        ] {
+            assert!(v.to_sql(&ty, &mut out).is_ok(), "{v:?} as {ty}");
+        }
+    }
 
     // Regression: a bare `?` after `?1` was `$1` again (SQLite numbers it 2).
     #[test]
