@@ -559,6 +559,18 @@ fn read_commands_create_nothing_on_postgres_and_passwords_never_show() {
     let Some(url) = pg::fresh_db() else { return };
     let o = run(Path::new(&url), &["buckets", "--json"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Regression: `rebucket --dry-run` created every table (and, on SQLite, the file).
+    let o = run(Path::new(&url), &["rebucket", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let t = tempfile::tempdir().unwrap();
+    let lite = t.path().join("none.db");
+    let o = run(&lite, &["rebucket", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        !lite.exists(),
+        "rebucket --dry-run created {}",
+        lite.display()
+    );
     let mut c = pg::client(&url);
     let tables = count(
         &mut c,
