@@ -317,11 +317,9 @@ mod tests {
             .unwrap();
         let stored: i64 = s
             .conn()
-            .query_row(
-                "SELECT host_id FROM rounds WHERE number = 7",
-                params![],
-                |r| r.get(0),
-            )
+            .query_row("SELECT host_id FROM rounds WHERE number = 7", params![], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(stored, other);
         assert!(s.host("vm").unwrap().unwrap().machine_id.as_deref() == Some("OTHER"));
