@@ -408,6 +408,46 @@ fn keys_longer_than_a_btree_entry_are_stored_on_postgres_as_on_sqlite() {
     assert_eq!(answers[0], answers[1]);
 }
 
+// Regression: on an en-US database buckets of equal size came in collation order ("alpha"
+// before "Zed", "a_b" after "aZ"), SQLite's by bytes.
+#[test]
+fn buckets_list_in_byte_order_on_an_en_us_database() {
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (i, name) in ["alpha_fn", "Zed_fn", "a_b", "aZ", "X_1", "XZ1"]
+        .iter()
+        .enumerate()
+    {
+        let ips = synth_ips(
+            &format!("00000000-0000-4000-8000-00000000095{i}"),
+            950 + i as u32,
+            0,
+        )
+        .replace("objc_msgSend", name)
+        .replace("setBuffer:offset:atIndex:", name);
+        std::fs::write(folder.join(format!("b{i}.ips")), ips).unwrap();
+    }
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &["ingest", "--threads", "1", folder.to_str().unwrap()],
+        ));
+        let o = run(db, &["buckets", "--json"]);
+        ok(&o);
+        let mut v = json(&o);
+        normalize(&mut v);
+        answers.push(v);
+    }
+    assert!(answers[0].as_array().unwrap().len() > 1, "{}", answers[0]);
+    assert_eq!(answers[0], answers[1]);
+}
+
 fn count(c: &mut postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).unwrap().get(0)
 }
