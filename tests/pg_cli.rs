@@ -183,7 +183,11 @@ fn answers(db: &Path) -> Vec<(String, serde_json::Value)> {
 
 #[test]
 fn sqlite_and_postgres_give_the_same_answers() {
-    let Some(url) = pg::fresh_db() else { return };
+    // Regression: on a database that does not collate by bytes (en-US here, the default of
+    // many servers) `buckets --json` and `rounds --json` came in another order than SQLite's.
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
     let t = tempfile::tempdir().unwrap();
     let synth = t.path().join("synth");
     write_reports(&synth, "s", 0, 40, 12);
@@ -203,6 +207,245 @@ fn sqlite_and_postgres_give_the_same_answers() {
         );
         assert_eq!(x, y, "`{cmd}` differs between SQLite and PostgreSQL");
     }
+}
+
+// Regression: on an en-US database, `rounds --json` listed host "alpha" before "Zed" (SQLite:
+// by bytes, "Zed" first) and attempts' incident ids read back as ["XZ1", "X_1"], so
+// importing the same round again was a conflict (merge was not idempotent).
+#[test]
+fn rounds_read_back_in_byte_order_on_an_en_us_database() {
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("r.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"round":1,"fix":"native","config":{"Zed":"1","alpha":"2","a_b":"3","aZ":"4"},"attempts":[{"signal":11,"crash_reports":["X_1","XZ1","x_1"]}]}"#,
+    )
+    .unwrap();
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        for host in ["alpha", "Zed", "alpha", "Zed"] {
+            let o = run(
+                db,
+                &[
+                    "round",
+                    "import",
+                    "--json",
+                    "--host",
+                    host,
+                    file.to_str().unwrap(),
+                ],
+            );
+            ok(&o);
+            let v = json(&o);
+            assert_eq!(v["conflicts"], 0, "{v}");
+        }
+        let o = run(
+            db,
+            &[
+                "round",
+                "import",
+                "--json",
+                "--host",
+                "Zed",
+                file.to_str().unwrap(),
+            ],
+        );
+        ok(&o);
+        assert_eq!(json(&o)["unchanged"], 1, "{}", stdout(&o));
+        let o = run(db, &["rounds", "--json"]);
+        ok(&o);
+        let mut v = json(&o);
+        normalize(&mut v);
+        answers.push(v);
+    }
+    let hosts: Vec<String> = answers[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["host"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(hosts, ["Zed", "alpha"], "{}", answers[1]);
+    assert_eq!(answers[0], answers[1]);
+}
+
+/// `n` letters that do not compress (a B-tree entry is compressed before its size is checked).
+fn noise(seed: u64, n: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (b'a' + ((x >> 33) % 26) as u8) as char
+        })
+        .collect()
+}
+
+// Regression: a report listing ~700 images (image_lists.key), an image with a 6,000-character
+// path and no UUID (images.key), a 4,000-character symbol, a report file whose
+// path is ~3,000 bytes (sources.path) and a round with a long config key and incident id
+// failed the whole batch on PostgreSQL ("index row size ... exceeds btree maximum 2704")
+// where SQLite stores them.
+#[test]
+fn keys_longer_than_a_btree_entry_are_stored_on_postgres_as_on_sqlite() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let mut deep = t.path().join("reports");
+    for i in 0..14 {
+        deep = deep.join(noise(100 + i, 200));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut many = synth_report("00000000-0000-4000-8000-000000000701", 701, 0);
+    for i in 0..700u64 {
+        many = many.image(
+            agx_synth::Image::new(&format!("lib{i}.dylib"), &format!("/usr/lib/lib{i}.dylib"))
+                .base(8_000_000_000 + i * 100_000)
+                .size(50_000)
+                .uuid(&format!("{i:08X}-0000-4000-8000-{:012X}", i * 7919)),
+        );
+    }
+    std::fs::write(deep.join("many.ips"), many.build_ips()).unwrap();
+    let long_path = format!("/opt/{}/libx.dylib", noise(1, 6000));
+    let long_symbol = format!("sym_{}", noise(2, 4000));
+    let mut long = synth_report("00000000-0000-4000-8000-000000000702", 702, 0).image(
+        agx_synth::Image::new("libx.dylib", &long_path)
+            .base(9_000_000_000)
+            .size(4096),
+    );
+    long.threads[0]
+        .frames
+        .insert(0, agx_synth::Frame::new(3, 16).symbol(&long_symbol, 8));
+    std::fs::write(deep.join("long.ips"), long.build_ips()).unwrap();
+    let rounds = t.path().join("r.jsonl");
+    std::fs::write(
+        &rounds,
+        format!(
+            r#"{{"round":1,"fix":"native","config":{{"{}":"1"}},"attempts":[{{"signal":11,"crash_reports":["{}"]}}]}}"#,
+            noise(3, 3000),
+            noise(4, 3000)
+        ),
+    )
+    .unwrap();
+    // Host names are refused past 255 bytes, so they are B-tree keys.
+    let host = noise(5, 255);
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &[
+                "ingest",
+                "--threads",
+                "1",
+                t.path().join("reports").to_str().unwrap(),
+            ],
+        ));
+        for _ in 0..2 {
+            let o = run(
+                db,
+                &[
+                    "round",
+                    "import",
+                    "--json",
+                    "--host",
+                    &host,
+                    rounds.to_str().unwrap(),
+                ],
+            );
+            ok(&o);
+            assert_eq!(json(&o)["conflicts"], 0, "{}", stdout(&o));
+        }
+        let mut out = Vec::new();
+        for args in [
+            vec!["reports", "--json"],
+            vec!["show", "--json", "1"],
+            vec!["show", "--json", "2"],
+            vec!["buckets", "--json"],
+            vec!["rounds", "--json"],
+        ] {
+            let o = run(db, &args);
+            ok(&o);
+            let mut v = json(&o);
+            normalize(&mut v);
+            out.push(v);
+        }
+        answers.push(out);
+    }
+    assert_eq!(
+        answers[0][0].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        answers[0][0]
+    );
+    let mut c = pg::client(&url);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM images WHERE length(path) > 6000"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM image_lists WHERE image_count > 700"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM sources WHERE length(path) > 2800"
+        ),
+        2
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
+// Regression: on an en-US database buckets of equal size came in collation order ("alpha"
+// before "Zed", "a_b" after "aZ"), SQLite's by bytes.
+#[test]
+fn buckets_list_in_byte_order_on_an_en_us_database() {
+    let Some(url) = pg::fresh_db_en_us() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (i, name) in ["alpha_fn", "Zed_fn", "a_b", "aZ", "X_1", "XZ1"]
+        .iter()
+        .enumerate()
+    {
+        let ips = synth_ips(
+            &format!("00000000-0000-4000-8000-00000000095{i}"),
+            950 + i as u32,
+            0,
+        )
+        .replace("objc_msgSend", name)
+        .replace("setBuffer:offset:atIndex:", name);
+        std::fs::write(folder.join(format!("b{i}.ips")), ips).unwrap();
+    }
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &["ingest", "--threads", "1", folder.to_str().unwrap()],
+        ));
+        let o = run(db, &["buckets", "--json"]);
+        ok(&o);
+        let mut v = json(&o);
+        normalize(&mut v);
+        answers.push(v);
+    }
+    assert!(answers[0].as_array().unwrap().len() > 1, "{}", answers[0]);
+    assert_eq!(answers[0], answers[1]);
 }
 
 fn count(c: &mut postgres::Client, sql: &str) -> i64 {
@@ -356,6 +599,18 @@ fn read_commands_create_nothing_on_postgres_and_passwords_never_show() {
     let Some(url) = pg::fresh_db() else { return };
     let o = run(Path::new(&url), &["buckets", "--json"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Regression: `rebucket --dry-run` created every table (and, on SQLite, the file).
+    let o = run(Path::new(&url), &["rebucket", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let t = tempfile::tempdir().unwrap();
+    let lite = t.path().join("none.db");
+    let o = run(&lite, &["rebucket", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        !lite.exists(),
+        "rebucket --dry-run created {}",
+        lite.display()
+    );
     let mut c = pg::client(&url);
     let tables = count(
         &mut c,
@@ -394,6 +649,128 @@ fn a_report_with_nul_characters_in_its_strings_is_stored_on_postgres() {
     let listed = json(&run(Path::new(&url), &["reports", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_consistent(&url);
+}
+
+// Regression: PostgreSQL parsed the stored frames as JSON after removing every `\u0000`, so a
+// symbol ending in the literal text `\u0000` (stored `"x\\u0000"`) became invalid JSON and
+// `reports` failed for every listing that held it.
+#[test]
+fn a_symbol_ending_in_a_literal_backslash_u0000_lists_on_postgres_as_on_sqlite() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    let ips = synth_ips("00000000-0000-4000-8000-000000000778", 4243, 2)
+        .replace("objc_msgSend", r"objc_msgSend\\u0000");
+    assert!(ips.contains(r"\\u0000"));
+    std::fs::write(folder.join("lit.ips"), ips).unwrap();
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(db, &["ingest", folder.to_str().unwrap()]));
+        let mut out = Vec::new();
+        for args in [
+            vec!["reports", "--json"],
+            vec!["reports", "--json", "--frame", "objc_msgSend"],
+            // Regression: a frame search matching nothing sent `IN ()` (a syntax error there).
+            vec!["reports", "--json", "--frame", "no_such_symbol"],
+            vec!["show", "--json", "1"],
+        ] {
+            let o = run(db, &args);
+            ok(&o);
+            let mut v = json(&o);
+            normalize(&mut v);
+            out.push(v);
+        }
+        answers.push(out);
+    }
+    assert_eq!(
+        answers[0][0].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        answers[0][0]
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
+// Regression: PostgreSQL sorts NULL last ascending and first descending, SQLite the other way:
+// `reports --limit` and `buckets --json`'s example_report differed when reports had no
+// captured_at.
+#[test]
+fn reports_without_a_time_sort_alike_on_both_dialects() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let folder = t.path().join("r");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..4u32 {
+        let mut r = synth_report(
+            &format!("00000000-0000-4000-8000-00000000090{i}"),
+            900 + i,
+            0,
+        );
+        if i % 2 == 0 {
+            r.timestamp = "someday".into();
+            r.capture_time = "someday".into();
+        }
+        std::fs::write(folder.join(format!("n{i}.ips")), r.build_ips()).unwrap();
+    }
+    let lite = t.path().join("lite.db");
+    let mut answers = Vec::new();
+    for db in [lite.as_path(), Path::new(&url)] {
+        ok(&run(
+            db,
+            &["ingest", "--threads", "1", folder.to_str().unwrap()],
+        ));
+        let o = run(db, &["reports", "--json", "--limit", "2"]);
+        ok(&o);
+        let ids: Vec<String> = json(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["incident_id"].to_string())
+            .collect();
+        let o = run(db, &["buckets", "--json"]);
+        ok(&o);
+        let examples: Vec<String> = json(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["example_report"].to_string())
+            .collect();
+        answers.push((ids, examples));
+    }
+    assert_eq!(answers[0].0.len(), 2);
+    assert!(!answers[0].1.is_empty());
+    assert_eq!(answers[0], answers[1]);
+}
+
+// Regression: PostgreSQL stores U+0000 in text as U+FFFD, but the round-content check compared
+// with the original, so a round whose config held "a\u0000b" was a conflict when imported again
+// (and merge twice gave added, then conflict).
+#[test]
+fn a_round_with_nul_characters_imports_again_unchanged_on_postgres() {
+    let Some(url) = pg::fresh_db() else { return };
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("r.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"round":3,"batch":"b\u0000","fix":"v\u00002","config":{"k\u0000":"a\u0000b"},"attempts":[{"signal":11,"crash_reports":["X\u00001"]}]}"#,
+    )
+    .unwrap();
+    let lite = t.path().join("lite.db");
+    for db in [lite.as_path(), Path::new(&url)] {
+        let o = run(db, &["round", "import", "--json", file.to_str().unwrap()]);
+        ok(&o);
+        assert_eq!(json(&o)["conflicts"], 0, "{}", stdout(&o));
+        let o = run(db, &["round", "import", "--json", file.to_str().unwrap()]);
+        ok(&o);
+        let v = json(&o);
+        assert_eq!(
+            (&v["unchanged"], &v["conflicts"]),
+            (&1.into(), &0.into()),
+            "{v}"
+        );
+    }
 }
 
 /// Poll `f` until it holds; `false` after a minute (a hung watcher, not a slow machine).

@@ -174,7 +174,12 @@ pub fn bucketer(cli: &Cli) -> Result<Bucketer> {
 }
 
 pub fn rebucket(cli: &Cli, a: &RebucketArgs) -> Result<Exit> {
-    let mut store = open_store(cli)?;
+    // A dry run writes nothing, so it creates no database either.
+    let mut store = if a.dry_run {
+        open_store_read(cli)?
+    } else {
+        open_store(cli)?
+    };
     let bucketer = bucketer(cli)?;
     let r = agx_triage::ops::rebucket::rebucket(&mut store, &bucketer, a.dry_run)?;
     let mut out = super::term::stdout(a.json);

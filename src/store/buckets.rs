@@ -152,7 +152,7 @@ impl Store {
             "SELECT r.signature, r.pattern, max(r.pattern_title), count(*),
                     count(DISTINCT r.process), min(r.captured_at), max(r.captured_at),
                     (SELECT r2.id FROM reports r2 WHERE r2.signature = r.signature
-                       AND r2.kind = 'crash' ORDER BY r2.captured_at DESC, r2.id DESC LIMIT 1)
+                       AND r2.kind = 'crash' ORDER BY r2.captured_at DESC NULLS LAST, r2.id DESC LIMIT 1)
              FROM reports r
              WHERE r.kind = 'crash' AND r.signature IS NOT NULL {cond}
              GROUP BY r.signature, r.pattern

@@ -64,7 +64,7 @@ SELECT d.attribute, d.value, CAST(SUM(d.inb) AS BIGINT), t.bucket_total,
     CAST(SUM(1 - d.inb) AS BIGINT), t.elsewhere_total
 FROM d JOIN totals t ON t.attribute = d.attribute
 GROUP BY d.attribute, d.value, t.bucket_total, t.elsewhere_total
-ORDER BY d.attribute, d.value";
+ORDER BY d.attribute, d.value NULLS FIRST";
 
 impl Store {
     /// Crash reports in the bucket (0: no such bucket).

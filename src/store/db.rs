@@ -10,6 +10,9 @@
 //! - A row is read by column index into typed values ([`FromDb`]); PostgreSQL's stricter types
 //!   are bridged here (`BIGINT`/`INTEGER`/`BOOLEAN` all read as integers), the SQL casts where
 //!   a type would otherwise differ (e.g. `SUM` of `BIGINT` is `NUMERIC` there).
+//! - Answers must not depend on the dialect: every ORDER BY on a nullable column says where
+//!   NULL goes (`NULLS FIRST`/`NULLS LAST`; SQLite puts NULL first ascending, PostgreSQL last),
+//!   and PostgreSQL's text columns collate by bytes (`COLLATE "C"`, its baseline migration).
 //! - A write transaction takes the database's write lock first: SQLite's `BEGIN IMMEDIATE`, and
 //!   on PostgreSQL `BEGIN` plus a transaction-scoped advisory lock keyed by
 //!   [`super::APPLICATION_ID`], so writers serialize the same way on both and the store's
@@ -125,25 +128,40 @@ impl postgres::types::ToSql for Value<'_> {
     ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
         use postgres::types::{IsNull, Type};
         // The statement decides the parameter's type (PostgreSQL infers it from the SQL); a
-        // value is converted to it the way SQLite would compare it.
+        // value is converted to it the way SQLite would compare it. A value that has no such
+        // conversion is a type error: written as it is, its bytes would be read as another
+        // type's (text bytes as an 8-byte integer).
+        let text = |t: &Type| matches!(*t, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME);
         match (*self, ty) {
             (Value::Null, _) => Ok(IsNull::Yes),
             (Value::Int(i), t) if *t == Type::BOOL => (i != 0).to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+            (Value::Int(i), t) if *t == Type::INT8 => i.to_sql(ty, out),
             (Value::Int(i), t) if *t == Type::FLOAT8 => (i as f64).to_sql(ty, out),
-            (Value::Int(i), t) if *t == Type::TEXT || *t == Type::VARCHAR => {
-                i.to_string().to_sql(ty, out)
-            }
-            (Value::Int(i), _) => i.to_sql(ty, out),
+            (Value::Int(i), t) if *t == Type::FLOAT4 => (i as f32).to_sql(ty, out),
+            (Value::Int(i), t) if text(t) => i.to_string().to_sql(ty, out),
             (Value::Real(f), t) if *t == Type::FLOAT4 => (f as f32).to_sql(ty, out),
-            (Value::Real(f), _) => f.to_sql(ty, out),
+            (Value::Real(f), t) if *t == Type::FLOAT8 => f.to_sql(ty, out),
             // PostgreSQL's text cannot hold U+0000, which a hostile report can put in any
             // string (`"procName":"Py\u0000thon"`): stored as U+FFFD, not refused (SQLite
-            // keeps it as is).
-            (Value::Text(s), _) if s.contains('\0') => s.replace('\0', "\u{FFFD}").to_sql(ty, out),
-            (Value::Text(s), _) => s.to_sql(ty, out),
-            (Value::Blob(b), _) => b.to_sql(ty, out),
+            // keeps it as is; rounds.rs `as_stored` compares the same way).
+            (Value::Text(s), t) if text(t) && s.contains('\0') => {
+                s.replace('\0', "\u{FFFD}").to_sql(ty, out)
+            }
+            (Value::Text(s), t) if text(t) => s.to_sql(ty, out),
+            (Value::Blob(b), t) if *t == Type::BYTEA => b.to_sql(ty, out),
+            (v, t) => Err(format!(
+                "a {} value cannot be a {t} parameter",
+                match v {
+                    Value::Null => "NULL",
+                    Value::Int(_) => "integer",
+                    Value::Real(_) => "real",
+                    Value::Text(_) => "text",
+                    Value::Blob(_) => "blob",
+                }
+            )
+            .into()),
         }
     }
 
@@ -361,41 +379,83 @@ impl PgConn {
     }
 }
 
-/// SQLite's placeholders in PostgreSQL's form: `?1` becomes `$1`, a bare `?` the next number.
-/// Quoted text and identifiers are left alone (`'?'` stays a question mark).
+/// SQLite's placeholders in PostgreSQL's form: `?1` becomes `$1`, and a bare `?` the number
+/// one past the largest assigned so far (SQLite's rule: `?1, ?` is `$1, $2`, `?3, ?` is
+/// `$3, $4`). Quoted text and identifiers (`'?'`, `"x?"`, `E'it\'s ?'` with its backslash
+/// escapes) and comments (`-- it's`, `/* ? */`) are copied as they are.
 pub(crate) fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut next = 0usize;
-    let mut quote: Option<char> = None;
+    let mut largest = 0usize;
     let mut chars = sql.chars().peekable();
+    // The previous character copied outside quotes (to tell `E'..'` from `NAME'..'`).
+    let mut prev: Option<char> = None;
+    let mut prev2: Option<char> = None;
     while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
+        match c {
+            '\'' | '"' => {
+                // `E'..'` (not the end of an identifier like `TYPE'..'`): backslash escapes.
+                let escapes = c == '\''
+                    && matches!(prev, Some('E' | 'e'))
+                    && !prev2.is_some_and(|p| p.is_alphanumeric() || p == '_');
                 out.push(c);
-                if c == q {
-                    quote = None;
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if escapes && d == '\\' {
+                        if let Some(e) = chars.next() {
+                            out.push(e);
+                        }
+                    } else if d == c {
+                        // A doubled quote is one quote character inside the text.
+                        if chars.peek() == Some(&c) {
+                            out.push(c);
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
                 }
             }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
+            '-' if chars.peek() == Some(&'-') => {
                 out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
             }
-            None if c == '?' => {
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(c);
+                out.push('*');
+                chars.next();
+                // PostgreSQL nests block comments; SQLite does not, but ours never nest.
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+            }
+            '?' => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
                     digits.push(*d);
                     chars.next();
                 }
+                let n = match digits.parse::<usize>() {
+                    Ok(n) => n,
+                    Err(_) => largest + 1,
+                };
+                largest = largest.max(n);
                 out.push('$');
-                if digits.is_empty() {
-                    next += 1;
-                    out.push_str(&next.to_string());
-                } else {
-                    out.push_str(&digits);
-                }
+                out.push_str(&n.to_string());
             }
-            None => out.push(c),
+            c => out.push(c),
         }
+        prev2 = prev;
+        prev = Some(c);
     }
     out
 }
@@ -526,10 +586,20 @@ impl Conn {
     pub(crate) fn begin_write(&self) -> Result<(), DbError> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            Conn::Pg(p) => p.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({})",
-                super::APPLICATION_ID
-            )),
+            Conn::Pg(p) => {
+                p.batch("BEGIN")?;
+                // A lock that fails (`lock_timeout`, a cancelled statement) leaves the
+                // transaction aborted, and no guard exists yet to end it: end it here, or every
+                // later statement on this connection fails ("current transaction is aborted").
+                let locked = p.batch(&format!(
+                    "SELECT pg_advisory_xact_lock({})",
+                    super::APPLICATION_ID
+                ));
+                if locked.is_err() {
+                    let _ = p.batch("ROLLBACK");
+                }
+                locked
+            }
         }
     }
 
@@ -544,7 +614,73 @@ impl Conn {
 
 #[cfg(test)]
 mod tests {
-    use super::translate;
+    use super::{translate, Value};
+
+    // Regression: text, real and blob values bound to a parameter of another type were sent as
+    // their raw bytes (text read as an 8-byte integer); they are a type error now.
+    #[test]
+    fn a_value_of_another_type_than_its_parameter_is_a_type_error() {
+        use postgres::types::{ToSql, Type};
+        let mut out = bytes::BytesMut::new();
+        for (v, ty) in [
+            (Value::Text("12345678"), Type::INT8),
+            (Value::Text("x"), Type::BYTEA),
+            (Value::Real(1.5), Type::INT8),
+            (Value::Real(1.5), Type::TEXT),
+            (Value::Blob(b"12345678"), Type::INT8),
+            (Value::Blob(b"x"), Type::TEXT),
+            (Value::Int(1), Type::BYTEA),
+        ] {
+            assert!(v.to_sql(&ty, &mut out).is_err(), "{v:?} as {ty}");
+        }
+        for (v, ty) in [
+            (Value::Text("x"), Type::TEXT),
+            (Value::Text("a\0b"), Type::VARCHAR),
+            (Value::Int(7), Type::INT8),
+            (Value::Int(7), Type::TEXT),
+            (Value::Int(1), Type::BOOL),
+            (Value::Real(1.5), Type::FLOAT8),
+            (Value::Blob(b"x"), Type::BYTEA),
+            (Value::Null, Type::INT8),
+        ] {
+            assert!(v.to_sql(&ty, &mut out).is_ok(), "{v:?} as {ty}");
+        }
+    }
+
+    // Regression: a bare `?` after `?1` was `$1` again (SQLite numbers it 2).
+    #[test]
+    fn a_bare_placeholder_takes_one_past_the_largest_number_so_far() {
+        assert_eq!(translate("a = ?1, b = ?"), "a = $1, b = $2");
+        assert_eq!(
+            translate("a = ?3, b = ?, c = ?1, d = ?"),
+            "a = $3, b = $4, c = $1, d = $5"
+        );
+        assert_eq!(translate("a = ?, b = ?1, c = ?"), "a = $1, b = $1, c = $2");
+    }
+
+    // Regression: comments were not skipped, so a quote in one swallowed later placeholders.
+    #[test]
+    fn comments_are_copied_and_their_contents_ignored() {
+        assert_eq!(
+            translate("-- it's ?\nSELECT ?1, ?"),
+            "-- it's ?\nSELECT $1, $2"
+        );
+        assert_eq!(
+            translate("SELECT /* it's ? */ ?, ? -- ?\n, ?"),
+            "SELECT /* it's ? */ $1, $2 -- ?\n, $3"
+        );
+        assert_eq!(translate("SELECT 4 - ?, 6/?"), "SELECT 4 - $1, 6/$2");
+    }
+
+    // Regression: `E'it\'s'` ended at the escaped quote, and the rest was taken as quoted.
+    #[test]
+    fn escape_strings_and_doubled_quotes_stay_one_string() {
+        assert_eq!(translate(r"SELECT E'it\'s ?', ?"), r"SELECT E'it\'s ?', $1");
+        assert_eq!(translate("SELECT 'it''s ?', ?"), "SELECT 'it''s ?', $1");
+        // A backslash in a standard string is a plain character.
+        assert_eq!(translate(r"SELECT 'a\', ?"), r"SELECT 'a\', $1");
+        assert_eq!(translate(r"SELECT NAME'a\', ?"), r"SELECT NAME'a\', $1");
+    }
 
     #[test]
     fn placeholders_translate_outside_quotes_only() {

@@ -259,7 +259,7 @@ impl Store {
                 .conn()
                 .query_map(
                     "SELECT arch, uuid, current_version, compatibility_version
-                     FROM fix_slices WHERE fix_id = ?1 ORDER BY arch",
+                     FROM fix_slices WHERE fix_id = ?1 ORDER BY arch NULLS FIRST",
                     params![id],
                     |r| {
                         Ok(FixSlice {

@@ -178,7 +178,9 @@ impl Store {
             .optional()?;
         if let Some(id) = old {
             let stored = read_rounds(tx.tx, " AND ro.id = ?", vec![Value::Int(id)])?;
-            let same = stored.first().is_some_and(|s| s.round == as_stored(round));
+            let same = stored
+                .first()
+                .is_some_and(|s| s.round == as_stored(round, tx.tx.is_postgres()));
             if same {
                 return Ok(SavedRound::Unchanged);
             }
@@ -305,9 +307,37 @@ impl Store {
 }
 
 /// `round` as it reads back once stored: times cut to the millisecond, incident ids trimmed,
-/// upper-case, sorted and once each, the results JSON through its text form.
-fn as_stored(round: &Round) -> Round {
+/// upper-case, sorted and once each, the results JSON through its text form. On PostgreSQL
+/// (`postgres`) a U+0000 in a text column reads back as U+FFFD (its text cannot hold U+0000;
+/// `db.rs` maps it when binding), so it is mapped here too and a round holding one (a config
+/// value `"a\u0000b"`) is "unchanged" when imported again, not a conflict. JSON columns
+/// (metrics, results) keep it as the `\u0000` escape.
+fn as_stored(round: &Round, postgres: bool) -> Round {
     let mut r = round.clone();
+    if postgres {
+        let text = |s: &mut String| {
+            if s.contains('\0') {
+                *s = s.replace('\0', "\u{FFFD}");
+            }
+        };
+        for s in [&mut r.batch, &mut r.fix, &mut r.host]
+            .into_iter()
+            .flatten()
+        {
+            text(s);
+        }
+        r.config = std::mem::take(&mut r.config)
+            .into_iter()
+            .map(|(mut k, mut v)| {
+                text(&mut k);
+                text(&mut v);
+                (k, v)
+            })
+            .collect();
+        for a in &mut r.attempts {
+            a.crash_reports.iter_mut().for_each(text);
+        }
+    }
     r.fix_confirmed = r.fix_confirmed.filter(|_| r.fix.is_some());
     let cut = |t: Option<DateTime<Utc>>| parse_ts(ts(t));
     r.started_at = cut(r.started_at);
@@ -343,7 +373,7 @@ fn read_rounds(
                 ro.results, ro.source, ro.output_tail, ro.fix_confirmed, h.name,
                 ro.hardware_model, ro.os
          FROM rounds ro LEFT JOIN hosts h ON h.id = ro.host_id
-         WHERE 1=1 {cond} ORDER BY ro.number, h.name"
+         WHERE 1=1 {cond} ORDER BY ro.number, h.name NULLS FIRST"
     );
     let mut out = Vec::new();
     conn.query_each(&sql, &args, |r| -> Result<(), StoreError> {
@@ -429,6 +459,10 @@ fn attempts(conn: &Conn, id: i64) -> Result<Vec<Attempt>, StoreError> {
         if let Some(a) = attempts.iter_mut().find(|a| a.index == idx) {
             a.crash_reports.push(inc);
         }
+    }
+    // By bytes, as `as_stored` sorts them, whatever order the database's collation gives.
+    for a in &mut attempts {
+        a.crash_reports.sort();
     }
     Ok(attempts)
 }

@@ -171,6 +171,17 @@ fn url_of(server: &Server, db: &str) -> String {
 /// A fresh, empty database on this binary's test server, as a URL; `None` (after a message)
 /// when PostgreSQL is not installed and not required.
 pub fn fresh_db() -> Option<String> {
+    create_db("")
+}
+
+/// Like [`fresh_db`], but the database collates text the way most servers do (ICU `en-US`:
+/// "alpha" before "Zed", "XZ1" before "X_1"), not by bytes like the test server's `C`
+/// default: answers must not depend on it.
+pub fn fresh_db_en_us() -> Option<String> {
+    create_db(" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+}
+
+fn create_db(options: &str) -> Option<String> {
     let server = SERVER.get_or_init(start).as_ref()?;
     let name = format!(
         "t{}_{}",
@@ -180,7 +191,7 @@ pub fn fresh_db() -> Option<String> {
     let mut admin = postgres::Client::connect(&url_of(server, "postgres"), postgres::NoTls)
         .expect("connect to the test server");
     admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!("CREATE DATABASE {name}{options}"))
         .unwrap();
     Some(url_of(server, &name))
 }

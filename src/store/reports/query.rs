@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::store::db::{params, Conn, DbError, Optional as _, Row, ToValue as _, Value};
+use crate::store::db::{params, DbError, Optional as _, Row, ToValue as _, Value};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -84,34 +84,24 @@ pub struct ReportRow {
     pub ingested_by: Option<String>,
 }
 
-/// The columns [`row_from`] reads, in SQLite's dialect (the last one reads JSON).
+/// The columns [`row_from`] reads, the same on both dialects. The crashed stack is read whole
+/// and its first frame's symbol source taken in Rust: JSON is not parsed in SQL, where
+/// PostgreSQL refuses a `\u0000` escape (a hostile report's symbol `"objc_\u0000msgSend"`)
+/// and its versions differ in what they offer.
 const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.pid,
     r.captured_at, r.os_version, r.hardware_model, r.exception_type, r.signal, r.fault_address,
     r.crashed_thread, r.top_frame,
     (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
     r.signature, r.pattern, r.pattern_title,
     (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
-    (SELECT CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END
-       FROM report_frames fr WHERE fr.report_id = r.id),
+    (SELECT fr.crashed FROM report_frames fr WHERE fr.report_id = r.id),
     (SELECT h.name FROM hosts h WHERE h.id = r.host_id)";
 
-/// [`ROW_COLUMNS`] for a connection: PostgreSQL (15 has no `IS JSON`) reads the first frame's
-/// symbol source with its own JSON operators. The store writes only valid frame arrays.
-/// PostgreSQL's JSON operators refuse a `\u0000` escape anywhere in the text (a hostile
-/// report's symbol may hold one, `"objc_\u0000msgSend"`): it is removed first, which leaves
-/// valid JSON (also after an escaped backslash) and cannot touch the short source read.
-fn row_columns(conn: &Conn) -> std::borrow::Cow<'static, str> {
-    if conn.is_postgres() {
-        ROW_COLUMNS
-            .replace(
-                "CASE WHEN json_valid(fr.crashed) THEN fr.crashed ->> '$[0][3]' END",
-                "CASE WHEN fr.crashed LIKE '[%' \
-                 THEN (replace(fr.crashed, '\\u0000', '')::json -> 0 ->> 3) END",
-            )
-            .into()
-    } else {
-        ROW_COLUMNS.into()
-    }
+/// The symbol source of a stored stack's first frame; `None` for no stack or a damaged one (a
+/// listing shows what it can rather than failing every row).
+fn top_frame_symbol_source(crashed: Option<String>) -> Option<String> {
+    let frames = super::frames::decode(0, crashed.as_deref()).ok()?;
+    frames.first()?.3.as_deref().map(str::to_string)
 }
 
 fn row_from(r: &Row<'_>) -> Result<ReportRow, DbError> {
@@ -138,7 +128,7 @@ fn row_from(r: &Row<'_>) -> Result<ReportRow, DbError> {
         pattern_title: r.get(17)?,
         fix: r.get(18)?,
         unregistered_fix: r.get(19)?,
-        top_frame_symbol_source: r.get(20)?,
+        top_frame_symbol_source: top_frame_symbol_source(r.get(20)?),
         ingested_by: r.get(21)?,
     })
 }
@@ -169,10 +159,7 @@ pub struct StoredReport {
 impl Store {
     /// Reports, newest first.
     pub fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportRow>, StoreError> {
-        let mut sql = format!(
-            "SELECT {} FROM reports r WHERE 1=1",
-            row_columns(self.conn())
-        );
+        let mut sql = format!("SELECT {} FROM reports r WHERE 1=1", ROW_COLUMNS);
         let since = f.since.map(rfc3339);
         let uuid = f.image.as_deref().and_then(crate::crash::normalize_uuid);
         let mut args: Vec<Value<'_>> = Vec::new();
@@ -206,10 +193,15 @@ impl Store {
         }
         if let Some(ids) = &f.ids {
             // Ids are integers from our own query: safe to inline, and no 999-parameter limit.
+            // An empty set matches nothing: `IN ()` is SQLite's only (PostgreSQL: syntax error).
             let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-            sql.push_str(&format!(" AND r.id IN ({})", list.join(",")));
+            if list.is_empty() {
+                sql.push_str(" AND 0 = 1");
+            } else {
+                sql.push_str(&format!(" AND r.id IN ({})", list.join(",")));
+            }
         }
-        sql.push_str(" ORDER BY r.captured_at DESC, r.id DESC");
+        sql.push_str(" ORDER BY r.captured_at DESC NULLS LAST, r.id DESC");
         if let Some(n) = f.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
@@ -341,10 +333,7 @@ impl Store {
         let row = self
             .conn()
             .query_row(
-                &format!(
-                    "SELECT {} FROM reports r WHERE r.id = ?1",
-                    row_columns(self.conn())
-                ),
+                &format!("SELECT {} FROM reports r WHERE r.id = ?1", ROW_COLUMNS),
                 params![id],
                 row_from,
             )
@@ -468,7 +457,7 @@ impl Store {
             .query_row(
                 &format!(
                     "SELECT {} FROM reports r WHERE r.identity = ?1",
-                    row_columns(self.conn())
+                    ROW_COLUMNS
                 ),
                 params![super::normalize_identity(identity)],
                 row_from,

@@ -449,11 +449,21 @@ impl WriteTx<'_> {
         if let Some(id) = self.fresh.borrow().images.get(key.as_ref()) {
             return Ok(*id);
         }
-        let id = self.tx.query_row(
+        // PostgreSQL's unique key is md5(key) (migrations/postgres/0009: a key can be too long
+        // for a B-tree), which the conflict target names.
+        let sql = if self.tx.is_postgres() {
+            "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT ((md5(key))) DO UPDATE SET key = excluded.key
+                 RETURNING id"
+        } else {
             "INSERT INTO images (key, uuid, name, path, arch, bundle_id, bundle_version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (key) DO UPDATE SET key = excluded.key
-                 RETURNING id",
+                 RETURNING id"
+        };
+        let id = self.tx.query_row(
+            sql,
             params![
                 key,
                 img.uuid,
