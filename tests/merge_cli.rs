@@ -489,3 +489,176 @@ fn a_server_url_as_a_source_is_refused_and_its_password_never_shown() {
     assert_eq!(help.status.code(), Some(0));
     assert!(!stdout(&help).contains("S3cret"), "{}", stdout(&help));
 }
+
+/// A copy of `db` (main file only: merged databases are closed, their WAL checkpointed).
+fn copy_of(db: &Path, to: &Path) -> std::path::PathBuf {
+    std::fs::copy(db, to).unwrap();
+    to.to_path_buf()
+}
+
+fn sql(db: &Path, statements: &str) {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute_batch(statements)
+        .unwrap();
+}
+
+fn identities(db: &Path) -> Vec<String> {
+    let mut v: Vec<String> = json(&run(db, &["reports", "--json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["incident_id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+// Regression: merge stored a source's original under the key the source gave it, unchecked:
+// a damaged or crafted source (one report's original stored under another's key) made the
+// target hold report B under report A's key, so ingesting A's real file later found it
+// "already stored" and A was lost for good, while merge said all was well.
+#[test]
+fn a_source_whose_originals_do_not_match_their_keys_is_not_trusted() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..3);
+    let bad = copy_of(&a, &t.path().join("bad.db"));
+    let conn = rusqlite::Connection::open(&bad).unwrap();
+    let keys: Vec<String> = conn
+        .prepare("SELECT file_hash FROM reports ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let cols: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('files') WHERE name <> 'hash'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let cols = cols.join(", ");
+    conn.execute(
+        &format!("UPDATE files SET ({cols}) = (SELECT {cols} FROM files WHERE hash = ?2) WHERE hash = ?1"),
+        [&keys[0], &keys[1]],
+    )
+    .unwrap();
+    drop(conn);
+
+    let target = t.path().join("t.db");
+    let o = run(&target, &["merge", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["total"]["reports"]["failed"], 1, "{v:#}");
+    assert_eq!(v["total"]["reports"]["added"], 2, "{v:#}");
+    // The real file of the report that failed still ingests as new.
+    let o = run(
+        &target,
+        &[
+            "ingest",
+            "--json",
+            t.path().join("a-reports").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json(&o)["new"], 1, "{}", stdout(&o));
+    assert_eq!(identities(&target), identities(&a));
+}
+
+// Regression: one unreadable row in a source stopped the whole merge with exit 2 ("the target
+// failed") and skipped every later source.
+#[test]
+fn a_damaged_source_keeps_what_was_merged_and_the_next_source_is_merged() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..3);
+    let b = machine(t.path(), "b", "mac-b", 3..6);
+    let damaged = copy_of(&a, &t.path().join("damaged.db"));
+    sql(&damaged, "UPDATE attempts SET exit_code = 'abc'");
+    let target = t.path().join("t.db");
+    let o = run(
+        &target,
+        &[
+            "merge",
+            "--json",
+            damaged.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("damaged.db"), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["sources"][0]["reports"]["added"], 3, "{v:#}");
+    assert!(v["sources"][0]["error"].is_string(), "{v:#}");
+    assert_eq!(v["sources"][1]["rounds"]["added"], 4, "{v:#}");
+    assert_eq!(identities(&target).len(), 6);
+}
+
+// Regression: merging an older copy of a machine's database rolled its OS back.
+#[test]
+fn merge_order_never_rolls_a_hosts_description_back() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..1);
+    let newer = copy_of(&a, &t.path().join("newer.db"));
+    sql(
+        &newer,
+        "UPDATE hosts SET os = 'macOS 26.1 (25B78)' WHERE name = 'mac-a'",
+    );
+    let older = copy_of(&a, &t.path().join("older.db"));
+    sql(
+        &older,
+        "UPDATE hosts SET os = 'macOS 15.6 (24G84)' WHERE name = 'mac-a'",
+    );
+    let target = t.path().join("t.db");
+    for src in [&newer, &older, &newer] {
+        let o = run(&target, &["merge", src.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let os: String = rusqlite::Connection::open(&target)
+        .unwrap()
+        .query_row("SELECT os FROM hosts WHERE name = 'mac-a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(os, "macOS 26.1 (25B78)");
+}
+
+// Regression: reading a source left `-wal` and `-shm` files beside it; and host names this
+// tool refuses everywhere else (`,`, `:`, a newline) were merged and printed raw, forging
+// lines of the report; `--host` was ignored silently for a current source.
+#[test]
+fn a_source_is_left_without_side_files_and_its_bad_host_names_are_conflicts() {
+    let t = tempfile::tempdir().unwrap();
+    let a = machine(t.path(), "a", "mac-a", 0..2);
+    let evil = copy_of(&a, &t.path().join("evil.db"));
+    sql(
+        &evil,
+        "UPDATE hosts SET name = 'evil,host:x' || char(10) || 'line' WHERE name = 'mac-a'",
+    );
+    let before = bytes_hash(&evil);
+    let target = t.path().join("t.db");
+    let o = run(
+        &target,
+        &["merge", "--host", "mac-z", evil.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for side in ["evil.db-wal", "evil.db-shm"] {
+        assert!(
+            !t.path().join(side).exists(),
+            "{side} left beside the source"
+        );
+    }
+    assert_eq!(bytes_hash(&evil), before);
+    let out = stdout(&o);
+    assert!(
+        out.lines().all(|l| !l.starts_with("line")),
+        "a host name forged a line: {out}"
+    );
+    assert!(out.contains("conflict host"), "{out}");
+    assert!(stderr(&o).contains("--host applies only"), "{}", stderr(&o));
+    let rounds = json(&run(&target, &["rounds", "--json"]));
+    assert_eq!(
+        rounds.as_array().unwrap().len(),
+        0,
+        "its rounds are conflicts"
+    );
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use agx_triage::ops::merge::{merge_from, Counts, MergeSummary};
+use agx_triage::ops::merge::{merge_from, Counts, MergeError, MergeSummary};
 use agx_triage::store::Store;
 
 use super::{open_store, Cli, Exit};
@@ -85,8 +85,25 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             Store::open_merge_source(other, a.host.as_deref())
                 .map_err(anyhow::Error::new)
                 .and_then(|src| {
-                    merge_from(&mut target, &src.store, &bucketer)
-                        .map_err(|e| Fatal(anyhow::Error::new(e)).into())
+                    if a.host.is_some() && !src.needs_host() {
+                        let _ = writeln!(
+                            super::term::stderr(),
+                            "warning: {shown}: its rounds name their hosts; --host applies only \
+                             to databases from before hosts existed, and is ignored for it"
+                        );
+                    }
+                    match merge_from(&mut target, &src.store, &bucketer) {
+                        Ok(s) => Ok(s),
+                        // The source is damaged: what was merged from it stays, the rest of
+                        // it is not merged, and the next source is.
+                        Err(MergeError::Source { source, merged }) => Err(PartlyMerged {
+                            error: anyhow::Error::new(source)
+                                .context("cannot read the rest of this database"),
+                            merged,
+                        }
+                        .into()),
+                        Err(e) => Err(Fatal(anyhow::Error::new(e)).into()),
+                    }
                 })
         };
         match result {
@@ -104,16 +121,32 @@ pub fn run(cli: &Cli, a: &Args) -> Result<Exit> {
             Err(e) if e.is::<Fatal>() => {
                 return Err(e).with_context(|| format!("merging {shown}"));
             }
-            Err(e) => {
-                unreadable += 1;
-                let why = super::error_text(&e);
-                let _ = writeln!(super::term::stderr(), "error: {shown}: {why}");
-                sources.push(SourceJson {
-                    error: Some(why),
-                    summary: MergeSummary::default(),
-                    path: shown,
-                });
-            }
+            Err(e) => match e.downcast::<PartlyMerged>() {
+                Ok(p) => {
+                    unreadable += 1;
+                    let why = format!("{:#}", p.error);
+                    let _ = writeln!(super::term::stderr(), "error: {shown}: {why}");
+                    total.add_counts(&p.merged);
+                    if !a.json {
+                        write_text(&mut out, &shown, &p.merged)?;
+                    }
+                    sources.push(SourceJson {
+                        error: Some(why),
+                        summary: *p.merged,
+                        path: shown,
+                    });
+                }
+                Err(e) => {
+                    unreadable += 1;
+                    let why = super::error_text(&e);
+                    let _ = writeln!(super::term::stderr(), "error: {shown}: {why}");
+                    sources.push(SourceJson {
+                        error: Some(why),
+                        summary: MergeSummary::default(),
+                        path: shown,
+                    });
+                }
+            },
         }
     }
     let troubled = unreadable > 0 || sources.iter().any(|s| !s.summary.problems.is_empty());
@@ -147,6 +180,22 @@ impl std::fmt::Display for Fatal {
 
 impl std::error::Error for Fatal {}
 
+/// A source that could be read only partway: what was merged from it, and why the rest was
+/// not.
+#[derive(Debug)]
+struct PartlyMerged {
+    error: anyhow::Error,
+    merged: Box<MergeSummary>,
+}
+
+impl std::fmt::Display for PartlyMerged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for PartlyMerged {}
+
 fn write_text(out: &mut impl Write, shown: &str, s: &MergeSummary) -> Result<()> {
     writeln!(out, "{shown}:")?;
     for (kind, c) in [
@@ -167,7 +216,15 @@ fn write_text(out: &mut impl Write, shown: &str, s: &MergeSummary) -> Result<()>
     }
     writeln!(out, "  sources  {} path(s) added", s.sources_added)?;
     for p in &s.problems {
-        writeln!(out, "  {} {} {}: {}", p.status, p.kind, p.key, p.reason)?;
+        // Keys and reasons carry another database's data: one line each, whatever they hold.
+        writeln!(
+            out,
+            "  {} {} {}: {}",
+            p.status,
+            p.kind,
+            super::term::escape_cell(&p.key),
+            super::term::escape_cell(&p.reason)
+        )?;
     }
     Ok(())
 }

@@ -84,14 +84,53 @@ impl MergeSummary {
     }
 }
 
-/// Merge everything of `src` into `target`. Errors are the target's (a full disk, a lost
-/// database): what was merged before stays merged.
+/// Why merging one source stopped. Either way, what was merged before stays merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// Reading the source failed partway (a damaged or crafted database): the rest of that
+    /// source is not merged; other sources can be.
+    #[error("cannot read the source database: {source}")]
+    Source {
+        /// The source's error.
+        #[source]
+        source: StoreError,
+        /// What was merged from it before.
+        merged: Box<MergeSummary>,
+    },
+    /// Writing the target failed (a full disk, a lost server): the merge stops.
+    #[error(transparent)]
+    Target(#[from] OpsError),
+}
+
+impl From<StoreError> for MergeError {
+    fn from(e: StoreError) -> Self {
+        MergeError::Target(e.into())
+    }
+}
+
+impl MergeError {
+    /// Short stable name for logs and JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MergeError::Source { .. } => "merge-source",
+            MergeError::Target(e) => e.code(),
+        }
+    }
+}
+
+/// Merge everything of `src` into `target`. A failed read of the source is
+/// [`MergeError::Source`], a failed write of the target [`MergeError::Target`].
 pub fn merge_from(
     target: &mut Store,
     src: &Store,
     bucketer: &Bucketer,
-) -> Result<MergeSummary, OpsError> {
+) -> Result<MergeSummary, MergeError> {
     let mut sum = MergeSummary::default();
+    // Reading the source: an error stops this source, keeping what was merged from it.
+    let read = |sum: &MergeSummary| {
+        let merged = Box::new(sum.clone());
+        move |source| MergeError::Source { source, merged }
+    };
     let problem = |sum: &mut MergeSummary, kind, key: String, status, reason: String| {
         sum.problems.push(Problem {
             kind,
@@ -103,7 +142,7 @@ pub fn merge_from(
 
     // Hosts: the source's name -> the name the same machine has here.
     let mut host_names: BTreeMap<String, String> = BTreeMap::new();
-    for h in src.hosts()? {
+    for h in src.hosts().map_err(read(&sum))? {
         match target.merge_host(&h) {
             Ok((name, new)) => {
                 if new {
@@ -121,7 +160,7 @@ pub fn merge_from(
         }
     }
 
-    for f in src.list_fixes()? {
+    for f in src.list_fixes().map_err(read(&sum))? {
         let uuids = |r: &store::FixRecord| -> BTreeSet<String> {
             r.slices.iter().map(|s| s.uuid.clone()).collect()
         };
@@ -148,11 +187,12 @@ pub fn merge_from(
         }
     }
 
-    for k in src.merge_report_keys()? {
-        let paths = src.report_source_paths(k.id)?;
+    for k in src.merge_report_keys().map_err(read(&sum))? {
+        let paths = src.report_source_paths(k.id).map_err(read(&sum))?;
         // The host that ingested it, as named here.
         let host = src
-            .report_host(k.id)?
+            .report_host(k.id)
+            .map_err(read(&sum))?
             .and_then(|h| host_names.get(&h).cloned());
         let known = target.report_id_by_identity(&k.identity)?;
         let known = match known {
@@ -187,7 +227,7 @@ pub fn merge_from(
         }
     }
 
-    for sr in src.rounds(&RoundSelector::All)? {
+    for sr in src.rounds(&RoundSelector::All).map_err(read(&sum))? {
         let mut round = sr.round;
         let shown = format!("{}:{}", round.host.as_deref().unwrap_or("?"), round.number);
         let Some(host) = round.host.as_ref().and_then(|h| host_names.get(h)) else {
@@ -254,6 +294,23 @@ fn copy_report(
 ) -> Result<Copied, CopyError> {
     let stored = src.load_report(k.id).map_err(CopyError::Source)?;
     let bytes = src.file_bytes(&k.file_hash).map_err(CopyError::Source)?;
+    // Another file's data is checked, never trusted: the original must be the bytes its key
+    // names, and re-read it must be the report of that identity. A damaged or crafted source
+    // (one original's bytes stored under another's key) would otherwise store a report under
+    // a key that later ingests of the real file take for it, and lose that report for good.
+    if store::content_key(&bytes) != k.file_hash {
+        return Err(CopyError::Source(StoreError::Corrupt(format!(
+            "its stored original is not the file its key {} names",
+            k.file_hash
+        ))));
+    }
+    let identity = store::report_identity(&stored.report, &k.file_hash, k.file_index);
+    if identity != k.identity {
+        return Err(CopyError::Source(StoreError::Corrupt(format!(
+            "its stored original is report {identity}, not {}",
+            k.identity
+        ))));
+    }
     let compressed = store::compress(&bytes).map_err(CopyError::Target)?;
     let bucket = bucketer.fields(&stored.report);
     // A report always has a source; one stored without any still needs a path to be inserted.

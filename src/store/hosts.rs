@@ -61,11 +61,42 @@ fn row(conn: &Conn, cond: &str, arg: &str) -> Result<Option<HostRow>, StoreError
 /// and learns its identity; one with another identity is another machine, a conflict the user
 /// resolves by naming this one (`--host NAME`). Unknown parts never overwrite known ones.
 pub(crate) fn ensure_host(conn: &Conn, info: &HostInfo) -> Result<i64, StoreError> {
+    ensure_host_as(conn, info, Describe::AsItIsNow)
+}
+
+/// Whose description of a known host wins in [`ensure_host_as`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Describe {
+    /// This machine as detected now: its hardware model and OS replace the stored ones (macOS
+    /// updates).
+    AsItIsNow,
+    /// Another database's description (merge), which may be older than what is stored: it
+    /// only fills parts that are unknown here, so merge order never rolls a host back.
+    OnlyWhatIsMissing,
+}
+
+/// [`ensure_host`], with `describe` saying whether `info`'s hardware model and OS replace the
+/// stored ones or only fill unknown parts.
+pub(crate) fn ensure_host_as(
+    conn: &Conn,
+    info: &HostInfo,
+    describe: Describe,
+) -> Result<i64, StoreError> {
     let fill = |id: i64| -> Result<(), StoreError> {
+        let sql = match describe {
+            Describe::AsItIsNow => {
+                "UPDATE hosts SET machine_id = coalesce(machine_id, ?2),
+                    hardware_model = coalesce(?3, hardware_model), os = coalesce(?4, os)
+                 WHERE id = ?1"
+            }
+            Describe::OnlyWhatIsMissing => {
+                "UPDATE hosts SET machine_id = coalesce(machine_id, ?2),
+                    hardware_model = coalesce(hardware_model, ?3), os = coalesce(os, ?4)
+                 WHERE id = ?1"
+            }
+        };
         conn.execute(
-            "UPDATE hosts SET machine_id = coalesce(machine_id, ?2),
-                hardware_model = coalesce(?3, hardware_model), os = coalesce(?4, os)
-             WHERE id = ?1",
+            sql,
             params![id, info.machine_id, info.hardware_model, info.os],
         )?;
         Ok(())
@@ -96,7 +127,7 @@ pub(crate) fn ensure_host(conn: &Conn, info: &HostInfo) -> Result<i64, StoreErro
             (Some(theirs), Some(ours)) if theirs != ours => {
                 return Err(StoreError::Conflict(format!(
                     "host name {} belongs to another machine ({theirs}); name this one with \
-                     --host NAME or AGX_TRIAGE_HOST",
+                     AGX_TRIAGE_HOST=NAME (or --host NAME, for round run, record and import)",
                     h.name
                 )))
             }

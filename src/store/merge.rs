@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use super::db::{params, Conn, Optional as _};
 
-use super::{identify, migrations, open_for_reading, Create, Kind, Store, StoreError};
+use super::{
+    identify, migrations, open_for_reading, open_immutable, shm_file, wal_file, Create, Kind,
+    Store, StoreError,
+};
 use crate::host::HostInfo;
 
 impl super::WriteTx<'_> {
@@ -68,6 +71,14 @@ pub struct MergeSource {
     _copy: Option<tempfile::TempDir>,
 }
 
+impl MergeSource {
+    /// Whether the file is from before rounds named their host (schema 9 and older), so that
+    /// `merge --host` names the machine its rounds ran on.
+    pub fn needs_host(&self) -> bool {
+        self.found_version < migrations::HOSTS_AFTER as i64
+    }
+}
+
 impl Store {
     /// Open `path` as a merge source without ever writing to it. A database older than
     /// migration 10 names no host for its rounds: they get `old_rounds_host`, and without it
@@ -79,7 +90,16 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let conn = open_for_reading(path)?;
+        // Reading a database normally leaves `-shm` and `-wal` files beside it, and another
+        // machine's file must stay exactly as it was: with no `-wal` (nobody has it open),
+        // read it as immutable, which creates nothing. With one, its side files exist already
+        // and the database is read as usual (a live writer's last commits included).
+        let quiet = !wal_file(path).exists() && !shm_file(path).exists();
+        let conn = if quiet {
+            open_immutable(path)?
+        } else {
+            open_for_reading(path)?
+        };
         let version = match identify(&conn, path)? {
             Kind::Ours { version } => version,
             Kind::Empty => return Err(StoreError::Empty(path.to_path_buf())),
@@ -205,6 +225,22 @@ impl Store {
     /// Store a host as another database describes it (found by identity, then name; see
     /// `ensure_host`). Returns the name it has here and whether it was new.
     pub fn merge_host(&mut self, h: &super::HostRow) -> Result<(String, bool), StoreError> {
+        // Another file's data: a name this tool would refuse anywhere else (`,` or `:`, which
+        // selectors cannot express; control characters) is a conflict, not stored.
+        match crate::host::check_name(&h.name) {
+            Ok(n) if n == h.name => {}
+            Ok(_) => {
+                return Err(StoreError::Conflict(format!(
+                    "host name `{}` has surrounding blanks; its rounds are not merged",
+                    h.name.escape_debug()
+                )))
+            }
+            Err(why) => {
+                return Err(StoreError::Conflict(format!(
+                    "{why}; its rounds are not merged"
+                )))
+            }
+        }
         let tx = self.begin_write()?;
         let before: i64 = tx
             .tx
@@ -216,7 +252,8 @@ impl Store {
             os: h.os.clone(),
             name_chosen: false,
         };
-        let id = super::hosts::ensure_host(tx.tx, &info)?;
+        let id =
+            super::hosts::ensure_host_as(tx.tx, &info, super::hosts::Describe::OnlyWhatIsMissing)?;
         let (name, after): (String, i64) = tx.tx.query_row(
             "SELECT name, (SELECT count(*) FROM hosts) FROM hosts WHERE id = ?1",
             params![id],

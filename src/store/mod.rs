@@ -393,25 +393,35 @@ fn open_for_reading(path: &Path) -> Result<Connection, StoreError> {
     let conn = open_connection(path, true, false)?;
     let probe = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
     match probe {
-        Err(e) if is_cant_open(&e) && !wal_file(path).exists() => {
-            let mut uri = std::ffi::OsString::from("file:");
-            uri.push(uri_path(path));
-            uri.push("?immutable=1");
-            let wrap = |source| StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            };
-            let conn = Connection::open_with_flags(
-                std::path::Path::new(&uri),
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_URI
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(wrap)?;
-            Ok(conn)
-        }
+        Err(e) if is_cant_open(&e) && !wal_file(path).exists() => open_immutable(path),
         _ => Ok(conn),
     }
+}
+
+/// Open `path` read-only as a file nobody writes (`immutable=1`): SQLite then makes no `-shm`
+/// or `-wal` beside it and takes no lock. Only for a database with no `-wal` (no connection
+/// has it open in WAL mode, which every agx-triage database uses, so its main file is whole).
+pub(super) fn open_immutable(path: &Path) -> Result<Connection, StoreError> {
+    let mut uri = std::ffi::OsString::from("file:");
+    uri.push(uri_path(path));
+    uri.push("?immutable=1");
+    Connection::open_with_flags(
+        std::path::Path::new(&uri),
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The `-shm` file SQLite keeps beside a database in WAL mode.
+pub(super) fn shm_file(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push("-shm");
+    PathBuf::from(p)
 }
 
 fn is_cant_open(e: &rusqlite::Error) -> bool {
@@ -421,7 +431,7 @@ fn is_cant_open(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn wal_file(path: &Path) -> PathBuf {
+pub(super) fn wal_file(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_os_string();
     p.push("-wal");
     PathBuf::from(p)
