@@ -34,24 +34,24 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The columns [`host_from`] reads, for `FROM hosts h`.
+const HOST_COLUMNS: &str = "h.id, h.name, h.machine_id, h.hardware_model, h.os,
+    (SELECT count(*) FROM rounds ro WHERE ro.host_id = h.id)";
+
+fn host_from(r: &super::db::Row<'_>) -> Result<HostRow, super::db::DbError> {
+    Ok(HostRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        machine_id: r.get(2)?,
+        hardware_model: r.get(3)?,
+        os: r.get(4)?,
+        rounds: r.get(5)?,
+    })
+}
+
 fn row(conn: &Conn, cond: &str, arg: &str) -> Result<Option<HostRow>, StoreError> {
-    let sql = format!(
-        "SELECT h.id, h.name, h.machine_id, h.hardware_model, h.os,
-                (SELECT count(*) FROM rounds ro WHERE ro.host_id = h.id)
-         FROM hosts h WHERE {cond}"
-    );
-    Ok(conn
-        .query_row(&sql, params![arg], |r| {
-            Ok(HostRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                machine_id: r.get(2)?,
-                hardware_model: r.get(3)?,
-                os: r.get(4)?,
-                rounds: r.get(5)?,
-            })
-        })
-        .optional()?)
+    let sql = format!("SELECT {HOST_COLUMNS} FROM hosts h WHERE {cond}");
+    Ok(conn.query_row(&sql, params![arg], host_from).optional()?)
 }
 
 /// The id of the host `info` describes, stored if new. Found by machine identity first (a
@@ -189,20 +189,9 @@ impl Store {
     /// Every stored host, by name.
     pub fn hosts(&self) -> Result<Vec<HostRow>, StoreError> {
         Ok(self.conn().query_map(
-            "SELECT h.id, h.name, h.machine_id, h.hardware_model, h.os,
-                    (SELECT count(*) FROM rounds ro WHERE ro.host_id = h.id)
-             FROM hosts h ORDER BY h.name",
+            &format!("SELECT {HOST_COLUMNS} FROM hosts h ORDER BY h.name"),
             params![],
-            |r| {
-                Ok(HostRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    machine_id: r.get(2)?,
-                    hardware_model: r.get(3)?,
-                    os: r.get(4)?,
-                    rounds: r.get(5)?,
-                })
-            },
+            host_from,
         )?)
     }
 

@@ -424,6 +424,16 @@ pub(super) fn shm_file(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The first few of a database's tables, for "not ours" messages.
+pub(super) fn some_tables(tables: &[String]) -> String {
+    tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn is_cant_open(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -537,12 +547,7 @@ fn identify(conn: &Connection, path: &Path) -> Result<Kind, StoreError> {
     }
     Err(not_ours(format!(
         "it holds other tables ({})",
-        tables
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+        some_tables(&tables)
     )))
 }
 

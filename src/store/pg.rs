@@ -147,12 +147,7 @@ fn identify(conn: &Conn, shown: &Path) -> Result<Kind, StoreError> {
     if !tables.iter().any(|t| t == "agx_triage_meta") {
         return Err(not_ours(format!(
             "it holds other tables ({})",
-            tables
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            super::some_tables(&tables)
         )));
     }
     let app: Option<i64> = conn
