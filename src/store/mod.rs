@@ -558,6 +558,24 @@ pub fn default_db_path() -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    // Regression (issue 17): with SQLite's defaults the ingest writer wrote its statement
+    // journals to a temporary file (half its page writes) and checkpointed every 1,000 WAL
+    // pages (two fsyncs each, 90 for 8,000 reports); docs/BENCHMARKS.md has the counts.
+    #[test]
+    fn writing_connection_keeps_temp_in_memory_and_checkpoints_less_often() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("x.db")).unwrap();
+        let Conn::Sqlite(c) = s.conn() else {
+            panic!("a path opens SQLite")
+        };
+        let pragma = |name: &str| -> i64 {
+            c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma("temp_store"), 2, "MEMORY");
+        assert_eq!(pragma("wal_autocheckpoint"), 8192);
+    }
+
     #[test]
     fn opens_and_migrates_twice() {
         let dir = tempfile::tempdir().unwrap();
