@@ -235,14 +235,6 @@ impl WriteTx<'_> {
         }
         let id = self.write_report(None, &identity, report, file_hash, file_index, bucket)?;
         self.add_source(id, path, file_hash)?;
-        // In the report's own transaction: a report is never committed without the host
-        // that ingested it (a kill -9 cannot separate them).
-        if let Some(host) = self.ingest_host {
-            self.tx.execute(
-                "UPDATE reports SET host_id = ?2 WHERE id = ?1",
-                params![id, host],
-            )?;
-        }
         Ok(InsertOutcome::New(id))
     }
 
@@ -352,9 +344,18 @@ impl WriteTx<'_> {
                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
                     ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,
                     ?46, ?47";
+        // ?48 is the row's id in the UPDATE and, in the INSERT, the host that ingested it: a
+        // new report gets its host in its own INSERT (a kill -9 cannot separate them), and a
+        // replacement keeps the host of the report it replaces.
         let sql = match id {
-            None => format!("INSERT INTO reports ({COLUMNS}) VALUES ({VALUES}) RETURNING id"),
+            None => format!(
+                "INSERT INTO reports ({COLUMNS}, host_id) VALUES ({VALUES}, ?48) RETURNING id"
+            ),
             Some(_) => format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48"),
+        };
+        let last = match id {
+            Some(id) => Some(id),
+            None => self.ingest_host,
         };
         // One `match`: the parameters borrow temporaries that live to its end.
         let replacing = id.is_some();
@@ -410,16 +411,15 @@ impl WriteTx<'_> {
                 bucket.map(|b| b.signature_version),
                 bucket.and_then(|b| b.pattern.as_ref()),
                 bucket.and_then(|b| b.pattern_title.as_ref()),
-                id,
+                last,
             ],
         ) {
             (Some(id), values) => {
                 self.tx.execute(&sql, values)?;
                 id
             }
-            // The new row's id comes from the database; ?48 (the id) is not a parameter of
-            // the INSERT (PostgreSQL refuses a parameter it cannot type).
-            (None, values) => self.tx.query_row(&sql, &values[..47], |r| r.get(0))?,
+            // The new row's id comes from the database.
+            (None, values) => self.tx.query_row(&sql, values, |r| r.get(0))?,
         };
         // One row per report, written over on replacement (INSERT OR REPLACE).
         let crashed_frames =
