@@ -471,7 +471,9 @@ fn process_file(
             return Work::Known { path: shown, hash };
         }
     }
-    let mut reports = match crash::parse(&bytes) {
+    // Only the crashed thread's frames: the rest is all the writer would drop (the stored
+    // original gives them back to `show`).
+    let mut reports = match crash::parse_with(&bytes, crash::ThreadFrames::Crashed) {
         Ok(r) if r.is_empty() => {
             return fail(FileErrorKind::NotACrashReport(
                 "no report found in file".to_string(),
