@@ -439,7 +439,9 @@ fn registers(raw: &RawValue, w: &mut Warnings) -> Option<RegisterState> {
             })
         })
         .collect();
-    regs.sort_by_key(|r| register_rank(&r.name));
+    // Cached: a rank costs a parse and up to 36 string compares, and a sort asks for it
+    // O(n log n) times (stable either way: unknown names keep report order).
+    regs.sort_by_cached_key(|r| register_rank(&r.name));
     Some(RegisterState {
         flavor: state.flavor.text(w, "threadState.flavor"),
         registers: regs,
