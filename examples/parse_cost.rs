@@ -14,6 +14,10 @@ use std::path::PathBuf;
 use agx_triage::crash::{self, ThreadFrames};
 use serde::de::IgnoredAny;
 
+// As the binary and the bench: allocation counts differ a lot between allocators.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(stage), Some(dir)) = (args.get(1), args.get(2)) else {
