@@ -206,9 +206,16 @@ fn breakdown(dir: &Path, tmp: &Path, t_floor: f64) -> f64 {
         println!("  part: {name:<40} {t:>8.3} s  {:>5.2}x floor", t / t_floor);
         t
     };
-    time("parse into the model", &mut || {
+    time("parse into the model, every thread", &mut || {
         for b in &data {
             std::hint::black_box(agx_triage::crash::parse(b).unwrap());
+        }
+    });
+    time("parse as ingest does (crashed thread)", &mut || {
+        for b in &data {
+            std::hint::black_box(
+                agx_triage::crash::parse_with(b, agx_triage::crash::ThreadFrames::Crashed).unwrap(),
+            );
         }
     });
     time("content key (blake3)", &mut || {

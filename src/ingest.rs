@@ -468,7 +468,9 @@ fn process_file(
             return Work::Known { path: shown, hash };
         }
     }
-    let mut reports = match crash::parse(&bytes) {
+    // Only the crashed thread's frames: the rest is all the writer would drop (the stored
+    // original gives them back to `show`).
+    let mut reports = match crash::parse_with(&bytes, crash::ThreadFrames::Crashed) {
         Ok(r) if r.is_empty() => {
             return fail(FileErrorKind::NotACrashReport(
                 "no report found in file".to_string(),
@@ -511,19 +513,15 @@ fn process_file(
     }
 }
 
-/// Free, here in the worker, what the writer does not store: the frames of the threads that
-/// did not crash and the register state (the stored original keeps them; `show` re-parses it).
+/// Free, here in the worker, what the writer does not store: the register state, and the
+/// frames of the threads that did not crash (`ThreadFrames::Crashed` builds none, so this only
+/// holds for a model from elsewhere). The stored original keeps both; `show` re-parses it.
 /// The writer reads the crashed thread, the exception backtrace, the images, the header fields
 /// and the thread count. Freed by the thread that allocated them, they cost less than when the
 /// writer drops the whole model (a free from another thread is deferred to the owner's next
 /// collection).
 fn keep_what_the_store_writes(r: &mut CrashReport) {
-    let crashed = r.crashed_thread;
-    for (i, t) in r.threads.iter_mut().enumerate() {
-        if Some(i) != crashed {
-            t.frames = Vec::new();
-        }
-    }
+    r.drop_other_threads_frames();
     r.registers = None;
 }
 

@@ -62,14 +62,33 @@ impl ParseError {
     }
 }
 
-/// Parse one file's bytes into the reports it holds (usually one).
+/// Which threads' frames a parse builds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThreadFrames {
+    /// Every thread with its frames (`show`, `symbolicate`, the model snapshots).
+    #[default]
+    All,
+    /// Only the crashed thread's frames (and the last exception backtrace); every other thread
+    /// is kept with its index, id, name and queue but no frames. What ingest stores; the
+    /// report is otherwise the same as with [`ThreadFrames::All`], warnings included, and the
+    /// stored original can always be parsed again in full.
+    Crashed,
+}
+
+/// Parse one file's bytes into the reports it holds (usually one), every thread with its
+/// frames.
 pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
+    parse_with(bytes, ThreadFrames::All)
+}
+
+/// [`parse`], building only the frames `depth` asks for.
+pub fn parse_with(bytes: &[u8], depth: ThreadFrames) -> Result<Vec<CrashReport>, ParseError> {
     let (text, decode_warning) = decode(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
     }
-    let scan = ips::scan(text);
+    let scan = ips::scan_with(text, depth);
     let mut reports = Vec::with_capacity(scan.documents.len().max(1));
     if scan.documents.is_empty() {
         match legacy::parse(text) {
@@ -109,6 +128,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
     }
     for r in &mut reports {
         cap_warnings(&mut r.warnings);
+        if depth == ThreadFrames::Crashed {
+            // Legacy text builds every thread (it is cheap there); drop the others' frames, so
+            // that the depth means the same whatever the format.
+            r.drop_other_threads_frames();
+        }
     }
     Ok(reports)
 }

@@ -146,6 +146,17 @@ impl CrashReport {
         self.crashed_thread.and_then(|i| self.threads.get(i))
     }
 
+    /// Empty the frames of every thread but the crashed one (what
+    /// [`ThreadFrames::Crashed`](crate::crash::ThreadFrames::Crashed) leaves).
+    pub fn drop_other_threads_frames(&mut self) {
+        let crashed = self.crashed_thread;
+        for (i, t) in self.threads.iter_mut().enumerate() {
+            if Some(i) != crashed {
+                t.frames = Vec::new();
+            }
+        }
+    }
+
     /// The image a frame points into.
     pub fn image_of(&self, frame: &Frame) -> Option<&Image> {
         frame.image_index.and_then(|i| self.images.get(i))

@@ -13,12 +13,13 @@ use crate::crash::model::{
     CrashReport, ExceptionInfo, Frame, Image, OsInfo, ProcessInfo, Register, RegisterState,
     ReportKind, SourceFormat, Termination, Thread,
 };
-use crate::crash::{fault_from_subtype, parse_report_time};
+use crate::crash::{fault_from_subtype, parse_report_time, ThreadFrames};
 
 pub(super) fn build(
     header: Option<&Doc<'_>>,
     mut body: Option<&mut Doc<'_>>,
     format: SourceFormat,
+    depth: ThreadFrames,
     w: &mut Warnings,
 ) -> CrashReport {
     // The big arrays are moved out, to be moved (not copied) into the report.
@@ -171,7 +172,7 @@ pub(super) fn build(
             .or_else(|| b.product.text(w, "product"));
         r.cpu_type = b.cpu_type.text(w, "cpuType");
         r.translated = b.translated.bool(w, "translated");
-        fill_body(&mut r, b, arrays.unwrap_or_default(), w);
+        fill_body(&mut r, b, arrays.unwrap_or_default(), depth, w);
         if b.is_corpse.bool(w, "isCorpse") == Some(true) {
             r.exception.note = Some("EXC_CORPSE_NOTIFY".into());
         }
@@ -186,11 +187,17 @@ pub(super) fn build(
 struct Arrays<'a> {
     threads: List<Obj<ThreadJ<'a>>>,
     images: ImagesIn,
-    last_exception_backtrace: FramesIn,
+    last_exception_backtrace: FramesIn<'a>,
 }
 
 /// Exception, termination, threads, images, registers: what only a JSON body holds.
-fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warnings) {
+fn fill_body(
+    r: &mut CrashReport,
+    b: &Doc<'_>,
+    arrays: Arrays<'_>,
+    depth: ThreadFrames,
+    w: &mut Warnings,
+) {
     if let Some(e) = b.exception.get(w, "exception") {
         r.exception = ExceptionInfo {
             exc_type: e.kind.text(w, "exception.type"),
@@ -241,19 +248,32 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warni
 
     let faulting = b.faulting_thread.usize(w, "faultingThread");
     let threads_j = arrays.threads.into_vec(w, "threads");
+    // The crashed thread: `faultingThread` when it is in range, else the first `triggered`
+    // one. Decided before any frame is built, so that with `ThreadFrames::Crashed` only its
+    // frames become model frames; every thread's frames are still checked the same way, so
+    // the warnings are the same at either depth (the out-of-range warning comes after the
+    // threads' own, as it always has).
+    let keep_all = depth == ThreadFrames::All;
+    let crashed = match faulting {
+        Some(i) if i < threads_j.len() => Some(i),
+        _ => threads_j
+            .iter()
+            .position(|t| matches!(t, Obj::Ok(t) if t.triggered.to_bool() == Some(true))),
+    };
     let mut states: Vec<Option<&RawValue>> = Vec::with_capacity(threads_j.len());
     r.threads = Vec::with_capacity(threads_j.len());
     for (index, t) in threads_j.into_iter().enumerate() {
         let thread = match t {
             Obj::Ok(t) => {
                 states.push(t.thread_state);
+                let keep = keep_all || crashed == Some(index);
                 Thread {
                     index,
                     id: t.id.u64(w, "threads[].id"),
                     name: t.name.text(w, "threads[].name"),
                     queue: t.queue.text(w, "threads[].queue"),
                     crashed: t.triggered.bool(w, "threads[].triggered").unwrap_or(false),
-                    frames: frames(t.frames, &r.images, w, "threads[].frames"),
+                    frames: frames(t.frames, &r.images, w, "threads[].frames", keep),
                 }
             }
             other => {
@@ -269,18 +289,13 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warni
         };
         r.threads.push(thread);
     }
-    let triggered = r.threads.iter().position(|t| t.crashed);
-    r.crashed_thread = match faulting {
-        Some(i) if i < r.threads.len() => Some(i),
-        Some(i) => {
-            w.push(format!(
-                "faultingThread {i} is out of range ({} threads)",
-                r.threads.len()
-            ));
-            triggered
-        }
-        None => triggered,
-    };
+    if let Some(i) = faulting.filter(|&i| i >= r.threads.len()) {
+        w.push(format!(
+            "faultingThread {i} is out of range ({} threads)",
+            r.threads.len()
+        ));
+    }
+    r.crashed_thread = crashed;
     if let Some(i) = r.crashed_thread {
         if let Some(t) = r.threads.get_mut(i) {
             t.crashed = true;
@@ -295,6 +310,7 @@ fn fill_body(r: &mut CrashReport, b: &Doc<'_>, arrays: Arrays<'_>, w: &mut Warni
         &r.images,
         w,
         "lastExceptionBacktrace",
+        true,
     );
 
     fill_fault_address(r);
@@ -321,8 +337,15 @@ fn fill_fault_address(r: &mut CrashReport) {
 }
 
 /// The frames of a list, with their absolute address (`usedImages[imageIndex].base +
-/// imageOffset`) where computable.
-fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec<Frame> {
+/// imageOffset`) where computable; without `keep`, only their warnings (the same ones) and no
+/// frames.
+fn frames(
+    list: FramesIn<'_>,
+    images: &[Image],
+    w: &mut Warnings,
+    path: &str,
+    keep: bool,
+) -> Vec<Frame> {
     if let Some(k) = list.not_array {
         w.odd(path, k);
     }
@@ -335,26 +358,41 @@ fn frames(list: FramesIn, images: &[Image], w: &mut Warnings, path: &str) -> Vec
     if list.odd != 0 {
         warn_bits(list.odd.into(), &FRAME_FIELDS, "frames[]", w);
     }
-    let mut frames = list.frames;
-    for frame in &mut frames {
-        let Some(i) = frame.image_index else { continue };
-        match images.get(i) {
-            Some(im) => {
-                frame.address = match (im.base, frame.image_offset) {
-                    (Some(base), Some(off)) => base.checked_add(off),
-                    _ => None,
-                }
-            }
-            None => {
-                w.push(format!(
-                    "`frames[].imageIndex` {i} is out of range ({} images)",
-                    images.len()
-                ));
-                frame.image_index = None;
+    if !keep {
+        for i in list.frames.iter().filter_map(|f| f.image_index) {
+            if i >= images.len() {
+                out_of_range(i, images, w);
             }
         }
+        return Vec::new();
+    }
+    let mut frames = Vec::with_capacity(list.frames.len());
+    for frame in list.frames {
+        let mut frame = frame.into_frame();
+        if let Some(i) = frame.image_index {
+            match images.get(i) {
+                Some(im) => {
+                    frame.address = match (im.base, frame.image_offset) {
+                        (Some(base), Some(off)) => base.checked_add(off),
+                        _ => None,
+                    }
+                }
+                None => {
+                    out_of_range(i, images, w);
+                    frame.image_index = None;
+                }
+            }
+        }
+        frames.push(frame);
     }
     frames
+}
+
+fn out_of_range(i: usize, images: &[Image], w: &mut Warnings) {
+    w.push(format!(
+        "`frames[].imageIndex` {i} is out of range ({} images)",
+        images.len()
+    ));
 }
 
 /// Order registers the way the text form lists them: x0..x28 then fp lr sp pc cpsr far esr;
@@ -401,7 +439,9 @@ fn registers(raw: &RawValue, w: &mut Warnings) -> Option<RegisterState> {
             })
         })
         .collect();
-    regs.sort_by_key(|r| register_rank(&r.name));
+    // Cached: a rank costs a parse and up to 36 string compares, and a sort asks for it
+    // O(n log n) times (stable either way: unknown names keep report order).
+    regs.sort_by_cached_key(|r| register_rank(&r.name));
     Some(RegisterState {
         flavor: state.flavor.text(w, "threadState.flavor"),
         registers: regs,

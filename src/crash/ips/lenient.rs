@@ -110,7 +110,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
     }
 }
 
-impl Scalar<'_> {
+impl<'a> Scalar<'a> {
     fn type_name(&self) -> &'static str {
         match self {
             Scalar::Absent => "null",
@@ -174,13 +174,19 @@ impl Scalar<'_> {
     /// [`Scalar::text`], moving a string that is already owned (it had escapes in the JSON)
     /// instead of copying it; `Err` names the type found.
     pub(super) fn into_text(self) -> Result<Option<String>, &'static str> {
+        self.into_cow().map(|t| t.map(Cow::into_owned))
+    }
+
+    /// [`Scalar::into_text`] that keeps a string borrowed from the text: a frame's symbol is
+    /// only copied if the frame is kept.
+    pub(super) fn into_cow(self) -> Result<Option<Cow<'a, str>>, &'static str> {
         match self {
             Scalar::Absent => Ok(None),
             Scalar::Str(s) if s.trim().is_empty() => Ok(None),
-            Scalar::Str(s) => Ok(Some(s.into_owned())),
-            Scalar::U(v) => Ok(Some(v.to_string())),
-            Scalar::I(v) => Ok(Some(v.to_string())),
-            Scalar::F(v) => Ok(Some(v.to_string())),
+            Scalar::Str(s) => Ok(Some(s)),
+            Scalar::U(v) => Ok(Some(Cow::Owned(v.to_string()))),
+            Scalar::I(v) => Ok(Some(Cow::Owned(v.to_string()))),
+            Scalar::F(v) => Ok(Some(Cow::Owned(v.to_string()))),
             Scalar::Bool(_) | Scalar::Compound(_) => Err(self.type_name()),
         }
     }
@@ -209,8 +215,19 @@ impl Scalar<'_> {
     }
 
     pub(super) fn bool(&self, w: &mut Warnings, path: &str) -> Option<bool> {
-        let v = match self {
-            Scalar::Absent => return None,
+        if matches!(self, Scalar::Absent) {
+            return None;
+        }
+        let v = self.to_bool();
+        if v.is_none() {
+            w.odd(path, self.type_name());
+        }
+        v
+    }
+
+    /// [`Scalar::bool`] without the warning.
+    pub(super) fn to_bool(&self) -> Option<bool> {
+        match self {
             Scalar::Bool(b) => Some(*b),
             Scalar::U(0) | Scalar::I(0) => Some(false),
             Scalar::U(1) | Scalar::I(1) => Some(true),
@@ -220,11 +237,7 @@ impl Scalar<'_> {
                 _ => None,
             },
             _ => None,
-        };
-        if v.is_none() {
-            w.odd(path, self.type_name());
         }
-        v
     }
 
     pub(super) fn usize(&self, w: &mut Warnings, path: &str) -> Option<usize> {

@@ -491,7 +491,7 @@ pub(super) fn read_document<'a>(
             Body::Json
         };
         warnings.push("no `.ips` header line before the JSON body".to_string());
-        let report = build(None, Some(&mut first), format, &mut warnings);
+        let report = build(None, Some(&mut first), format, ctx.depth, &mut warnings);
         return (
             Document {
                 prefix,
@@ -506,7 +506,7 @@ pub(super) fn read_document<'a>(
     if first_repaired {
         // The header itself was cut short: nothing readable can follow it.
         warnings.push("the file ends inside the header; no body".to_string());
-        let report = build(Some(&first), None, format, &mut warnings);
+        let report = build(Some(&first), None, format, ctx.depth, &mut warnings);
         let doc = Document {
             prefix,
             report,
@@ -519,7 +519,7 @@ pub(super) fn read_document<'a>(
     let body_start = first_end + ws;
     if body_start >= text.len() {
         warnings.push("the file ends after the header; no body".to_string());
-        let report = build(Some(&first), None, format, &mut warnings);
+        let report = build(Some(&first), None, format, ctx.depth, &mut warnings);
         let doc = Document {
             prefix,
             report,
@@ -547,7 +547,7 @@ pub(super) fn read_document<'a>(
             // second has `incident_id` but no body key.
             Some((body, _, _)) if body.role() == Some(Role::Header) && body.has_incident_id() => {
                 warnings.push("no body after the header".to_string());
-                let report = build(Some(&first), None, format, &mut warnings);
+                let report = build(Some(&first), None, format, ctx.depth, &mut warnings);
                 let doc = Document {
                     prefix,
                     report,
@@ -563,7 +563,13 @@ pub(super) fn read_document<'a>(
                     }
                     None => Body::Json,
                 };
-                let report = build(Some(&first), Some(&mut body), format, &mut warnings);
+                let report = build(
+                    Some(&first),
+                    Some(&mut body),
+                    format,
+                    ctx.depth,
+                    &mut warnings,
+                );
                 let body = body_state;
                 let doc = Document {
                     prefix,
@@ -583,7 +589,7 @@ pub(super) fn read_document<'a>(
         .map(|f| f.start)
         .unwrap_or(text.len());
     let body_text = &text[first_end..body_end];
-    let report = build(Some(&first), None, format, &mut warnings);
+    let report = build(Some(&first), None, format, ctx.depth, &mut warnings);
     let doc = Document {
         prefix,
         report,

@@ -13,15 +13,18 @@
 //! report with a warning).
 //!
 //! Speed: the text is parsed once, from `&str`, borrowing strings where they have no escapes;
-//! frames and images are read straight into the model (no `serde_json::Value`, no intermediate
-//! struct), and the register state of every thread but the crashed one is only validated
-//! (`RawValue`), never built.
+//! images are read straight into the model and frames into a borrowing `FrameJ` (no
+//! `serde_json::Value`), and the register state of every thread but the crashed one is only
+//! validated (`RawValue`), never built. With [`ThreadFrames::Crashed`] (ingest), only the
+//! crashed thread's frames and the exception backtrace become model frames (with owned
+//! strings); the other threads' frames are read and checked for the same warnings, then
+//! dropped without a single allocation per frame.
 //!
 //! Layout: `locate` finds documents, `lenient` holds the any-type wrappers, `shape` the
 //! typed header/body structs, and `build` turns them into the model.
 
 use super::model::{CrashReport, ReportKind};
-use super::ParseError;
+use super::{ParseError, ThreadFrames};
 
 mod build;
 mod lenient;
@@ -68,10 +71,16 @@ pub enum Body<'a> {
     Text(&'a str),
 }
 
-/// Find and read every `.ips` document in `text`.
+/// Find and read every `.ips` document in `text`, every thread with its frames.
 pub fn scan(text: &str) -> Scan<'_> {
+    scan_with(text, ThreadFrames::All)
+}
+
+/// [`scan`], building the frames of the threads `depth` asks for (the warnings are the same
+/// either way).
+pub fn scan_with(text: &str, depth: ThreadFrames) -> Scan<'_> {
     let mut documents = Vec::new();
-    let mut ctx = Ctx::new(text.len());
+    let mut ctx = Ctx::new(text.len(), depth);
     let mut pos = 0;
     let mut fallback_used = false;
     loop {
@@ -103,9 +112,11 @@ pub fn scan(text: &str) -> Scan<'_> {
     }
 }
 
-/// State of one scan: the first unreadable object, and a work budget.
+/// State of one scan: the first unreadable object, a work budget, and which threads' frames
+/// to build.
 struct Ctx {
     broken: Option<ParseError>,
+    depth: ThreadFrames,
     /// Bytes that candidate objects may still make the JSON reader go through. Each candidate
     /// that is not a document (an object nested in a broken body, say) is read up to where it
     /// ends or breaks; crafted input (thousands of unclosed `{"a":` lines) could make that
@@ -114,9 +125,10 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(len: usize) -> Self {
+    fn new(len: usize, depth: ThreadFrames) -> Self {
         Ctx {
             broken: None,
+            depth,
             budget: len.saturating_mul(16).saturating_add(1 << 20),
         }
     }

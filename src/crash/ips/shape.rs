@@ -82,8 +82,8 @@ pub(super) struct Doc<'a> {
     pub(super) threads: List<Obj<ThreadJ<'a>>>,
     #[serde(rename = "usedImages")]
     pub(super) used_images: ImagesIn,
-    #[serde(rename = "lastExceptionBacktrace")]
-    pub(super) last_exception_backtrace: FramesIn,
+    #[serde(rename = "lastExceptionBacktrace", borrow)]
+    pub(super) last_exception_backtrace: FramesIn<'a>,
 
     // Other diagnostics: panics (151, 210), jetsam (298), GPU events (284).
     #[serde(borrow)]
@@ -203,7 +203,8 @@ pub(super) struct ThreadJ<'a> {
     pub(super) queue: Scalar<'a>,
     #[serde(borrow)]
     pub(super) triggered: Scalar<'a>,
-    pub(super) frames: FramesIn,
+    #[serde(borrow)]
+    pub(super) frames: FramesIn<'a>,
     /// Kept raw: only the crashed thread's registers are built.
     #[serde(rename = "threadState", borrow)]
     pub(super) thread_state: Option<&'a RawValue>,
@@ -230,20 +231,53 @@ const IMAGE_FIELDS: [&str; 9] = [
     "CFBundleVersion",
 ];
 
-/// A frames array read straight into model frames (frames are most of a report: no
-/// intermediate struct, no moves). Fields of an unexpected type are left out and remembered in
-/// `odd`, one bit per entry of [`FRAME_FIELDS`], merged over all frames (warnings are per kind,
-/// not per frame); `address` is filled in later, once the images are known.
+/// A frames array, each frame read straight into a [`FrameJ`] whose strings are still borrowed
+/// from the text (frames are most of a report). Only the frames the caller keeps become model
+/// frames, with owned strings: at ingest, the crashed thread's and the exception backtrace;
+/// the other threads' frames are only checked, for the same warnings. Fields of an unexpected
+/// type are left out and remembered in `odd`, one bit per entry of [`FRAME_FIELDS`], merged over
+/// all frames (warnings are per kind, not per frame); `address` is filled in later, once the
+/// images are known.
 #[derive(Debug, Default)]
-pub(super) struct FramesIn {
+pub(super) struct FramesIn<'a> {
     /// The key was there (even as `[]`).
     present: bool,
-    pub(super) frames: Vec<Frame>,
+    pub(super) frames: Vec<FrameJ<'a>>,
     pub(super) odd: u8,
     /// Entries that are not objects.
     pub(super) odd_items: usize,
     /// Set when the value is not an array (its type).
     pub(super) not_array: Option<&'static str>,
+}
+
+/// One frame as read: what [`Frame`] holds from the JSON, with the symbol and source file
+/// still borrowed from the text where they had no escapes.
+#[derive(Debug, Default)]
+pub(super) struct FrameJ<'a> {
+    pub(super) image_index: Option<usize>,
+    image_offset: Option<u64>,
+    symbol: Option<Cow<'a, str>>,
+    symbol_offset: Option<u64>,
+    source_file: Option<Cow<'a, str>>,
+    source_line: Option<u32>,
+}
+
+impl FrameJ<'_> {
+    /// The model frame (without `address`, which needs the images).
+    pub(super) fn into_frame(self) -> Frame {
+        // `???` is how the text form writes "no symbol"; JSON leaves it out.
+        let symbol = self.symbol.filter(|s| s != "???").map(Cow::into_owned);
+        Frame {
+            image_index: self.image_index,
+            image_offset: self.image_offset,
+            symbol_source: symbol.as_ref().map(|_| SymbolSource::Apple),
+            symbol,
+            symbol_offset: self.symbol_offset,
+            source_file: self.source_file.map(Cow::into_owned),
+            source_line: self.source_line,
+            ..Frame::default()
+        }
+    }
 }
 
 /// A `usedImages` array read straight into model images, like [`FramesIn`]; `odd` has one bit
@@ -281,18 +315,18 @@ impl ImagesIn {
 }
 
 /// An array whose object entries are read in place into the array's own vector.
-trait FillFrom: Default {
+trait FillFrom<'de>: Default {
     /// Read one object entry (push it, then fill it where it lies).
-    fn fill<'de, A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
+    fn fill<A: MapAccess<'de>>(&mut self, map: A) -> Result<(), A::Error>;
     /// An entry that is not an object.
     fn odd_item(&mut self);
     fn not_array(kind: &'static str) -> Self;
     fn mark_present(&mut self);
 }
 
-impl FillFrom for FramesIn {
-    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
-        self.frames.push(Frame::default());
+impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
+    fn fill<A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        self.frames.push(FrameJ::default());
         let odd = &mut self.odd;
         let Some(f) = self.frames.last_mut() else {
             return Ok(());
@@ -311,10 +345,9 @@ impl FillFrom for FramesIn {
                     .to_u64()
                     .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
                 1 => v.to_u64().map(|x| f.image_offset = x),
-                // `???` is how the text form writes "no symbol"; JSON leaves it out.
-                2 => v.into_text().map(|x| f.symbol = x.filter(|s| s != "???")),
+                2 => v.into_cow().map(|x| f.symbol = x),
                 3 => v.to_u64().map(|x| f.symbol_offset = x),
-                4 => v.into_text().map(|x| f.source_file = x),
+                4 => v.into_cow().map(|x| f.source_file = x),
                 _ => v
                     .to_u64()
                     .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
@@ -323,7 +356,6 @@ impl FillFrom for FramesIn {
                 *odd |= 1 << field;
             }
         }
-        f.symbol_source = f.symbol.as_ref().map(|_| SymbolSource::Apple);
         Ok(())
     }
 
@@ -344,8 +376,8 @@ impl FillFrom for FramesIn {
     }
 }
 
-impl FillFrom for ImagesIn {
-    fn fill<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+impl<'de> FillFrom<'de> for ImagesIn {
+    fn fill<A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
         self.images.push(Image::default());
         let (odd, bad_uuids) = (&mut self.odd, &mut self.bad_uuids);
         let Some(im) = self.images.last_mut() else {
@@ -422,7 +454,7 @@ impl FillFrom for ImagesIn {
 /// is remembered as odd.
 struct ArrayVisitor<T>(PhantomData<T>);
 
-impl<'de, T: FillFrom> Visitor<'de> for ArrayVisitor<T> {
+impl<'de, T: FillFrom<'de>> Visitor<'de> for ArrayVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -467,7 +499,7 @@ impl<'de, T: FillFrom> Visitor<'de> for ArrayVisitor<T> {
 /// One array entry, read into the array's vector.
 struct EntrySeed<'x, T>(&'x mut T);
 
-impl<'de, T: FillFrom> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
+impl<'de, T: FillFrom<'de>> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -475,7 +507,7 @@ impl<'de, T: FillFrom> de::DeserializeSeed<'de> for EntrySeed<'_, T> {
     }
 }
 
-impl<'de, T: FillFrom> Visitor<'de> for EntrySeed<'_, T> {
+impl<'de, T: FillFrom<'de>> Visitor<'de> for EntrySeed<'_, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -523,7 +555,7 @@ impl<'de, T: FillFrom> Visitor<'de> for EntrySeed<'_, T> {
     }
 }
 
-impl<'de> Deserialize<'de> for FramesIn {
+impl<'de: 'a, 'a> Deserialize<'de> for FramesIn<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ArrayVisitor(PhantomData))
     }
