@@ -524,20 +524,13 @@ fn a_source_whose_originals_do_not_match_their_keys_is_not_trusted() {
     let a = machine(t.path(), "a", "mac-a", 0..3);
     let bad = copy_of(&a, &t.path().join("bad.db"));
     let conn = rusqlite::Connection::open(&bad).unwrap();
-    let keys: Vec<String> = conn
-        .prepare("SELECT file_hash FROM reports ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let cols: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('files') WHERE name <> 'hash'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let strings = |sql: &str| -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let keys = strings("SELECT file_hash FROM reports ORDER BY id");
+    let cols = strings("SELECT name FROM pragma_table_info('files') WHERE name <> 'hash'");
     let cols = cols.join(", ");
     conn.execute(
         &format!("UPDATE files SET ({cols}) = (SELECT {cols} FROM files WHERE hash = ?2) WHERE hash = ?1"),

@@ -455,42 +455,30 @@ fn count(c: &mut postgres::Client, sql: &str) -> i64 {
 /// No report without a source or its file, no crash without its frames, no source twice.
 fn assert_consistent(url: &str) {
     let mut c = pg::client(url);
-    assert_eq!(
-        count(
-            &mut c,
+    for (sql, what) in [
+        (
             "SELECT count(*) FROM reports r
-             WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.report_id = r.id)"
+             WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.report_id = r.id)",
+            "a report without a source",
         ),
-        0,
-        "a report without a source"
-    );
-    assert_eq!(
-        count(
-            &mut c,
+        (
             "SELECT count(*) FROM reports r
-             WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.hash = r.file_hash)"
+             WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.hash = r.file_hash)",
+            "a report without its file",
         ),
-        0,
-        "a report without its file"
-    );
-    assert_eq!(
-        count(
-            &mut c,
+        (
             "SELECT count(*) FROM reports r WHERE r.frame_count > 0
-             AND NOT EXISTS (SELECT 1 FROM report_frames f WHERE f.report_id = r.id)"
+             AND NOT EXISTS (SELECT 1 FROM report_frames f WHERE f.report_id = r.id)",
+            "a report without its frames",
         ),
-        0,
-        "a report without its frames"
-    );
-    assert_eq!(
-        count(
-            &mut c,
+        (
             "SELECT count(*) FROM (SELECT path FROM sources GROUP BY path
-             HAVING count(*) > 1) d"
+             HAVING count(*) > 1) d",
+            "a source stored twice",
         ),
-        0,
-        "a source stored twice"
-    );
+    ] {
+        assert_eq!(count(&mut c, sql), 0, "{what}");
+    }
 }
 
 #[test]
