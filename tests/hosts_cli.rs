@@ -594,3 +594,53 @@ fn reports_a_round_ingests_name_this_machine() {
         assert_eq!(r["ingested_by"], "test-mac", "{r}");
     }
 }
+
+// Regression: a writeup across machines listed a bucket's hits by round number alone, so two
+// machines' round 1825 read as one round.
+#[test]
+fn bucket_hits_name_their_machine_when_the_rounds_span_several() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("t.db");
+    for (host, incident) in [
+        ("mac-a", "00000000-0000-4000-8000-00000000000a"),
+        ("mac-b", "00000000-0000-4000-8000-00000000000b"),
+    ] {
+        let f = t.path().join(format!("{host}.jsonl"));
+        std::fs::write(
+            &f,
+            format!(
+                r#"{{"round": 1825, "fix": "v2.4", "attempts": [{{"exit_code": null, "signal": 11, "crash_reports": ["{incident}"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        ok(&run(
+            &db,
+            &["round", "import", "--host", host, f.to_str().unwrap()],
+        ));
+    }
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", "--rounds", "1825"];
+        args.extend_from_slice(extra);
+        let o = run(&db, &args);
+        ok(&o);
+        stdout(&o)
+    };
+    let md = report(&[]);
+    assert!(
+        md.contains("mac-a:1825 (1)") && md.contains("mac-b:1825 (1)"),
+        "{md}"
+    );
+    let one: serde_json::Value =
+        serde_json::from_str(&report(&["--select", "host:mac-a", "--format", "json"])).unwrap();
+    let hits = &one["buckets"][0]["hits"];
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{one:#}");
+    assert!(
+        hits[0].get("host").is_none(),
+        "one machine: round numbers alone"
+    );
+    let redacted = report(&["--redact"]);
+    assert!(
+        !redacted.contains("mac-a") && !redacted.contains("mac-b"),
+        "{redacted}"
+    );
+}

@@ -86,6 +86,7 @@ fn hits(rounds: &[u64], first_id: i64) -> Vec<Hit> {
         .enumerate()
         .map(|(i, r)| Hit {
             round: *r,
+            host: None,
             attempt: 1,
             report_id: first_id + i as i64,
             incident_id: Some(format!(

@@ -273,6 +273,9 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
         newest: Option<(String, i64)>,
     }
     let mut acc: BTreeMap<(String, Option<String>), Acc> = BTreeMap::new();
+    // A round number names one round only when the rounds ran on one machine.
+    let machines: BTreeSet<Option<&str>> = rounds.iter().map(|r| r.round.host.as_deref()).collect();
+    let several = machines.len() > 1;
     for r in &rounds {
         for a in &r.round.attempts {
             for inc in &a.crash_reports {
@@ -297,6 +300,7 @@ pub fn gather(store: &Store, opts: &GatherOptions) -> Result<Writeup, GatherErro
                 });
                 e.hits.push(Hit {
                     round: r.round.number.max(0) as u64,
+                    host: r.round.host.clone().filter(|_| several),
                     attempt: a.index,
                     report_id: id,
                     incident_id: Some(inc.clone()),

@@ -390,7 +390,10 @@ fn bucket(md: &mut String, w: &Writeup, n: usize, b: &BucketSection) {
             .hits
             .iter()
             .take(MAX_HITS_LISTED)
-            .map(|h| format!("{} ({})", h.round, h.attempt))
+            .map(|h| match &h.host {
+                Some(host) => format!("{host}:{} ({})", h.round, h.attempt),
+                None => format!("{} ({})", h.round, h.attempt),
+            })
             .collect();
         let more = b.hits.len().saturating_sub(MAX_HITS_LISTED);
         let tail = if more > 0 {

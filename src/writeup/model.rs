@@ -248,6 +248,10 @@ pub struct BucketSection {
 pub struct Hit {
     /// Round number.
     pub round: u64,
+    /// The host the round ran on, when the writeup's rounds ran on several machines (two
+    /// machines' round 1825 are two rounds); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Attempt number, from 1.
     pub attempt: u32,
     /// Database id of the report.

@@ -1091,6 +1091,9 @@ fn visit_strings(w: &mut Writeup, f: &mut dyn FnMut(&mut String, Class)) {
             if let Some(i) = &mut h.incident_id {
                 f(i, Code);
             }
+            if let Some(host) = &mut h.host {
+                f(host, Text);
+            }
         }
     }
     if let Some(c) = &mut w.comparison {
