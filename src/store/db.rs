@@ -146,10 +146,7 @@ impl postgres::types::ToSql for Value<'_> {
             // PostgreSQL's text cannot hold U+0000, which a hostile report can put in any
             // string (`"procName":"Py\u0000thon"`): stored as U+FFFD, not refused (SQLite
             // keeps it as is; rounds.rs `as_stored` compares the same way).
-            (Value::Text(s), t) if text(t) && s.contains('\0') => {
-                s.replace('\0', "\u{FFFD}").to_sql(ty, out)
-            }
-            (Value::Text(s), t) if text(t) => s.to_sql(ty, out),
+            (Value::Text(s), t) if text(t) => pg_text(s).to_sql(ty, out),
             (Value::Blob(b), t) if *t == Type::BYTEA => b.to_sql(ty, out),
             (v, t) => Err(format!(
                 "a {} value cannot be a {t} parameter",
@@ -376,6 +373,17 @@ impl PgConn {
 
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbError> {
         Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+}
+
+/// `s` as PostgreSQL's text stores it: that text cannot hold U+0000, which a hostile report
+/// can put in any string (`"procName":"Py\u0000thon"`), so it becomes U+FFFD (SQLite keeps
+/// it). Binding and `rounds.rs`'s content check both go through here.
+pub(crate) fn pg_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}").into()
+    } else {
+        s.into()
     }
 }
 

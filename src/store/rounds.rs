@@ -316,8 +316,8 @@ fn as_stored(round: &Round, postgres: bool) -> Round {
     let mut r = round.clone();
     if postgres {
         let text = |s: &mut String| {
-            if s.contains('\0') {
-                *s = s.replace('\0', "\u{FFFD}");
+            if let std::borrow::Cow::Owned(mapped) = super::db::pg_text(s) {
+                *s = mapped;
             }
         };
         for s in [&mut r.batch, &mut r.fix, &mut r.host]
