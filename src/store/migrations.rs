@@ -21,6 +21,9 @@
 //!   the machine it runs on).
 //! - 11: rounds.hardware_model and rounds.os (what the round ran under; older rounds take
 //!   their host's).
+//! - 12: `files` rebuilt as a rowid table with `data` last (it was `WITHOUT ROWID`: a key
+//!   lookup read the compressed originals). Migrations now run with foreign keys off and are
+//!   checked before they commit.
 
 use std::path::Path;
 
@@ -41,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_blake3_keys.sql"),
     include_str!("../../migrations/0010_hosts.sql"),
     include_str!("../../migrations/0011_round_machine.sql"),
+    include_str!("../../migrations/0012_files_rowid.sql"),
 ];
 
 /// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the
@@ -86,6 +90,28 @@ pub(super) fn migrate(
     // the write lock first (`BEGIN IMMEDIATE`) and re-reading the version inside the lock makes
     // the second opener wait, then find nothing to do. (rusqlite_migration opens a deferred
     // transaction, which lets both read version 0 and the second fail; hence this small runner.)
+    //
+    // Foreign keys are off while migrations run (the pragma only takes effect outside a
+    // transaction, hence before BEGIN) and checked before COMMIT instead: a migration that
+    // rebuilds a parent table (0012: `files`, which `reports.file_hash` refers to) must drop the
+    // old one, and with foreign keys on, DROP TABLE deletes its rows first, under the children.
+    let keys_were_on: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = migrate_locked(conn, path, local, needs_write);
+    if keys_were_on {
+        conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    }
+    result
+}
+
+/// [`migrate`] under the write lock, with foreign keys off: apply what is pending, then commit
+/// only if the migrations broke no foreign key.
+fn migrate_locked(
+    conn: &Connection,
+    path: &Path,
+    local: &crate::host::LocalHost,
+    needs_write: impl Fn() -> StoreError,
+) -> Result<(), StoreError> {
     if let Err(e) = retry_busy(|| conn.execute_batch("BEGIN IMMEDIATE")) {
         return Err(
             if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
@@ -95,7 +121,19 @@ pub(super) fn migrate(
             },
         );
     }
-    let result = apply_pending(conn, path, local);
+    let result = foreign_key_violations(conn).and_then(|before| {
+        apply_pending(conn, path, local)?;
+        // Only violations the migrations made stop them: a database damaged before (written
+        // by a tool with foreign keys off) must still open, as it did.
+        let after = foreign_key_violations(conn)?;
+        if after > before {
+            return Err(StoreError::Migrate(format!(
+                "the migrations would leave {} rows pointing at nothing; nothing was changed",
+                after - before
+            )));
+        }
+        Ok(())
+    });
     match result {
         Ok(()) => {
             retry_busy(|| conn.execute_batch("COMMIT"))?;
@@ -106,6 +144,15 @@ pub(super) fn migrate(
             Err(e)
         }
     }
+}
+
+/// Rows whose foreign key points at no row (`PRAGMA foreign_key_check`).
+fn foreign_key_violations(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn apply_pending(
@@ -802,5 +849,154 @@ mod tests {
             )
             .unwrap();
         assert_eq!((identity, file), (format!("sha256:{old_b}#0"), old_b));
+    }
+
+    /// A version-11 database whose `files` is still `WITHOUT ROWID`: a plain original, one
+    /// against a dictionary, the reports and sources that name them.
+    fn version_11_database(path: &Path, plain: &[u8], with_dict: &[u8]) -> (String, String) {
+        let conn = Connection::open(path).unwrap();
+        for m in &MIGRATIONS[..11] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        let mut dict = crate::store::DICT_PREFIX.to_vec();
+        dict.extend_from_slice(plain);
+        conn.execute(
+            "INSERT INTO dictionaries (id, kind, size, data, created_at)
+             VALUES (1, 'zstd-raw', ?1, ?2, 't')",
+            rusqlite::params![dict.len() as i64, zstd::bulk::compress(&dict, 3).unwrap()],
+        )
+        .unwrap();
+        let (a, b) = (
+            crate::store::content_key(plain),
+            crate::store::content_key(with_dict),
+        );
+        conn.execute(
+            "INSERT INTO files (hash, size, compression, data) VALUES (?1, ?2, 'zstd', ?3)",
+            rusqlite::params![
+                a,
+                plain.len() as i64,
+                zstd::bulk::compress(plain, 1).unwrap()
+            ],
+        )
+        .unwrap();
+        let packed = zstd::bulk::Compressor::with_dictionary(1, &dict)
+            .unwrap()
+            .compress(with_dict)
+            .unwrap();
+        conn.execute(
+            "INSERT INTO files (hash, size, compression, data, dict_id)
+             VALUES (?1, ?2, 'zstd', ?3, 1)",
+            rusqlite::params![b, with_dict.len() as i64, packed],
+        )
+        .unwrap();
+        for (id, hash) in [(1, &a), (2, &b)] {
+            conn.execute(
+                "INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at)
+                 VALUES (?1, ?2, 'crash', 'ips', ?3, 't')",
+                rusqlite::params![id, format!("r{id}"), hash],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO sources (report_id, path, file_hash, first_seen)
+                 VALUES (?1, ?2, ?3, 't')",
+                rusqlite::params![id, format!("/r/{id}.ips"), hash],
+            )
+            .unwrap();
+        }
+        (a, b)
+    }
+
+    #[test]
+    fn a_version_11_database_gets_files_as_a_rowid_table_with_every_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        // Larger than a B-tree cell, so the old table kept it in overflow pages.
+        let plain: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+            .collect();
+        let with_dict = [&plain[..1000], b"and a new tail".as_slice()].concat();
+        let (a, b) = version_11_database(&path, &plain, &with_dict);
+        let store = Store::open(&path).unwrap();
+        let conn = store.sqlite_conn();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'files'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('files')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(columns, ["hash", "size", "compression", "dict_id", "data"]);
+        // Every original reads back byte for byte, with and without its dictionary.
+        assert_eq!(store.file_bytes(&a).unwrap(), plain);
+        assert_eq!(store.file_bytes(&b).unwrap(), with_dict);
+        assert!(store.has_file(&a).unwrap() && store.has_file(&b).unwrap());
+        // The reports still point at their files, and foreign keys are back on.
+        let keys_on: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(keys_on);
+        let dangling: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        let gone = conn.execute("DELETE FROM files WHERE hash = ?1", [&a]);
+        assert!(gone.is_err(), "a file a report names cannot be deleted");
+        // A rowid table would take a NULL key; this one does not.
+        let null_key = conn.execute(
+            "INSERT INTO files (hash, size, compression, data) VALUES (NULL, 1, 'zstd', x'00')",
+            [],
+        );
+        assert!(null_key.is_err());
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_database_with_a_dangling_row_from_before_still_migrates() {
+        // Written by another tool with foreign keys off: a report naming no stored file. The
+        // migrations' own check counts what they break, not what was broken before.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        version_11_database(&path, b"plain", b"with a dictionary");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+            conn.execute(
+                "INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at)
+                 VALUES (3, 'r3', 'crash', 'ips', 'no-such-file', 't')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(user_version(store.sqlite_conn()).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_migration_that_breaks_a_foreign_key_changes_nothing() {
+        // As the runner sees a migration whose SQL leaves a row pointing at nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        version_11_database(&path, b"plain", b"with a dictionary");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")
+            .unwrap();
+        let before = foreign_key_violations(&conn).unwrap();
+        conn.execute_batch("DELETE FROM files").unwrap();
+        let after = foreign_key_violations(&conn).unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+        assert_eq!((before, after), (0, 2));
     }
 }

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_round_machine.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_files_rowid.sql"),
+    ),
 ];
 
 /// Does `--db` name a PostgreSQL server rather than a file?
