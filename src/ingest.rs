@@ -555,8 +555,10 @@ pub fn ingest_into(
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 16);
     let mut summary = IngestSummary::default();
     let dicts = DictState::new(store.latest_dictionary()?);
-
-    std::thread::scope(|s| -> Result<(), IngestError> {
+    // Checkpoints in a thread of their own: a checkpoint's fsyncs inside the writer's commit
+    // stopped every worker behind it (see store::Store::begin_bulk_writes).
+    store.begin_bulk_writes();
+    let result = std::thread::scope(|s| -> Result<(), IngestError> {
         // Named threads, so a profiler or a hang dump says which stage is which.
         let mut spawn_error = None;
         for n in 0..threads {
@@ -635,7 +637,10 @@ pub fn ingest_into(
         // On an early return the receiver is dropped here, which unblocks the workers; the
         // walker then sees its channel close.
         write_all(store, work_rx, opts, progress, stop, &dicts, &mut summary)
-    })?;
+    });
+    let ended = store.end_bulk_writes();
+    result?;
+    ended?;
     Ok(summary)
 }
 

@@ -121,6 +121,7 @@ impl Store {
                         crate::host::UNKNOWN_NAME,
                     )),
                     ingest_host: None,
+                    checkpointer: None,
                 },
                 found_version: version,
                 _copy: None,

@@ -22,6 +22,7 @@
 //! No other module writes SQL; this one never prints.
 
 mod buckets;
+mod checkpoint;
 mod correlate;
 pub(crate) mod db;
 mod fixes;
@@ -187,6 +188,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An open database.
 pub struct Store {
+    /// Checkpoints from another thread while [`Store::begin_bulk_writes`] is in effect. First,
+    /// so that it is dropped (its thread stopped, its connection closed) before `conn`, whose
+    /// close, the last, checkpoints and removes the WAL.
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Conn,
     path: PathBuf,
     /// Row ids the writer has met in committed transactions (see [`reports::IdCache`]).
@@ -239,6 +244,7 @@ impl Store {
                 dicts: Default::default(),
                 local: local.clone(),
                 ingest_host: None,
+                checkpointer: None,
             });
         }
         let exists = path.exists();
@@ -269,6 +275,7 @@ impl Store {
                         dicts: Default::default(),
                         local: local.clone(),
                         ingest_host: None,
+                        checkpointer: None,
                     });
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
@@ -304,7 +311,7 @@ impl Store {
         // checkpoint costs two fsyncs in the one writer thread (~4 ms each here); an ingest of
         // 8,000 reports made 90 of them with the default, 17 with this. The WAL is removed on
         // close as before, and commits stay as durable (docs/BENCHMARKS.md).
-        conn.pragma_update(None, "wal_autocheckpoint", 8192)
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint::AUTOCHECKPOINT_PAGES)
             .map_err(wrap)?;
         migrations::migrate(&conn, path, &local)?;
         // Room for every statement of an ingest transaction and the queries beside it.
@@ -316,6 +323,7 @@ impl Store {
             dicts: Default::default(),
             local: local.clone(),
             ingest_host: None,
+            checkpointer: None,
         })
     }
 
@@ -335,6 +343,7 @@ impl Store {
                 crate::host::UNKNOWN_NAME,
             )),
             ingest_host: None,
+            checkpointer: None,
         })
     }
 
@@ -363,6 +372,37 @@ impl Store {
             Conn::Sqlite(c) => Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?),
             Conn::Pg(_) => Ok("ok".into()),
         }
+    }
+
+    /// Many write transactions follow (an ingest): until [`Store::end_bulk_writes`], WAL
+    /// checkpoints run in a thread of their own after commits instead of inside the commit that
+    /// crosses the limit (see `checkpoint`). Nothing changes on PostgreSQL, or when the thread
+    /// cannot start (the writer then checkpoints as always).
+    pub fn begin_bulk_writes(&mut self) {
+        let Conn::Sqlite(conn) = &self.conn else {
+            return;
+        };
+        if self.checkpointer.is_some() {
+            return;
+        }
+        let Ok(c) = checkpoint::Checkpointer::start(&self.path) else {
+            return;
+        };
+        if conn.pragma_update(None, "wal_autocheckpoint", 0).is_ok() {
+            self.checkpointer = Some(c);
+        }
+    }
+
+    /// The end of [`Store::begin_bulk_writes`]: stop the thread (after its current checkpoint)
+    /// and let commits checkpoint again, which the next one does if the WAL is long.
+    pub fn end_bulk_writes(&mut self) -> Result<(), StoreError> {
+        if self.checkpointer.take().is_none() {
+            return Ok(());
+        }
+        if let Conn::Sqlite(conn) = &self.conn {
+            conn.pragma_update(None, "wal_autocheckpoint", checkpoint::AUTOCHECKPOINT_PAGES)?;
+        }
+        Ok(())
     }
 
     /// The SQLite connection of a store known to be one (tests of SQLite specifics).

@@ -29,6 +29,8 @@ pub struct WriteTx<'c> {
     fix_uuids: std::cell::OnceCell<HashSet<String>>,
     /// The host new reports are recorded as ingested by (see [`Store::ingest_as_local_host`]).
     ingest_host: Option<i64>,
+    /// Told of the commit, during [`Store::begin_bulk_writes`].
+    checkpointer: Option<&'c crate::store::checkpoint::Checkpointer>,
 }
 
 /// Row ids of images and image lists by key, kept by a [`Store`] across its write
@@ -98,6 +100,7 @@ impl Store {
             conn,
             ids,
             ingest_host,
+            checkpointer,
             ..
         } = self;
         conn.begin_write()?;
@@ -109,6 +112,7 @@ impl Store {
             fresh: Default::default(),
             fix_uuids: Default::default(),
             ingest_host: *ingest_host,
+            checkpointer: checkpointer.as_ref(),
         })
     }
 
@@ -552,6 +556,9 @@ impl WriteTx<'_> {
     pub fn commit(mut self) -> Result<(), StoreError> {
         self.tx.commit()?;
         self.done = true;
+        if let Some(c) = self.checkpointer {
+            c.committed();
+        }
         let fresh = std::mem::take(&mut *self.fresh.borrow_mut());
         self.committed.absorb(fresh);
         Ok(())
