@@ -233,6 +233,13 @@ impl DictionaryBuilder {
         if bytes.is_empty() || bytes.len() > Self::MAX_PENDING {
             return Ok(()); // an empty file teaches nothing; a huge one would crowd out the rest
         }
+        // A version is due already (stored at the end of this batch): until it is installed,
+        // every further near-copy would only be more evidence for it. Probing each one was a
+        // full compression in the writer's thread per file (~100 files per new kind of report
+        // while the version waited for its commit).
+        if self.is_due() {
+            return Ok(());
+        }
         if !self.pending.is_empty() {
             if self.probe.is_none() {
                 let content = self.content_with_pending();
@@ -265,11 +272,24 @@ impl DictionaryBuilder {
     /// The content of the next version, when one is due: store it and then call
     /// [`Self::installed`] with its id.
     pub fn due(&self) -> Option<Vec<u8>> {
-        if self.pending.is_empty() || self.evidence < Self::EVIDENCE {
-            return None;
-        }
-        let content = self.content_with_pending();
-        (self.evidence_bytes.saturating_mul(4) >= content.len()).then_some(content)
+        self.is_due().then(|| self.content_with_pending())
+    }
+
+    /// Whether [`Self::due`] has a version (without building its content).
+    fn is_due(&self) -> bool {
+        !self.pending.is_empty()
+            && self.evidence >= Self::EVIDENCE
+            && self.evidence_bytes.saturating_mul(4) >= self.content_len()
+    }
+
+    /// The length of [`Self::content_with_pending`].
+    fn content_len(&self) -> usize {
+        let old = self
+            .current
+            .as_ref()
+            .map(|d| d.content.len().saturating_sub(DICT_PREFIX.len()))
+            .unwrap_or(0);
+        DICT_PREFIX.len() + (old + self.pending_bytes).min(MAX_DICT_BYTES - DICT_PREFIX.len())
     }
 
     /// The version made from [`Self::due`]'s content was committed with this id.
@@ -623,6 +643,45 @@ mod tests {
             b.offer(&big).unwrap();
         }
         assert!(b.due().is_some());
+    }
+
+    #[test]
+    fn a_due_version_takes_no_more_samples_and_its_length_is_known_without_building_it() {
+        // A report-like text per kind: near-copies of one kind compress to nothing against it.
+        let sample = |k: u8| -> Vec<u8> {
+            (0..1500u32)
+                .flat_map(|i| {
+                    format!("{{\"kind\": {k}, \"frame\": {}}},", i * 7919 % 100_003).into_bytes()
+                })
+                .collect()
+        };
+        let mut b = DictionaryBuilder::new(None);
+        assert_eq!(b.content_len(), b.content_with_pending().len());
+        b.offer(&sample(1)).unwrap();
+        assert_eq!(b.content_len(), b.content_with_pending().len());
+        for _ in 0..DictionaryBuilder::EVIDENCE {
+            b.offer(&sample(1)).unwrap();
+        }
+        let due = b.due().expect("due");
+        assert_eq!(b.content_len(), due.len());
+        // Another kind of report while the version waits for its commit: not a sample of this
+        // version (it is not probed, nor kept), so the version stored is the one found due.
+        b.offer(&sample(2)).unwrap();
+        assert_eq!(b.due().as_deref(), Some(&due[..]));
+        // Installed, the next kind starts the next version, and the length still agrees with
+        // the content (the current dictionary's bytes, then the samples).
+        b.installed(Dictionary {
+            id: 1,
+            content: Arc::new(due),
+        });
+        b.offer(&sample(2)).unwrap();
+        assert_eq!(b.content_len(), b.content_with_pending().len());
+        // Beyond the size limit, both cut at it.
+        for k in 3..80 {
+            b.offer(&sample(k)).unwrap();
+            assert_eq!(b.content_len(), b.content_with_pending().len());
+        }
+        assert!(b.content_len() <= MAX_DICT_BYTES);
     }
 
     #[test]
