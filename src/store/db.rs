@@ -507,6 +507,33 @@ impl Conn {
         }
     }
 
+    /// Run one `INSERT` into a table whose key is `id` (an `INTEGER PRIMARY KEY` on SQLite, a
+    /// generated key on PostgreSQL); the new row's id. `sql` has no `RETURNING` clause:
+    /// PostgreSQL gets `RETURNING id` appended, SQLite reads `last_insert_rowid()`. SQLite runs
+    /// a `RETURNING` statement through a temporary table that it creates and drops on every
+    /// execution: ~100,000 instructions per report inserted at ingest, more than the insert
+    /// (callgrind, docs/BENCHMARKS.md).
+    pub(crate) fn insert_returning_id(
+        &self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<i64, DbError> {
+        match self {
+            Conn::Sqlite(c) => {
+                let changed = c
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(params))?;
+                // A statement that inserted nothing (`ON CONFLICT DO NOTHING`, a trigger's
+                // `RAISE(IGNORE)`) leaves `last_insert_rowid` at an older row: never return that.
+                if changed != 1 {
+                    return Err(DbError::NoRows);
+                }
+                Ok(c.last_insert_rowid())
+            }
+            Conn::Pg(_) => self.query_row(&format!("{sql} RETURNING id"), params, |r| r.get(0)),
+        }
+    }
+
     /// Run statements without parameters.
     pub(crate) fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match self {
@@ -623,6 +650,27 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::{translate, Value};
+
+    #[test]
+    fn an_insert_returns_its_new_id_and_an_insert_of_nothing_returns_none() {
+        let conn = super::Conn::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE)")
+            .unwrap();
+        let sql = "INSERT INTO t (k) VALUES (?1) ON CONFLICT DO NOTHING";
+        assert_eq!(
+            conn.insert_returning_id(sql, &[Value::Text("a")]).unwrap(),
+            1
+        );
+        assert_eq!(
+            conn.insert_returning_id(sql, &[Value::Text("b")]).unwrap(),
+            2
+        );
+        // A conflict inserts nothing: not the id of the row inserted before it.
+        assert!(matches!(
+            conn.insert_returning_id(sql, &[Value::Text("a")]),
+            Err(super::DbError::NoRows)
+        ));
+    }
 
     // Regression: text, real and blob values bound to a parameter of another type were sent as
     // their raw bytes (text read as an 8-byte integer); they are a type error now.

@@ -351,11 +351,16 @@ impl WriteTx<'_> {
         // ?48 is the row's id in the UPDATE and, in the INSERT, the host that ingested it: a
         // new report gets its host in its own INSERT (a kill -9 cannot separate them), and a
         // replacement keeps the host of the report it replaces.
-        let sql = match id {
-            None => format!(
-                "INSERT INTO reports ({COLUMNS}, host_id) VALUES ({VALUES}, ?48) RETURNING id"
-            ),
-            Some(_) => format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48"),
+        // Built once: the statement cache finds a prepared statement by its text.
+        static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("INSERT INTO reports ({COLUMNS}, host_id) VALUES ({VALUES}, ?48)")
+        });
+        static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48")
+        });
+        let sql: &str = match id {
+            None => &INSERT,
+            Some(_) => &UPDATE,
         };
         let last = match id {
             Some(id) => Some(id),
@@ -419,11 +424,11 @@ impl WriteTx<'_> {
             ],
         ) {
             (Some(id), values) => {
-                self.tx.execute(&sql, values)?;
+                self.tx.execute(sql, values)?;
                 id
             }
             // The new row's id comes from the database.
-            (None, values) => self.tx.query_row(&sql, values, |r| r.get(0))?,
+            (None, values) => self.tx.insert_returning_id(sql, values)?,
         };
         // One row per report, written over on replacement (INSERT OR REPLACE).
         let crashed_frames =
