@@ -758,9 +758,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
                                 List::Ok(items) => {
                                     for (i, item) in items.into_iter().enumerate() {
                                         match item {
-                                            Obj::Ok(r) => {
-                                                st.regs.push((Cow::Owned(format!("{key}{i}")), r))
-                                            }
+                                            Obj::Ok(r) => st.regs.push((reg_name(&key, i), r)),
                                             _ => st.odd += 1,
                                         }
                                     }
@@ -780,6 +778,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
             }
         }
         d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// The name of entry `i` of a register array (`x` on arm64, `r` on arm32): `x0` ... `x28`
+/// come from a table, not from `format!` (a crashed thread has 29 of them).
+fn reg_name<'a>(array: &str, i: usize) -> Cow<'a, str> {
+    const X: [&str; 29] = [
+        "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+        "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26",
+        "x27", "x28",
+    ];
+    match X.get(i) {
+        Some(name) if array == "x" => Cow::Borrowed(name),
+        _ => Cow::Owned(format!("{array}{i}")),
     }
 }
 
@@ -826,6 +838,10 @@ mod tests {
             assert_eq!(image_field(f), u8::try_from(i).ok(), "{f}");
         }
         assert_eq!(frame_field("Symbol"), None);
+        for i in 0..40 {
+            assert_eq!(reg_name("x", i), format!("x{i}"));
+            assert_eq!(reg_name("r", i), format!("r{i}"));
+        }
         assert_eq!(image_field("uuid "), None);
     }
 }
