@@ -376,7 +376,9 @@ trait FillFrom<'de>: Default {
     /// An entry that is not an object.
     fn odd_item(&mut self);
     fn not_array(kind: &'static str) -> Self;
-    fn mark_present(&mut self);
+    /// An array begins: the key was there. Also reserves room for a usual array's entries,
+    /// which saves the first few reallocations of every thread's frames.
+    fn start(&mut self);
 }
 
 impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
@@ -430,8 +432,9 @@ impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
         }
     }
 
-    fn mark_present(&mut self) {
+    fn start(&mut self) {
         self.present = true;
+        self.frames.reserve(16);
     }
 }
 
@@ -511,8 +514,9 @@ impl<'de> FillFrom<'de> for ImagesIn {
         }
     }
 
-    fn mark_present(&mut self) {
+    fn start(&mut self) {
         self.present = true;
+        self.images.reserve(32);
     }
 }
 
@@ -528,7 +532,7 @@ impl<'de, T: FillFrom<'de>> Visitor<'de> for ArrayVisitor<T> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
         let mut out = T::default();
-        out.mark_present();
+        out.start();
         while seq.next_element_seed(EntrySeed(&mut out))?.is_some() {}
         Ok(out)
     }
