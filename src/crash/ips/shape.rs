@@ -458,31 +458,29 @@ impl<'de> FillFrom<'de> for ImagesIn {
                 5 => map
                     .next_value_seed(Value::<AsU64>::new())?
                     .map(|x| im.size = x),
-                _ => map
-                    .next_value_seed(Value::<AsCow>::new())?
-                    .map(|x| {
-                        let x = x.map(Cow::into_owned);
-                        match field {
-                            0 => {
-                                im.uuid = x.and_then(|u| {
-                                    if is_normal_uuid(&u) {
-                                        return Some(u);
-                                    }
-                                    let n = normalize_uuid(&u);
-                                    if n.is_none() {
-                                        bad_uuids.push(u);
-                                    }
-                                    n
-                                })
-                            }
-                            1 => im.name = x,
-                            2 => im.path = x,
-                            3 => im.arch = x,
-                            6 => im.bundle_id = x,
-                            7 => short = x,
-                            _ => build = x,
+                _ => map.next_value_seed(Value::<AsCow>::new())?.map(|x| {
+                    let x = x.map(Cow::into_owned);
+                    match field {
+                        0 => {
+                            im.uuid = x.and_then(|u| {
+                                if is_normal_uuid(&u) {
+                                    return Some(u);
+                                }
+                                let n = normalize_uuid(&u);
+                                if n.is_none() {
+                                    bad_uuids.push(u);
+                                }
+                                n
+                            })
                         }
-                    }),
+                        1 => im.name = x,
+                        2 => im.path = x,
+                        3 => im.arch = x,
+                        6 => im.bundle_id = x,
+                        7 => short = x,
+                        _ => build = x,
+                    }
+                }),
             };
             if read.is_err() {
                 *odd |= 1 << field;
