@@ -14,7 +14,8 @@
 //!
 //! Speed: the text is parsed once, from `&str`, borrowing strings where they have no escapes;
 //! images are read straight into the model and frames into a borrowing `FrameJ` (no
-//! `serde_json::Value`), and the register state of every thread but the crashed one is only
+//! `serde_json::Value`; their keys are matched and their values converted where they are read,
+//! with the same conversions as a `Scalar`'s, without building one), and the register state of every thread but the crashed one is only
 //! validated (`RawValue`), never built. With [`ThreadFrames::Crashed`] (ingest), only the
 //! crashed thread's frames and the exception backtrace become model frames (with owned
 //! strings); the other threads' frames are read and checked for the same warnings, then
