@@ -376,9 +376,7 @@ trait FillFrom<'de>: Default {
     /// An entry that is not an object.
     fn odd_item(&mut self);
     fn not_array(kind: &'static str) -> Self;
-    /// An array begins: the key was there. Also reserves room for a usual array's entries,
-    /// which saves the first few reallocations of every thread's frames.
-    fn start(&mut self);
+    fn mark_present(&mut self);
 }
 
 impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
@@ -432,9 +430,8 @@ impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
         }
     }
 
-    fn start(&mut self) {
+    fn mark_present(&mut self) {
         self.present = true;
-        self.frames.reserve(16);
     }
 }
 
@@ -512,9 +509,8 @@ impl<'de> FillFrom<'de> for ImagesIn {
         }
     }
 
-    fn start(&mut self) {
+    fn mark_present(&mut self) {
         self.present = true;
-        self.images.reserve(32);
     }
 }
 
@@ -530,7 +526,7 @@ impl<'de, T: FillFrom<'de>> Visitor<'de> for ArrayVisitor<T> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
         let mut out = T::default();
-        out.start();
+        out.mark_present();
         while seq.next_element_seed(EntrySeed(&mut out))?.is_some() {}
         Ok(out)
     }
