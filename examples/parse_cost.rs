@@ -5,7 +5,8 @@
 //! `parse_cost STAGE DIR [ROUNDS]`, STAGE one of: `floor` (serde_json into `IgnoredAny`, the
 //! bench's floor), `full` (`crash::parse`), `crashed` (`crash::parse_with(ThreadFrames::Crashed)`,
 //! what ingest calls). The files are read once, before the rounds; the stage runs ROUNDS times
-//! (default 1) over all of them.
+//! (default 1) over all of them. `dump` prints both parses of every file (`{:?}`), once: run the
+//! tool built before and after a parser change on the same folder and `diff` the outputs.
 //!
 //! This is a measuring tool, not library code: it may print.
 
@@ -21,7 +22,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(stage), Some(dir)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: parse_cost floor|full|crashed DIR [ROUNDS]");
+        eprintln!("usage: parse_cost floor|full|crashed|dump DIR [ROUNDS]");
         std::process::exit(2);
     };
     let rounds: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(1);
@@ -33,11 +34,20 @@ fn main() {
         }
     };
     paths.sort();
-    let files: Vec<Vec<u8>> = paths.iter().filter_map(|p| std::fs::read(p).ok()).collect();
+    let files: Vec<(PathBuf, Vec<u8>)> = paths
+        .into_iter()
+        .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+        .collect();
     let mut reports = 0usize;
     for _ in 0..rounds {
-        for bytes in &files {
+        for (path, bytes) in &files {
             match stage.as_str() {
+                "dump" => {
+                    println!("{}", path.display());
+                    println!("{:?}", crash::parse(bytes));
+                    println!("{:?}", crash::parse_with(bytes, ThreadFrames::Crashed));
+                    reports += 1;
+                }
                 "floor" => {
                     // As the bench's floor: every JSON value of the file, built into nothing.
                     let mut de =

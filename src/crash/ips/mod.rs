@@ -14,7 +14,8 @@
 //!
 //! Speed: the text is parsed once, from `&str`, borrowing strings where they have no escapes;
 //! images are read straight into the model and frames into a borrowing `FrameJ` (no
-//! `serde_json::Value`), and the register state of every thread but the crashed one is only
+//! `serde_json::Value`; their keys are matched and their values converted where they are read,
+//! with the same conversions as a `Scalar`'s, without building one), and the register state of every thread but the crashed one is only
 //! validated (`RawValue`), never built. With [`ThreadFrames::Crashed`] (ingest), only the
 //! crashed thread's frames and the exception backtrace become model frames (with owned
 //! strings); the other threads' frames are read and checked for the same warnings, then
@@ -574,6 +575,61 @@ mod tests {
                 r.warnings
             );
         }
+    }
+
+    /// Frame and image fields are matched on the key as decoded (a `\u` escape in a key names
+    /// the same field) and read with the lenient conversions, whatever the value's type: a
+    /// number where text is expected is written out, a hex or decimal string is a number,
+    /// `null` is absent, a negative or fractional number is odd. Pins what the typed readers of
+    /// `shape` (keys matched and values converted where read) must keep.
+    #[test]
+    fn frame_and_image_fields_read_leniently_by_decoded_key() {
+        let body = sample_body()
+            .replace(
+                r#"{"imageOffset" : 2000, "imageIndex" : 0}"#,
+                r#"{"image\u004fffset" : "0x7d0", "imageIndex" : 0, "symbol" : 42, "sourceLine" : null}"#,
+            )
+            .replace(
+                r#""imageIndex" : 1, "symbolLocation" : 4}"#,
+                r#""imageIndex" : 1, "symbolLocation" : -4, "sourceLine" : 2.5}"#,
+            )
+            .replace(
+                r#""base" : 4294967296, "size" : 8192"#,
+                r#""b\u0061se" : 4294967296.0, "size" : "8192", "arch" : 7"#,
+            );
+        assert_eq!(
+            body.matches("\\u00").count(),
+            2,
+            "the test must change the body"
+        );
+        assert!(body.contains("2.5}") && body.contains("\"arch\" : 7"));
+        let text = format!("{HEADER}\n{body}");
+        let (r, b) = one(&text);
+        assert_eq!(b, Body::Json);
+        let frames = &r.crashed().unwrap().frames;
+        assert_eq!(frames[1].image_offset, Some(2000));
+        assert_eq!(frames[1].address, Some(8589934592 + 2000));
+        assert_eq!(frames[1].symbol.as_deref(), Some("42"));
+        assert_eq!(frames[1].source_line, None);
+        assert_eq!(frames[2].symbol_offset, None);
+        assert_eq!(frames[2].source_line, Some(367));
+        assert_eq!(r.images[1].base, Some(4294967296));
+        assert_eq!(r.images[1].size, Some(8192));
+        assert_eq!(r.images[1].arch.as_deref(), Some("7"));
+        assert_eq!(r.last_exception_backtrace[0].address, Some(4294967296 + 10));
+        // The later `sourceLine`, 2.5, is odd and sets nothing (367 stays); -4 is odd.
+        for field in ["frames[].symbolLocation", "frames[].sourceLine"] {
+            assert!(
+                r.warnings.iter().any(|w| w.contains(field)),
+                "{field}: {:?}",
+                r.warnings
+            );
+        }
+        assert!(
+            !r.warnings.iter().any(|w| w.contains("usedImages[]")),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]

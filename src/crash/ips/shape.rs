@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::lenient::{List, Obj, Scalar, ScalarVisitor, Warnings};
+use super::lenient::{AsCow, AsU64, List, Obj, Scalar, ScalarVisitor, Value, Warnings};
 use super::locate::Role;
 use crate::crash::model::{normalize_uuid, Frame, Image, SymbolSource};
 
@@ -231,6 +231,61 @@ const IMAGE_FIELDS: [&str; 9] = [
     "CFBundleVersion",
 ];
 
+/// The index in [`FRAME_FIELDS`] of a frame key (a `match` on the key as read: no string is
+/// built for it).
+fn frame_field(key: &str) -> Option<u8> {
+    Some(match key {
+        "imageIndex" => 0,
+        "imageOffset" => 1,
+        "symbol" => 2,
+        "symbolLocation" => 3,
+        "sourceFile" => 4,
+        "sourceLine" => 5,
+        _ => return None,
+    })
+}
+
+/// The index in [`IMAGE_FIELDS`] of an image key.
+fn image_field(key: &str) -> Option<u8> {
+    Some(match key {
+        "uuid" => 0,
+        "name" => 1,
+        "path" => 2,
+        "arch" => 3,
+        "base" => 4,
+        "size" => 5,
+        "CFBundleIdentifier" => 6,
+        "CFBundleShortVersionString" => 7,
+        "CFBundleVersion" => 8,
+        _ => return None,
+    })
+}
+
+/// An object key, matched where it is read by a function like [`frame_field`]: `None` for a
+/// key that is not a field.
+struct FieldKey(fn(&str) -> Option<u8>);
+
+impl<'de> de::DeserializeSeed<'de> for FieldKey {
+    type Value = Option<u8>;
+
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u8>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldKey {
+    type Value = Option<u8>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    #[inline]
+    fn visit_str<E>(self, key: &str) -> Result<Option<u8>, E> {
+        Ok((self.0)(key))
+    }
+}
+
 /// A frames array, each frame read straight into a [`FrameJ`] whose strings are still borrowed
 /// from the text (frames are most of a report). Only the frames the caller keeps become model
 /// frames, with owned strings: at ingest, the crashed thread's and the exception backtrace;
@@ -331,25 +386,29 @@ impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
         let Some(f) = self.frames.last_mut() else {
             return Ok(());
         };
-        while let Some(key) = map.next_key::<Scalar<'de>>()? {
-            let Some(field) = key
-                .as_str()
-                .and_then(|k| FRAME_FIELDS.iter().position(|f| *f == k))
-            else {
+        while let Some(key) = map.next_key_seed(FieldKey(frame_field))? {
+            let Some(field) = key else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            let v: Scalar<'de> = map.next_value()?;
             let read = match field {
-                0 => v
-                    .to_u64()
+                0 => map
+                    .next_value_seed(Value::<AsU64>::new())?
                     .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
-                1 => v.to_u64().map(|x| f.image_offset = x),
-                2 => v.into_cow().map(|x| f.symbol = x),
-                3 => v.to_u64().map(|x| f.symbol_offset = x),
-                4 => v.into_cow().map(|x| f.source_file = x),
-                _ => v
-                    .to_u64()
+                1 => map
+                    .next_value_seed(Value::<AsU64>::new())?
+                    .map(|x| f.image_offset = x),
+                2 => map
+                    .next_value_seed(Value::<AsCow>::new())?
+                    .map(|x| f.symbol = x),
+                3 => map
+                    .next_value_seed(Value::<AsU64>::new())?
+                    .map(|x| f.symbol_offset = x),
+                4 => map
+                    .next_value_seed(Value::<AsCow>::new())?
+                    .map(|x| f.source_file = x),
+                _ => map
+                    .next_value_seed(Value::<AsU64>::new())?
                     .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
             };
             if read.is_err() {
@@ -384,36 +443,41 @@ impl<'de> FillFrom<'de> for ImagesIn {
             return Ok(());
         };
         let (mut short, mut build) = (None, None);
-        while let Some(key) = map.next_key::<Scalar<'de>>()? {
-            let Some(field) = key
-                .as_str()
-                .and_then(|k| IMAGE_FIELDS.iter().position(|f| *f == k))
-            else {
+        while let Some(key) = map.next_key_seed(FieldKey(image_field))? {
+            let Some(field) = key else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            let v: Scalar<'de> = map.next_value()?;
             let read = match field {
-                0 => v.into_text().map(|x| {
-                    im.uuid = x.and_then(|u| {
-                        if is_normal_uuid(&u) {
-                            return Some(u);
+                4 => map
+                    .next_value_seed(Value::<AsU64>::new())?
+                    .map(|x| im.base = x),
+                5 => map
+                    .next_value_seed(Value::<AsU64>::new())?
+                    .map(|x| im.size = x),
+                _ => map.next_value_seed(Value::<AsCow>::new())?.map(|x| {
+                    let x = x.map(Cow::into_owned);
+                    match field {
+                        0 => {
+                            im.uuid = x.and_then(|u| {
+                                if is_normal_uuid(&u) {
+                                    return Some(u);
+                                }
+                                let n = normalize_uuid(&u);
+                                if n.is_none() {
+                                    bad_uuids.push(u);
+                                }
+                                n
+                            })
                         }
-                        let n = normalize_uuid(&u);
-                        if n.is_none() {
-                            bad_uuids.push(u);
-                        }
-                        n
-                    })
+                        1 => im.name = x,
+                        2 => im.path = x,
+                        3 => im.arch = x,
+                        6 => im.bundle_id = x,
+                        7 => short = x,
+                        _ => build = x,
+                    }
                 }),
-                1 => v.into_text().map(|x| im.name = x),
-                2 => v.into_text().map(|x| im.path = x),
-                3 => v.into_text().map(|x| im.arch = x),
-                4 => v.to_u64().map(|x| im.base = x),
-                5 => v.to_u64().map(|x| im.size = x),
-                6 => v.into_text().map(|x| im.bundle_id = x),
-                7 => v.into_text().map(|x| short = x),
-                _ => v.into_text().map(|x| build = x),
             };
             if read.is_err() {
                 *odd |= 1 << field;
@@ -692,9 +756,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
                                 List::Ok(items) => {
                                     for (i, item) in items.into_iter().enumerate() {
                                         match item {
-                                            Obj::Ok(r) => {
-                                                st.regs.push((Cow::Owned(format!("{key}{i}")), r))
-                                            }
+                                            Obj::Ok(r) => st.regs.push((reg_name(&key, i), r)),
                                             _ => st.odd += 1,
                                         }
                                     }
@@ -714,6 +776,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for StateJ<'a> {
             }
         }
         d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// The name of entry `i` of a register array (`x` on arm64, `r` on arm32): `x0` ... `x28`
+/// come from a table, not from `format!` (a crashed thread has 29 of them).
+fn reg_name<'a>(array: &str, i: usize) -> Cow<'a, str> {
+    const X: [&str; 29] = [
+        "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+        "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26",
+        "x27", "x28",
+    ];
+    match X.get(i) {
+        Some(name) if array == "x" => Cow::Borrowed(name),
+        _ => Cow::Owned(format!("{array}{i}")),
     }
 }
 
@@ -745,4 +821,25 @@ fn is_normal_uuid(u: &str) -> bool {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_matchers_agree_with_the_field_lists() {
+        for (i, f) in FRAME_FIELDS.iter().enumerate() {
+            assert_eq!(frame_field(f), u8::try_from(i).ok(), "{f}");
+        }
+        for (i, f) in IMAGE_FIELDS.iter().enumerate() {
+            assert_eq!(image_field(f), u8::try_from(i).ok(), "{f}");
+        }
+        assert_eq!(frame_field("Symbol"), None);
+        for i in 0..40 {
+            assert_eq!(reg_name("x", i), format!("x{i}"));
+            assert_eq!(reg_name("r", i), format!("r{i}"));
+        }
+        assert_eq!(image_field("uuid "), None);
+    }
 }
