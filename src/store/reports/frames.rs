@@ -87,11 +87,6 @@ impl<'a> StoredFrame<'a> {
 }
 
 /// A stack as stored: `None` for no frames (the column is NULL).
-///
-/// Written by hand, byte for byte what `serde_json::to_string` makes of the
-/// [`StoredFrame`]s (a test holds the two equal): the single writer encodes two stacks per
-/// report at ingest, and serde's machinery cost ~18,000 instructions a stack there, three
-/// times this.
 pub(in crate::store) fn encode(
     frames: &[Frame],
     image_ids: &[i64],
@@ -99,74 +94,13 @@ pub(in crate::store) fn encode(
     if frames.is_empty() {
         return Ok(None);
     }
-    let mut out = String::with_capacity(frames.len() * 48 + 2);
-    out.push('[');
-    for (i, f) in frames.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let s = StoredFrame::of(f, image_ids);
-        out.push('[');
-        push_int(&mut out, s.0);
-        out.push(',');
-        push_text(&mut out, s.1.as_deref());
-        out.push(',');
-        push_int(&mut out, s.2);
-        out.push(',');
-        push_text(&mut out, s.3.as_deref());
-        out.push(',');
-        push_text(&mut out, s.4.as_deref());
-        out.push(',');
-        push_int(&mut out, s.5.map(i64::from));
-        out.push(']');
-    }
-    out.push(']');
-    Ok(Some(out))
-}
-
-/// A JSON integer, or `null`.
-fn push_int(out: &mut String, v: Option<i64>) {
-    match v {
-        None => out.push_str("null"),
-        Some(v) => {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{v}");
-        }
-    }
-}
-
-/// A JSON string escaped as serde_json escapes it (`"`, `\\`, and the control characters
-/// below U+0020: `\b \f \n \r \t` short, the others as `\u00XX`), or `null`.
-fn push_text(out: &mut String, v: Option<&str>) {
-    let Some(v) = v else {
-        out.push_str("null");
-        return;
-    };
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in v.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&v[start..i]);
-        if short.is_empty() {
-            use std::fmt::Write as _;
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(short);
-        }
-        start = i + 1;
-    }
-    out.push_str(&v[start..]);
-    out.push('"');
+    let stored: Vec<StoredFrame<'_>> = frames
+        .iter()
+        .map(|f| StoredFrame::of(f, image_ids))
+        .collect();
+    serde_json::to_string(&stored)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("frames do not encode: {e}")))
 }
 
 /// A stored stack's frames (none for NULL).
@@ -187,74 +121,6 @@ pub(in crate::store) fn decode<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// What `encode` wrote before it was written by hand: the reference it must equal.
-    fn encode_with_serde(frames: &[Frame], image_ids: &[i64]) -> Option<String> {
-        (!frames.is_empty()).then(|| {
-            let stored: Vec<StoredFrame<'_>> = frames
-                .iter()
-                .map(|f| StoredFrame::of(f, image_ids))
-                .collect();
-            serde_json::to_string(&stored).unwrap()
-        })
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
-        #[test]
-        fn the_hand_written_encoding_is_serde_jsons(
-            frames in proptest::collection::vec(
-                (
-                    proptest::option::of(0usize..6),
-                    proptest::option::of("(?s).{0,40}"),
-                    proptest::option::of(proptest::num::u64::ANY),
-                    proptest::option::of("[\\x00-\\x1f\"\\\\a-z\u{7f}\u{e9}\u{2028}\u{1f600}]{0,12}"),
-                    proptest::option::of(proptest::num::u32::ANY),
-                    proptest::bool::ANY,
-                ),
-                0..8,
-            ),
-            image_ids in proptest::collection::vec(proptest::num::i64::ANY, 0..4),
-        ) {
-            let frames: Vec<Frame> = frames
-                .into_iter()
-                .map(|(ix, symbol, offset, file, line, symcache)| Frame {
-                    image_index: ix,
-                    symbol_source: symbol.as_ref().map(|_| {
-                        if symcache { SymbolSource::Symcache } else { SymbolSource::Apple }
-                    }),
-                    symbol,
-                    symbol_offset: offset,
-                    source_file: file,
-                    source_line: line,
-                    ..Frame::default()
-                })
-                .collect();
-            let ours = encode(&frames, &image_ids).unwrap();
-            proptest::prop_assert_eq!(&ours, &encode_with_serde(&frames, &image_ids));
-            // And it reads back.
-            if let Some(text) = &ours {
-                proptest::prop_assert_eq!(decode(1, Some(text)).unwrap().len(), frames.len());
-            }
-        }
-    }
-
-    #[test]
-    fn every_control_character_is_escaped_as_serde_json_escapes_it() {
-        let all: String = (0u8..0x20)
-            .map(char::from)
-            .chain("\"\\\u{7f}é".chars())
-            .collect();
-        let f = Frame {
-            symbol: Some(all),
-            symbol_source: Some(SymbolSource::Apple),
-            ..Frame::default()
-        };
-        assert_eq!(
-            encode(std::slice::from_ref(&f), &[]).unwrap(),
-            encode_with_serde(&[f], &[])
-        );
-    }
 
     #[test]
     fn a_frame_round_trips_with_what_the_original_lacks() {
