@@ -4,15 +4,21 @@
 //! on this project's machines, and SQLite runs it inside the COMMIT that crosses
 //! `wal_autocheckpoint`, in the writer's thread. During an ingest the workers then fill their
 //! channel and stop: both cores idle through every fsync (8,000 reports: 0.21 s of fsync in the
-//! writer, a fifth of the run; docs/BENCHMARKS.md). Here the writer's connection stops
-//! checkpointing and a thread with its own connection runs `PRAGMA wal_checkpoint(PASSIVE)`
-//! after commits instead. A passive checkpoint never blocks the writer (SQLite appends to the
-//! WAL while it copies), so the fsyncs overlap the parsing.
+//! writer, a fifth of the run; docs/BENCHMARKS.md). Here a thread with its own connection runs
+//! `PRAGMA wal_checkpoint(PASSIVE)` after commits. A passive checkpoint never blocks the writer
+//! (SQLite appends to the WAL while it copies), so its fsyncs overlap the parsing.
 //!
-//! Durability is unchanged: a commit is in the WAL either way, and a checkpoint only moves
-//! committed pages; the database file's own copy is the same whichever thread writes it.
-//! When the run ends the writer's connection checkpoints again as before, and its close
-//! checkpoints what is left and removes the WAL.
+//! The writer still bounds the WAL ([`writer_hook`]). The WAL restarts from its first byte only
+//! when a checkpoint has copied every frame before the writer's next `BEGIN`, which passive
+//! checkpoints beside a busy writer seldom manage, and a writer filling the page cache outruns
+//! checkpoints that wait for the disk: with the thread alone the WAL grew with everything an
+//! ingest wrote (a 303 MB database: a 330 MB WAL, and "database or disk is full" on a disk that
+//! the old code fitted). So once a commit leaves [`AUTOCHECKPOINT_PAGES`] frames in the WAL,
+//! the writer itself runs a `RESTART` checkpoint, where its `wal_autocheckpoint` would have run
+//! a passive one: it waits for the thread's checkpoint to finish, copies what is left and
+//! syncs, and its next transaction starts the WAL again from the first byte. That is the old
+//! pause, with most pages copied already, and it holds the writer back when the disk falls
+//! behind.
 
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -29,8 +35,41 @@ use super::StoreError;
 /// reports makes about as many checkpoints as `wal_autocheckpoint = 8192` made in the writer.
 const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
-/// The writer connection's `wal_autocheckpoint` outside such a run (see `Store::open_with`).
+/// The writer connection's `wal_autocheckpoint` (see `Store::open_with`), during bulk writes
+/// too.
 pub(super) const AUTOCHECKPOINT_PAGES: i64 = 8192;
+
+/// `journal_size_limit` of the writer connection, bytes: twice the WAL the backstop allows.
+pub(super) const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// The writer connection's WAL hook during bulk writes, in place of `wal_autocheckpoint`'s
+/// (which runs a passive checkpoint and gives up while the thread's runs): past the limit, a
+/// `RESTART` checkpoint. Its outcome is not the commit's: the commit happened either way, and a
+/// checkpoint that failed (busy, I/O) leaves the pages safe in the WAL for the next.
+pub(super) fn writer_hook(
+    wal: &rusqlite::hooks::Wal,
+    frames: std::ffi::c_int,
+) -> rusqlite::Result<()> {
+    let frames = i64::from(frames);
+    if frames < AUTOCHECKPOINT_PAGES {
+        return Ok(());
+    }
+    // A checkpoint running in the thread makes this one busy at once (SQLite waits for no
+    // other checkpointer); the next commit tries again. Past twice the limit the thread has
+    // fallen behind the writer, and the writer waits for it rather than let the WAL grow.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let done = wal.checkpoint_v2(rusqlite::hooks::CheckpointMode::RESTART);
+        let busy = matches!(
+            &done,
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy
+        );
+        if !busy || frames < 2 * AUTOCHECKPOINT_PAGES || Instant::now() >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
 
 /// A running checkpoint thread. Dropping it stops the thread after its current checkpoint.
 pub(super) struct Checkpointer {
@@ -122,12 +161,8 @@ mod tests {
         let main_file = || std::fs::metadata(&path).unwrap().len();
         let before = main_file();
         store.begin_bulk_writes();
-        assert_eq!(
-            autocheckpoint(&store),
-            0,
-            "the writer no longer checkpoints"
-        );
-        // Pages go to the WAL; only a checkpoint moves them into the main file.
+        // Pages go to the WAL; only a checkpoint moves them into the main file, and these
+        // commits are far below the writer's own checkpoint limit.
         let blob = vec![7u8; 64 * 1024];
         for i in 0..20 {
             let tx = store.begin_write().unwrap();
@@ -150,6 +185,43 @@ mod tests {
         // The last close removed the WAL, as without the thread.
         assert!(!dir.path().join("t.db-wal").exists());
         assert_eq!(Store::open(&path).unwrap().file_hashes().unwrap().len(), 20);
+    }
+
+    // Regression: with the writer's own checkpoints off during bulk writes, the WAL only
+    // restarted when the thread happened to have copied everything before the next BEGIN, and
+    // grew with everything an ingest wrote (a 303 MB database made a 330 MB WAL).
+    #[test]
+    fn the_wal_stays_bounded_however_much_bulk_writes_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        store.begin_bulk_writes();
+        // 200 MB in 800 back-to-back commits: six times the WAL the limit allows.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let blob: Vec<u8> = (0..256 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let wal = dir.path().join("t.db-wal");
+        let mut largest = 0;
+        for i in 0..800 {
+            let tx = store.begin_write().unwrap();
+            tx.put_file(&format!("{i:064x}"), blob.len() as u64, &blob)
+                .unwrap();
+            tx.commit().unwrap();
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+        store.end_bulk_writes().unwrap();
+        // Twice the limit (past it the writer waits for the thread) and one commit.
+        let limit = 2 * (super::AUTOCHECKPOINT_PAGES as u64) * 4120 + 2 * 1024 * 1024;
+        assert!(
+            largest <= limit,
+            "the WAL reached {largest} bytes (limit {limit})"
+        );
     }
 
     #[test]

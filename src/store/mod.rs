@@ -313,6 +313,10 @@ impl Store {
         // close as before, and commits stay as durable (docs/BENCHMARKS.md).
         conn.pragma_update(None, "wal_autocheckpoint", checkpoint::AUTOCHECKPOINT_PAGES)
             .map_err(wrap)?;
+        // A WAL that grew past this (a long ingest while another connection kept it from
+        // being restarted) is cut back to it when it restarts, instead of keeping its size.
+        conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT)
+            .map_err(wrap)?;
         migrations::migrate(&conn, path, &local)?;
         // Room for every statement of an ingest transaction and the queries beside it.
         conn.set_prepared_statement_cache_capacity(64);
@@ -374,10 +378,9 @@ impl Store {
         }
     }
 
-    /// Many write transactions follow (an ingest): until [`Store::end_bulk_writes`], WAL
-    /// checkpoints run in a thread of their own after commits instead of inside the commit that
-    /// crosses the limit (see `checkpoint`). Nothing changes on PostgreSQL, or when the thread
-    /// cannot start (the writer then checkpoints as always).
+    /// Many write transactions follow (an ingest): until [`Store::end_bulk_writes`], a thread
+    /// of its own checkpoints the WAL after commits, so the writer's commits rarely have to
+    /// (see `checkpoint`). Nothing changes on PostgreSQL, or when the thread cannot start.
     pub fn begin_bulk_writes(&mut self) {
         let Conn::Sqlite(conn) = &self.conn else {
             return;
@@ -385,21 +388,20 @@ impl Store {
         if self.checkpointer.is_some() {
             return;
         }
-        let Ok(c) = checkpoint::Checkpointer::start(&self.path) else {
-            return;
-        };
-        if conn.pragma_update(None, "wal_autocheckpoint", 0).is_ok() {
-            self.checkpointer = Some(c);
+        self.checkpointer = checkpoint::Checkpointer::start(&self.path).ok();
+        if self.checkpointer.is_some() {
+            conn.wal_hook(Some(checkpoint::writer_hook));
         }
     }
 
-    /// The end of [`Store::begin_bulk_writes`]: stop the thread (after its current checkpoint)
-    /// and let commits checkpoint again, which the next one does if the WAL is long.
+    /// The end of [`Store::begin_bulk_writes`]: stop the thread after its current checkpoint,
+    /// and the writer checkpoints as before.
     pub fn end_bulk_writes(&mut self) -> Result<(), StoreError> {
         if self.checkpointer.take().is_none() {
             return Ok(());
         }
         if let Conn::Sqlite(conn) = &self.conn {
+            // Setting it again puts SQLite's own hook back in place of ours.
             conn.pragma_update(None, "wal_autocheckpoint", checkpoint::AUTOCHECKPOINT_PAGES)?;
         }
         Ok(())
