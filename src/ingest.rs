@@ -307,6 +307,13 @@ pub type WalkItem = Result<PathBuf, FileError>;
 /// Walk `paths` (files or folders, recursively, following symlinks with loop detection) and
 /// send every candidate file to `out`. Stops early when `out` hangs up.
 pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
+    walk_with(paths, out, &|| true)
+}
+
+/// [`walk`], calling `between` at every folder entry it does not send (folders, files of other
+/// kinds): a walk through a big tree that holds few reports still hands over what it found
+/// (see `CHUNK_WAIT`) and notices a stop. It stops when `between` returns false.
+fn walk_with(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool, between: &dyn Fn() -> bool) {
     for root in paths {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
@@ -347,8 +354,10 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
                 Ok(e) if e.file_type().is_file() => {
                     if wanted_in_folder(e.path()) {
                         Ok(e.into_path())
-                    } else {
+                    } else if between() {
                         continue;
+                    } else {
+                        return;
                     }
                 }
                 // A FIFO or device with a report's name inside a folder: the same per-file error
@@ -360,7 +369,8 @@ pub fn walk(paths: &[PathBuf], out: &dyn Fn(WalkItem) -> bool) {
                     };
                     Err(FileError::new(display_path(e.path()), kind))
                 }
-                Ok(_) => continue,
+                Ok(_) if between() => continue,
+                Ok(_) => return,
                 Err(e) => {
                     let path = e
                         .path()
@@ -416,6 +426,9 @@ const CHUNK: usize = 16;
 /// folder must not hold back the files it has found).
 const CHUNK_WAIT: Duration = Duration::from_millis(20);
 
+/// A worker hands its results over once they hold this many bytes, even mid-chunk.
+const HELD_BYTES: usize = 8 * 1024 * 1024;
+
 /// What a worker hands the writer.
 enum Work {
     /// The bytes are stored already: only record the path.
@@ -437,6 +450,21 @@ enum Work {
         reports: Vec<(CrashReport, Option<BucketFields>)>,
     },
     Failed(FileError),
+}
+
+impl Work {
+    /// The bytes this result holds (its compressed file, and the file itself when kept as a
+    /// dictionary sample).
+    fn held_bytes(&self) -> usize {
+        match self {
+            Work::Parsed {
+                compressed,
+                uncovered,
+                ..
+            } => compressed.len() + uncovered.as_ref().map_or(0, Vec::len),
+            _ => 0,
+        }
+    }
 }
 
 /// Make a path absolute (without resolving symlinks) for recording as a source, and for every
@@ -539,9 +567,10 @@ fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), FileErrorKind> {
             limit: MAX_FILE_SIZE,
         });
     }
-    // A huge file read once must not keep its buffer for the rest of the run.
-    if buf.capacity() > 4 * 1024 * 1024 && read < 1024 * 1024 {
-        buf.shrink_to(1024 * 1024);
+    // A huge file read once must not keep its buffer for the rest of the run: a buffer much
+    // larger than what it holds shrinks (to what it holds, at least 1 MB).
+    if buf.capacity() > (4 * read).max(4 * 1024 * 1024) {
+        buf.shrink_to(read.max(1024 * 1024));
     }
     Ok(())
 }
@@ -592,6 +621,10 @@ pub fn ingest_into(
     // Checkpoints in a thread of their own: a checkpoint's fsyncs inside the writer's commit
     // stopped every worker behind it (see store::Store::begin_bulk_writes).
     store.begin_bulk_writes();
+    // Set when the writer returns (done, stopped or failed): the walker and the workers stop
+    // at their next file instead of finishing work nobody will store.
+    let done = AtomicBool::new(false);
+    let done = &done;
     let result = std::thread::scope(|s| -> Result<(), IngestError> {
         // Named threads, so a profiler or a hang dump says which stage is which.
         let mut spawn_error = None;
@@ -623,14 +656,29 @@ pub fn ingest_into(
                         return; // walker finished
                     };
                     let mut out = Vec::with_capacity(chunk.len());
+                    let mut held = 0;
                     for item in chunk {
+                        // Stopped (Ctrl-C) or the writer is gone (it failed): the rest of the
+                        // chunk would only be thrown away.
+                        if stop.load(Ordering::Relaxed) || done.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        // Results are handed over early when they hold many bytes (large
+                        // files the dictionary does not cover carry their bytes along), so
+                        // memory stays bounded by bytes as well as by count.
+                        if held >= HELD_BYTES && tx.send(std::mem::take(&mut out)).is_err() {
+                            return;
+                        }
+                        if out.is_empty() {
+                            held = 0;
+                        }
                         // A new dictionary version since the last file: compress with it.
                         let now = dicts.generation.load(Ordering::Acquire);
                         if generation != Some(now) {
                             generation = Some(now);
                             compressor = dicts.compressor();
                         }
-                        out.push(match item {
+                        let work = match item {
                             Ok(path) => process_file(
                                 &path,
                                 &mut buf,
@@ -640,9 +688,11 @@ pub fn ingest_into(
                                 symbols.as_deref(),
                             ),
                             Err(fe) => Work::Failed(fe),
-                        });
+                        };
+                        held += work.held_bytes();
+                        out.push(work);
                     }
-                    if tx.send(out).is_err() {
+                    if !out.is_empty() && tx.send(out).is_err() {
                         return;
                     }
                 }
@@ -661,21 +711,39 @@ pub fn ingest_into(
                 .name("ingest-walk".into())
                 .spawn_scoped(s, move || {
                     let chunk = std::cell::RefCell::new((Vec::new(), Instant::now()));
-                    walk(&walk_paths, &|item| {
-                        if let Ok(p) = &item {
-                            progress.discovered(p);
-                        }
+                    // Hand over what was found when the chunk is full or has waited long
+                    // enough: checked at every folder entry, so files found early in a long
+                    // walk do not wait for its end.
+                    let hand_over = |full: bool| {
                         let mut c = chunk.borrow_mut();
-                        if c.0.is_empty() {
-                            c.1 = Instant::now();
-                        }
-                        c.0.push(item);
-                        if c.0.len() < CHUNK && c.1.elapsed() < CHUNK_WAIT {
+                        if c.0.is_empty() || !(full || c.1.elapsed() >= CHUNK_WAIT) {
                             return true;
                         }
                         walk_tx.send(std::mem::take(&mut c.0)).is_ok()
-                    });
-                    let rest = chunk.into_inner().0;
+                    };
+                    let stopped = || stop.load(Ordering::Relaxed) || done.load(Ordering::Relaxed);
+                    walk_with(
+                        &walk_paths,
+                        &|item| {
+                            if stopped() {
+                                return false;
+                            }
+                            if let Ok(p) = &item {
+                                progress.discovered(p);
+                            }
+                            let full = {
+                                let mut c = chunk.borrow_mut();
+                                if c.0.is_empty() {
+                                    c.1 = Instant::now();
+                                }
+                                c.0.push(item);
+                                c.0.len() >= CHUNK
+                            };
+                            hand_over(full)
+                        },
+                        &|| !stopped() && hand_over(false),
+                    );
+                    let rest = std::mem::take(&mut chunk.borrow_mut().0);
                     if !rest.is_empty() {
                         let _ = walk_tx.send(rest);
                     }
@@ -692,7 +760,9 @@ pub fn ingest_into(
         }
         // On an early return the receiver is dropped here, which unblocks the workers; the
         // walker then sees its channel close.
-        write_all(store, work_rx, opts, progress, stop, &dicts, &mut summary)
+        let written = write_all(store, work_rx, opts, progress, stop, &dicts, &mut summary);
+        done.store(true, Ordering::Relaxed);
+        written
     });
     let ended = store.end_bulk_writes();
     result?;
@@ -1069,6 +1139,51 @@ mod tests {
             store::Completeness::of(&before, 10)
         );
         assert!(r.threads[0].frames.is_empty() && r.threads[1].frames.is_empty());
+    }
+
+    #[test]
+    fn a_walk_calls_between_at_every_entry_it_does_not_send_and_stops_when_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b/deep/er");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        for i in 0..3 {
+            std::fs::write(a.join(format!("{i}.ips")), "x").unwrap();
+        }
+        for i in 0..20 {
+            std::fs::write(b.join(format!("{i}.md")), "x").unwrap();
+        }
+        let roots = [dir.path().to_path_buf()];
+        let sent = std::cell::Cell::new(0);
+        let between = std::cell::Cell::new(0);
+        walk_with(
+            &roots,
+            &|_| {
+                sent.set(sent.get() + 1);
+                true
+            },
+            &|| {
+                between.set(between.get() + 1);
+                true
+            },
+        );
+        // 3 reports sent; the 20 other files and the 5 folders (root included) were not.
+        assert_eq!((sent.get(), between.get()), (3, 25));
+        // Told to stop in the middle of the tree of other files: the walk ends there.
+        let (sent, between) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+        walk_with(
+            &roots,
+            &|_| {
+                sent.set(sent.get() + 1);
+                true
+            },
+            &|| {
+                between.set(between.get() + 1);
+                between.get() < 5
+            },
+        );
+        assert_eq!(between.get(), 5);
     }
 
     #[test]
