@@ -121,11 +121,20 @@ fn migrate_locked(
             },
         );
     }
-    let result = foreign_key_violations(conn).and_then(|before| {
+    let check = |when: &str| {
+        foreign_key_violations(conn).map_err(|e| match e {
+            StoreError::Sql(e) => StoreError::Migrate(format!(
+                "checking the references {when} the upgrade: {}",
+                why(&e, path)
+            )),
+            e => e,
+        })
+    };
+    let result = check("before").and_then(|before| {
         apply_pending(conn, path, local)?;
         // Only violations the migrations made stop them: a database damaged before (written
         // by a tool with foreign keys off) must still open, as it did.
-        let after = foreign_key_violations(conn)?;
+        let after = check("after")?;
         if after > before {
             return Err(StoreError::Migrate(format!(
                 "the migrations would leave {} rows pointing at nothing; nothing was changed",
@@ -137,12 +146,31 @@ fn migrate_locked(
     match result {
         Ok(()) => {
             retry_busy(|| conn.execute_batch("COMMIT"))?;
+            // A migration that rebuilt a table wrote it all to the WAL: give that space back
+            // now rather than at the last close (a failure here loses nothing: the pages stay
+            // in the WAL, which the next checkpoint copies).
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             Ok(())
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
+    }
+}
+
+/// A SQLite error met while upgrading `path`, in words that say what to do about it.
+fn why(e: &rusqlite::Error, path: &Path) -> String {
+    let size_mb = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => format!(
+            "{e}: the upgrade rewrites tables inside one transaction and needs free space about              the size of the database ({:.0} MB) beside it; free some space and run the command              again (nothing was changed)",
+            size_mb(path)
+        ),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => format!(
+            "{e}: the database is damaged, and the upgrade reads all of it (nothing was              changed); `sqlite3 OLD.db .recover | sqlite3 NEW.db` can rebuild what is              readable, then open NEW.db"
+        ),
+        _ => format!("{e} (nothing was changed)"),
     }
 }
 
@@ -177,7 +205,7 @@ fn apply_pending(
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         conn.execute_batch(sql)
-            .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+            .map_err(|e| StoreError::Migrate(format!("migration {}: {}", i + 1, why(&e, path))))?;
         if i + 1 == REKEY_AFTER {
             rekey_files(conn)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
@@ -998,5 +1026,40 @@ mod tests {
         let after = foreign_key_violations(&conn).unwrap();
         conn.execute_batch("ROLLBACK").unwrap();
         assert_eq!((before, after), (0, 2));
+    }
+
+    #[test]
+    fn a_damaged_old_database_is_refused_with_what_to_do_and_left_as_it_was() {
+        // Regression (review): one damaged page of `files` failed the upgrade with SQLite's bare
+        // "database disk image is malformed".
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        let plain: Vec<u8> = (0..40_000u32)
+            .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+            .collect();
+        version_11_database(&path, &plain, b"small");
+        let (page, size): (i64, i64) = {
+            let conn = Connection::open(&path).unwrap();
+            conn.query_row(
+                "SELECT pageno, pgsize FROM dbstat WHERE name = 'files' AND pagetype = 'overflow'
+                 LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        {
+            use std::io::{Seek, SeekFrom, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.seek(SeekFrom::Start(((page - 1) * size) as u64)).unwrap();
+            f.write_all(&vec![0xFF; size as usize]).unwrap();
+        }
+        let err = match Store::open(&path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a damaged database was upgraded"),
+        };
+        assert!(err.contains("damaged") && err.contains(".recover"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 11);
     }
 }
