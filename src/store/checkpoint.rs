@@ -13,12 +13,12 @@
 //! checkpoints beside a busy writer seldom manage, and a writer filling the page cache outruns
 //! checkpoints that wait for the disk: with the thread alone the WAL grew with everything an
 //! ingest wrote (a 303 MB database: a 330 MB WAL, and "database or disk is full" on a disk that
-//! the old code fitted). So once a commit leaves [`AUTOCHECKPOINT_PAGES`] frames in the WAL,
-//! the writer itself runs a `RESTART` checkpoint, where its `wal_autocheckpoint` would have run
-//! a passive one: it waits for the thread's checkpoint to finish, copies what is left and
-//! syncs, and its next transaction starts the WAL again from the first byte. That is the old
-//! pause, with most pages copied already, and it holds the writer back when the disk falls
-//! behind.
+//! the old code fitted). So the writer's commits still checkpoint past
+//! [`AUTOCHECKPOINT_PAGES`] frames, passively as `wal_autocheckpoint` does, and past twice that
+//! with a `RESTART` checkpoint: it waits for the thread's checkpoint (and for readers) to
+//! finish, copies what is left and syncs, and the writer's next transaction starts the WAL
+//! again from the first byte. That is the old pause, with most pages copied already, and it
+//! holds the writer back when the disk falls behind.
 
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -42,29 +42,36 @@ pub(super) const AUTOCHECKPOINT_PAGES: i64 = 8192;
 /// `journal_size_limit` of the writer connection, bytes: twice the WAL the backstop allows.
 pub(super) const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// The writer connection's WAL hook during bulk writes, in place of `wal_autocheckpoint`'s
-/// (which runs a passive checkpoint and gives up while the thread's runs): past the limit, a
-/// `RESTART` checkpoint. Its outcome is not the commit's: the commit happened either way, and a
+/// The writer connection's WAL hook during bulk writes, in place of `wal_autocheckpoint`'s:
+/// past the limit a passive checkpoint as before, past twice the limit a `RESTART` one. Its outcome is not the commit's: the commit happened either way, and a
 /// checkpoint that failed (busy, I/O) leaves the pages safe in the WAL for the next.
 pub(super) fn writer_hook(
     wal: &rusqlite::hooks::Wal,
     frames: std::ffi::c_int,
 ) -> rusqlite::Result<()> {
+    use rusqlite::hooks::CheckpointMode;
     let frames = i64::from(frames);
     if frames < AUTOCHECKPOINT_PAGES {
         return Ok(());
     }
-    // A checkpoint running in the thread makes this one busy at once (SQLite waits for no
-    // other checkpointer); the next commit tries again. Past twice the limit the thread has
-    // fallen behind the writer, and the writer waits for it rather than let the WAL grow.
+    // What `wal_autocheckpoint` does: a passive checkpoint, which never waits. One running in
+    // the thread makes it busy at once (SQLite waits for no other checkpointer); the next
+    // commit tries again.
+    if frames < 2 * AUTOCHECKPOINT_PAGES {
+        let _ = wal.checkpoint_v2(CheckpointMode::PASSIVE);
+        return Ok(());
+    }
+    // Past twice the limit the thread has fallen behind the writer (or a reader kept the WAL
+    // from restarting): the writer waits for them rather than let the WAL grow, as long as the
+    // busy timeout for readers, and 10 s for the thread.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let done = wal.checkpoint_v2(rusqlite::hooks::CheckpointMode::RESTART);
+        let done = wal.checkpoint_v2(CheckpointMode::RESTART);
         let busy = matches!(
             &done,
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy
         );
-        if !busy || frames < 2 * AUTOCHECKPOINT_PAGES || Instant::now() >= deadline {
+        if !busy || Instant::now() >= deadline {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(2));
