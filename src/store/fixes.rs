@@ -124,9 +124,9 @@ impl Store {
             tx.tx
                 .execute("DELETE FROM fixes WHERE id = ?1", params![id])?;
         }
-        let fix_id: i64 = tx.tx.query_row(
+        let fix_id: i64 = tx.tx.insert_returning_id(
             "INSERT INTO fixes (name, path, size, sha256, md5, install_name, metadata,
-                registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                registered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 fix.name,
                 fix.path,
@@ -137,7 +137,6 @@ impl Store {
                 fix.metadata.as_ref().map(|m| m.to_string()),
                 tx.now,
             ],
-            |r| r.get(0),
         )?;
         for s in &fix.slices {
             tx.tx.execute(

@@ -195,13 +195,12 @@ impl Store {
         } else {
             serde_json::to_string(&round.metrics).ok()
         };
-        let id: i64 = tx.tx.query_row(
+        let id: i64 = tx.tx.insert_returning_id(
             "INSERT INTO rounds (number, batch, fix_name, started_at, finished_at, efficiency,
                 outcome, max_attempts, command, metrics, results, source, recorded_at,
                 output_tail, fix_confirmed, host_id, hardware_model, os)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18)
-             RETURNING id",
+                ?17, ?18)",
             params![
                 round.number,
                 round.batch,
@@ -223,7 +222,6 @@ impl Store {
                 hardware_model,
                 os,
             ],
-            |r| r.get(0),
         )?;
         for (k, v) in &round.config {
             tx.tx.execute(

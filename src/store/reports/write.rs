@@ -160,11 +160,10 @@ impl WriteTx<'_> {
     pub fn put_dictionary(&self, content: &[u8]) -> Result<i64, StoreError> {
         // Level 3: a dictionary is written once per version and is mostly whole reports.
         let data = zstd::bulk::compress(content, 3).map_err(StoreError::Compression)?;
-        Ok(self.tx.query_row(
+        Ok(self.tx.insert_returning_id(
             "INSERT INTO dictionaries (kind, size, data, created_at)
-             VALUES ('zstd-raw', ?1, ?2, ?3) RETURNING id",
+             VALUES ('zstd-raw', ?1, ?2, ?3)",
             params![content.len() as i64, data, self.now],
-            |r| r.get(0),
         )?)
     }
 
@@ -516,10 +515,9 @@ impl WriteTx<'_> {
         let list_id = match stored {
             Some(id) => id,
             None => {
-                let list_id: i64 = self.tx.query_row(
-                    "INSERT INTO image_lists (key, image_count) VALUES (?1, ?2) RETURNING id",
+                let list_id: i64 = self.tx.insert_returning_id(
+                    "INSERT INTO image_lists (key, image_count) VALUES (?1, ?2)",
                     params![key, ids.len() as i64],
-                    |r| r.get(0),
                 )?;
                 for (i, image_id) in ids.iter().enumerate() {
                     self.tx.execute(
