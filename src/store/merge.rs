@@ -112,17 +112,11 @@ impl Store {
         }
         if version == migrations::SCHEMA_VERSION {
             return Ok(MergeSource {
-                store: Store {
-                    conn: Conn::Sqlite(conn),
-                    path: path.to_path_buf(),
-                    ids: Default::default(),
-                    dicts: Default::default(),
-                    local: crate::host::LocalHost::known(HostInfo::named(
-                        crate::host::UNKNOWN_NAME,
-                    )),
-                    ingest_host: None,
-                    checkpointer: None,
-                },
+                store: Store::new(
+                    Conn::Sqlite(conn),
+                    path,
+                    crate::host::LocalHost::known(HostInfo::named(crate::host::UNKNOWN_NAME)),
+                ),
                 found_version: version,
                 _copy: None,
             });

@@ -207,6 +207,19 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store over an open connection, with nothing cached yet.
+    pub(crate) fn new(conn: Conn, path: &Path, local: crate::host::LocalHost) -> Store {
+        Store {
+            checkpointer: None,
+            conn,
+            path: path.to_path_buf(),
+            ids: Default::default(),
+            dicts: Default::default(),
+            local,
+            ingest_host: None,
+        }
+    }
+
     /// Open (creating it and its folders if needed) the database at `path` and bring its
     /// schema up to date. Same as [`Store::open_with`] with [`Create::FileAndFolders`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -237,15 +250,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         if pg::is_url(path) {
             let conn = pg::open(&path.to_string_lossy(), create)?;
-            return Ok(Store {
-                conn,
-                path: path.to_path_buf(),
-                ids: Default::default(),
-                dicts: Default::default(),
-                local: local.clone(),
-                ingest_host: None,
-                checkpointer: None,
-            });
+            return Ok(Store::new(conn, path, local.clone()));
         }
         let exists = path.exists();
         if !exists {
@@ -268,15 +273,7 @@ impl Store {
             let conn = open_for_reading(path)?;
             match identify(&conn, path)? {
                 Kind::Ours { version } if version == migrations::SCHEMA_VERSION => {
-                    return Ok(Store {
-                        conn: Conn::Sqlite(conn),
-                        path: path.to_path_buf(),
-                        ids: Default::default(),
-                        dicts: Default::default(),
-                        local: local.clone(),
-                        ingest_host: None,
-                        checkpointer: None,
-                    });
+                    return Ok(Store::new(Conn::Sqlite(conn), path, local.clone()));
                 }
                 Kind::Ours { .. } => {} // older: upgrade below, with a writable connection
                 Kind::Empty => return Err(StoreError::Empty(path.to_path_buf())),
@@ -320,15 +317,7 @@ impl Store {
         migrations::migrate(&conn, path, &local)?;
         // Room for every statement of an ingest transaction and the queries beside it.
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Store {
-            conn: Conn::Sqlite(conn),
-            path: path.to_path_buf(),
-            ids: Default::default(),
-            dicts: Default::default(),
-            local: local.clone(),
-            ingest_host: None,
-            checkpointer: None,
-        })
+        Ok(Store::new(Conn::Sqlite(conn), path, local.clone()))
     }
 
     /// Open an existing database for reading only (no migration). Used by ingest workers to
@@ -338,17 +327,11 @@ impl Store {
             return Store::open_with(path, Create::Nothing);
         }
         let conn = open_connection(path, true, false)?;
-        Ok(Store {
-            conn: Conn::Sqlite(conn),
-            path: path.to_path_buf(),
-            ids: Default::default(),
-            dicts: Default::default(),
-            local: crate::host::LocalHost::known(crate::host::HostInfo::named(
-                crate::host::UNKNOWN_NAME,
-            )),
-            ingest_host: None,
-            checkpointer: None,
-        })
+        Ok(Store::new(
+            Conn::Sqlite(conn),
+            path,
+            crate::host::LocalHost::known(crate::host::HostInfo::named(crate::host::UNKNOWN_NAME)),
+        ))
     }
 
     /// Where this database lives.
