@@ -1155,35 +1155,27 @@ mod tests {
             std::fs::write(b.join(format!("{i}.md")), "x").unwrap();
         }
         let roots = [dir.path().to_path_buf()];
-        let sent = std::cell::Cell::new(0);
-        let between = std::cell::Cell::new(0);
-        walk_with(
-            &roots,
-            &|_| {
-                sent.set(sent.get() + 1);
-                true
-            },
-            &|| {
-                between.set(between.get() + 1);
-                true
-            },
-        );
+        // (files sent, calls of `between`), `between` answering false from its `stop_at`th call.
+        let walk_counting = |stop_at: usize| {
+            let (sent, between) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+            walk_with(
+                &roots,
+                &|_| {
+                    sent.set(sent.get() + 1);
+                    true
+                },
+                &|| {
+                    between.set(between.get() + 1);
+                    between.get() < stop_at
+                },
+            );
+            (sent.get(), between.get())
+        };
         // 3 reports sent; the 20 other files and the 5 folders (root included) were not.
-        assert_eq!((sent.get(), between.get()), (3, 25));
+        assert_eq!(walk_counting(usize::MAX), (3, 25));
         // Told to stop in the middle of the tree of other files: the walk ends there.
-        let (sent, between) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
-        walk_with(
-            &roots,
-            &|_| {
-                sent.set(sent.get() + 1);
-                true
-            },
-            &|| {
-                between.set(between.get() + 1);
-                between.get() < 5
-            },
-        );
-        assert_eq!(between.get(), 5);
+        let (_, between) = walk_counting(5);
+        assert_eq!(between, 5);
     }
 
     #[test]

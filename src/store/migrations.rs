@@ -695,6 +695,59 @@ mod tests {
         }
     }
 
+    /// A database at schema `version` as that version's SQL made it, with dictionary 1 (the
+    /// prefix, then `plain`) and two originals keyed in `key_column`: `plain` compressed on
+    /// its own under `keys.0`, `with_dict` against the dictionary under `keys.1`.
+    fn old_database_with_two_files(
+        path: &Path,
+        version: usize,
+        key_column: &str,
+        keys: (&str, &str),
+        plain: &[u8],
+        with_dict: &[u8],
+    ) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for m in &MIGRATIONS[..version] {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        let mut dict = crate::store::DICT_PREFIX.to_vec();
+        dict.extend_from_slice(plain);
+        conn.execute(
+            "INSERT INTO dictionaries (id, kind, size, data, created_at)
+             VALUES (1, 'zstd-raw', ?1, ?2, 't')",
+            rusqlite::params![dict.len() as i64, zstd::bulk::compress(&dict, 3).unwrap()],
+        )
+        .unwrap();
+        conn.execute(
+            &format!(
+                "INSERT INTO files ({key_column}, size, compression, data) VALUES (?1, ?2, 'zstd', ?3)"
+            ),
+            rusqlite::params![
+                keys.0,
+                plain.len() as i64,
+                zstd::bulk::compress(plain, 1).unwrap()
+            ],
+        )
+        .unwrap();
+        let packed = zstd::bulk::Compressor::with_dictionary(1, &dict)
+            .unwrap()
+            .compress(with_dict)
+            .unwrap();
+        conn.execute(
+            &format!(
+                "INSERT INTO files ({key_column}, size, compression, data, dict_id)
+                 VALUES (?1, ?2, 'zstd', ?3, 1)"
+            ),
+            rusqlite::params![keys.1, with_dict.len() as i64, packed],
+        )
+        .unwrap();
+        conn
+    }
+
     /// A version-8 database (SHA-256 keys) as the code of that version wrote it: one original
     /// compressed plainly, one against a dictionary, one damaged row; reports with and without
     /// an incident id; their sources.
@@ -706,41 +759,8 @@ mod tests {
                 .map(|x| format!("{x:02x}"))
                 .collect()
         };
-        let conn = Connection::open(path).unwrap();
-        for m in &MIGRATIONS[..8] {
-            conn.execute_batch(m).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 8).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
-        let mut dict = crate::store::DICT_PREFIX.to_vec();
-        dict.extend_from_slice(plain);
-        conn.execute(
-            "INSERT INTO dictionaries (id, kind, size, data, created_at)
-             VALUES (1, 'zstd-raw', ?1, ?2, 't')",
-            rusqlite::params![dict.len() as i64, zstd::bulk::compress(&dict, 3).unwrap()],
-        )
-        .unwrap();
         let (a, b) = (sha(plain), sha(with_dict));
-        conn.execute(
-            "INSERT INTO files (sha256, size, compression, data) VALUES (?1, ?2, 'zstd', ?3)",
-            rusqlite::params![
-                a,
-                plain.len() as i64,
-                zstd::bulk::compress(plain, 1).unwrap()
-            ],
-        )
-        .unwrap();
-        let z = zstd::bulk::Compressor::with_dictionary(1, &dict)
-            .unwrap()
-            .compress(with_dict)
-            .unwrap();
-        conn.execute(
-            "INSERT INTO files (sha256, size, compression, data, dict_id)
-             VALUES (?1, ?2, 'zstd', ?3, 1)",
-            rusqlite::params![b, with_dict.len() as i64, z],
-        )
-        .unwrap();
+        let conn = old_database_with_two_files(path, 8, "sha256", (&a, &b), plain, with_dict);
         conn.execute_batch(&format!(
             "INSERT INTO files (sha256, size, compression, data) VALUES ('damaged', 3, 'zstd', x'00');
              INSERT INTO reports (id, identity, kind, format, file_sha256, ingested_at) VALUES
@@ -882,44 +902,11 @@ mod tests {
     /// A version-11 database whose `files` is still `WITHOUT ROWID`: a plain original, one
     /// against a dictionary, the reports and sources that name them.
     fn version_11_database(path: &Path, plain: &[u8], with_dict: &[u8]) -> (String, String) {
-        let conn = Connection::open(path).unwrap();
-        for m in &MIGRATIONS[..11] {
-            conn.execute_batch(m).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 11).unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID)
-            .unwrap();
-        let mut dict = crate::store::DICT_PREFIX.to_vec();
-        dict.extend_from_slice(plain);
-        conn.execute(
-            "INSERT INTO dictionaries (id, kind, size, data, created_at)
-             VALUES (1, 'zstd-raw', ?1, ?2, 't')",
-            rusqlite::params![dict.len() as i64, zstd::bulk::compress(&dict, 3).unwrap()],
-        )
-        .unwrap();
         let (a, b) = (
             crate::store::content_key(plain),
             crate::store::content_key(with_dict),
         );
-        conn.execute(
-            "INSERT INTO files (hash, size, compression, data) VALUES (?1, ?2, 'zstd', ?3)",
-            rusqlite::params![
-                a,
-                plain.len() as i64,
-                zstd::bulk::compress(plain, 1).unwrap()
-            ],
-        )
-        .unwrap();
-        let packed = zstd::bulk::Compressor::with_dictionary(1, &dict)
-            .unwrap()
-            .compress(with_dict)
-            .unwrap();
-        conn.execute(
-            "INSERT INTO files (hash, size, compression, data, dict_id)
-             VALUES (?1, ?2, 'zstd', ?3, 1)",
-            rusqlite::params![b, with_dict.len() as i64, packed],
-        )
-        .unwrap();
+        let conn = old_database_with_two_files(path, 11, "hash", (&a, &b), plain, with_dict);
         for (id, hash) in [(1, &a), (2, &b)] {
             conn.execute(
                 "INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at)
