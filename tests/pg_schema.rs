@@ -137,7 +137,12 @@ fn sqlite_and_postgres_schemas_match_after_all_migrations() {
     let t = tempfile::tempdir().unwrap();
     let db = t.path().join("s.db");
     create_db(&db);
-    create_db(Path::new(&url));
+    // Not `create_db`: its empty folder is named after the database, and a URL's would land
+    // in the working directory.
+    let empty = t.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = run(Path::new(&url), &["ingest", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let lite = sqlite_schema(&db);
     let server = postgres_schema(&url);
     assert!(lite.contains_key("reports"), "{lite:?}");
