@@ -453,6 +453,14 @@ enum Work {
 }
 
 impl Work {
+    /// The path this result is for, as recorded.
+    fn path(&self) -> &str {
+        match self {
+            Work::Known { path, .. } | Work::Parsed { path, .. } => path,
+            Work::Failed(fe) => &fe.path,
+        }
+    }
+
     /// The bytes this result holds (its compressed file, and the file itself when kept as a
     /// dictionary sample).
     fn held_bytes(&self) -> usize {
@@ -579,9 +587,8 @@ fn read_file(path: &Path, buf: &mut Vec<u8>) -> Result<(), FileErrorKind> {
 /// frames of the threads that did not crash (`ThreadFrames::Crashed` builds none, so this only
 /// holds for a model from elsewhere). The stored original keeps both; `show` re-parses it.
 /// The writer reads the crashed thread, the exception backtrace, the images, the header fields
-/// and the thread count. Freed by the thread that allocated them, they cost less than when the
-/// writer drops the whole model (a free from another thread is deferred to the owner's next
-/// collection).
+/// and the thread count. Freed before the hand-over, they do not sit in the queues; the rest
+/// comes back to this thread to be freed once stored (see [`Spent`]).
 fn keep_what_the_store_writes(r: &mut CrashReport) {
     r.drop_other_threads_frames();
     r.registers = None;
@@ -615,7 +622,13 @@ pub fn ingest_into(
     // Room for 16 parsed files per worker: the writer's commit pauses its receive loop for a
     // few milliseconds, and with 4 per worker the workers spent a quarter of their time blocked
     // behind it (measured on the bench; 16 about halves that).
-    let (work_tx, work_rx) = sync_channel::<Vec<Work>>(threads * 16 / CHUNK);
+    let (work_tx, work_rx) = sync_channel::<(usize, Vec<Work>)>(threads * 16 / CHUNK);
+    // The writer hands each worker's results back to it once they are stored, to be freed
+    // there (see [`Spent`]).
+    let (spent_txs, spent_rxs): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| sync_channel::<Vec<Work>>(SPENT_QUEUE))
+        .unzip();
+    let mut spent_rxs = spent_rxs.into_iter();
     let mut summary = IngestSummary::default();
     let dicts = DictState::new(store.latest_dictionary()?);
     // Checkpoints in a thread of their own: a checkpoint's fsyncs inside the writer's commit
@@ -630,7 +643,10 @@ pub fn ingest_into(
         let mut spawn_error = None;
         for n in 0..threads {
             let rx = Arc::clone(&walk_rx);
-            let tx: SyncSender<Vec<Work>> = work_tx.clone();
+            let tx: SyncSender<(usize, Vec<Work>)> = work_tx.clone();
+            let Some(spent) = spent_rxs.next() else {
+                break;
+            };
             let db_path = db_path.clone();
             let bucketer = opts.bucketer.clone();
             let symbols = opts.symbols.clone();
@@ -648,6 +664,8 @@ pub fn ingest_into(
                 // is parsed and compressed, so the same memory serves every file.
                 let mut buf = Vec::new();
                 loop {
+                    // Free what the writer has stored (this thread allocated it).
+                    while spent.try_recv().is_ok() {}
                     let chunk = match rx.lock() {
                         Ok(guard) => guard.recv(),
                         Err(_) => return,
@@ -666,7 +684,7 @@ pub fn ingest_into(
                         // Results are handed over early when they hold many bytes (large
                         // files the dictionary does not cover carry their bytes along), so
                         // memory stays bounded by bytes as well as by count.
-                        if held >= HELD_BYTES && tx.send(std::mem::take(&mut out)).is_err() {
+                        if held >= HELD_BYTES && tx.send((n, std::mem::take(&mut out))).is_err() {
                             return;
                         }
                         if out.is_empty() {
@@ -692,7 +710,7 @@ pub fn ingest_into(
                         held += work.held_bytes();
                         out.push(work);
                     }
-                    if !out.is_empty() && tx.send(out).is_err() {
+                    if !out.is_empty() && tx.send((n, out)).is_err() {
                         return;
                     }
                 }
@@ -760,7 +778,17 @@ pub fn ingest_into(
         }
         // On an early return the receiver is dropped here, which unblocks the workers; the
         // walker then sees its channel close.
-        let written = write_all(store, work_rx, opts, progress, stop, &dicts, &mut summary);
+        let spent = Spent(spent_txs);
+        let written = write_all(
+            store,
+            work_rx,
+            &spent,
+            opts,
+            progress,
+            stop,
+            &dicts,
+            &mut summary,
+        );
         done.store(true, Ordering::Relaxed);
         written
     });
@@ -806,9 +834,41 @@ impl DictState {
     }
 }
 
+/// Results a worker may have waiting to be freed: the writer drops any beyond these itself.
+const SPENT_QUEUE: usize = 8;
+
+/// Where the writer sends results it has stored: back to the worker that made them, one queue
+/// each. Freed there, a report's ~300 blocks (images, frames, strings) go back on the free list
+/// of the thread that allocated them; freed by the writer, each is queued for that thread to
+/// collect on a later allocation, which touched every block a second time. On the
+/// real-derived set the writer spent 2.7% of the run's CPU freeing and the workers 4.6%
+/// collecting (`perf record`, docs/BENCHMARKS.md).
+struct Spent(Vec<SyncSender<Vec<Work>>>);
+
+impl Spent {
+    /// Hand `done` back, each result to its worker; what a full or closed queue refuses is
+    /// dropped here.
+    fn give_back(&self, done: &mut Vec<(usize, Work)>) {
+        let mut by_worker: Vec<Vec<Work>> = Vec::new();
+        for (from, w) in done.drain(..) {
+            if by_worker.len() <= from {
+                by_worker.resize_with(from + 1, Vec::new);
+            }
+            by_worker[from].push(w);
+        }
+        for (from, works) in by_worker.into_iter().enumerate() {
+            if let (false, Some(tx)) = (works.is_empty(), self.0.get(from)) {
+                let _ = tx.try_send(works);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_all(
     store: &mut Store,
-    rx: Receiver<Vec<Work>>,
+    rx: Receiver<(usize, Vec<Work>)>,
+    spent: &Spent,
     opts: &IngestOptions,
     progress: &dyn Progress,
     stop: &AtomicBool,
@@ -820,7 +880,7 @@ fn write_all(
         compressor: None,
         generation: None,
     };
-    let mut pending: Vec<Work> = Vec::with_capacity(opts.batch_files);
+    let mut pending: Vec<(usize, Work)> = Vec::with_capacity(opts.batch_files);
     let mut batch_started = Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -828,7 +888,7 @@ fn write_all(
         }
         let timeout = opts.batch_time.saturating_sub(batch_started.elapsed());
         match rx.recv_timeout(timeout.max(Duration::from_millis(1))) {
-            Ok(chunk) => {
+            Ok((from, chunk)) => {
                 for w in chunk {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -836,16 +896,18 @@ fn write_all(
                     if pending.is_empty() {
                         batch_started = Instant::now();
                     }
-                    pending.push(w);
+                    pending.push((from, w));
                     if pending.len() >= opts.batch_files
                         || batch_started.elapsed() >= opts.batch_time
                     {
                         flush(store, &mut pending, &mut writer, progress, summary)?;
+                        spent.give_back(&mut pending);
                     }
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 flush(store, &mut pending, &mut writer, progress, summary)?;
+                spent.give_back(&mut pending);
                 batch_started = Instant::now();
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -900,7 +962,7 @@ impl Writer<'_> {
 
 fn flush(
     store: &mut Store,
-    pending: &mut Vec<Work>,
+    pending: &mut [(usize, Work)],
     writer: &mut Writer<'_>,
     progress: &dyn Progress,
     summary: &mut IngestSummary,
@@ -910,35 +972,31 @@ fn flush(
     }
     let tx = store.begin_write()?;
     let mut batch = IngestSummary::default();
-    let mut done_paths = Vec::with_capacity(pending.len());
-    for work in pending.drain(..) {
+    // Read in place: the caller hands the results back to their workers to be freed.
+    for (_, work) in pending.iter_mut() {
         batch.scanned += 1;
         match work {
-            Work::Failed(fe) => {
-                done_paths.push(PathBuf::from(&fe.path));
-                batch.failed.push(fe);
-            }
+            Work::Failed(fe) => batch.failed.push(fe.clone()),
             Work::Known { path, hash } => {
-                let n = tx.add_sources_for_file(&hash, &path)?;
+                let n = tx.add_sources_for_file(hash, path)?;
                 batch.duplicates += n as u64;
-                done_paths.push(PathBuf::from(path));
             }
             Work::Parsed {
                 path,
                 hash,
                 size,
-                mut compressed,
-                mut dict_id,
+                compressed,
+                dict_id,
                 uncovered,
                 reports,
             } => {
-                batch.bytes += size;
-                if let Some(bytes) = &uncovered {
-                    writer.uncovered(bytes, &mut compressed, &mut dict_id)?;
+                batch.bytes += *size;
+                if let Some(bytes) = uncovered {
+                    writer.uncovered(bytes, compressed, dict_id)?;
                 }
-                tx.put_file_with(&hash, size, &compressed, dict_id)?;
+                tx.put_file_with(hash, *size, compressed, *dict_id)?;
                 for (i, (report, bucket)) in reports.iter().enumerate() {
-                    match tx.insert_report(report, &hash, i, &path, bucket.as_ref())? {
+                    match tx.insert_report(report, hash, i, path, bucket.as_ref())? {
                         InsertOutcome::New(_) => {
                             if !report.warnings.is_empty() {
                                 batch.with_warnings += 1;
@@ -962,7 +1020,6 @@ fn flush(
                         }
                     }
                 }
-                done_paths.push(PathBuf::from(path));
             }
         }
     }
@@ -999,8 +1056,8 @@ fn flush(
     summary.with_warnings += batch.with_warnings;
     summary.bytes += batch.bytes;
     summary.failed.extend(batch.failed);
-    for p in &done_paths {
-        progress.processed(p);
+    for (_, w) in pending.iter() {
+        progress.processed(Path::new(w.path()));
     }
     Ok(())
 }
@@ -1102,6 +1159,31 @@ fn looks_complete(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_results_go_back_to_the_worker_that_made_them_and_a_full_queue_refuses() {
+        let (a_tx, a_rx) = sync_channel::<Vec<Work>>(1);
+        let (b_tx, b_rx) = sync_channel::<Vec<Work>>(1);
+        let spent = Spent(vec![a_tx, b_tx]);
+        let known = |p: &str| Work::Known {
+            path: p.into(),
+            hash: "h".into(),
+        };
+        let mut done = vec![(1, known("b1")), (0, known("a1")), (1, known("b2"))];
+        spent.give_back(&mut done);
+        assert!(done.is_empty(), "what was handed back is no longer held");
+        let paths = |v: Vec<Work>| v.iter().map(|w| w.path().to_string()).collect::<Vec<_>>();
+        assert_eq!(paths(a_rx.try_recv().unwrap()), ["a1"]);
+        // A worker index with no queue (there is none) and a full queue: dropped here, no error.
+        let mut more = vec![(0, known("a2")), (7, known("x"))];
+        spent.give_back(&mut more);
+        let mut again = vec![(0, known("a3"))];
+        spent.give_back(&mut again);
+        assert!(again.is_empty());
+        assert_eq!(paths(a_rx.try_recv().unwrap()), ["a2"]);
+        assert!(a_rx.try_recv().is_err(), "the full queue refused a3");
+        assert_eq!(paths(b_rx.try_recv().unwrap()), ["b1", "b2"]);
+    }
 
     #[test]
     fn what_the_worker_frees_leaves_every_stored_value_as_it_was() {
