@@ -4,7 +4,7 @@
 //!
 //! `parse_cost STAGE DIR [ROUNDS]`, STAGE one of: `floor` (serde_json into `IgnoredAny`, the
 //! bench's floor), `full` (`crash::parse`), `crashed` (`crash::parse_with(ThreadFrames::Crashed)`,
-//! what ingest calls). The files are read once, before the rounds; the stage runs ROUNDS times
+//! what ingest calls), `serde` (the same with serde alone, without the fast reader). The files are read once, before the rounds; the stage runs ROUNDS times
 //! (default 1) over all of them. `dump` prints both parses of every file (`{:?}`), once: run the
 //! tool built before and after a parser change on the same folder and `diff` the outputs.
 //!
@@ -55,6 +55,14 @@ fn main() {
                     while let Some(Ok(_)) = de.next() {
                         reports += 1;
                     }
+                }
+                "serde" => {
+                    reports += crash::parse_with_reader(
+                        bytes,
+                        ThreadFrames::Crashed,
+                        crash::JsonReader::Serde,
+                    )
+                    .map_or(0, |r| r.len())
                 }
                 "full" => reports += crash::parse(bytes).map_or(0, |r| r.len()),
                 "crashed" => {

@@ -83,12 +83,33 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CrashReport>, ParseError> {
 
 /// [`parse`], building only the frames `depth` asks for.
 pub fn parse_with(bytes: &[u8], depth: ThreadFrames) -> Result<Vec<CrashReport>, ParseError> {
+    parse_with_reader(bytes, depth, JsonReader::Fast)
+}
+
+/// Which reader turns `.ips` JSON objects into reports.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonReader {
+    /// The fast reader, and serde for what it does not read (the default).
+    Fast,
+    /// serde alone: what the fast reader is checked against.
+    Serde,
+}
+
+/// [`parse_with`] with a choice of JSON reader: the results are the same (the fast reader gives
+/// way to serde wherever they could differ); tests and benchmarks compare the two.
+#[doc(hidden)]
+pub fn parse_with_reader(
+    bytes: &[u8],
+    depth: ThreadFrames,
+    reader: JsonReader,
+) -> Result<Vec<CrashReport>, ParseError> {
     let (text, decode_warning) = decode(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim().is_empty() {
         return Err(ParseError::Empty);
     }
-    let scan = ips::scan_with(text, depth);
+    let scan = ips::scan_with_reader(text, depth, reader == JsonReader::Fast);
     let mut reports = Vec::with_capacity(scan.documents.len().max(1));
     if scan.documents.is_empty() {
         match legacy::parse(text) {

@@ -2,7 +2,6 @@
 //! addresses, the fault address and the crashed thread's registers.
 
 use chrono::{DateTime, Utc};
-use serde_json::value::RawValue;
 
 use super::kind_of_bug_type;
 use super::lenient::{List, Obj, Warnings};
@@ -260,7 +259,7 @@ fn fill_body(
             .iter()
             .position(|t| matches!(t, Obj::Ok(t) if t.triggered.to_bool() == Some(true))),
     };
-    let mut states: Vec<Option<&RawValue>> = Vec::with_capacity(threads_j.len());
+    let mut states: Vec<Option<&str>> = Vec::with_capacity(threads_j.len());
     r.threads = Vec::with_capacity(threads_j.len());
     for (index, t) in threads_j.into_iter().enumerate() {
         let thread = match t {
@@ -412,8 +411,8 @@ fn register_rank(name: &str) -> usize {
     }
 }
 
-fn registers(raw: &RawValue, w: &mut Warnings) -> Option<RegisterState> {
-    let state: Obj<StateJ<'_>> = match serde_json::from_str(raw.get()) {
+fn registers(raw: &str, w: &mut Warnings) -> Option<RegisterState> {
+    let state: Obj<StateJ<'_>> = match serde_json::from_str(raw) {
         Ok(s) => s,
         Err(e) => {
             w.push(format!("crashed thread's threadState unreadable: {e}"));

@@ -245,10 +245,9 @@ impl<'a> Scalar<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct OddType;
 
-/// What a [`Scalar`] conversion makes of one value, as a seed: the value is converted where it
-/// is read, without the `Scalar` in between (frames and images hold most of a report's values).
-/// Each arm builds the `Scalar` the lenient reader would have built and converts it the same
-/// way, so the result is the same by construction.
+/// A conversion of one value read as a [`Scalar`], for the frame and image fields: the serde
+/// reader and the fast reader (`fast`) both read a value as a `Scalar` and convert it through
+/// one of these, so they agree by construction.
 pub(super) trait Convert<'a> {
     type Out;
     fn convert(s: Scalar<'a>) -> Result<Self::Out, OddType>;
@@ -273,70 +272,6 @@ impl<'a> Convert<'a> for AsCow {
     #[inline]
     fn convert(s: Scalar<'a>) -> Result<Option<Cow<'a, str>>, OddType> {
         s.into_cow().map_err(|_| OddType)
-    }
-}
-
-/// A seed reading one value through `C`.
-pub(super) struct Value<'a, C>(pub(super) PhantomData<(&'a (), C)>);
-
-impl<'a, C> Value<'a, C> {
-    pub(super) fn new() -> Self {
-        Value(PhantomData)
-    }
-}
-
-impl<'de: 'a, 'a, C: Convert<'a>> de::DeserializeSeed<'de> for Value<'a, C> {
-    type Value = Result<C::Out, OddType>;
-
-    #[inline]
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de: 'a, 'a, C: Convert<'a>> Visitor<'de> for Value<'a, C> {
-    type Value = Result<C::Out, OddType>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Bool(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::I(v)))
-    }
-    #[inline]
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::U(v)))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::F(v)))
-    }
-    #[inline]
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Str(Cow::Borrowed(v))))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Str(Cow::Owned(v.to_owned()))))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Str(Cow::Owned(v))))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Absent))
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(C::convert(Scalar::Absent))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Scalar::deserialize(d).map(C::convert)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor(PhantomData).visit_seq(seq).map(C::convert)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        ScalarVisitor(PhantomData).visit_map(map).map(C::convert)
     }
 }
 

@@ -119,6 +119,22 @@ fn probe<'a>(
     ctx: &mut Ctx,
 ) -> ProbeResult<'a> {
     let sub = &text[start..];
+    // Most objects are read by the fast reader; what it does not read exactly as serde
+    // would, serde reads (the same `Doc` either way, see `fast`).
+    if ctx.fast {
+        if let Some((doc, len)) = super::fast::read_doc(sub) {
+            let end = start + len;
+            ctx.charge(len);
+            let role = doc.role();
+            if require_keys && role.is_none() {
+                return ProbeResult::NotJson;
+            }
+            return ProbeResult::Found(Probe::Whole {
+                doc: Box::new(doc),
+                end,
+            });
+        }
+    }
     let mut stream = serde_json::Deserializer::from_str(sub).into_iter::<Doc<'_>>();
     let err = match stream.next() {
         Some(Ok(doc)) => {

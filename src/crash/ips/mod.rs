@@ -28,6 +28,7 @@ use super::model::{CrashReport, ReportKind};
 use super::{ParseError, ThreadFrames};
 
 mod build;
+mod fast;
 mod lenient;
 mod locate;
 mod shape;
@@ -80,8 +81,14 @@ pub fn scan(text: &str) -> Scan<'_> {
 /// [`scan`], building the frames of the threads `depth` asks for (the warnings are the same
 /// either way).
 pub fn scan_with(text: &str, depth: ThreadFrames) -> Scan<'_> {
+    scan_with_reader(text, depth, true)
+}
+
+/// [`scan_with`], with the fast reader (`fast`) in front of serde or not.
+pub(crate) fn scan_with_reader(text: &str, depth: ThreadFrames, fast: bool) -> Scan<'_> {
     let mut documents = Vec::new();
     let mut ctx = Ctx::new(text.len(), depth);
+    ctx.fast = fast;
     let mut pos = 0;
     let mut fallback_used = false;
     loop {
@@ -118,6 +125,9 @@ pub fn scan_with(text: &str, depth: ThreadFrames) -> Scan<'_> {
 struct Ctx {
     broken: Option<ParseError>,
     depth: ThreadFrames,
+    /// Whether objects go to the fast reader first (`fast`); off only to check it against
+    /// serde alone.
+    fast: bool,
     /// Bytes that candidate objects may still make the JSON reader go through. Each candidate
     /// that is not a document (an object nested in a broken body, say) is read up to where it
     /// ends or breaks; crafted input (thousands of unclosed `{"a":` lines) could make that
@@ -130,6 +140,7 @@ impl Ctx {
         Ctx {
             broken: None,
             depth,
+            fast: true,
             budget: len.saturating_mul(16).saturating_add(1 << 20),
         }
     }

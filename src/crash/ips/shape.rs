@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::lenient::{AsCow, AsU64, List, Obj, Scalar, ScalarVisitor, Value, Warnings};
+use super::lenient::{AsCow, AsU64, Convert, List, Obj, OddType, Scalar, ScalarVisitor, Warnings};
 use super::locate::Role;
 use crate::crash::model::{normalize_uuid, Frame, Image, SymbolSource};
 
@@ -102,8 +102,8 @@ pub(super) struct Doc<'a> {
     #[serde(borrow)]
     pub(super) analysis: Obj<AnalysisJ<'a>>,
     #[serde(rename = "crashReporterKey")]
-    crash_reporter_key: Option<IgnoredAny>,
-    processes: Option<IgnoredAny>,
+    pub(super) crash_reporter_key: Option<IgnoredAny>,
+    pub(super) processes: Option<IgnoredAny>,
 }
 
 impl Doc<'_> {
@@ -205,9 +205,14 @@ pub(super) struct ThreadJ<'a> {
     pub(super) triggered: Scalar<'a>,
     #[serde(borrow)]
     pub(super) frames: FramesIn<'a>,
-    /// Kept raw: only the crashed thread's registers are built.
-    #[serde(rename = "threadState", borrow)]
-    pub(super) thread_state: Option<&'a RawValue>,
+    /// Kept as JSON text (validated): only the crashed thread's registers are built.
+    #[serde(rename = "threadState", borrow, deserialize_with = "raw_text")]
+    pub(super) thread_state: Option<&'a str>,
+}
+
+/// A value kept as its JSON text, as `serde_json`'s `RawValue` reads it (`null` is `None`).
+fn raw_text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
 }
 
 pub(super) const FRAME_FIELDS: [&str; 6] = [
@@ -233,7 +238,7 @@ const IMAGE_FIELDS: [&str; 9] = [
 
 /// The index in [`FRAME_FIELDS`] of a frame key (a `match` on the key as read: no string is
 /// built for it).
-fn frame_field(key: &str) -> Option<u8> {
+pub(super) fn frame_field(key: &str) -> Option<u8> {
     Some(match key {
         "imageIndex" => 0,
         "imageOffset" => 1,
@@ -246,7 +251,7 @@ fn frame_field(key: &str) -> Option<u8> {
 }
 
 /// The index in [`IMAGE_FIELDS`] of an image key.
-fn image_field(key: &str) -> Option<u8> {
+pub(super) fn image_field(key: &str) -> Option<u8> {
     Some(match key {
         "uuid" => 0,
         "name" => 1,
@@ -296,7 +301,7 @@ impl<'de> Visitor<'de> for FieldKey {
 #[derive(Debug, Default)]
 pub(super) struct FramesIn<'a> {
     /// The key was there (even as `[]`).
-    present: bool,
+    pub(super) present: bool,
     pub(super) frames: Vec<FrameJ<'a>>,
     pub(super) odd: u8,
     /// Entries that are not objects.
@@ -317,7 +322,21 @@ pub(super) struct FrameJ<'a> {
     source_line: Option<u32>,
 }
 
-impl FrameJ<'_> {
+impl<'a> FrameJ<'a> {
+    /// Set field `field` (its index in [`FRAME_FIELDS`]) from the value read there; `Err`
+    /// when the value's type does not fit the field (the field stays unset).
+    pub(super) fn set(&mut self, field: u8, s: Scalar<'a>) -> Result<(), OddType> {
+        match field {
+            0 => self.image_index = AsU64::convert(s)?.and_then(|x| usize::try_from(x).ok()),
+            1 => self.image_offset = AsU64::convert(s)?,
+            2 => self.symbol = AsCow::convert(s)?,
+            3 => self.symbol_offset = AsU64::convert(s)?,
+            4 => self.source_file = AsCow::convert(s)?,
+            _ => self.source_line = AsU64::convert(s)?.and_then(|l| u32::try_from(l).ok()),
+        }
+        Ok(())
+    }
+
     /// The model frame (without `address`, which needs the images).
     pub(super) fn into_frame(self) -> Frame {
         // `???` is how the text form writes "no symbol"; JSON leaves it out.
@@ -341,16 +360,88 @@ impl FrameJ<'_> {
 #[derive(Debug, Default)]
 pub(super) struct ImagesIn {
     /// The key was there (even as `[]`): a body marker.
-    present: bool,
+    pub(super) present: bool,
     images: Vec<Image>,
     odd: u16,
-    odd_items: usize,
-    not_array: Option<&'static str>,
+    pub(super) odd_items: usize,
+    pub(super) not_array: Option<&'static str>,
     /// `uuid`s that are not 32 hex digits, for the warning.
     bad_uuids: Vec<String>,
 }
 
+/// One `usedImages` entry being read: the model image, and the two version keys that become
+/// its `bundle_version` once the entry is read.
+#[derive(Default)]
+pub(super) struct ImageFill {
+    im: Image,
+    short: Option<String>,
+    build: Option<String>,
+}
+
 impl ImagesIn {
+    /// Set field `field` (its index in [`IMAGE_FIELDS`]) of the entry being read from the
+    /// value read there; a value of a type the field does not take is remembered in `odd`.
+    pub(super) fn set(&mut self, fill: &mut ImageFill, field: u8, s: Scalar<'_>) {
+        let im = &mut fill.im;
+        let read = match field {
+            4 => AsU64::convert(s).map(|x| im.base = x),
+            5 => AsU64::convert(s).map(|x| im.size = x),
+            _ => AsCow::convert(s).map(|x| {
+                let x = x.map(Cow::into_owned);
+                match field {
+                    0 => {
+                        im.uuid = x.and_then(|u| {
+                            if is_normal_uuid(&u) {
+                                return Some(u);
+                            }
+                            let n = normalize_uuid(&u);
+                            if n.is_none() {
+                                self.bad_uuids.push(u);
+                            }
+                            n
+                        })
+                    }
+                    1 => im.name = x,
+                    2 => im.path = x,
+                    3 => im.arch = x,
+                    6 => im.bundle_id = x,
+                    7 => fill.short = x,
+                    _ => fill.build = x,
+                }
+            }),
+        };
+        if read.is_err() {
+            self.odd |= 1 << field;
+        }
+    }
+
+    /// Keep the entry read: its version from the two version keys, its name from its path
+    /// when it has none.
+    pub(super) fn push(&mut self, fill: ImageFill) {
+        let ImageFill {
+            mut im,
+            short,
+            build,
+        } = fill;
+        im.bundle_version = version_string(short, build);
+        if im.name.is_none() {
+            // No `name` (older reports, some system images): the path's last part.
+            im.name = im
+                .path
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|n| !n.is_empty())
+                .map(String::from);
+        }
+        self.images.push(im);
+    }
+
+    /// An entry that is not an object: it keeps its slot (frames refer to images by position).
+    pub(super) fn push_odd(&mut self) {
+        self.odd_items += 1;
+        self.images.push(Image::default());
+    }
+
     pub(super) fn finish(self, w: &mut Warnings) -> Vec<Image> {
         if let Some(k) = self.not_array {
             w.odd("usedImages", k);
@@ -381,40 +472,21 @@ trait FillFrom<'de>: Default {
 
 impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
     fn fill<A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
-        self.frames.push(FrameJ::default());
-        let odd = &mut self.odd;
-        let Some(f) = self.frames.last_mut() else {
-            return Ok(());
-        };
+        let mut f = FrameJ::default();
         while let Some(key) = map.next_key_seed(FieldKey(frame_field))? {
-            let Some(field) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let read = match field {
-                0 => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| f.image_index = x.and_then(|x| usize::try_from(x).ok())),
-                1 => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| f.image_offset = x),
-                2 => map
-                    .next_value_seed(Value::<AsCow>::new())?
-                    .map(|x| f.symbol = x),
-                3 => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| f.symbol_offset = x),
-                4 => map
-                    .next_value_seed(Value::<AsCow>::new())?
-                    .map(|x| f.source_file = x),
-                _ => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| f.source_line = x.and_then(|l| u32::try_from(l).ok())),
-            };
-            if read.is_err() {
-                *odd |= 1 << field;
+            match key {
+                Some(field) => {
+                    let value: Scalar<'a> = map.next_value()?;
+                    if f.set(field, value).is_err() {
+                        self.odd |= 1 << field;
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
+        self.frames.push(f);
         Ok(())
     }
 
@@ -437,68 +509,24 @@ impl<'de: 'a, 'a> FillFrom<'de> for FramesIn<'a> {
 
 impl<'de> FillFrom<'de> for ImagesIn {
     fn fill<A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
-        self.images.push(Image::default());
-        let (odd, bad_uuids) = (&mut self.odd, &mut self.bad_uuids);
-        let Some(im) = self.images.last_mut() else {
-            return Ok(());
-        };
-        let (mut short, mut build) = (None, None);
+        let mut fill = ImageFill::default();
         while let Some(key) = map.next_key_seed(FieldKey(image_field))? {
-            let Some(field) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let read = match field {
-                4 => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| im.base = x),
-                5 => map
-                    .next_value_seed(Value::<AsU64>::new())?
-                    .map(|x| im.size = x),
-                _ => map.next_value_seed(Value::<AsCow>::new())?.map(|x| {
-                    let x = x.map(Cow::into_owned);
-                    match field {
-                        0 => {
-                            im.uuid = x.and_then(|u| {
-                                if is_normal_uuid(&u) {
-                                    return Some(u);
-                                }
-                                let n = normalize_uuid(&u);
-                                if n.is_none() {
-                                    bad_uuids.push(u);
-                                }
-                                n
-                            })
-                        }
-                        1 => im.name = x,
-                        2 => im.path = x,
-                        3 => im.arch = x,
-                        6 => im.bundle_id = x,
-                        7 => short = x,
-                        _ => build = x,
-                    }
-                }),
-            };
-            if read.is_err() {
-                *odd |= 1 << field;
+            match key {
+                Some(field) => {
+                    let value: Scalar<'_> = map.next_value()?;
+                    self.set(&mut fill, field, value);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        im.bundle_version = version_string(short, build);
-        if im.name.is_none() {
-            // No `name` (older reports, some system images): the path's last part.
-            im.name = im
-                .path
-                .as_deref()
-                .and_then(|p| p.rsplit('/').next())
-                .filter(|n| !n.is_empty())
-                .map(String::from);
-        }
+        self.push(fill);
         Ok(())
     }
 
     fn odd_item(&mut self) {
-        self.odd_items += 1;
-        self.images.push(Image::default());
+        self.push_odd();
     }
 
     fn not_array(kind: &'static str) -> Self {
