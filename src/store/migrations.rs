@@ -24,6 +24,9 @@
 //! - 12: `files` rebuilt as a rowid table with `data` last (it was `WITHOUT ROWID`: a key
 //!   lookup read the compressed originals). Migrations now run with foreign keys off and are
 //!   checked before they commit.
+//! - 13: stacks (each distinct stack once, keyed by the BLAKE3 hash of its text);
+//!   reports.crashed_stack and reports.exception_stack point at them and replace
+//!   report_frames. [`hash_stacks`] (Rust: SQL cannot hash) keys the carried-over stacks.
 
 use std::path::Path;
 
@@ -45,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_hosts.sql"),
     include_str!("../../migrations/0011_round_machine.sql"),
     include_str!("../../migrations/0012_files_rowid.sql"),
+    include_str!("../../migrations/0013_stacks.sql"),
 ];
 
 /// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the
@@ -53,6 +57,9 @@ pub(super) const HOSTS_AFTER: usize = 10;
 
 /// The migration after whose SQL [`rekey_files`] runs.
 const REKEY_AFTER: usize = 9;
+
+/// The migration after whose SQL [`hash_stacks`] keys the stacks it carried over.
+const STACKS_AFTER: usize = 13;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -210,6 +217,10 @@ fn apply_pending(
             rekey_files(conn)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
         }
+        if i + 1 == STACKS_AFTER {
+            hash_stacks(conn)
+                .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+        }
         if i + 1 == HOSTS_AFTER {
             super::hosts::fill_round_hosts(conn, local)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
@@ -323,6 +334,36 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
     )?;
     conn.execute_batch("DROP TABLE temp.rekey")?;
     Ok(done)
+}
+
+/// Migration 13's data step: every stack it carried over (key `migrating:<n>`) gets its real
+/// key, the BLAKE3 hash of its text (`content_key`, as the writer computes it), so that the
+/// same stack written after the migration finds the row made by it. Read in pages by id, so
+/// memory stays flat however many distinct stacks the database holds. Returns how many.
+fn hash_stacks(conn: &Connection) -> Result<usize, StoreError> {
+    let mut last = 0i64;
+    let mut done = 0;
+    loop {
+        // Bytes, not `String`: the key is the hash of the bytes as stored, whatever they are.
+        let page: Vec<(i64, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT id, frames FROM stacks
+                 WHERE id > ?1 AND hash LIKE 'migrating:%' ORDER BY id LIMIT 512",
+            )?
+            .query_map([last], |r| {
+                Ok((r.get(0)?, r.get_ref(1)?.as_bytes()?.to_vec()))
+            })?
+            .collect::<Result<_, _>>()?;
+        let Some((id, _)) = page.last() else {
+            return Ok(done);
+        };
+        last = *id;
+        for (id, frames) in &page {
+            conn.prepare_cached("UPDATE stacks SET hash = ?1 WHERE id = ?2")?
+                .execute(rusqlite::params![super::reports::content_key(frames), id])?;
+            done += 1;
+        }
+    }
 }
 
 /// A stored dictionary's content, read from the SQLite file being migrated.
@@ -569,7 +610,8 @@ mod tests {
         let conn = store.sqlite_conn();
         let (crashed, exception): (String, String) = conn
             .query_row(
-                "SELECT crashed, exception FROM report_frames WHERE report_id = 1",
+                "SELECT c.frames, e.frames FROM reports r JOIN stacks c ON c.id = r.crashed_stack
+                 JOIN stacks e ON e.id = r.exception_stack WHERE r.id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -587,7 +629,8 @@ mod tests {
         assert_eq!(exception, r#"[[10,"AGX::encode",4,"symcache",null,null]]"#);
         let no_frames: i64 = conn
             .query_row(
-                "SELECT count(*) FROM report_frames WHERE report_id = 2",
+                "SELECT count(*) FROM reports WHERE id = 2
+                 AND (crashed_stack IS NOT NULL OR exception_stack IS NOT NULL)",
                 [],
                 |r| r.get(0),
             )

@@ -577,8 +577,8 @@ mod tests {
         let frame_image: String = store
             .sqlite_conn()
             .query_row(
-                "SELECT i.uuid FROM report_frames f
-                 JOIN images i ON i.id = f.crashed ->> '$[0][0]' WHERE f.report_id = ?1",
+                "SELECT i.uuid FROM reports r JOIN stacks s ON s.id = r.crashed_stack
+                 JOIN images i ON i.id = s.frames ->> '$[0][0]' WHERE r.id = ?1",
                 rusqlite::params![r3],
                 |r| r.get(0),
             )
