@@ -967,6 +967,167 @@ mod tests {
         (a, b)
     }
 
+    /// Stack texts of a version-12 database: S1 and E1 are what the writer stores for the
+    /// report of [`stacked_ips`] when its images have ids 1 and 2.
+    const S1: &str = r#"[[2,"abort",8,"apple",null,null],[1,null,null,null,null,null]]"#;
+    const E1: &str = "[[1,null,null,null,null,null]]";
+    /// Symbolicated since ingest.
+    const S2: &str =
+        r#"[[2,"abort",8,"apple",null,null],[1,"AGX::dispatch",48,"symcache","agx.cpp",12]]"#;
+    /// Escapes and non-ASCII, byte for byte (a JSON writer could have spelled them otherwise).
+    const S3: &str = r#"[[1,"objc_\u0000msgSend \"q\" caf\u00e9 é 𝄞",0,"apple",null,4294967295]]"#;
+
+    fn stacked_ips(incident: &str) -> Vec<u8> {
+        format!(
+            concat!(
+                r#"{{"bug_type":"309","incident_id":"{i}"}}"#,
+                "\n",
+                r#"{{"incident":"{i}","procName":"python3.11","pid":7,"#,
+                r#""faultingThread":0,"threads":[{{"triggered":true,"id":1,"frames":["#,
+                r#"{{"imageOffset":1552,"symbol":"abort","symbolLocation":8,"imageIndex":1}},"#,
+                r#"{{"imageOffset":2000,"imageIndex":0}}]}}],"#,
+                r#""lastExceptionBacktrace":[{{"imageOffset":64,"imageIndex":0}}],"#,
+                r#""usedImages":[{{"arch":"arm64e","base":8589934592,"size":65536,"#,
+                r#""uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","name":"AGXMetalG16X"}},"#,
+                r#"{{"arch":"arm64e","base":4294967296,"size":8192,"#,
+                r#""uuid":"a308656d-31e2-38dc-9b95-54f3287f3899","name":"libsystem_kernel.dylib"}}]}}"#
+            ),
+            i = incident
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_version_12_database_keeps_every_reports_frames_byte_for_byte_in_shared_stacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v12.db");
+        // (report, crashed, exception) as stored; report 5 has no report_frames row.
+        let stored: &[(i64, Option<&str>, Option<&str>)] = &[
+            (1, Some(S1), Some(E1)),
+            (2, Some(S1), Some(E1)), // shares both stacks with 1
+            (3, Some(S2), None),     // a copy of 1's crash, symbolicated since
+            (4, None, Some(S1)),     // the same text as 1's crashed stack, as an exception
+            (5, None, None),
+            (6, Some(S3), Some(S3)),
+            (7, Some(E1), None),
+        ];
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..12] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 12).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO files (hash, size, compression, data) VALUES ('aa', 1, 'zstd', x'00');
+                 INSERT INTO images (id, key, uuid, name) VALUES
+                    (1, '2f5ccac7-cf4f-3f87-8689-7c673e90e595', '2f5ccac7-cf4f-3f87-8689-7c673e90e595', 'AGXMetalG16X'),
+                    (2, 'a308656d-31e2-38dc-9b95-54f3287f3899', 'a308656d-31e2-38dc-9b95-54f3287f3899', 'libsystem_kernel.dylib');",
+            )
+            .unwrap();
+            for (id, crashed, exception) in stored {
+                conn.execute(
+                    "INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at)
+                     VALUES (?1, ?2, 'crash', 'ips', 'aa', 't')",
+                    rusqlite::params![id, format!("R{id}")],
+                )
+                .unwrap();
+                if *id != 5 {
+                    conn.execute(
+                        "INSERT INTO report_frames (report_id, crashed, exception)
+                         VALUES (?1, ?2, ?3)",
+                        rusqlite::params![id, crashed, exception],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let conn = store.sqlite_conn();
+        let of = |id: i64| of_in(conn, id);
+        for (id, crashed, exception) in stored {
+            let (c, e, _, _) = of(*id);
+            assert_eq!(
+                (c.as_deref(), e.as_deref()),
+                (*crashed, *exception),
+                "report {id}"
+            );
+        }
+        // One row per distinct text, shared across reports and across the two columns.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM stacks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(of(1).2, of(2).2);
+        assert_eq!(of(1).2, of(4).3);
+        assert_eq!(of(1).3, of(7).2);
+        assert_eq!(of(6).2, of(6).3);
+        // Every key is the BLAKE3 hash of its text, none is left a placeholder.
+        let keys: Vec<(String, String)> = conn
+            .prepare("SELECT hash, frames FROM stacks")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (hash, frames) in &keys {
+            assert_eq!(hash, &crate::store::content_key(frames.as_bytes()));
+        }
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master
+                 WHERE name IN ('report_frames', 'stacks_frames_migrating')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
+        assert_eq!(foreign_key_violations(conn).unwrap(), 0);
+        let first = of(1);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        // A report ingested after the migration with the same stacks finds their rows.
+        let bytes = stacked_ips("AAAAAAAA-0000-0000-0000-000000000009");
+        let hash = crate::store::content_key(&bytes);
+        let report = &crate::crash::parse(&bytes).unwrap()[0];
+        let tx = store.begin_write().unwrap();
+        tx.put_file(
+            &hash,
+            bytes.len() as u64,
+            &crate::store::reports::compress(&bytes).unwrap(),
+        )
+        .unwrap();
+        let crate::store::InsertOutcome::New(new) =
+            tx.insert_report(report, &hash, 0, "/new.ips", None).unwrap()
+        else {
+            panic!("not new")
+        };
+        tx.commit().unwrap();
+        let conn = store.sqlite_conn();
+        let (_, _, c, e) = of_in(conn, new);
+        assert_eq!((c, e), (first.2, first.3));
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM stacks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4, "no stack stored twice");
+    }
+
+    /// A report's (crashed frames, exception frames, crashed_stack, exception_stack).
+    type StackRow = (Option<String>, Option<String>, Option<i64>, Option<i64>);
+
+    fn of_in(conn: &Connection, id: i64) -> StackRow {
+        conn.query_row(
+            "SELECT (SELECT frames FROM stacks WHERE id = r.crashed_stack),
+                    (SELECT frames FROM stacks WHERE id = r.exception_stack),
+                    crashed_stack, exception_stack
+             FROM reports r WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_version_11_database_gets_files_as_a_rowid_table_with_every_original() {
         let dir = tempfile::tempdir().unwrap();
