@@ -1098,8 +1098,9 @@ mod tests {
             &crate::store::reports::compress(&bytes).unwrap(),
         )
         .unwrap();
-        let crate::store::InsertOutcome::New(new) =
-            tx.insert_report(report, &hash, 0, "/new.ips", None).unwrap()
+        let crate::store::InsertOutcome::New(new) = tx
+            .insert_report(report, &hash, 0, "/new.ips", None)
+            .unwrap()
         else {
             panic!("not new")
         };

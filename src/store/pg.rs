@@ -33,7 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/postgres/0012_files_rowid.sql"),
     ),
-    (13, include_str!("../../migrations/postgres/0013_stacks.sql")),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_stacks.sql"),
+    ),
 ];
 
 /// Does `--db` name a PostgreSQL server rather than a file?

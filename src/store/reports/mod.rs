@@ -976,7 +976,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hash, content_key(frames.as_bytes()));
-        assert!(frames.starts_with(r#"[[2,"abort",8,"apple",null,null],"#), "{frames}");
+        assert!(
+            frames.starts_with(r#"[[2,"abort",8,"apple",null,null],"#),
+            "{frames}"
+        );
     }
 
     #[test]
@@ -1007,7 +1010,11 @@ mod tests {
         tx.commit().unwrap();
         let after = stacks_of(&store, r1);
         assert!(after.0 != before.0 && after.1 != before.1);
-        assert_eq!(stacks_of(&store, r2), before, "the other report keeps its stacks");
+        assert_eq!(
+            stacks_of(&store, r2),
+            before,
+            "the other report keeps its stacks"
+        );
         assert_eq!(
             shown_symbols(&store, r1),
             (
@@ -1079,9 +1086,11 @@ mod tests {
         let (c, _) = stacks_of(&store, r1);
         let text: String = store
             .sqlite_conn()
-            .query_row("SELECT frames FROM stacks WHERE id = ?1", [c.unwrap()], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT frames FROM stacks WHERE id = ?1",
+                [c.unwrap()],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_ne!(text, "[]");
     }

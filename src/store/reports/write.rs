@@ -343,13 +343,11 @@ impl WriteTx<'_> {
         let (image_list_id, image_ids) = self.image_list(&report.images)?;
         // Each stack stored once (`stacks`); the row points at it. A replacement points at
         // the new copy's stacks and leaves the old ones, which other reports may share.
-        let crashed_stack = match frames::encode(
-            crashed.map(|t| &t.frames[..]).unwrap_or(&[]),
-            &image_ids,
-        )? {
-            Some(text) => Some(self.stack_id(&text)?),
-            None => None,
-        };
+        let crashed_stack =
+            match frames::encode(crashed.map(|t| &t.frames[..]).unwrap_or(&[]), &image_ids)? {
+                Some(text) => Some(self.stack_id(&text)?),
+                None => None,
+            };
         let exception_stack = match frames::encode(&report.last_exception_backtrace, &image_ids)? {
             Some(text) => Some(self.stack_id(&text)?),
             None => None,
