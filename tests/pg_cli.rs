@@ -468,7 +468,7 @@ fn assert_consistent(url: &str) {
         ),
         (
             "SELECT count(*) FROM reports r WHERE r.frame_count > 0
-             AND NOT EXISTS (SELECT 1 FROM report_frames f WHERE f.report_id = r.id)",
+             AND NOT EXISTS (SELECT 1 FROM stacks s WHERE s.id = r.crashed_stack)",
             "a report without its frames",
         ),
         (

@@ -382,6 +382,76 @@ fn symbolicate_names_frames_of_reports_ingested_before_the_symbols() {
     assert_eq!(after["pattern"], at_ingest["pattern"]);
 }
 
+/// Two copies of one crash share their stored stacks (docs/DATA_MODEL.md, `stacks`):
+/// symbolicating one of them must not name the other's frames (copy on write), and naming the
+/// other later gives both the same frames again.
+#[test]
+fn symbolicating_one_report_leaves_another_with_the_same_stack_as_it_was() {
+    let Some(dir) = fixtures() else { return };
+    let (exe, fat) = targets(dir);
+    let frames = frames(&exe, &fat);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let text = report_text(&exe, &fat, &frames);
+    let other = text.replace(
+        "00000000-0000-4000-8000-00000000517b",
+        "00000000-0000-4000-8000-00000000517c",
+    );
+    assert_ne!(text, other);
+    for (name, t) in [("a.ips", &text), ("b.ips", &other)] {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, t).unwrap();
+        ingest(&db, &p);
+    }
+    let rows = json(&run(&db, &["reports", "--json"]));
+    let ids: Vec<Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 2, "{rows}");
+    let unnamed = |shown: &Value| {
+        shown["crashed_thread"]["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["symbol"].is_null())
+    };
+    let frames_of = |id: &Value| show_json(&db, id)["crashed_thread"]["frames"].clone();
+    let ingested = frames_of(&ids[1]);
+    assert_eq!(frames_of(&ids[0]), ingested);
+    assert!(unnamed(&show_json(&db, &ids[1])));
+
+    add_symbols(&db, &exe, &fat);
+    let o = run(
+        &db,
+        &["symbolicate", "--report", &ids[0].to_string(), "--json"],
+    );
+    ok(&o, "symbolicate --report");
+    assert_eq!(json(&o)["changed_reports"], 1);
+    check_named(&show_json(&db, &ids[0]), &frames);
+    assert_eq!(frames_of(&ids[1]), ingested, "the other copy is unchanged");
+    let rows = json(&run(&db, &["reports", "--json"]));
+    let top = |id: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == *id)
+            .unwrap()["top_frame_symbol_source"]
+            .clone()
+    };
+    assert_eq!(top(&ids[0]), "symcache");
+    assert_eq!(top(&ids[1]), Value::Null);
+
+    // Naming the other one too: both show the same frames again.
+    let o = run(&db, &["symbolicate", "--all", "--json"]);
+    ok(&o, "symbolicate --all");
+    assert_eq!(json(&o)["changed_reports"], 1);
+    check_named(&show_json(&db, &ids[1]), &frames);
+    assert_eq!(frames_of(&ids[0]), frames_of(&ids[1]));
+}
+
 /// Names from a dSYM come with a source file and line; `symbolicate` stores them and `show`
 /// must give them back.
 /// Regression: `show` once laid only symbol, offset and source over the re-parsed file.

@@ -112,21 +112,26 @@ pub fn symbolicate_stored(
         }
         totals.changed_reports += 1;
         let tx = store.begin_write()?;
+        // One call per stack: a stack may be shared with other reports, and each call stores
+        // this report's changed stack as one stack of its own (copy on write).
+        fn changes<'a>(before: &[Frame], after: &'a [Frame]) -> Vec<(usize, &'a Frame)> {
+            after
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| before.get(*i) != Some(*f))
+                .collect()
+        }
         if let Some(t) = report.crashed() {
-            for (i, f) in t.frames.iter().enumerate() {
-                if before_crashed.get(i) != Some(f) {
-                    tx.set_frame_symbol(id, "crashed", i, f)?;
-                }
-            }
+            tx.set_frame_symbols(id, "crashed", &changes(&before_crashed, &t.frames))?;
             if let Some(f0) = t.frames.first() {
                 tx.set_top_frame(id, &crate::store::frame_label(&report, f0))?;
             }
         }
-        for (i, f) in report.last_exception_backtrace.iter().enumerate() {
-            if before_exc.get(i) != Some(f) {
-                tx.set_frame_symbol(id, "exception", i, f)?;
-            }
-        }
+        tx.set_frame_symbols(
+            id,
+            "exception",
+            &changes(&before_exc, &report.last_exception_backtrace),
+        )?;
         // Names changed: the signature may change too.
         if let Some(b) = bucketer.fields(&report) {
             tx.set_bucket(id, &b)?;

@@ -215,8 +215,8 @@ impl Store {
             .collect::<_>();
         let mut out: Vec<i64> = Vec::new();
         self.conn().query_each(
-            "SELECT report_id, crashed FROM report_frames
-             WHERE crashed IS NOT NULL ORDER BY report_id",
+            "SELECT r.id, s.frames FROM reports r JOIN stacks s ON s.id = r.crashed_stack
+             ORDER BY r.id",
             params![],
             |r| -> Result<(), StoreError> {
                 let id: i64 = r.get(0)?;

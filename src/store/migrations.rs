@@ -24,6 +24,9 @@
 //! - 12: `files` rebuilt as a rowid table with `data` last (it was `WITHOUT ROWID`: a key
 //!   lookup read the compressed originals). Migrations now run with foreign keys off and are
 //!   checked before they commit.
+//! - 13: stacks (each distinct stack once, keyed by the BLAKE3 hash of its text);
+//!   reports.crashed_stack and reports.exception_stack point at them and replace
+//!   report_frames. [`hash_stacks`] (Rust: SQL cannot hash) keys the carried-over stacks.
 
 use std::path::Path;
 
@@ -45,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_hosts.sql"),
     include_str!("../../migrations/0011_round_machine.sql"),
     include_str!("../../migrations/0012_files_rowid.sql"),
+    include_str!("../../migrations/0013_stacks.sql"),
 ];
 
 /// The migration after whose SQL [`super::hosts::fill_round_hosts`] gives older rounds the
@@ -53,6 +57,9 @@ pub(super) const HOSTS_AFTER: usize = 10;
 
 /// The migration after whose SQL [`rekey_files`] runs.
 const REKEY_AFTER: usize = 9;
+
+/// The migration after whose SQL [`hash_stacks`] keys the stacks it carried over.
+const STACKS_AFTER: usize = 13;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -210,6 +217,10 @@ fn apply_pending(
             rekey_files(conn)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
         }
+        if i + 1 == STACKS_AFTER {
+            hash_stacks(conn)
+                .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
+        }
         if i + 1 == HOSTS_AFTER {
             super::hosts::fill_round_hosts(conn, local)
                 .map_err(|e| StoreError::Migrate(format!("migration {}: {e}", i + 1)))?;
@@ -323,6 +334,36 @@ fn rekey_files(conn: &Connection) -> Result<usize, StoreError> {
     )?;
     conn.execute_batch("DROP TABLE temp.rekey")?;
     Ok(done)
+}
+
+/// Migration 13's data step: every stack it carried over (key `migrating:<n>`) gets its real
+/// key, the BLAKE3 hash of its text (`content_key`, as the writer computes it), so that the
+/// same stack written after the migration finds the row made by it. Read in pages by id, so
+/// memory stays flat however many distinct stacks the database holds. Returns how many.
+fn hash_stacks(conn: &Connection) -> Result<usize, StoreError> {
+    let mut last = 0i64;
+    let mut done = 0;
+    loop {
+        // Bytes, not `String`: the key is the hash of the bytes as stored, whatever they are.
+        let page: Vec<(i64, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT id, frames FROM stacks
+                 WHERE id > ?1 AND hash LIKE 'migrating:%' ORDER BY id LIMIT 512",
+            )?
+            .query_map([last], |r| {
+                Ok((r.get(0)?, r.get_ref(1)?.as_bytes()?.to_vec()))
+            })?
+            .collect::<Result<_, _>>()?;
+        let Some((id, _)) = page.last() else {
+            return Ok(done);
+        };
+        last = *id;
+        for (id, frames) in &page {
+            conn.prepare_cached("UPDATE stacks SET hash = ?1 WHERE id = ?2")?
+                .execute(rusqlite::params![super::reports::content_key(frames), id])?;
+            done += 1;
+        }
+    }
 }
 
 /// A stored dictionary's content, read from the SQLite file being migrated.
@@ -569,7 +610,8 @@ mod tests {
         let conn = store.sqlite_conn();
         let (crashed, exception): (String, String) = conn
             .query_row(
-                "SELECT crashed, exception FROM report_frames WHERE report_id = 1",
+                "SELECT c.frames, e.frames FROM reports r JOIN stacks c ON c.id = r.crashed_stack
+                 JOIN stacks e ON e.id = r.exception_stack WHERE r.id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -587,7 +629,8 @@ mod tests {
         assert_eq!(exception, r#"[[10,"AGX::encode",4,"symcache",null,null]]"#);
         let no_frames: i64 = conn
             .query_row(
-                "SELECT count(*) FROM report_frames WHERE report_id = 2",
+                "SELECT count(*) FROM reports WHERE id = 2
+                 AND (crashed_stack IS NOT NULL OR exception_stack IS NOT NULL)",
                 [],
                 |r| r.get(0),
             )
@@ -922,6 +965,168 @@ mod tests {
             .unwrap();
         }
         (a, b)
+    }
+
+    /// Stack texts of a version-12 database: S1 and E1 are what the writer stores for the
+    /// report of [`stacked_ips`] when its images have ids 1 and 2.
+    const S1: &str = r#"[[2,"abort",8,"apple",null,null],[1,null,null,null,null,null]]"#;
+    const E1: &str = "[[1,null,null,null,null,null]]";
+    /// Symbolicated since ingest.
+    const S2: &str =
+        r#"[[2,"abort",8,"apple",null,null],[1,"AGX::dispatch",48,"symcache","agx.cpp",12]]"#;
+    /// Escapes and non-ASCII, byte for byte (a JSON writer could have spelled them otherwise).
+    const S3: &str = r#"[[1,"objc_\u0000msgSend \"q\" caf\u00e9 é 𝄞",0,"apple",null,4294967295]]"#;
+
+    fn stacked_ips(incident: &str) -> Vec<u8> {
+        format!(
+            concat!(
+                r#"{{"bug_type":"309","incident_id":"{i}"}}"#,
+                "\n",
+                r#"{{"incident":"{i}","procName":"python3.11","pid":7,"#,
+                r#""faultingThread":0,"threads":[{{"triggered":true,"id":1,"frames":["#,
+                r#"{{"imageOffset":1552,"symbol":"abort","symbolLocation":8,"imageIndex":1}},"#,
+                r#"{{"imageOffset":2000,"imageIndex":0}}]}}],"#,
+                r#""lastExceptionBacktrace":[{{"imageOffset":64,"imageIndex":0}}],"#,
+                r#""usedImages":[{{"arch":"arm64e","base":8589934592,"size":65536,"#,
+                r#""uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","name":"AGXMetalG16X"}},"#,
+                r#"{{"arch":"arm64e","base":4294967296,"size":8192,"#,
+                r#""uuid":"a308656d-31e2-38dc-9b95-54f3287f3899","name":"libsystem_kernel.dylib"}}]}}"#
+            ),
+            i = incident
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_version_12_database_keeps_every_reports_frames_byte_for_byte_in_shared_stacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v12.db");
+        // (report, crashed, exception) as stored; report 5 has no report_frames row.
+        let stored: &[(i64, Option<&str>, Option<&str>)] = &[
+            (1, Some(S1), Some(E1)),
+            (2, Some(S1), Some(E1)), // shares both stacks with 1
+            (3, Some(S2), None),     // a copy of 1's crash, symbolicated since
+            (4, None, Some(S1)),     // the same text as 1's crashed stack, as an exception
+            (5, None, None),
+            (6, Some(S3), Some(S3)),
+            (7, Some(E1), None),
+        ];
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..12] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 12).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO files (hash, size, compression, data) VALUES ('aa', 1, 'zstd', x'00');
+                 INSERT INTO images (id, key, uuid, name) VALUES
+                    (1, '2f5ccac7-cf4f-3f87-8689-7c673e90e595', '2f5ccac7-cf4f-3f87-8689-7c673e90e595', 'AGXMetalG16X'),
+                    (2, 'a308656d-31e2-38dc-9b95-54f3287f3899', 'a308656d-31e2-38dc-9b95-54f3287f3899', 'libsystem_kernel.dylib');",
+            )
+            .unwrap();
+            for (id, crashed, exception) in stored {
+                conn.execute(
+                    "INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at)
+                     VALUES (?1, ?2, 'crash', 'ips', 'aa', 't')",
+                    rusqlite::params![id, format!("R{id}")],
+                )
+                .unwrap();
+                if *id != 5 {
+                    conn.execute(
+                        "INSERT INTO report_frames (report_id, crashed, exception)
+                         VALUES (?1, ?2, ?3)",
+                        rusqlite::params![id, crashed, exception],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let conn = store.sqlite_conn();
+        let of = |id: i64| of_in(conn, id);
+        for (id, crashed, exception) in stored {
+            let (c, e, _, _) = of(*id);
+            assert_eq!(
+                (c.as_deref(), e.as_deref()),
+                (*crashed, *exception),
+                "report {id}"
+            );
+        }
+        // One row per distinct text, shared across reports and across the two columns.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM stacks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4);
+        assert_eq!(of(1).2, of(2).2);
+        assert_eq!(of(1).2, of(4).3);
+        assert_eq!(of(1).3, of(7).2);
+        assert_eq!(of(6).2, of(6).3);
+        // Every key is the BLAKE3 hash of its text, none is left a placeholder.
+        let keys: Vec<(String, String)> = conn
+            .prepare("SELECT hash, frames FROM stacks")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (hash, frames) in &keys {
+            assert_eq!(hash, &crate::store::content_key(frames.as_bytes()));
+        }
+        let gone: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master
+                 WHERE name IN ('report_frames', 'stacks_frames_migrating')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
+        assert_eq!(foreign_key_violations(conn).unwrap(), 0);
+        let first = of(1);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        // A report ingested after the migration with the same stacks finds their rows.
+        let bytes = stacked_ips("AAAAAAAA-0000-0000-0000-000000000009");
+        let hash = crate::store::content_key(&bytes);
+        let report = &crate::crash::parse(&bytes).unwrap()[0];
+        let tx = store.begin_write().unwrap();
+        tx.put_file(
+            &hash,
+            bytes.len() as u64,
+            &crate::store::reports::compress(&bytes).unwrap(),
+        )
+        .unwrap();
+        let crate::store::InsertOutcome::New(new) = tx
+            .insert_report(report, &hash, 0, "/new.ips", None)
+            .unwrap()
+        else {
+            panic!("not new")
+        };
+        tx.commit().unwrap();
+        let conn = store.sqlite_conn();
+        let (_, _, c, e) = of_in(conn, new);
+        assert_eq!((c, e), (first.2, first.3));
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM stacks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 4, "no stack stored twice");
+    }
+
+    /// A report's (crashed frames, exception frames, crashed_stack, exception_stack).
+    type StackRow = (Option<String>, Option<String>, Option<i64>, Option<i64>);
+
+    fn of_in(conn: &Connection, id: i64) -> StackRow {
+        conn.query_row(
+            "SELECT (SELECT frames FROM stacks WHERE id = r.crashed_stack),
+                    (SELECT frames FROM stacks WHERE id = r.exception_stack),
+                    crashed_stack, exception_stack
+             FROM reports r WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
     }
 
     #[test]

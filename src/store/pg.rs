@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/postgres/0012_files_rowid.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_stacks.sql"),
+    ),
 ];
 
 /// Does `--db` name a PostgreSQL server rather than a file?
@@ -207,6 +211,10 @@ fn migrate(conn: &Conn, shown: &Path) -> Result<(), StoreError> {
                 }
                 conn.execute_batch(sql)
                     .map_err(|e| StoreError::Migrate(format!("migration {to}: {e}")))?;
+                if *to == 13 {
+                    hash_stacks(conn)
+                        .map_err(|e| StoreError::Migrate(format!("migration {to}: {e}")))?;
+                }
                 conn.execute(
                     "INSERT INTO agx_triage_meta (key, value) VALUES ('application_id', ?1),
                         ('schema_version', ?2)
@@ -223,6 +231,33 @@ fn migrate(conn: &Conn, shown: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Migration 13's data step, as SQLite's (`hash_stacks` in `migrations.rs`): every stack it
+/// carried over (key `migrating:<n>`) gets the BLAKE3 hash of its text as its key, in pages by
+/// id so that memory stays flat.
+fn hash_stacks(conn: &Conn) -> Result<usize, StoreError> {
+    let mut last = 0i64;
+    let mut done = 0;
+    loop {
+        let page: Vec<(i64, String)> = conn.query_map(
+            "SELECT id, frames FROM stacks
+             WHERE id > ?1 AND hash LIKE 'migrating:%' ORDER BY id LIMIT 512",
+            super::db::params![last],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let Some((id, _)) = page.last() else {
+            return Ok(done);
+        };
+        last = *id;
+        for (id, frames) in &page {
+            conn.execute(
+                "UPDATE stacks SET hash = ?1 WHERE id = ?2",
+                super::db::params![super::reports::content_key(frames.as_bytes()), *id],
+            )?;
+            done += 1;
+        }
+    }
 }
 
 #[cfg(test)]

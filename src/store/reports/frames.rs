@@ -1,6 +1,8 @@
-//! How a report's frames are stored: one `report_frames` row per report, each stack (the
-//! crashed thread's, the exception backtrace's) one JSON array of frames (migration 8, see
-//! `docs/DATA_MODEL.md`).
+//! How a report's frames are stored: each stack (the crashed thread's, the exception
+//! backtrace's) is one JSON array of frames (migration 8), kept once per distinct text in
+//! `stacks` and pointed at by `reports.crashed_stack` / `reports.exception_stack` (migration
+//! 13; see `docs/DATA_MODEL.md`). Equal stacks are equal texts: the encoding below is
+//! deterministic (arrays in order, no spaces), which is what lets reports share a row.
 //!
 //! Why not a row per frame: a report has ~30 frames, and writing 30 rows (each a B-tree insert
 //! and WAL traffic) was most of the single writer's time at ingest. Nothing looks frames up one

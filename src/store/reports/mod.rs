@@ -577,8 +577,8 @@ mod tests {
         let frame_image: String = store
             .sqlite_conn()
             .query_row(
-                "SELECT i.uuid FROM report_frames f
-                 JOIN images i ON i.id = f.crashed ->> '$[0][0]' WHERE f.report_id = ?1",
+                "SELECT i.uuid FROM reports r JOIN stacks s ON s.id = r.crashed_stack
+                 JOIN images i ON i.id = s.frames ->> '$[0][0]' WHERE r.id = ?1",
                 rusqlite::params![r3],
                 |r| r.get(0),
             )
@@ -872,6 +872,227 @@ mod tests {
             )
             .unwrap();
         assert_eq!(broken, 0);
+    }
+
+    /// A small `.ips` report: two crashed-thread frames, one exception frame, the same for
+    /// every incident id.
+    fn ips(incident: &str) -> Vec<u8> {
+        format!(
+            concat!(
+                r#"{{"bug_type":"309","incident_id":"{i}"}}"#,
+                "\n",
+                r#"{{"incident":"{i}","procName":"python3.11","pid":7,"#,
+                r#""faultingThread":0,"threads":[{{"triggered":true,"id":1,"frames":["#,
+                r#"{{"imageOffset":1552,"symbol":"abort","symbolLocation":8,"imageIndex":1}},"#,
+                r#"{{"imageOffset":2000,"imageIndex":0}}]}}],"#,
+                r#""lastExceptionBacktrace":[{{"imageOffset":64,"imageIndex":0}}],"#,
+                r#""usedImages":[{{"arch":"arm64e","base":8589934592,"size":65536,"#,
+                r#""uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","name":"AGXMetalG16X"}},"#,
+                r#"{{"arch":"arm64e","base":4294967296,"size":8192,"#,
+                r#""uuid":"a308656d-31e2-38dc-9b95-54f3287f3899","name":"libsystem_kernel.dylib"}}]}}"#
+            ),
+            i = incident
+        )
+        .into_bytes()
+    }
+
+    /// Store `bytes` and its reports as ingest does; the outcome of each.
+    fn ingest(store: &mut Store, bytes: &[u8], path: &str) -> Vec<InsertOutcome> {
+        let hash = content_key(bytes);
+        let tx = store.begin_write().unwrap();
+        tx.put_file(&hash, bytes.len() as u64, &compress(bytes).unwrap())
+            .unwrap();
+        let out = crate::crash::parse(bytes)
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| tx.insert_report(r, &hash, i, path, None).unwrap())
+            .collect();
+        tx.commit().unwrap();
+        out
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store
+            .sqlite_conn()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// (crashed, exception) stack ids of a report.
+    fn stacks_of(store: &Store, id: i64) -> (Option<i64>, Option<i64>) {
+        store
+            .sqlite_conn()
+            .query_row(
+                "SELECT crashed_stack, exception_stack FROM reports WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    /// Symbol names of a report's crashed and exception frames as `show` gives them.
+    fn shown_symbols(store: &Store, id: i64) -> (Vec<Option<String>>, Vec<Option<String>>) {
+        let r = store.load_report(id).unwrap().report;
+        let names = |f: &[Frame]| f.iter().map(|f| f.symbol.clone()).collect::<Vec<_>>();
+        (
+            names(&r.crashed().unwrap().frames),
+            names(&r.last_exception_backtrace),
+        )
+    }
+
+    const ID1: &str = "AAAAAAAA-0000-0000-0000-000000000001";
+    const ID2: &str = "AAAAAAAA-0000-0000-0000-000000000002";
+    const ID3: &str = "AAAAAAAA-0000-0000-0000-000000000003";
+
+    #[test]
+    fn reports_with_the_same_stack_share_one_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let [InsertOutcome::New(r1)] = ingest(&mut store, &ips(ID1), "/a")[..] else {
+            panic!()
+        };
+        let [InsertOutcome::New(r2)] = ingest(&mut store, &ips(ID2), "/b")[..] else {
+            panic!()
+        };
+        // A store opened afresh (empty cache) finds the stored row by its key.
+        drop(store);
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let [InsertOutcome::New(r3)] = ingest(&mut store, &ips(ID3), "/c")[..] else {
+            panic!()
+        };
+        let (c1, e1) = stacks_of(&store, r1);
+        assert!(c1.is_some() && e1.is_some() && c1 != e1);
+        assert_eq!(stacks_of(&store, r2), (c1, e1));
+        assert_eq!(stacks_of(&store, r3), (c1, e1));
+        assert_eq!(count(&store, "SELECT count(*) FROM stacks"), 2);
+        // The key is the BLAKE3 hash of the text, as migration 13 computes it.
+        let (hash, frames): (String, String) = store
+            .sqlite_conn()
+            .query_row(
+                "SELECT hash, frames FROM stacks WHERE id = ?1",
+                [c1.unwrap()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(hash, content_key(frames.as_bytes()));
+        assert!(
+            frames.starts_with(r#"[[2,"abort",8,"apple",null,null],"#),
+            "{frames}"
+        );
+    }
+
+    #[test]
+    fn symbolicating_a_shared_stack_changes_only_its_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let [InsertOutcome::New(r1)] = ingest(&mut store, &ips(ID1), "/a")[..] else {
+            panic!()
+        };
+        let [InsertOutcome::New(r2)] = ingest(&mut store, &ips(ID2), "/b")[..] else {
+            panic!()
+        };
+        let before = stacks_of(&store, r1);
+        let ingested = shown_symbols(&store, r2);
+        assert_eq!(ingested.0, vec![Some("abort".to_string()), None]);
+        // Name frame 1 of r1's crashed stack and its exception frame, as `symbolicate` does.
+        let loaded = store.load_report(r1).unwrap().report;
+        let mut f = loaded.crashed().unwrap().frames[1].clone();
+        f.symbol = Some("AGX::dispatch".into());
+        f.symbol_source = Some(crate::crash::SymbolSource::Symcache);
+        let mut e = loaded.last_exception_backtrace[0].clone();
+        e.symbol = Some("AGX::encode".into());
+        let tx = store.begin_write().unwrap();
+        tx.set_frame_symbols(r1, "crashed", &[(1, &f)]).unwrap();
+        tx.set_frame_symbol(r1, "exception", 0, &e).unwrap();
+        // A frame the stack does not have changes nothing (and stores nothing).
+        tx.set_frame_symbol(r1, "crashed", 9, &f).unwrap();
+        tx.commit().unwrap();
+        let after = stacks_of(&store, r1);
+        assert!(after.0 != before.0 && after.1 != before.1);
+        assert_eq!(
+            stacks_of(&store, r2),
+            before,
+            "the other report keeps its stacks"
+        );
+        assert_eq!(
+            shown_symbols(&store, r1),
+            (
+                vec![Some("abort".to_string()), Some("AGX::dispatch".to_string())],
+                vec![Some("AGX::encode".to_string())]
+            )
+        );
+        assert_eq!(shown_symbols(&store, r2), ingested, "its frames unchanged");
+        assert_eq!(
+            store.reports_with_frame(&|s| s == "AGX::dispatch").unwrap(),
+            vec![r1]
+        );
+        // The old stacks stay (r2 uses them); the changed ones are two more.
+        assert_eq!(count(&store, "SELECT count(*) FROM stacks"), 4);
+        // The same names on r2 find r1's changed stacks instead of storing them again.
+        let tx = store.begin_write().unwrap();
+        tx.set_frame_symbol(r2, "crashed", 1, &f).unwrap();
+        tx.set_frame_symbol(r2, "exception", 0, &e).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(stacks_of(&store, r2), after);
+        assert_eq!(count(&store, "SELECT count(*) FROM stacks"), 4);
+        // Re-ingesting both files is a duplicate each and changes no stored frame.
+        assert!(matches!(
+            ingest(&mut store, &ips(ID1), "/a2")[..],
+            [InsertOutcome::Duplicate(id)] if id == r1
+        ));
+        assert!(matches!(
+            ingest(&mut store, &ips(ID2), "/b2")[..],
+            [InsertOutcome::Duplicate(id)] if id == r2
+        ));
+        assert_eq!(stacks_of(&store, r1), after);
+        assert_eq!(shown_symbols(&store, r2), shown_symbols(&store, r1));
+        // A new report of the same crash gets the stacks as ingested, not a symbolicated one.
+        let [InsertOutcome::New(r3)] = ingest(&mut store, &ips(ID3), "/c")[..] else {
+            panic!()
+        };
+        assert_eq!(stacks_of(&store, r3), before);
+        assert_eq!(shown_symbols(&store, r3), ingested);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM pragma_foreign_key_check"),
+            0
+        );
+    }
+
+    #[test]
+    fn a_stack_from_a_rolled_back_transaction_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        {
+            let bytes = ips(ID1);
+            let tx = store.begin_write().unwrap();
+            let hash = content_key(&bytes);
+            tx.put_file(&hash, bytes.len() as u64, &compress(&bytes).unwrap())
+                .unwrap();
+            let r = &crate::crash::parse(&bytes).unwrap()[0];
+            tx.insert_report(r, &hash, 0, "/a", None).unwrap();
+        }
+        // Another writer takes the ids the rolled-back stacks had.
+        store
+            .sqlite_conn()
+            .execute_batch(
+                "INSERT INTO stacks (hash, frames) VALUES ('x1', '[]'), ('x2', '[]'), ('x3', '[]')",
+            )
+            .unwrap();
+        let [InsertOutcome::New(r1)] = ingest(&mut store, &ips(ID1), "/a")[..] else {
+            panic!()
+        };
+        assert_eq!(shown_symbols(&store, r1).0[0].as_deref(), Some("abort"));
+        let (c, _) = stacks_of(&store, r1);
+        let text: String = store
+            .sqlite_conn()
+            .query_row(
+                "SELECT frames FROM stacks WHERE id = ?1",
+                [c.unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_ne!(text, "[]");
     }
 
     #[test]

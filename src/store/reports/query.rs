@@ -94,7 +94,7 @@ const ROW_COLUMNS: &str = "r.id, r.incident_id, r.kind, r.format, r.process, r.p
     (SELECT count(*) FROM sources s WHERE s.report_id = r.id),
     r.signature, r.pattern, r.pattern_title,
     (SELECT f.name FROM fixes f WHERE f.id = r.fix_id), r.unregistered_fix,
-    (SELECT fr.crashed FROM report_frames fr WHERE fr.report_id = r.id),
+    (SELECT st.frames FROM stacks st WHERE st.id = r.crashed_stack),
     (SELECT h.name FROM hosts h WHERE h.id = r.host_id)";
 
 /// The symbol source of a stored stack's first frame; `None` for no stack or a damaged one (a
@@ -378,7 +378,9 @@ impl Store {
         let stored: Option<(Option<String>, Option<String>)> = self
             .conn()
             .query_row(
-                "SELECT crashed, exception FROM report_frames WHERE report_id = ?1",
+                "SELECT (SELECT s.frames FROM stacks s WHERE s.id = r.crashed_stack),
+                        (SELECT s.frames FROM stacks s WHERE s.id = r.exception_stack)
+                 FROM reports r WHERE r.id = ?1",
                 params![id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

@@ -33,23 +33,28 @@ pub struct WriteTx<'c> {
     checkpointer: Option<&'c crate::store::checkpoint::Checkpointer>,
 }
 
-/// Row ids of images and image lists by key, kept by a [`Store`] across its write
+/// Row ids of images, image lists and stacks by key, kept by a [`Store`] across its write
 /// transactions. After the first few reports of a machine every image and image list a report
 /// names is stored already, and looking them up here instead of in SQL is what lets the single
 /// writer keep up with the parsing workers. An entry stays true: ids never change once
-/// committed and neither table ever loses a row. Bounded: a map that outgrows its limit is
+/// committed and none of these tables ever loses a row (an unreferenced stack stays). Bounded: a map that outgrows its limit is
 /// emptied (the UNIQUE keys in SQL stay the truth), so memory is flat however many distinct
 /// lists an ingest meets.
 #[derive(Debug, Default)]
 pub(crate) struct IdCache {
     images: HashMap<String, i64>,
     lists: HashMap<String, i64>,
+    /// `stacks.hash` → id: a stress suite's reports repeat a few stacks, and a repeated one
+    /// then costs a hash and no SQL.
+    stacks: HashMap<String, i64>,
 }
 
 impl IdCache {
     const MAX_IMAGES: usize = 1 << 16;
     /// List keys are ~5 bytes per image: 1,024 lists of 600 images are 3 MB.
     const MAX_LISTS: usize = 1 << 10;
+    /// Keys are 64 bytes: 16,384 stacks are ~2 MB with the map's overhead.
+    const MAX_STACKS: usize = 1 << 14;
 
     fn absorb(&mut self, other: IdCache) {
         if self.images.len() + other.images.len() > Self::MAX_IMAGES {
@@ -58,8 +63,12 @@ impl IdCache {
         if self.lists.len() + other.lists.len() > Self::MAX_LISTS {
             self.lists.clear();
         }
+        if self.stacks.len() + other.stacks.len() > Self::MAX_STACKS {
+            self.stacks.clear();
+        }
         self.images.extend(other.images);
         self.lists.extend(other.lists);
+        self.stacks.extend(other.stacks);
     }
 }
 
@@ -332,6 +341,17 @@ impl WriteTx<'_> {
         let warnings = json_array(&report.warnings);
         let term = report.termination.as_ref();
         let (image_list_id, image_ids) = self.image_list(&report.images)?;
+        // Each stack stored once (`stacks`); the row points at it. A replacement points at
+        // the new copy's stacks and leaves the old ones, which other reports may share.
+        let crashed_stack =
+            match frames::encode(crashed.map(|t| &t.frames[..]).unwrap_or(&[]), &image_ids)? {
+                Some(text) => Some(self.stack_id(&text)?),
+                None => None,
+            };
+        let exception_stack = match frames::encode(&report.last_exception_backtrace, &image_ids)? {
+            Some(text) => Some(self.stack_id(&text)?),
+            None => None,
+        };
         const COLUMNS: &str =
             "identity, incident_id, kind, format, bug_type, file_hash, file_index,
                     process, process_path, pid, parent_process, parent_pid, bundle_id,
@@ -342,20 +362,20 @@ impl WriteTx<'_> {
                     termination_code, termination_indicator, asi, crashed_thread,
                     crashed_thread_name, crashed_thread_queue, thread_count, frame_count,
                     top_frame, warnings, ingested_at, image_list_id, signature,
-                    signature_version, pattern, pattern_title";
+                    signature_version, pattern, pattern_title, crashed_stack, exception_stack";
         const VALUES: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
                     ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,
-                    ?46, ?47";
-        // ?48 is the row's id in the UPDATE and, in the INSERT, the host that ingested it: a
+                    ?46, ?47, ?48, ?49";
+        // ?50 is the row's id in the UPDATE and, in the INSERT, the host that ingested it: a
         // new report gets its host in its own INSERT (a kill -9 cannot separate them), and a
         // replacement keeps the host of the report it replaces.
         // Built once: the statement cache finds a prepared statement by its text.
         static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!("INSERT INTO reports ({COLUMNS}, host_id) VALUES ({VALUES}, ?48)")
+            format!("INSERT INTO reports ({COLUMNS}, host_id) VALUES ({VALUES}, ?50)")
         });
         static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?48")
+            format!("UPDATE reports SET ({COLUMNS}) = ({VALUES}) WHERE id = ?50")
         });
         let sql: &str = match id {
             None => &INSERT,
@@ -419,6 +439,8 @@ impl WriteTx<'_> {
                 bucket.map(|b| b.signature_version),
                 bucket.and_then(|b| b.pattern.as_ref()),
                 bucket.and_then(|b| b.pattern_title.as_ref()),
+                crashed_stack,
+                exception_stack,
                 last,
             ],
         ) {
@@ -429,22 +451,43 @@ impl WriteTx<'_> {
             // The new row's id comes from the database.
             (None, values) => self.tx.insert_returning_id(sql, values)?,
         };
-        // One row per report, written over on replacement (INSERT OR REPLACE).
-        let crashed_frames =
-            frames::encode(crashed.map(|t| &t.frames[..]).unwrap_or(&[]), &image_ids)?;
-        let exception_frames = frames::encode(&report.last_exception_backtrace, &image_ids)?;
-        if replacing || crashed_frames.is_some() || exception_frames.is_some() {
-            self.tx.execute(
-                "INSERT INTO report_frames (report_id, crashed, exception)
-                     VALUES (?1, ?2, ?3) ON CONFLICT (report_id) DO UPDATE
-                     SET crashed = excluded.crashed, exception = excluded.exception",
-                params![id, crashed_frames, exception_frames],
-            )?;
-        }
         // A replaced row may have linked a fix its new image list does not load: relink.
         if replacing || self.may_load_a_fix(&report.images)? {
             self.link_fix(id)?;
         }
+        Ok(id)
+    }
+
+    /// The id of the `stacks` row holding this stack text, inserting it when new. Content
+    /// addressed: the key is the BLAKE3 hash of the text, so equal stacks share a row.
+    fn stack_id(&self, frames: &str) -> Result<i64, StoreError> {
+        let hash = super::content_key(frames.as_bytes());
+        if let Some(id) = self.committed.stacks.get(&hash) {
+            return Ok(*id);
+        }
+        if let Some(id) = self.fresh.borrow().stacks.get(&hash) {
+            return Ok(*id);
+        }
+        // Insert first (a stack met for the first time is usually new), then read the row
+        // another writer stored: on PostgreSQL a second machine inserting the same new stack
+        // at once waits for the first one's commit at the unique key, inserts nothing, and
+        // finds the committed row.
+        let inserted = self
+            .tx
+            .insert_returning_id(
+                "INSERT INTO stacks (hash, frames) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
+                params![&hash, frames],
+            )
+            .optional()?;
+        let id = match inserted {
+            Some(id) => id,
+            None => self.tx.query_row(
+                "SELECT id FROM stacks WHERE hash = ?1",
+                params![&hash],
+                |r| r.get(0),
+            )?,
+        };
+        self.fresh.borrow_mut().stacks.insert(hash, id);
         Ok(id)
     }
 
@@ -579,7 +622,7 @@ impl Drop for WriteTx<'_> {
 }
 
 impl WriteTx<'_> {
-    /// Set a stored frame's symbol (after symbolication).
+    /// Set a stored frame's symbol (after symbolication). See [`WriteTx::set_frame_symbols`].
     pub fn set_frame_symbol(
         &self,
         report_id: i64,
@@ -587,31 +630,58 @@ impl WriteTx<'_> {
         idx: usize,
         frame: &Frame,
     ) -> Result<(), StoreError> {
+        self.set_frame_symbols(report_id, stack, &[(idx, frame)])
+    }
+
+    /// Set the symbols of some of a report's stored frames (after symbolication): `changes`
+    /// are (index in the stack, frame whose symbol, offset, source, file and line to store).
+    ///
+    /// Copy on write: the stack may be shared with other reports (`stacks` holds each
+    /// distinct stack once), which must keep their frames. So the report's stack is read,
+    /// changed, and stored as a stack of its own (or found, when another report already has
+    /// exactly that one), and only this report is pointed at it. The old stack stays, even when
+    /// no report uses it any more (docs/DATA_MODEL.md). One call per stack, not per frame: each
+    /// call stores one new stack.
+    pub fn set_frame_symbols(
+        &self,
+        report_id: i64,
+        stack: &str,
+        changes: &[(usize, &Frame)],
+    ) -> Result<(), StoreError> {
         let column = match stack {
-            "crashed" => "crashed",
-            "exception" => "exception",
+            "crashed" => "crashed_stack",
+            "exception" => "exception_stack",
             _ => return Err(StoreError::Corrupt(format!("no stack named `{stack}`"))),
         };
         let text: Option<String> = self
             .tx
             .query_row(
-                &format!("SELECT {column} FROM report_frames WHERE report_id = ?1"),
+                &format!(
+                    "SELECT s.frames FROM reports r JOIN stacks s ON s.id = r.{column}
+                     WHERE r.id = ?1"
+                ),
                 params![report_id],
                 |r| r.get(0),
             )
-            .optional()?
-            .flatten();
+            .optional()?;
         let mut stored = frames::decode(report_id, text.as_deref())?;
         // Like the UPDATE of a frame row before migration 8: a frame not stored changes nothing.
-        let Some(target) = stored.get_mut(idx) else {
+        let mut changed = false;
+        for (idx, frame) in changes {
+            if let Some(target) = stored.get_mut(*idx) {
+                target.set_symbol_of(frame);
+                changed = true;
+            }
+        }
+        if !changed {
             return Ok(());
-        };
-        target.set_symbol_of(frame);
+        }
         let text = serde_json::to_string(&stored)
             .map_err(|e| StoreError::Corrupt(format!("frames do not encode: {e}")))?;
+        let stack_id = self.stack_id(&text)?;
         self.tx.execute(
-            &format!("UPDATE report_frames SET {column} = ?2 WHERE report_id = ?1"),
-            params![report_id, text],
+            &format!("UPDATE reports SET {column} = ?2 WHERE id = ?1"),
+            params![report_id, stack_id],
         )?;
         Ok(())
     }
