@@ -63,6 +63,19 @@ impl<'a> StoredFrame<'a> {
         self.0
     }
 
+    /// The same frame, owning its strings.
+    pub fn into_owned(self) -> StoredFrame<'static> {
+        let own = |s: Option<Cow<'a, str>>| s.map(|s| Cow::Owned(s.into_owned()));
+        StoredFrame(
+            self.0,
+            own(self.1),
+            self.2,
+            own(self.3),
+            own(self.4),
+            self.5,
+        )
+    }
+
     /// The symbol name.
     pub fn symbol(&self) -> Option<&str> {
         self.1.as_deref()
@@ -89,6 +102,7 @@ impl<'a> StoredFrame<'a> {
 }
 
 /// A stack as stored: `None` for no frames (the column is NULL).
+#[cfg(test)]
 pub(in crate::store) fn encode(
     frames: &[Frame],
     image_ids: &[i64],
@@ -100,9 +114,32 @@ pub(in crate::store) fn encode(
         .iter()
         .map(|f| StoredFrame::of(f, image_ids))
         .collect();
-    serde_json::to_string(&stored)
-        .map(Some)
+    encode_stored(&stored).map(Some)
+}
+
+/// The text of a stack of stored frames.
+pub(in crate::store) fn encode_stored(stored: &[StoredFrame<'_>]) -> Result<String, StoreError> {
+    serde_json::to_string(stored)
         .map_err(|e| StoreError::Corrupt(format!("frames do not encode: {e}")))
+}
+
+/// A cheap summary of a stack, for finding one met before: its length and its frames' image
+/// ids, offsets, lines and symbol lengths, mixed. Equal stacks have equal summaries; unequal
+/// ones usually differ, and the caller compares the frames whole anyway.
+pub(in crate::store) fn summary(stored: &[StoredFrame<'_>]) -> u64 {
+    let mut h: u64 = stored.len() as u64;
+    for f in stored {
+        for x in [
+            f.0.unwrap_or(-1) as u64,
+            f.2.unwrap_or(-1) as u64,
+            f.1.as_deref().map_or(u64::MAX, |s| s.len() as u64),
+            u64::from(f.5.unwrap_or(u32::MAX)),
+        ] {
+            // FNV-1a's prime over whole words: the order of the frames counts.
+            h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// A stored stack's frames (none for NULL).

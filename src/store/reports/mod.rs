@@ -983,6 +983,72 @@ mod tests {
     }
 
     #[test]
+    fn a_stack_met_before_is_found_by_its_frames_whole_not_by_its_summary() {
+        // Regression guard for the writer's memo of stacks met before (`stack_keys`): a stack
+        // that differs only in a symbol's letters (same length: the same summary) is a stack of
+        // its own, in the same transaction and in a later one; the same frames again find the
+        // first row.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let twin = |id: &str, sym: &str| {
+            String::from_utf8(ips(id))
+                .unwrap()
+                .replace(r#""symbol":"abort""#, &format!(r#""symbol":"{sym}""#))
+                .into_bytes()
+        };
+        let ids: Vec<i64> = [twin(ID1, "abort"), twin(ID2, "abxrt"), twin(ID3, "abort")]
+            .iter()
+            .map(|b| {
+                let hash = content_key(b);
+                let r = &crate::crash::parse(b).unwrap()[0];
+                let tx = store.begin_write().unwrap();
+                tx.put_file(&hash, b.len() as u64, &compress(b).unwrap())
+                    .unwrap();
+                let InsertOutcome::New(id) = tx.insert_report(r, &hash, 0, "/x", None).unwrap()
+                else {
+                    panic!()
+                };
+                tx.commit().unwrap();
+                id
+            })
+            .collect();
+        let (a, _) = stacks_of(&store, ids[0]);
+        let (b, _) = stacks_of(&store, ids[1]);
+        let (c, _) = stacks_of(&store, ids[2]);
+        assert_ne!(a, b, "abxrt is not abort");
+        assert_eq!(a, c);
+        assert_eq!(shown_symbols(&store, ids[1]).0[0].as_deref(), Some("abxrt"));
+        assert_eq!(shown_symbols(&store, ids[2]).0[0].as_deref(), Some("abort"));
+        // Three reports in one transaction: the same answers.
+        let tx = store.begin_write().unwrap();
+        let mut again = Vec::new();
+        for (i, sym) in ["abxrt", "abort", "abxrt"].iter().enumerate() {
+            let b = twin(&format!("00000000-0000-4000-8000-00000000000{i}"), sym);
+            let hash = content_key(&b);
+            tx.put_file(&hash, b.len() as u64, &compress(&b).unwrap())
+                .unwrap();
+            let r = &crate::crash::parse(&b).unwrap()[0];
+            let InsertOutcome::New(id) = tx.insert_report(r, &hash, 0, "/y", None).unwrap() else {
+                panic!()
+            };
+            again.push(stacks_of_tx(&tx, id));
+        }
+        tx.commit().unwrap();
+        assert_eq!(again, vec![b, a, b]);
+    }
+
+    /// The crashed stack id of a report, read inside a write transaction.
+    fn stacks_of_tx(tx: &WriteTx<'_>, id: i64) -> Option<i64> {
+        tx.tx
+            .query_row(
+                "SELECT crashed_stack FROM reports WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
     fn symbolicating_a_shared_stack_changes_only_its_report() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
