@@ -17,26 +17,48 @@ use proptest::prelude::*;
 
 /// Both readers, both depths: the same reports or the same error.
 fn assert_same(what: &str, bytes: &[u8]) {
+    if let Some(diff) = differ(bytes) {
+        panic!("{what}: {diff}");
+    }
+}
+
+/// How the two readers part on `bytes`, if they do.
+fn differ(bytes: &[u8]) -> Option<String> {
     for depth in [ThreadFrames::All, ThreadFrames::Crashed] {
         let fast = crash::parse_with_reader(bytes, depth, JsonReader::Fast);
         let serde = crash::parse_with_reader(bytes, depth, JsonReader::Serde);
         match (fast, serde) {
             (Ok(f), Ok(s)) => {
-                assert_eq!(f.len(), s.len(), "{what} ({depth:?}): report count");
+                if f.len() != s.len() {
+                    return Some(format!(
+                        "({depth:?}): fast {} reports, serde {}",
+                        f.len(),
+                        s.len()
+                    ));
+                }
                 for (i, (f, s)) in f.iter().zip(&s).enumerate() {
-                    assert_eq!(f, s, "{what} ({depth:?}): report {i} differs");
+                    if f != s {
+                        return Some(format!(
+                            "({depth:?}): report {i} differs\nfast:  {f:?}\nserde: {s:?}"
+                        ));
+                    }
                 }
             }
             (Err(f), Err(s)) => {
-                assert_eq!(f.to_string(), s.to_string(), "{what} ({depth:?}): errors");
+                if f.to_string() != s.to_string() {
+                    return Some(format!("({depth:?}): errors: fast {f}, serde {s}"));
+                }
             }
-            (f, s) => panic!(
-                "{what} ({depth:?}): fast {:?} but serde {:?}",
-                f.map(|r| r.len()),
-                s.map(|r| r.len())
-            ),
+            (f, s) => {
+                return Some(format!(
+                    "({depth:?}): fast {:?} but serde {:?}",
+                    f.map(|r| r.len()),
+                    s.map(|r| r.len())
+                ))
+            }
         }
     }
+    None
 }
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -314,5 +336,271 @@ fn edits_that_keep_the_json_valid_still_agree() {
                 );
             }
         }
+    }
+}
+
+/// A small report with a marker `«N»` at every place a value or a key goes: each marker is
+/// filled with its entry of [`SLOT_DEFAULTS`] or, in turn, with a hostile value.
+const TEMPLATE: &str = concat!(
+    r#"{«0»"bug_type":«1»,"incident_id":«2»,"timestamp":«3»,"os_version":«4»,"name":«5»}"#,
+    "\n",
+    r#"{«6»"incident":«7»,"procName":«8»,"pid":«9»,"captureTime":«10»,"#,
+    r#""bundleInfo":{«11»"CFBundleIdentifier":«12»,"CFBundleShortVersionString":«13»},"#,
+    r#""osVersion":«14»,"exception":{«15»"type":«16»,"signal":«17»,"codes":«18»,"subtype":«19»,"message":«20»},"#,
+    r#""termination":{«21»"namespace":«22»,"code":«23»,"indicator":«24»,"byProc":«25»},"#,
+    r#""asi":{«26»"libsystem_c.dylib":«27»,"x":[«28»]},"faultingThread":«29»,"#,
+    r#""threads":[«30»{«31»"id":«32»,"name":«33»,"queue":«34»,"triggered":«35»,"#,
+    r#""frames":[«36»{«37»"imageIndex":«38»,"imageOffset":«39»,"symbol":«40»,"symbolLocation":«41»,"sourceFile":«42»,"sourceLine":«43»}],"#,
+    r#""threadState":«44»},{"frames":«45»}],"#,
+    r#""usedImages":[«46»{«47»"uuid":«48»,"name":«49»,"path":«50»,"arch":«51»,"base":«52»,"size":«53»,"CFBundleIdentifier":«54»,"CFBundleVersion":«55»}],"#,
+    r#""lastExceptionBacktrace":«56»,"crashReporterKey":«57»,"processes":«58»,"analysis":«59»,"#,
+    r#""modelCode":«60»,"cpuType":«61»,"isCorpse":«62»,"unknown":«63»,"usedImages2":[«64»]«65»}"#,
+    "\n",
+);
+
+/// What each marker of [`TEMPLATE`] holds when it is not the one being tested (`""` for a key
+/// slot or an array slot: nothing there).
+const SLOT_DEFAULTS: &[&str] = &[
+    "",
+    r#""309""#,
+    r#""A1B2""#,
+    r#""2024-01-02 03:04:05.00 +0000""#,
+    r#""macOS 14.5 (23F79)""#,
+    r#""python3.11""#,
+    "",
+    r#""A1B2""#,
+    r#""python3.11""#,
+    "4242",
+    r#""2024-01-02 03:04:05.0000 +0000""#,
+    "",
+    r#""org.python.python""#,
+    r#""3.11.9""#,
+    r#"{"train":"macOS 14.5","build":"23F79"}"#,
+    "",
+    r#""EXC_BAD_ACCESS""#,
+    r#""SIGSEGV""#,
+    r#""0x0000000000000001, 0x0000000000000000""#,
+    r#""KERN_INVALID_ADDRESS at 0x0000000000000000""#,
+    r#""m""#,
+    "",
+    r#""SIGNAL""#,
+    "11",
+    r#""Segmentation fault: 11""#,
+    r#""exc handler [4242]""#,
+    "",
+    r#"["abort() called"]"#,
+    "",
+    "0",
+    "",
+    "",
+    "7",
+    r#""main""#,
+    r#""com.apple.main-thread""#,
+    "true",
+    "",
+    "",
+    "0",
+    "4096",
+    r#""AGX::Compute::dispatch""#,
+    "12",
+    r#""agx.c""#,
+    "3",
+    r#"{"flavor":"ARM_THREAD_STATE64","x":[{"value":1},{"value":2}],"pc":{"value":4112},"far":{"value":0}}"#,
+    r#"[{"imageIndex":0,"imageOffset":1}]"#,
+    "",
+    "",
+    r#""2f5ccac7-cf4f-3f87-8689-7c673e90e595""#,
+    r#""AGXMetalG13X""#,
+    r#""/System/Library/Extensions/AGXMetalG13X.bundle/Contents/MacOS/AGXMetalG13X""#,
+    r#""arm64e""#,
+    "4294967296",
+    "65536",
+    r#""com.apple.AGXMetalG13X""#,
+    r#""1""#,
+    r#"[{"imageIndex":0,"imageOffset":2}]"#,
+    r#""k""#,
+    "[]",
+    r#"{"restart_reason_desc":"r"}"#,
+    r#""Mac14,2""#,
+    r#""ARM-64""#,
+    "false",
+    r#"{"a":[1,{"b":null}]}"#,
+    "",
+    "",
+];
+
+/// [`TEMPLATE`] with marker `slot` holding `value` and every other marker its default.
+fn fill(slot: usize, value: &str) -> String {
+    let mut out = String::with_capacity(TEMPLATE.len() + value.len());
+    let mut rest = TEMPLATE;
+    while let Some(open) = rest.find('«') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + '«'.len_utf8()..];
+        let close = after.find('»').unwrap();
+        let n: usize = after[..close].parse().unwrap();
+        out.push_str(if n == slot { value } else { SLOT_DEFAULTS[n] });
+        rest = &after[close + '»'.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether marker `n` stands where a key goes (then a filler is `KEY:VALUE,`) or where the
+/// last member of an object or an entry of an array goes.
+fn slot_kind(n: usize) -> SlotKind {
+    let key_slots = [0, 6, 11, 15, 21, 26, 31, 37, 47];
+    if key_slots.contains(&n) {
+        SlotKind::Key
+    } else if n == 65 {
+        SlotKind::LastMember
+    } else if [28, 30, 36, 46, 64].contains(&n) {
+        SlotKind::Entry
+    } else {
+        SlotKind::Value
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SlotKind {
+    Key,
+    LastMember,
+    Entry,
+    Value,
+}
+
+/// The text a hostile `value` (or key) becomes at a marker of kind `kind`.
+fn in_slot(kind: SlotKind, value: &str) -> String {
+    match kind {
+        // A value in a key slot becomes the key of a member; a key-shaped text is used as is.
+        SlotKind::Key if value.starts_with('"') => format!("{value}:1,"),
+        SlotKind::Key => format!("\"k\":{value},"),
+        SlotKind::LastMember if value.starts_with('"') => format!(",{value}:1"),
+        SlotKind::LastMember => format!(",\"k\":{value}"),
+        SlotKind::Entry => format!("{value},"),
+        SlotKind::Value => value.to_string(),
+    }
+}
+
+#[test]
+fn the_template_is_read_by_both_readers_alike() {
+    assert_eq!(SLOT_DEFAULTS.len(), 66);
+    let text = fill(usize::MAX, "");
+    let reports = crash::parse_with_reader(text.as_bytes(), ThreadFrames::All, JsonReader::Serde)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(reports.len(), 1);
+    assert_same("the template", text.as_bytes());
+}
+
+/// Values (and keys) where a reader that skips what the other reads, or reads what the other
+/// skips, would part from serde: every one in every slot of [`TEMPLATE`].
+const HOSTILE: &[&str] = &[
+    // Keys serde reads with `parse_str` (which refuses lone surrogates) even inside a value it
+    // otherwise ignores: an object where a scalar, an array or a register state goes.
+    r#"{"\ud800":1}"#,
+    r#"{"\udc00":1}"#,
+    r#"{"a\ud800b":[]}"#,
+    r#"{"\ud83d\ude00":1,"\ud800x":2}"#,
+    r#"{"ok":1,"\udfff":2}"#,
+    r#"[{"\ud800":1}]"#,
+    r#"[[{"\ud800":1}]]"#,
+    r#"{"a":{"\ud800":1}}"#,
+    r#"{"\u0000":1}"#,
+    r#"{"\ud800\u0041":1}"#,
+    // Strings.
+    r#""\ud800""#,
+    r#""\udc00""#,
+    r#""\ud800\udc00""#,
+    r#""\ud800\ud800""#,
+    r#""\u0000""#,
+    r#""\u00""#,
+    r#""\U00e9""#,
+    "\"\u{7f}\"",
+    "\"\u{1f}\"",
+    "\"é\u{2028}\"",
+    r#""\/\b\f\n\r\t\"\\""#,
+    // Numbers.
+    "-0",
+    "-0.0",
+    "0e0",
+    "1E+2",
+    "1e-400",
+    "1e400",
+    "-1e400",
+    "00",
+    "-",
+    "1.",
+    ".5",
+    "+1",
+    "18446744073709551615",
+    "18446744073709551616",
+    "99999999999999999999999999999",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "4.2",
+    // Literals and containers.
+    "null",
+    "nul",
+    "True",
+    "[]",
+    "{}",
+    "[null]",
+    "[1,]",
+    "{\"a\":1,}",
+    "[\"\\ud800\"]",
+    "{\"a\":\"\\ud800\"}",
+    "{\"a\" \t\n\r:\r\n1 }",
+    "\u{c}1",
+    "\u{a0}1",
+];
+
+#[test]
+fn hostile_values_in_every_slot_agree() {
+    let mut parted = Vec::new();
+    for slot in 0..SLOT_DEFAULTS.len() {
+        for value in HOSTILE {
+            let text = fill(slot, &in_slot(slot_kind(slot), value));
+            if let Some(diff) = differ(text.as_bytes()) {
+                parted.push(format!("slot {slot} = {value}: {}", first_line(&diff)));
+            }
+        }
+    }
+    assert!(
+        parted.is_empty(),
+        "{} cases:\n{}",
+        parted.len(),
+        parted.join("\n")
+    );
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+// Regression: serde_json reads every key of an object it visits as a map (a scalar field, a
+// `threads`, `frames` or `usedImages` that is an object, an `asi` message) with `parse_str`,
+// which refuses a lone surrogate, even though it ignores the values; the fast reader skipped
+// such an object as it skips an unknown value, and kept a body serde refuses.
+#[test]
+fn keys_of_an_object_serde_visits_as_a_map_are_checked() {
+    let header = r#"{"bug_type":"309","incident_id":"A1"}"#;
+    for body in [
+        r#"{"procName":"p","threads":{"\ud800":1}}"#,
+        r#"{"procName":"p","usedImages":{"\udc00":1}}"#,
+        r#"{"procName":"p","lastExceptionBacktrace":{"a\ud800":[]}}"#,
+        r#"{"procName":"p","threads":[{"frames":{"\ud800":1}}]}"#,
+        r#"{"procName":"p","threads":[{"frames":[{"symbol":{"\ud800":1}}]}]}"#,
+        r#"{"procName":"p","usedImages":[{"name":{"\ud800":1}}]}"#,
+        r#"{"procName":"p","asi":{"x":[{"\ud800":1}]}}"#,
+        r#"{"procName":"p","asi":{"x":{"\ud800":1}}}"#,
+        r#"{"procName":{"\ud800":1}}"#,
+        r#"{"procName":"p","exception":{"type":{"\ud800":1}}}"#,
+    ] {
+        let text = format!("{header}\n{body}\n");
+        assert_same(&text, text.as_bytes());
+        // The same objects without the lone surrogate are read alike too.
+        let text = text
+            .replace("\\ud800", "\\ud83d\\ude00")
+            .replace("\\udc00", "x");
+        assert_same(&text, text.as_bytes());
     }
 }
