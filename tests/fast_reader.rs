@@ -431,18 +431,7 @@ const SLOT_DEFAULTS: &[&str] = &[
 
 /// [`TEMPLATE`] with marker `slot` holding `value` and every other marker its default.
 fn fill(slot: usize, value: &str) -> String {
-    let mut out = String::with_capacity(TEMPLATE.len() + value.len());
-    let mut rest = TEMPLATE;
-    while let Some(open) = rest.find('«') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + '«'.len_utf8()..];
-        let close = after.find('»').unwrap();
-        let n: usize = after[..close].parse().unwrap();
-        out.push_str(if n == slot { value } else { SLOT_DEFAULTS[n] });
-        rest = &after[close + '»'.len_utf8()..];
-    }
-    out.push_str(rest);
-    out
+    fill_with(|n| (n == slot).then_some(value))
 }
 
 /// Whether marker `n` stands where a key goes (then a filler is `KEY:VALUE,`) or where the
@@ -603,4 +592,146 @@ fn keys_of_an_object_serde_visits_as_a_map_are_checked() {
             .replace("\\udc00", "x");
         assert_same(&text, text.as_bytes());
     }
+}
+
+/// Pieces of string content, each valid or not as serde_json sees it.
+const STRING_PIECES: &[&str] = &[
+    "a",
+    " ",
+    "AGX::Compute",
+    "\\\"",
+    "\\\\",
+    "\\/",
+    "\\b\\f\\n\\r\\t",
+    "\\u0041",
+    "\\u00e9",
+    "\\u0000",
+    "\\ud83d\\ude00",
+    "\\ud800",
+    "\\udc00",
+    "\\ud800\\u0041",
+    "\\ud800\\ud800",
+    "\\u12",
+    "\\x",
+    "\\U0041",
+    "\u{1}",
+    "\t",
+    "\u{7f}",
+    "é",
+    "\u{2028}",
+    "😀",
+];
+
+/// Pieces of number text: sign, integer part, fraction, exponent.
+const INT_PARTS: &[&str] = &[
+    "0",
+    "7",
+    "4096",
+    "00",
+    "01",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "340282366920938463463374607431768211456",
+    "",
+];
+const FRACTIONS: &[&str] = &["", "", "", ".0", ".5", ".", ".e1"];
+const EXPONENTS: &[&str] = &["", "", "", "e0", "E+2", "e-400", "e400", "e", "e+"];
+const BLANKS: &[&str] = &["", "", "", " ", "\n", "\t", "\r\n", "\u{c}", "\u{a0}"];
+
+fn json_string() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(STRING_PIECES), 0..4)
+        .prop_map(|pieces| format!("\"{}\"", pieces.concat()))
+}
+
+fn json_number() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(&["", "", "-", "+"][..]),
+        prop::sample::select(INT_PARTS),
+        prop::sample::select(FRACTIONS),
+        prop::sample::select(EXPONENTS),
+    )
+        .prop_map(|(s, i, f, e)| format!("{s}{i}{f}{e}"))
+}
+
+/// A key: mostly one of the readers' field names (duplicates come with them), sometimes a
+/// hostile string.
+fn json_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(KEYS).prop_map(|k| format!("\"{k}\"")),
+        1 => json_string(),
+    ]
+}
+
+/// Any JSON value (valid or a near miss), up to a few levels deep, with stray blanks.
+fn json_value() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        json_string(),
+        json_number(),
+        prop::sample::select(&["null", "true", "false", "nul", "tru", "[]", "{}"][..])
+            .prop_map(str::to_string),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        let blank = prop::sample::select(BLANKS);
+        prop_oneof![
+            (
+                prop::collection::vec((inner.clone(), blank.clone()), 0..4),
+                any::<bool>()
+            )
+                .prop_map(|(items, trailing)| {
+                    let items: Vec<String> = items
+                        .into_iter()
+                        .map(|(v, b)| format!("{b}{v}{b}"))
+                        .collect();
+                    let comma = if trailing && !items.is_empty() {
+                        ","
+                    } else {
+                        ""
+                    };
+                    format!("[{}{comma}]", items.join(","))
+                }),
+            prop::collection::vec((json_key(), inner, blank), 0..4).prop_map(|members| {
+                let members: Vec<String> = members
+                    .into_iter()
+                    .map(|(k, v, b)| format!("{b}{k}{b}:{b}{v}"))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// Hostile values in one or two slots of [`TEMPLATE`]: every place of the report's
+    /// structure (a scalar, a struct, an array of frames or images, an entry, a key).
+    #[test]
+    fn the_readers_agree_on_generated_values(
+        slots in prop::collection::vec((0..SLOT_DEFAULTS.len(), json_value()), 1..3),
+    ) {
+        let mut values: Vec<Option<String>> = vec![None; SLOT_DEFAULTS.len()];
+        for (slot, value) in &slots {
+            values[*slot] = Some(in_slot(slot_kind(*slot), value));
+        }
+        let text = fill_with(|n| values[n].as_deref());
+        assert_same(&text, text.as_bytes());
+    }
+}
+
+/// [`TEMPLATE`] with the markers `value` gives a text for, and the defaults elsewhere.
+fn fill_with<'a>(value: impl Fn(usize) -> Option<&'a str>) -> String {
+    let mut out = String::with_capacity(TEMPLATE.len());
+    let mut rest = TEMPLATE;
+    while let Some(open) = rest.find('«') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + '«'.len_utf8()..];
+        let close = after.find('»').unwrap();
+        let n: usize = after[..close].parse().unwrap();
+        out.push_str(value(n).unwrap_or(SLOT_DEFAULTS[n]));
+        rest = &after[close + '»'.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
