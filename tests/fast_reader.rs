@@ -710,12 +710,13 @@ proptest! {
     #[test]
     fn the_readers_agree_on_generated_values(
         slots in prop::collection::vec((0..SLOT_DEFAULTS.len(), json_value()), 1..3),
+        framing in 0usize..8,
     ) {
         let mut values: Vec<Option<String>> = vec![None; SLOT_DEFAULTS.len()];
         for (slot, value) in &slots {
             values[*slot] = Some(in_slot(slot_kind(*slot), value));
         }
-        let text = fill_with(|n| values[n].as_deref());
+        let text = frame(framing, &fill_with(|n| values[n].as_deref()));
         assert_same(&text, text.as_bytes());
     }
 }
@@ -734,4 +735,21 @@ fn fill_with<'a>(value: impl Fn(usize) -> Option<&'a str>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The filled template as a file may hold it: alone, twice (two documents), after the
+/// crash dialog's text, with CRLF line ends, body only, header only, cut short, or with a
+/// hostile value's text after it.
+fn frame(how: usize, text: &str) -> String {
+    let (header, body) = text.split_once('\n').unwrap_or((text, ""));
+    match how {
+        1 => format!("{text}{}", fill(usize::MAX, "")),
+        2 => format!("Translated Report (Full Report Below)\n\nProcess: x\n\nFull Report\n{text}"),
+        3 => text.replace('\n', "\r\n"),
+        4 => body.to_string(),
+        5 => format!("{header}\n{header}\n{body}"),
+        6 => text[..char_floor(text, text.len() * 2 / 3)].to_string(),
+        7 => format!("{text}{text}"),
+        _ => text.to_string(),
+    }
 }
