@@ -753,3 +753,47 @@ fn frame(how: usize, text: &str) -> String {
         _ => text.to_string(),
     }
 }
+
+/// Nesting around serde_json's recursion limit (128, counted only where it builds values, not
+/// where it skips them) and the fast reader's own (100), in every slot.
+#[test]
+fn nesting_near_either_limit_agrees_in_every_slot() {
+    let mut parted = Vec::new();
+    for depth in [98, 99, 100, 101, 126, 127, 128, 129, 300] {
+        let arrays = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let objects = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        for value in [arrays, objects] {
+            for slot in 0..SLOT_DEFAULTS.len() {
+                let text = fill(slot, &in_slot(slot_kind(slot), &value));
+                if let Some(diff) = differ(text.as_bytes()) {
+                    parted.push(format!("slot {slot}, depth {depth}: {}", first_line(&diff)));
+                }
+            }
+        }
+    }
+    assert!(parted.is_empty(), "{}", parted.join("\n"));
+}
+
+/// A byte that stops a string (`"`, `\`, a control character) or does not (DEL, UTF-8) at
+/// every offset of strings up to three 8-byte words long: the fast reader looks for the
+/// stops eight bytes at a time.
+#[test]
+fn a_stop_at_every_offset_of_a_string_agrees() {
+    let mut parted = Vec::new();
+    for len in 0..26 {
+        for at in 0..=len {
+            for stop in [
+                "\\\"", "\\\\", "\\u00e9", "\\ud800", "\u{1}", "\u{1f}", "\u{7f}", "é", "\\q",
+            ] {
+                let s = format!("\"{}{stop}{}\"", "a".repeat(at), "b".repeat(len - at));
+                for slot in [8, 63] {
+                    let text = fill(slot, &s);
+                    if let Some(diff) = differ(text.as_bytes()) {
+                        parted.push(format!("{s} in slot {slot}: {}", first_line(&diff)));
+                    }
+                }
+            }
+        }
+    }
+    assert!(parted.is_empty(), "{}", parted.join("\n"));
+}
