@@ -797,3 +797,43 @@ fn a_stop_at_every_offset_of_a_string_agrees() {
     }
     assert!(parted.is_empty(), "{}", parted.join("\n"));
 }
+
+/// Bytes that change JSON's structure or a token's class when written over another byte.
+const MUTANT_BYTES: &[u8] =
+    b"\"\\{}[],:-+0019eE.uUdD8nt \t\n\r\x00\x01\x0b\x0c\x1f\x7f\x80\xc3\xa9\xff";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A few bytes of the template or a sample overwritten, inserted or removed: what the
+    /// differential fuzz target (`fuzz/fuzz_targets/ips_readers.rs`) does, without cargo-fuzz.
+    #[test]
+    fn the_readers_agree_on_byte_mutations(
+        which in 0usize..1000,
+        edits in prop::collection::vec(
+            (0u8..3, 0usize..100_000, prop::sample::select(MUTANT_BYTES)),
+            1..6,
+        ),
+    ) {
+        let samples = sample_texts();
+        let mut bytes = if which % 4 == 0 {
+            fill(usize::MAX, "").into_bytes()
+        } else {
+            samples[which % samples.len()].1.clone().into_bytes()
+        };
+        for &(op, at, b) in &edits {
+            let at = at % (bytes.len() + 1);
+            match op {
+                0 if at < bytes.len() => bytes[at] = b,
+                1 => bytes.insert(at, b),
+                _ if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => {}
+            }
+        }
+        if let Some(diff) = differ(&bytes) {
+            panic!("{edits:?}: {diff}");
+        }
+    }
+}
