@@ -21,16 +21,21 @@ ALTER TABLE reports ADD COLUMN crashed_stack INTEGER REFERENCES stacks(id);
 ALTER TABLE reports ADD COLUMN exception_stack INTEGER REFERENCES stacks(id);
 
 -- Every distinct text once (UNION compares bytes: the columns are BINARY), then each report
--- pointed at its texts' rows through a temporary index on the text.
+-- pointed at its texts' rows through a temporary index on the text. Quirk: a damaged or
+-- edited database can hold a stack as a BLOB (a TEXT column keeps it one); a BLOB never
+-- equals a TEXT, so the same bytes would make two rows with one key. Hence the CASTs: the
+-- bytes are kept, as TEXT.
 INSERT INTO stacks (hash, frames)
     SELECT 'migrating:' || row_number() OVER (), frames FROM (
-        SELECT crashed AS frames FROM report_frames WHERE crashed IS NOT NULL
-        UNION SELECT exception FROM report_frames WHERE exception IS NOT NULL);
+        SELECT CAST(crashed AS TEXT) AS frames FROM report_frames WHERE crashed IS NOT NULL
+        UNION SELECT CAST(exception AS TEXT) FROM report_frames WHERE exception IS NOT NULL);
 CREATE INDEX stacks_frames_migrating ON stacks (frames);
 UPDATE reports SET
-    crashed_stack = (SELECT s.id FROM report_frames f JOIN stacks s ON s.frames = f.crashed
+    crashed_stack = (SELECT s.id FROM report_frames f
+                     JOIN stacks s ON s.frames = CAST(f.crashed AS TEXT)
                      WHERE f.report_id = reports.id),
-    exception_stack = (SELECT s.id FROM report_frames f JOIN stacks s ON s.frames = f.exception
+    exception_stack = (SELECT s.id FROM report_frames f
+                       JOIN stacks s ON s.frames = CAST(f.exception AS TEXT)
                        WHERE f.report_id = reports.id)
     WHERE id IN (SELECT report_id FROM report_frames);
 DROP INDEX stacks_frames_migrating;

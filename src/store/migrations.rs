@@ -1114,6 +1114,55 @@ mod tests {
         assert_eq!(n, 4, "no stack stored twice");
     }
 
+    // Regression: a damaged or hand-edited version 12 database whose `report_frames` holds a
+    // stack as a BLOB (SQLite keeps a BLOB as one in a TEXT column) with the same bytes as
+    // another report's TEXT stack. `UNION` keeps both (a BLOB never equals a TEXT), both get
+    // the same BLAKE3 key, and the UNIQUE key stopped the migration: the database could not be
+    // opened at all, where before only that report's frames were unreadable.
+    #[test]
+    fn a_version_12_stack_stored_as_a_blob_shares_the_row_of_the_same_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v12.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..12] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 12).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO files (hash, size, compression, data) VALUES ('aa', 1, 'zstd', x'00');
+                 INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at) VALUES
+                    (1, 'R1', 'crash', 'ips', 'aa', 't'), (2, 'R2', 'crash', 'ips', 'aa', 't');",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO report_frames (report_id, crashed, exception) VALUES
+                    (1, ?1, ?2), (2, CAST(?1 AS BLOB), CAST(?2 AS BLOB))",
+                rusqlite::params![S1, E1],
+            )
+            .unwrap();
+            let blobs: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM report_frames WHERE typeof(crashed) = 'blob'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(blobs, 1);
+        }
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.sqlite_conn();
+        let (one, two) = (of_in(conn, 1), of_in(conn, 2));
+        assert_eq!((one.0.as_deref(), one.1.as_deref()), (Some(S1), Some(E1)));
+        assert_eq!((one.2, one.3), (two.2, two.3), "one row per text");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM stacks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+
     /// A report's (crashed frames, exception frames, crashed_stack, exception_stack).
     type StackRow = (Option<String>, Option<String>, Option<i64>, Option<i64>);
 

@@ -16,7 +16,9 @@
 //! Values that are skipped (unknown keys, a thread's register state, kept as text) are
 //! validated with the grammar serde_json's `ignore_value` accepts, no more: a control character
 //! in a string, a bad escape, `01`, `1.`, `-` and a trailing comma all give up. The text is a
-//! `&str`, so it is UTF-8 already.
+//! `&str`, so it is UTF-8 already. One exception: an object where a scalar, `threads`,
+//! `frames` or `usedImages` goes is skipped by serde as a map, whose keys serde_json still
+//! reads as strings, so a lone surrogate in one of its keys (`"pid":{"\ud800":1}`) gives up.
 //!
 //! The conversions are shared, not copied: each value read becomes the [`Scalar`] serde's
 //! lenient reader would have built, and goes through the same `Scalar` methods and the same
@@ -373,13 +375,44 @@ impl<'a> P<'a> {
         }
     }
 
+    /// Skip an object (at its `{`) that serde visits as a map of ignored entries (a scalar
+    /// field, or a `threads`, `frames` or `usedImages` that is not an array): serde_json still
+    /// reads each of its keys as a string (`MapKey` uses `parse_str`), so a key with a lone
+    /// surrogate (`{"\ud800":1}`) gives up here too, though the values are only skipped.
+    fn skip_map(&mut self) -> Option<()> {
+        self.enter()?;
+        self.i += 1;
+        if self.peek()? == b'}' {
+            self.i += 1;
+        } else {
+            loop {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                self.string()?;
+                self.eat(b':')?;
+                self.skip_value()?;
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
     /// Any value as the [`Scalar`] serde's lenient reader makes of it: containers are skipped
     /// and named; numbers other than plain unsigned integers give up.
     fn scalar(&mut self) -> Option<Scalar<'a>> {
         Some(match self.peek()? {
             b'"' => Scalar::Str(self.string()?),
             b'{' => {
-                self.skip_value()?;
+                self.skip_map()?;
                 Scalar::Compound("object")
             }
             b'[' => {
@@ -473,7 +506,8 @@ impl<'a> P<'a> {
     fn other_kind(&mut self) -> Option<&'static str> {
         let c = self.peek()?;
         match c {
-            b'{' | b'[' => self.skip_value()?,
+            b'[' => self.skip_value()?,
+            // An object's keys are read as serde reads them (`skip_map`).
             _ => {
                 self.scalar()?;
             }
@@ -869,6 +903,9 @@ mod tests {
             r#"{"pid":1"#,
             r#"{"threads":[{"frames":[{"imageIndex":1e400}]}]}"#,
             r#"{"exception":1e400}"#,
+            // Keys serde reads even in an object it skips as a map (a lone surrogate).
+            r#"{"pid":{"\ud800":1}}"#,
+            r#"{"threads":{"a":1,"\udc00":2}}"#,
         ] {
             assert!(!reads(json), "{json}");
         }
@@ -885,6 +922,7 @@ mod tests {
             r#"{"threads":[null,1,"x",[],{"frames":7,"threadState":null}]}"#,
             r#"{"threads":[{"frames":[null,{"imageIndex":"0x1f","symbol":3}]}]}"#,
             r#"{"usedImages":[null,{"uuid":"ABC","base":"12"}],"crashReporterKey":null}"#,
+            r#"{"pid":{"\ud83d\ude00":{"\ud800":1}},"x":{"\ud800":1}}"#, // nested, unknown
         ] {
             assert!(reads(json), "{json}");
         }

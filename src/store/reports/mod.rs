@@ -1126,6 +1126,42 @@ mod tests {
     }
 
     #[test]
+    fn a_symbolicated_stack_from_a_rolled_back_transaction_is_not_reused() {
+        // The copy-on-write path (`set_frame_symbols`) caches the new stack's id too: a
+        // symbolication whose transaction is rolled back must not leave it behind.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let [InsertOutcome::New(r1)] = ingest(&mut store, &ips(ID1), "/a")[..] else {
+            panic!()
+        };
+        let loaded = store.load_report(r1).unwrap().report;
+        let mut f = loaded.crashed().unwrap().frames[1].clone();
+        f.symbol = Some("AGX::dispatch".into());
+        f.symbol_source = Some(crate::crash::SymbolSource::Symcache);
+        {
+            let tx = store.begin_write().unwrap();
+            tx.set_frame_symbols(r1, "crashed", &[(1, &f)]).unwrap();
+            // Dropped: rolled back.
+        }
+        // Another writer takes the id the rolled-back stack had.
+        store
+            .sqlite_conn()
+            .execute_batch("INSERT INTO stacks (hash, frames) VALUES ('x1', '[]')")
+            .unwrap();
+        let tx = store.begin_write().unwrap();
+        tx.set_frame_symbols(r1, "crashed", &[(1, &f)]).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            shown_symbols(&store, r1).0,
+            vec![Some("abort".to_string()), Some("AGX::dispatch".to_string())]
+        );
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM pragma_foreign_key_check"),
+            0
+        );
+    }
+
+    #[test]
     fn a_stack_from_a_rolled_back_transaction_is_not_reused() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
