@@ -627,7 +627,7 @@ pub fn ingest_into(
     // behind it (measured on the bench; 16 about halves that). With 16, both workers still
     // blocked behind each flush of a batch and a core stood idle: 64 took 8% off an ingest
     // of the real-derived set (8 paired runs; the same CPU time). Each chunk holds at most
-    // about [`HELD_BYTES`], so the queue holds about 16 MB at most.
+    // about [`HELD_BYTES`], so the queue holds about 8 MB per worker at most.
     let (work_tx, work_rx) = sync_channel::<(usize, Vec<Work>)>(threads * 64 / CHUNK);
     // The writer hands each worker's results back to it once they are stored, to be freed
     // there (see [`Spent`]).
