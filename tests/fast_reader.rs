@@ -9,10 +9,13 @@
 // Integration test crate: a failed unwrap is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agx_triage::crash::{self, JsonReader, ThreadFrames};
+use common::{corpus_dir, files_in};
 use proptest::prelude::*;
 
 /// Both readers, both depths: the same reports or the same error.
@@ -61,38 +64,9 @@ fn differ(bytes: &[u8]) -> Option<String> {
     None
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Some(dir) = std::env::var_os("AGX_TRIAGE_CORPUS") {
-        let dir = root.join(dir);
-        assert!(
-            dir.is_dir(),
-            "AGX_TRIAGE_CORPUS is set but {} is not a folder",
-            dir.display()
-        );
-        return Some(dir);
-    }
-    let fallback = root.join("../shared/corpus");
-    if fallback.is_dir() {
-        return Some(fallback);
-    }
-    eprintln!("skipped: no crash corpus (set AGX_TRIAGE_CORPUS or provide ../shared/corpus)");
-    None
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "MANIFEST.tsv"))
-        .collect();
-    out.sort();
-    out
-}
-
 fn sample_texts() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/reports");
-    files(&dir)
+    files_in(&dir)
         .into_iter()
         .filter_map(|p| {
             let text = fs::read_to_string(&p).ok()?;
@@ -106,7 +80,7 @@ fn the_readers_agree_on_the_corpus() {
     let Some(dir) = corpus_dir() else { return };
     let mut n = 0;
     for sub in ["real", "fragments"] {
-        for path in files(&dir.join(sub)) {
+        for path in files_in(&dir.join(sub)) {
             assert_same(&path.display().to_string(), &fs::read(&path).unwrap());
             n += 1;
         }

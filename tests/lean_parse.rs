@@ -10,11 +10,14 @@
 // allow-unwrap-in-tests covers only `#[test]` functions, not this file's helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agx_synth::{Exception, Frame, Image, Process, Report, Thread};
 use agx_triage::crash::{self, ThreadFrames};
+use common::{corpus_dir, files_in};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -50,41 +53,12 @@ fn assert_lean_is_full(what: &str, bytes: &[u8]) -> Vec<crash::CrashReport> {
     }
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if let Some(dir) = std::env::var_os("AGX_TRIAGE_CORPUS") {
-        let dir = root.join(dir);
-        assert!(
-            dir.is_dir(),
-            "AGX_TRIAGE_CORPUS is set but {} is not a folder",
-            dir.display()
-        );
-        return Some(dir);
-    }
-    let fallback = root.join("../shared/corpus");
-    if fallback.is_dir() {
-        return Some(fallback);
-    }
-    eprintln!("skipped: no crash corpus (set AGX_TRIAGE_CORPUS or provide ../shared/corpus)");
-    None
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "MANIFEST.tsv"))
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn lean_parse_equals_full_parse_on_the_corpus() {
     let Some(dir) = corpus_dir() else { return };
     let mut with_other_frames = 0;
     for sub in ["real", "fragments"] {
-        for path in files(&dir.join(sub)) {
+        for path in files_in(&dir.join(sub)) {
             let bytes = fs::read(&path).unwrap();
             let full = assert_lean_is_full(&path.display().to_string(), &bytes);
             with_other_frames += full
@@ -105,7 +79,7 @@ fn lean_parse_equals_full_parse_on_the_corpus() {
 #[test]
 fn lean_parse_equals_full_parse_on_the_samples() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/reports");
-    let all = files(&dir);
+    let all = files_in(&dir);
     assert!(!all.is_empty());
     for path in all {
         let bytes = fs::read(&path).unwrap();

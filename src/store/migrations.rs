@@ -741,14 +741,8 @@ mod tests {
     /// A database at schema `version` as that version's SQL made it, with dictionary 1 (the
     /// prefix, then `plain`) and two originals keyed in `key_column`: `plain` compressed on
     /// its own under `keys.0`, `with_dict` against the dictionary under `keys.1`.
-    fn old_database_with_two_files(
-        path: &Path,
-        version: usize,
-        key_column: &str,
-        keys: (&str, &str),
-        plain: &[u8],
-        with_dict: &[u8],
-    ) -> Connection {
+    /// A database at schema `version`, as a release of that version made it (empty).
+    fn database_at(path: &Path, version: usize) -> Connection {
         let conn = Connection::open(path).unwrap();
         for m in &MIGRATIONS[..version] {
             conn.execute_batch(m).unwrap();
@@ -757,6 +751,18 @@ mod tests {
             .unwrap();
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .unwrap();
+        conn
+    }
+
+    fn old_database_with_two_files(
+        path: &Path,
+        version: usize,
+        key_column: &str,
+        keys: (&str, &str),
+        plain: &[u8],
+        with_dict: &[u8],
+    ) -> Connection {
+        let conn = database_at(path, version);
         let mut dict = crate::store::DICT_PREFIX.to_vec();
         dict.extend_from_slice(plain);
         conn.execute(
@@ -977,25 +983,7 @@ mod tests {
     /// Escapes and non-ASCII, byte for byte (a JSON writer could have spelled them otherwise).
     const S3: &str = r#"[[1,"objc_\u0000msgSend \"q\" caf\u00e9 é 𝄞",0,"apple",null,4294967295]]"#;
 
-    fn stacked_ips(incident: &str) -> Vec<u8> {
-        format!(
-            concat!(
-                r#"{{"bug_type":"309","incident_id":"{i}"}}"#,
-                "\n",
-                r#"{{"incident":"{i}","procName":"python3.11","pid":7,"#,
-                r#""faultingThread":0,"threads":[{{"triggered":true,"id":1,"frames":["#,
-                r#"{{"imageOffset":1552,"symbol":"abort","symbolLocation":8,"imageIndex":1}},"#,
-                r#"{{"imageOffset":2000,"imageIndex":0}}]}}],"#,
-                r#""lastExceptionBacktrace":[{{"imageOffset":64,"imageIndex":0}}],"#,
-                r#""usedImages":[{{"arch":"arm64e","base":8589934592,"size":65536,"#,
-                r#""uuid":"2f5ccac7-cf4f-3f87-8689-7c673e90e595","name":"AGXMetalG16X"}},"#,
-                r#"{{"arch":"arm64e","base":4294967296,"size":8192,"#,
-                r#""uuid":"a308656d-31e2-38dc-9b95-54f3287f3899","name":"libsystem_kernel.dylib"}}]}}"#
-            ),
-            i = incident
-        )
-        .into_bytes()
-    }
+    use crate::store::reports::tests::ips as stacked_ips;
 
     #[test]
     fn a_version_12_database_keeps_every_reports_frames_byte_for_byte_in_shared_stacks() {
@@ -1012,13 +1000,7 @@ mod tests {
             (7, Some(E1), None),
         ];
         {
-            let conn = Connection::open(&path).unwrap();
-            for m in &MIGRATIONS[..12] {
-                conn.execute_batch(m).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 12).unwrap();
-            conn.pragma_update(None, "application_id", APPLICATION_ID)
-                .unwrap();
+            let conn = database_at(&path, 12);
             conn.execute_batch(
                 "INSERT INTO files (hash, size, compression, data) VALUES ('aa', 1, 'zstd', x'00');
                  INSERT INTO images (id, key, uuid, name) VALUES
@@ -1124,13 +1106,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v12.db");
         {
-            let conn = Connection::open(&path).unwrap();
-            for m in &MIGRATIONS[..12] {
-                conn.execute_batch(m).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 12).unwrap();
-            conn.pragma_update(None, "application_id", APPLICATION_ID)
-                .unwrap();
+            let conn = database_at(&path, 12);
             conn.execute_batch(
                 "INSERT INTO files (hash, size, compression, data) VALUES ('aa', 1, 'zstd', x'00');
                  INSERT INTO reports (id, identity, kind, format, file_hash, ingested_at) VALUES

@@ -144,6 +144,17 @@ pub fn corpus_dir() -> Option<PathBuf> {
     }
 }
 
+/// The files of a folder (not its subfolders, not `MANIFEST.tsv`), sorted.
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "MANIFEST.tsv"))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Create an empty agx-triage database at `db` (read commands never create one): ingest an
 /// empty folder.
 pub fn create_db(db: &Path) {

@@ -321,53 +321,8 @@ impl<'a> P<'a> {
     fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => self.skip_string(),
-            b'{' => {
-                self.enter()?;
-                self.i += 1;
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        if self.peek()? != b'"' {
-                            return None;
-                        }
-                        self.skip_string()?;
-                        self.eat(b':')?;
-                        self.skip_value()?;
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b'}' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
-            b'[' => {
-                self.enter()?;
-                self.i += 1;
-                if self.peek()? == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip_value()?;
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Some(())
-            }
+            b'{' => self.skip_object(false),
+            b'[' => self.array(Self::skip_value),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -375,11 +330,12 @@ impl<'a> P<'a> {
         }
     }
 
-    /// Skip an object (at its `{`) that serde visits as a map of ignored entries (a scalar
-    /// field, or a `threads`, `frames` or `usedImages` that is not an array): serde_json still
-    /// reads each of its keys as a string (`MapKey` uses `parse_str`), so a key with a lone
-    /// surrogate (`{"\ud800":1}`) gives up here too, though the values are only skipped.
-    fn skip_map(&mut self) -> Option<()> {
+    /// Skip an object (at its `{`). With `read_keys`, its keys are read as strings, as
+    /// serde_json does for an object it visits as a map of ignored entries (a scalar field, or
+    /// a `threads`, `frames` or `usedImages` that is not an array: `MapKey` uses `parse_str`),
+    /// so a key with a lone surrogate (`{"\ud800":1}`) gives up there; without, keys are only
+    /// validated, as `ignore_value` does. Values are always only validated.
+    fn skip_object(&mut self, read_keys: bool) -> Option<()> {
         self.enter()?;
         self.i += 1;
         if self.peek()? == b'}' {
@@ -389,7 +345,11 @@ impl<'a> P<'a> {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                self.string()?;
+                if read_keys {
+                    self.string()?;
+                } else {
+                    self.skip_string()?;
+                }
                 self.eat(b':')?;
                 self.skip_value()?;
                 match self.peek()? {
@@ -412,7 +372,7 @@ impl<'a> P<'a> {
         Some(match self.peek()? {
             b'"' => Scalar::Str(self.string()?),
             b'{' => {
-                self.skip_map()?;
+                self.skip_object(true)?;
                 Scalar::Compound("object")
             }
             b'[' => {
@@ -507,7 +467,7 @@ impl<'a> P<'a> {
         let c = self.peek()?;
         match c {
             b'[' => self.skip_value()?,
-            // An object's keys are read as serde reads them (`skip_map`).
+            // An object's keys are read as serde reads them (`skip_object`).
             _ => {
                 self.scalar()?;
             }

@@ -466,7 +466,7 @@ fn json_array(v: &[String]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::store) mod tests {
     use super::write::image_list_key;
     use super::*;
     use crate::crash::{Image, ReportKind, SourceFormat, Thread};
@@ -875,8 +875,8 @@ mod tests {
     }
 
     /// A small `.ips` report: two crashed-thread frames, one exception frame, the same for
-    /// every incident id.
-    fn ips(incident: &str) -> Vec<u8> {
+    /// every incident id (migration 13's tests use it too).
+    pub(in crate::store) fn ips(incident: &str) -> Vec<u8> {
         format!(
             concat!(
                 r#"{{"bug_type":"309","incident_id":"{i}"}}"#,
@@ -996,18 +996,22 @@ mod tests {
                 .replace(r#""symbol":"abort""#, &format!(r#""symbol":"{sym}""#))
                 .into_bytes()
         };
+        // One report into an open transaction; its new row's id.
+        let put = |tx: &WriteTx<'_>, b: &[u8]| {
+            let hash = content_key(b);
+            tx.put_file(&hash, b.len() as u64, &compress(b).unwrap())
+                .unwrap();
+            let r = &crate::crash::parse(b).unwrap()[0];
+            let InsertOutcome::New(id) = tx.insert_report(r, &hash, 0, "/x", None).unwrap() else {
+                panic!()
+            };
+            id
+        };
         let ids: Vec<i64> = [twin(ID1, "abort"), twin(ID2, "abxrt"), twin(ID3, "abort")]
             .iter()
             .map(|b| {
-                let hash = content_key(b);
-                let r = &crate::crash::parse(b).unwrap()[0];
                 let tx = store.begin_write().unwrap();
-                tx.put_file(&hash, b.len() as u64, &compress(b).unwrap())
-                    .unwrap();
-                let InsertOutcome::New(id) = tx.insert_report(r, &hash, 0, "/x", None).unwrap()
-                else {
-                    panic!()
-                };
+                let id = put(&tx, b);
                 tx.commit().unwrap();
                 id
             })
@@ -1023,14 +1027,10 @@ mod tests {
         let tx = store.begin_write().unwrap();
         let mut again = Vec::new();
         for (i, sym) in ["abxrt", "abort", "abxrt"].iter().enumerate() {
-            let b = twin(&format!("00000000-0000-4000-8000-00000000000{i}"), sym);
-            let hash = content_key(&b);
-            tx.put_file(&hash, b.len() as u64, &compress(&b).unwrap())
-                .unwrap();
-            let r = &crate::crash::parse(&b).unwrap()[0];
-            let InsertOutcome::New(id) = tx.insert_report(r, &hash, 0, "/y", None).unwrap() else {
-                panic!()
-            };
+            let id = put(
+                &tx,
+                &twin(&format!("00000000-0000-4000-8000-00000000000{i}"), sym),
+            );
             again.push(stacks_of_tx(&tx, id));
         }
         tx.commit().unwrap();
