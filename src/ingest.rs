@@ -526,7 +526,12 @@ fn process_file(
         Err(e) => return fail(FileErrorKind::Compression(e.to_string())),
     };
     let size = bytes.len() as u64;
-    let uncovered = (!store::is_covered(bytes.len(), compressed.len())).then(|| bytes.to_vec());
+    // A file the dictionary does not cover travels to the writer as a sample for the next
+    // version, unless it is too big to be one (the builder refuses it): 24 files of 8 MB
+    // each carried a copy of themselves through the queues for nothing.
+    let uncovered = (bytes.len() <= store::DictionaryBuilder::MAX_PENDING
+        && !store::is_covered(bytes.len(), compressed.len()))
+    .then(|| bytes.to_vec());
     if let Some(sym) = symbols {
         for r in reports.iter_mut() {
             crate::symbols::symbolicate_crashed(r, sym, false);
@@ -840,6 +845,17 @@ impl DictState {
     }
 }
 
+/// A batch whose results hold this many bytes is committed, however few files it has: 64
+/// files of hundreds of megabytes each must not all wait in memory for one commit (an ingest
+/// of 24 files of 8 MB of incompressible text peaked at 470 MB before this bound).
+const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// Whether the writer's batch is due for its commit: enough files, enough bytes, or long
+/// enough.
+fn batch_due(files: usize, bytes: usize, waited: Duration, opts: &IngestOptions) -> bool {
+    files >= opts.batch_files || bytes >= BATCH_BYTES || waited >= opts.batch_time
+}
+
 /// Results a worker may have waiting to be freed: the writer drops any beyond these itself.
 const SPENT_QUEUE: usize = 8;
 
@@ -856,7 +872,18 @@ impl Spent {
     /// dropped here.
     fn give_back(&self, done: &mut Vec<(usize, Work)>) {
         let mut by_worker: Vec<Vec<Work>> = Vec::new();
-        for (from, w) in done.drain(..) {
+        for (from, mut w) in done.drain(..) {
+            // A file's bytes are one large block each: freed here at once, they do not wait in
+            // a worker's queue (it is the many small blocks that are cheaper on their own thread).
+            if let Work::Parsed {
+                compressed,
+                uncovered,
+                ..
+            } = &mut w
+            {
+                *compressed = Vec::new();
+                *uncovered = None;
+            }
             if by_worker.len() <= from {
                 by_worker.resize_with(from + 1, Vec::new);
             }
@@ -887,6 +914,7 @@ fn write_all(
         generation: None,
     };
     let mut pending: Vec<(usize, Work)> = Vec::with_capacity(opts.batch_files);
+    let mut pending_bytes = 0usize;
     let mut batch_started = Instant::now();
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -901,11 +929,11 @@ fn write_all(
                     }
                     if pending.is_empty() {
                         batch_started = Instant::now();
+                        pending_bytes = 0;
                     }
+                    pending_bytes += w.held_bytes();
                     pending.push((from, w));
-                    if pending.len() >= opts.batch_files
-                        || batch_started.elapsed() >= opts.batch_time
-                    {
+                    if batch_due(pending.len(), pending_bytes, batch_started.elapsed(), opts) {
                         flush(store, &mut pending, &mut writer, progress, summary)?;
                         spent.give_back(&mut pending);
                     }
@@ -1165,6 +1193,54 @@ fn looks_complete(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_due_by_files_by_bytes_or_by_time() {
+        let opts = IngestOptions::default();
+        let quick = Duration::from_millis(1);
+        assert!(!batch_due(1, 1024, quick, &opts));
+        assert!(batch_due(opts.batch_files, 0, quick, &opts));
+        // Regression: a few huge results commit on their own, not after 64 of them.
+        assert!(batch_due(2, BATCH_BYTES, quick, &opts));
+        assert!(batch_due(1, 0, opts.batch_time, &opts));
+    }
+
+    #[test]
+    fn only_a_file_the_dictionary_builder_could_take_carries_its_bytes_to_the_writer() {
+        // Incompressible text in an otherwise valid report: never covered by a dictionary.
+        let report = |pad: usize| {
+            let mut x = 0x9E37_79B9_7F4A_7C15u64;
+            let noise: String = (0..pad)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'a' + (x % 26) as u8)
+                })
+                .collect();
+            format!(
+                "{{\"bug_type\":\"309\",\"incident_id\":\"X-1\"}}\n{{\"incident\":\"X-1\",\
+                 \"procName\":\"x\",\"vmSummary\":\"{noise}\",\"threads\":[{{\"triggered\":true,\
+                 \"frames\":[{{\"imageOffset\":1,\"imageIndex\":0}}]}}],\"usedImages\":[{{\"name\":\"a\"}}]}}"
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let carried = |name: &str, pad: usize| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, report(pad)).unwrap();
+            match process_file(&path, &mut Vec::new(), None, None, None, None) {
+                Work::Parsed { uncovered, .. } => uncovered.map(|u| u.len()),
+                _ => panic!("not parsed"),
+            }
+        };
+        assert!(carried("small.ips", 10_000).is_some());
+        // Regression: a file too big to be a dictionary sample went to the writer twice over
+        // (compressed, and its bytes), and the queues held many such.
+        assert_eq!(
+            carried("big.ips", store::DictionaryBuilder::MAX_PENDING + 1),
+            None
+        );
+    }
 
     #[test]
     fn stored_results_go_back_to_the_worker_that_made_them_and_a_full_queue_refuses() {
